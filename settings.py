@@ -1,0 +1,79 @@
+"""Configuration: one pydantic settings object read from the environment.
+
+Variables use the ``LABWRIGHT_`` prefix (``LABWRIGHT_HOME``, ``LABWRIGHT_BASE_URL``, ``LABWRIGHT_MODEL``, ...), except
+the API key, which is read from the conventional ``OPENAI_API_KEY``. Nothing is cached: call :func:`get_settings`
+where you need it, so tests and long-lived processes see the environment as it is now.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """labwright's settings. Paths default to files under :attr:`home`."""
+
+    model_config = SettingsConfigDict(env_prefix="LABWRIGHT_", extra="ignore")
+
+    home: Path = Field(
+        default=Path("~/.labwright"),
+        description="Folder for SQLite files (checkpoints, audit, knowledge) and run artifacts.",
+    )
+    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
+    model: str | None = Field(default=None, description="Chat model name served at base_url.")
+    api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPENAI_API_KEY", "LABWRIGHT_API_KEY"),
+        description="API key for the endpoint (read from OPENAI_API_KEY).",
+    )
+    checkpoint_db: Path | None = Field(
+        default=None, description="LangGraph checkpoints; default HOME/checkpoints.sqlite"
+    )
+    audit_db: Path | None = Field(default=None, description="Hash-chained audit log; default HOME/audit.sqlite")
+    knowledge_db: Path | None = Field(
+        default=None, description="Hypergraph knowledge store; default HOME/knowledge.sqlite"
+    )
+    approval_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="Tool calls estimated to take longer than this stop for human approval.",
+    )
+    llm_timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout for the LLM endpoint.")
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home.expanduser()
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.home_dir / "runs"
+
+    def _db(self, explicit: Path | None, name: str) -> Path:
+        return (explicit or self.home_dir / name).expanduser()
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self._db(self.checkpoint_db, "checkpoints.sqlite")
+
+    @property
+    def audit_path(self) -> Path:
+        return self._db(self.audit_db, "audit.sqlite")
+
+    @property
+    def knowledge_path(self) -> Path:
+        return self._db(self.knowledge_db, "knowledge.sqlite")
+
+    @property
+    def llm_configured(self) -> bool:
+        """True when an endpoint and a model are set; otherwise the offline planner drives the agents."""
+        return bool(self.base_url and self.model)
+
+
+def get_settings(**overrides) -> Settings:
+    """Read settings from the environment now; keyword arguments override single fields."""
+    return Settings(**overrides)

@@ -1,0 +1,257 @@
+"""The tool registry: every capability as a plain function with pydantic models.
+
+A tool is a function ``f(inp: InModel) -> OutModel`` decorated with :func:`tool`. The decorator reads the models from
+the type hints, registers a :class:`ToolSpec` under the tool's name and returns a wrapper that accepts either the
+input model or keyword arguments::
+
+    @tool(side_effect="none", cost=lambda inp: Cost(seconds=0.001))
+    def canonicalize_smiles(inp: SmilesInput) -> CanonicalSmiles:
+        \"\"\"Canonical SMILES, InChIKey and formula of a molecule.\"\"\"
+
+    canonicalize_smiles(smiles="OCC")            # keyword arguments, validated
+    call_tool("canonicalize_smiles", {"smiles": "OCC"})
+
+Validation errors become :class:`~labwright.errors.InvalidInput` naming the field. The registry is the one explicit
+module-level cache in labwright (see DESIGN.md); it is filled when the tool modules are imported.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..errors import InvalidInput, UnknownTool
+
+__all__ = [
+    "Cost",
+    "SideEffect",
+    "ToolSpec",
+    "tool",
+    "list_tools",
+    "get_tool",
+    "call_tool",
+    "openai_tools",
+    "invalid_input_from",
+]
+
+SideEffect = Literal["none", "writes_store", "external"]
+
+
+class Cost(BaseModel):
+    """Estimated cost of one call, used by the approval policy and budgets."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seconds: float = 0.0
+    sim_calls: int = 0
+    tokens: int = 0
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(
+            seconds=self.seconds + other.seconds,
+            sim_calls=self.sim_calls + other.sim_calls,
+            tokens=self.tokens + other.tokens,
+        )
+
+
+def _default_cost(inp: BaseModel) -> Cost:
+    del inp
+    return Cost(seconds=0.01)
+
+
+def invalid_input_from(err: ValidationError, *, tool: str | None = None) -> InvalidInput:
+    """Turn a pydantic ``ValidationError`` into an :class:`InvalidInput` naming the (first) bad field.
+
+    If the validator itself raised an :class:`InvalidInput` (e.g. an RDKit parse failure), that error's own field and
+    reason are kept, prefixed with the location inside the model.
+    """
+    errors = err.errors(include_url=False)
+    first = errors[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "<input>"
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, InvalidInput):
+        reason = cause.reason
+    else:
+        msg = first["msg"]
+        if first["type"] == "missing":
+            reason = "required field is missing"
+        elif first["type"] == "extra_forbidden":
+            reason = "unexpected field"
+        else:
+            got = first.get("input")
+            shown = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
+            reason = f"{msg} (got {shown})"
+    field = loc
+    if len(errors) > 1:
+        others = sorted({".".join(str(p) for p in e["loc"]) for e in errors[1:]} - {loc})
+        if others:
+            reason += f"; also invalid: {', '.join(others)}"
+    return InvalidInput(field, reason, tool=tool)
+
+
+def _summary(doc: str | None) -> str:
+    """The docstring up to its first NumPy section header (Parameters, Returns, ...)."""
+    doc = inspect.cleandoc(doc or "")
+    parts = re.split(r"\n\s*\n(?=[A-Z][A-Za-z ]+\n\s*-{3,})", doc, maxsplit=1)
+    return parts[0].strip()
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A registered tool: the function, its contract and how to price a call."""
+
+    name: str
+    description: str
+    func: Callable[[Any], BaseModel]
+    input_model: type[BaseModel]
+    output_model: type[BaseModel]
+    side_effect: SideEffect
+    cost_model: Callable[[Any], Cost]
+    version: str
+
+    def validate(self, args: Mapping[str, Any] | BaseModel | None = None) -> BaseModel:
+        """Validate ``args`` into the input model; raise :class:`InvalidInput` naming the field."""
+        if isinstance(args, self.input_model):
+            return args
+        if isinstance(args, BaseModel):
+            args = args.model_dump()
+        if args is not None and not isinstance(args, Mapping):
+            raise InvalidInput("<input>", f"arguments must be a JSON object, got {type(args).__name__}", tool=self.name)
+        try:
+            return self.input_model.model_validate(dict(args or {}))
+        except ValidationError as err:
+            raise invalid_input_from(err, tool=self.name) from None
+        except InvalidInput as err:  # raised by a model validator outside pydantic's wrapping
+            raise InvalidInput(err.field, err.reason, tool=self.name) from None
+
+    def estimate_cost(self, args: Mapping[str, Any] | BaseModel) -> Cost:
+        return self.cost_model(self.validate(args))
+
+    def run(self, args: Mapping[str, Any] | BaseModel | None = None) -> BaseModel:
+        """Validate, call the function, and check its result against the output model."""
+        inp = self.validate(args)
+        try:
+            out = self.func(inp)
+        except InvalidInput as err:
+            if err.tool is None:
+                raise InvalidInput(err.field, err.reason, tool=self.name) from err
+            raise
+        if isinstance(out, self.output_model):
+            return out
+        return self.output_model.model_validate(out)
+
+    def openai_schema(self) -> dict[str, Any]:
+        """The tool as an OpenAI function-calling definition (``{"type": "function", ...}``)."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.input_model.model_json_schema(),
+            },
+        }
+
+
+_REGISTRY: dict[str, ToolSpec] = {}
+
+
+def _models_of(func: Callable) -> tuple[type[BaseModel], type[BaseModel]]:
+    hints = typing.get_type_hints(func)
+    params = [p for p in inspect.signature(func).parameters.values() if p.name != "self"]
+    if len(params) != 1:
+        raise TypeError(f"tool {func.__name__} must take exactly one argument (its input model)")
+    inp, out = hints.get(params[0].name), hints.get("return")
+    for what, model in (("input", inp), ("return", out)):
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise TypeError(f"tool {func.__name__}: {what} annotation must be a pydantic model, got {model!r}")
+    return inp, out
+
+
+def tool(
+    func: Callable | None = None,
+    *,
+    name: str | None = None,
+    side_effect: SideEffect = "none",
+    cost: Callable[[Any], Cost] | None = None,
+    version: str = "1",
+    description: str | None = None,
+):
+    """Register ``func`` as a tool; usable bare (``@tool``) or with options (``@tool(side_effect=...)``).
+
+    Parameters
+    ----------
+    name
+        Registry name; defaults to the function's name. Must be unique.
+    side_effect
+        ``"none"``, ``"writes_store"`` or ``"external"``; anything but ``"none"`` asks a human by default.
+    cost
+        ``estimate_cost(inp) -> Cost`` for the approval policy and budgets.
+    version
+        Recorded in provenance of every artifact the tool makes.
+    description
+        Overrides the docstring summary shown to language models.
+    """
+
+    def register(f: Callable) -> Callable:
+        inp, out = _models_of(f)
+        spec = ToolSpec(
+            name=name or f.__name__,
+            description=description or _summary(f.__doc__) or f.__name__,
+            func=f,
+            input_model=inp,
+            output_model=out,
+            side_effect=side_effect,
+            cost_model=cost or _default_cost,
+            version=version,
+        )
+        if spec.name in _REGISTRY and _REGISTRY[spec.name].func.__qualname__ != f.__qualname__:
+            raise ValueError(f"tool name {spec.name!r} is already registered by {_REGISTRY[spec.name].func!r}")
+        _REGISTRY[spec.name] = spec
+
+        @functools.wraps(f)
+        def wrapper(inp_: BaseModel | Mapping[str, Any] | None = None, /, **kwargs: Any) -> BaseModel:
+            if inp_ is not None and kwargs:
+                raise TypeError(f"{spec.name}: pass either an input model or keyword arguments, not both")
+            return spec.run(inp_ if inp_ is not None else kwargs)
+
+        wrapper.spec = spec  # type: ignore[attr-defined]
+        return wrapper
+
+    return register(func) if func is not None else register
+
+
+def _ensure_loaded() -> None:
+    # Importing the tools package imports every tool module, which registers its tools.
+    from .. import tools  # noqa: F401
+
+
+def list_tools() -> list[str]:
+    """Names of all registered tools, sorted."""
+    _ensure_loaded()
+    return sorted(_REGISTRY)
+
+
+def get_tool(name: str) -> ToolSpec:
+    """The :class:`ToolSpec` registered as ``name``; :class:`UnknownTool` (with close names) otherwise."""
+    _ensure_loaded()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownTool(name, _REGISTRY) from None
+
+
+def call_tool(name: str, args: Mapping[str, Any] | None = None) -> BaseModel:
+    """Validate ``args`` for tool ``name``, run it and return its output model."""
+    return get_tool(name).run(args)
+
+
+def openai_tools(names: list[str] | None = None) -> list[dict[str, Any]]:
+    """OpenAI function-calling definitions for ``names`` (default: every tool)."""
+    return [get_tool(n).openai_schema() for n in (names if names is not None else list_tools())]
