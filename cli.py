@@ -18,6 +18,7 @@ __all__ = ["main", "build_parser"]
 # Modules that contribute subcommands, in the order `labwright --help` lists them.
 COMMAND_MODULES = [
     "labwright.tools.cli",  # tool
+    "labwright.skills.cli",  # run
 ]
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
