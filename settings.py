@@ -44,6 +44,10 @@ class Settings(BaseSettings):
         description="Tool calls estimated to take longer than this stop for human approval.",
     )
     llm_timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout for the LLM endpoint.")
+    auto_approve: str | None = Field(
+        default=None,
+        description="Non-interactive approval rule: 'none' (ask a person), 'all' or 'under=60s' (recorded in audit).",
+    )
 
     @property
     def home_dir(self) -> Path:

@@ -1,0 +1,623 @@
+"""Governed execution: the one way any LangGraph node (agent worker or skill step) runs a tool.
+
+:func:`governed_call` puts a tool call through, in order:
+
+1. **stored result** — if the call's idempotency key (run id + step key + argument hash) already has an outcome in
+   the ledger, that outcome is returned and nothing runs again (a node re-run on resume, or after ``kill -9``);
+2. **gate** (:func:`labwright.agents.policy.gate`) — role allowlist, registration, validation, cost estimate;
+   a denial is audited and returned as an outcome whose ``message`` is meant for the model; nothing runs;
+3. **budget** — if the call would cross a limit, ``interrupt({"kind": "budget", ...})``; answer ``"extend"``,
+   ``{"extend": {...}}`` or ``"stop"``;
+4. **approval** — for an *ask*, unless the policy's non-interactive rule approves it,
+   ``interrupt({"kind": "approval", "role", "tool", "args", "estimate", "reason", ...})``; answer ``"approve"``,
+   ``{"edit": {...new args...}}`` (re-validated) or ``"reject"`` / ``{"reject": "why"}``;
+5. **run** — the tool runs; its outcome (result or error message) is stored under the key and audited with the
+   sha256 of the result.
+
+Every request, decision (with approver), result, error and denial is a row in the audit log. Questions are recorded in
+the ledger before ``interrupt()`` is called and re-asked with the same payload on a re-run, so resume values line up
+with LangGraph's per-node interrupt order. Several pending approvals (parallel workers) are answered at once with
+``Command(resume={interrupt_id: answer, ...})``.
+
+Usage from any node (agents use role names from ``roles.py``; skills use ``"workflow"`` or ``None``)::
+
+    from labwright.agents.governance import RunContext, governed_call, context_from_config
+
+    ctx = RunContext.open("run-42", auto_approve="under=60s")   # audit, ledger, policy, budget under LABWRIGHT_HOME
+
+    def fit_node(state, config):
+        ctx = context_from_config(config)                        # the RunContext passed in config["configurable"]
+        out = governed_call(ctx, "workflow", "fit_cv", {"path": state["file"]}, step_key="fit/1")
+        if not out.ok:                                           # denied, rejected, stopped or the tool failed
+            return {"error": out.message}
+        return {"fit": out.result}                               # JSON dict of the tool's output model
+
+    graph.invoke(inputs, {"configurable": {"thread_id": "run-42", "labwright_ctx": ctx}})
+
+Outside a graph (plain Python), a call that needs a person raises :class:`ApprovalRequired` instead of pausing.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from langgraph.config import get_config
+from langgraph.types import interrupt
+from pydantic import BaseModel, Field
+
+from ..errors import InvalidInput, LabwrightError, PermissionDenied
+from ..tools.registry import Cost, get_tool
+from .audit import AuditLog, canonical_json, sha256_of
+from .budget import Breach, Budget, Usage, check, parse_budget_answer
+from .ledger import Ledger
+from .policy import GateDecision, Policy, gate, idempotency_key
+
+__all__ = [
+    "RunContext",
+    "ToolOutcome",
+    "ApprovalRequired",
+    "governed_call",
+    "governed_llm",
+    "ask_human",
+    "parse_approval",
+    "context_from_config",
+    "CTX_KEY",
+    "new_run_id",
+]
+
+CTX_KEY = "labwright_ctx"
+Status = Literal["ok", "error", "denied", "rejected", "stopped"]
+
+
+class ApprovalRequired(PermissionDenied):
+    """A call needs a person's answer but runs outside a LangGraph graph, where it cannot pause."""
+
+    def __init__(self, payload: Mapping[str, Any]):
+        self.payload = dict(payload)
+        super().__init__(f"{payload.get('kind', 'approval')} needed for {payload.get('tool')}: {payload.get('reason')}")
+
+
+def new_run_id() -> str:
+    """A fresh run id (also the LangGraph thread id)."""
+    return f"run-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class RunContext:
+    """Everything governed execution needs for one run; pass it to nodes in ``config["configurable"]["labwright_ctx"]``.
+
+    Attributes
+    ----------
+    run_id : str
+        Run (and LangGraph thread) id; part of every idempotency key.
+    audit : AuditLog
+        Where every event goes.
+    ledger : Ledger
+        Stored results, questions, budgets and LLM replies.
+    policy : Policy
+        Approval threshold, side-effect rule and the optional non-interactive approval rule.
+    budget : Budget
+        Limits for a *new* run; once a run has started its (possibly extended) limits live in the ledger.
+    approver : str
+        Name recorded for human answers (default: the OS user).
+    """
+
+    run_id: str
+    audit: AuditLog
+    ledger: Ledger
+    policy: Policy = field(default_factory=Policy)
+    budget: Budget = field(default_factory=Budget)
+    approver: str = field(default_factory=lambda: f"human:{_user()}")
+
+    @classmethod
+    def open(
+        cls,
+        run_id: str | None = None,
+        *,
+        settings: Any = None,
+        policy: Policy | None = None,
+        budget: Budget | None = None,
+        auto_approve: str | None = None,
+        approver: str | None = None,
+    ) -> RunContext:
+        """A context whose audit log and ledger live under ``LABWRIGHT_HOME`` (from ``settings``)."""
+        if settings is None:
+            from ..settings import get_settings
+
+            settings = get_settings()
+        ctx = cls(
+            run_id=run_id or new_run_id(),
+            audit=AuditLog(settings.audit_path),
+            ledger=Ledger(settings.home_dir / "ledger.sqlite"),
+            policy=policy or Policy.from_settings(settings, auto_approve=auto_approve),
+            budget=budget or Budget(),
+        )
+        if approver:
+            ctx.approver = approver
+        return ctx
+
+    def limits(self) -> Budget:
+        return self.ledger.budget(self.run_id, self.budget)
+
+    def usage(self) -> Usage:
+        self.ledger.budget(self.run_id, self.budget)
+        return self.ledger.usage(self.run_id)
+
+    def log(self, event: str, *, actor: str, role: str | None = None, dedupe: str | None = None, **kw: Any) -> None:
+        """Append an audit row for this run (``dedupe``: skip if a row with this key exists)."""
+        self.audit.append(run_id=self.run_id, actor=actor, role=role, event=event, dedupe_key=dedupe, **kw)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user database entry (containers)
+        return "unknown"
+
+
+def context_from_config(config: Mapping[str, Any] | None = None) -> RunContext:
+    """The :class:`RunContext` in ``config["configurable"]["labwright_ctx"]`` (``config`` defaults to the current
+    LangGraph config); if absent, one is opened for the config's ``thread_id``."""
+    if config is None:
+        config = get_config()
+    conf = config.get("configurable", {})
+    ctx = conf.get(CTX_KEY)
+    if isinstance(ctx, RunContext):
+        return ctx
+    thread = conf.get("thread_id")
+    if not thread:
+        raise InvalidInput("configurable.thread_id", "a governed run needs a thread id or a labwright_ctx")
+    return RunContext.open(str(thread))
+
+
+class ToolOutcome(BaseModel):
+    """What happened to one governed call.
+
+    ``status``: ``ok`` (``result`` holds the output as JSON), ``error`` (the tool raised; ``message`` says why),
+    ``denied`` (role, validation or policy; nothing ran), ``rejected`` (a person said no) or ``stopped`` (budget
+    stop). ``message`` is written for the model and is what a worker passes back as the tool message.
+    """
+
+    status: Status
+    role: str
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    result: dict[str, Any] | None = None
+    message: str = ""
+    key: str | None = None
+    approver: str | None = None
+    estimate: Cost | None = None
+    seconds: float = 0.0
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def result_sha256(self) -> str | None:
+        return None if self.result is None else sha256_of(self.result)
+
+    def for_model(self) -> str:
+        """The text a tool-calling model receives: the JSON result, or the status and reason."""
+        if self.ok:
+            return canonical_json(self.result)
+        return canonical_json({"status": self.status, "error": self.message})
+
+
+# -- asking a person -----------------------------------------------------------------------------------------------
+def _task_ns() -> str | None:
+    try:
+        return get_config().get("configurable", {}).get("checkpoint_ns")
+    except RuntimeError:  # not inside a graph
+        return None
+
+
+def ask_human(ctx: RunContext, key: str, kind: str, payload: Mapping[str, Any]) -> Any:
+    """Put a question to a person with ``interrupt()`` in a way that survives node re-runs.
+
+    The question is stored in the ledger first (the first payload wins, so a re-run asks exactly the same thing); once
+    answered, the answer is stored and a re-run of the same task replays ``interrupt()`` (which returns the same value
+    from LangGraph's resume list) so later interrupts in the node keep their positions. Outside a graph it raises
+    :class:`ApprovalRequired`.
+    """
+    ns = _task_ns()
+    rec = ctx.ledger.get_ask(key, kind)
+    if rec is not None and rec["answer"] is not None:
+        if ns is not None and rec["ns"] == ns:
+            interrupt(rec["payload"])
+        return rec["answer"]
+    rec = ctx.ledger.put_ask(key=key, kind=kind, run_id=ctx.run_id, payload=dict(payload), ns=ns)
+    if ns is None:
+        raise ApprovalRequired(rec["payload"])
+    answer = interrupt(rec["payload"])
+    ctx.ledger.answer_ask(key, kind, answer, ns)
+    stored = ctx.ledger.get_ask(key, kind)
+    return stored["answer"] if stored else answer
+
+
+def parse_approval(answer: Any) -> tuple[str, dict[str, Any] | None, str | None, str | None]:
+    """``(verdict, edited_args, reason, by)`` from an approval answer.
+
+    ``verdict`` is ``"approve"``, ``"edit"`` or ``"reject"``. Accepted: ``"approve"``/``"yes"``/``True``,
+    ``"reject"``/``"no"``/``False``, ``{"edit": {...}}``, ``{"reject": "reason"}``, ``{"approve": true}``, and
+    ``{"decision": ..., "args": ..., "reason": ..., "by": ...}``. Anything else is a rejection (never a silent yes).
+    """
+    by = None
+    if isinstance(answer, Mapping):
+        by = answer.get("by")
+        if "edit" in answer and isinstance(answer["edit"], Mapping):
+            return "edit", dict(answer["edit"]), None, by
+        if "reject" in answer:
+            return "reject", None, str(answer["reject"]) if answer["reject"] not in (True, None) else None, by
+        if answer.get("approve") is True:
+            return "approve", None, None, by
+        decision = str(answer.get("decision", "")).lower()
+        if decision == "edit" and isinstance(answer.get("args"), Mapping):
+            return "edit", dict(answer["args"]), None, by
+        if decision in ("approve", "reject"):
+            return decision, None, answer.get("reason"), by
+        return "reject", None, f"unrecognised answer {canonical_json(answer)}", by
+    if answer is True or (isinstance(answer, str) and answer.strip().lower() in ("approve", "approved", "yes", "y")):
+        return "approve", None, None, None
+    if answer is False or (isinstance(answer, str) and answer.strip().lower() in ("reject", "rejected", "no", "n")):
+        return "reject", None, None, None
+    return "reject", None, f"unrecognised answer {answer!r}", None
+
+
+# -- budgets -------------------------------------------------------------------------------------------------------
+def _merge_limits(current: Budget, new: Budget) -> Budget:
+    # Parallel workers may extend at the same time: never lower a limit another answer raised.
+    merged = {}
+    for name in Budget.model_fields:
+        a, b = getattr(current, name), getattr(new, name)
+        merged[name] = None if a is None or b is None else max(a, b)
+    return Budget(**merged)
+
+
+def _budget_gate(ctx: RunContext, key: str, role: str, what: str, **needs: float) -> str | None:
+    """Pause for a budget answer if the next step crosses a limit; ``None`` to go on, else the stop reason."""
+    stopped = ctx.ledger.stopped(ctx.run_id)
+    if stopped:
+        return stopped
+    limits = ctx.limits()
+    rec = ctx.ledger.get_ask(key, "budget")
+    if rec is not None:
+        breach = Breach.model_validate(rec["payload"]["breach"])
+    else:
+        breach = check(limits, ctx.ledger.usage(ctx.run_id), **needs)
+        if breach is None:
+            return None
+    payload = {
+        "kind": "budget",
+        "run_id": ctx.run_id,
+        "role": role,
+        "tool": what,
+        "breach": breach.model_dump(),
+        "budget": limits.model_dump(),
+        "reason": breach.message(),
+    }
+    if rec is None:
+        ctx.log("budget_pause", actor=role, role=role, tool=what, detail=payload, dedupe=f"{key}:budget_pause")
+    answer = ask_human(ctx, key, "budget", payload)
+    try:
+        new = parse_budget_answer(answer, Budget.model_validate(payload["budget"]), breach)
+    except InvalidInput as err:
+        new, reason = None, f"invalid budget answer: {err}"
+    else:
+        reason = "stopped by a person at a budget pause"
+    if new is None:
+        ctx.ledger.mark_stopped(ctx.run_id, reason)
+        ctx.log(
+            "budget_stop",
+            actor=role,
+            role=role,
+            tool=what,
+            decision="stop",
+            approver=ctx.approver,
+            detail={"breach": breach.model_dump(), "reason": reason},
+            dedupe=f"{key}:budget_answer",
+        )
+        return reason
+    ctx.ledger.set_budget(ctx.run_id, _merge_limits(ctx.limits(), new))
+    ctx.log(
+        "budget_extend",
+        actor=role,
+        role=role,
+        tool=what,
+        decision="extend",
+        approver=ctx.approver,
+        detail={"budget": new.model_dump()},
+        dedupe=f"{key}:budget_answer",
+    )
+    return None
+
+
+# -- the governed call ---------------------------------------------------------------------------------------------
+def _from_stored(stored: Mapping[str, Any], dec: GateDecision, cached: bool) -> ToolOutcome:
+    return ToolOutcome(
+        status=stored["status"],
+        role=dec.role,
+        tool=stored["tool"],
+        args=stored["args"],
+        result=stored["result"],
+        message=stored["message"],
+        key=stored["key"],
+        approver=stored["approver"],
+        estimate=dec.estimate,
+        seconds=stored["seconds"],
+        cached=cached,
+    )
+
+
+def _finish(
+    ctx: RunContext,
+    dec: GateDecision,
+    key: str,
+    step_key: str,
+    *,
+    status: Status,
+    args: Mapping[str, Any],
+    message: str,
+    result: Any = None,
+    approver: str | None = None,
+    seconds: float = 0.0,
+) -> ToolOutcome:
+    stored = ctx.ledger.put_result(
+        key=key,
+        run_id=ctx.run_id,
+        step_key=step_key,
+        role=dec.role,
+        tool=dec.tool,
+        args=dict(args),
+        status=status,
+        result=result,
+        message=message,
+        approver=approver,
+        seconds=seconds,
+    )
+    event = {"ok": "tool_result", "error": "tool_error"}.get(status, f"tool_{status}")
+    ctx.log(
+        event,
+        actor=dec.role,
+        role=dec.role,
+        tool=dec.tool,
+        args=dict(args),
+        result=stored["result"],
+        decision=status,
+        approver=approver,
+        detail={"step": step_key, "key": key, "message": message[:500], "seconds": round(seconds, 6)},
+        dedupe=f"{key}:result",
+    )
+    return _from_stored(stored, dec, cached=False)
+
+
+def governed_call(
+    ctx: RunContext, role: str | None, tool: str, args: Mapping[str, Any] | None, step_key: str
+) -> ToolOutcome:
+    """Run ``tool`` with ``args`` for ``role`` under policy, budget, idempotency and audit (see module docstring).
+
+    Parameters
+    ----------
+    ctx
+        The run's :class:`RunContext`.
+    role
+        A role from ``roles.py``; ``None`` or ``"workflow"`` for skills.
+    tool, args
+        Registered tool name and its arguments as a JSON object.
+    step_key
+        Unique, *deterministic* name of this call within the run (e.g. ``"electrochemist/t1/turn2/call0"``):
+        the same step re-run must pass the same key, different calls different keys.
+
+    Returns
+    -------
+    ToolOutcome
+        Never raises for a denial, rejection, stop or tool failure; those are outcomes the caller (or model) reads.
+        Raises :class:`ApprovalRequired` only outside a graph when a person must answer.
+    """
+    dec = gate(role, tool, args, ctx.policy, run_id=ctx.run_id, step_key=step_key)
+    key = dec.idempotency_key or idempotency_key(ctx.run_id, step_key, dec.args_sha256)
+    stored = ctx.ledger.get_result(key)
+    if stored is not None:
+        # Keep interrupt positions aligned for a task that asked before it stored this result.
+        for kind in ("budget", "approval"):
+            rec = ctx.ledger.get_ask(key, kind)
+            ns = _task_ns()
+            if rec is not None and rec["answer"] is not None and ns is not None and rec["ns"] == ns:
+                interrupt(rec["payload"])
+        return _from_stored(stored, dec, cached=True)
+
+    actor = dec.role
+    ctx.log(
+        "tool_request",
+        actor=actor,
+        role=dec.role,
+        tool=tool,
+        args=dec.args,
+        detail={"step": step_key, "key": key, "estimate": dec.estimate.model_dump(), "side_effect": dec.side_effect},
+        dedupe=f"{key}:request",
+    )
+    if dec.decision == "deny":
+        ctx.log(
+            "denial",
+            actor=actor,
+            role=dec.role,
+            tool=tool,
+            args=dec.args,
+            decision="deny",
+            approver="policy",
+            detail={"reason": dec.reason, "step": step_key},
+            dedupe=f"{key}:decision",
+        )
+        return _finish(
+            ctx, dec, key, step_key, status="denied", args=dec.args, message=f"denied: {dec.reason}", approver="policy"
+        )
+
+    stop = _budget_gate(ctx, key, dec.role, tool, tool_calls=1, tool_seconds=dec.estimate.seconds)
+    if stop:
+        return _finish(
+            ctx, dec, key, step_key, status="stopped", args=dec.args, message=f"stopped: {stop}", approver=ctx.approver
+        )
+
+    run_args: dict[str, Any] = dec.args
+    if dec.decision == "allow":
+        approver = "policy"
+        ctx.log(
+            "decision",
+            actor=actor,
+            role=dec.role,
+            tool=tool,
+            args=dec.args,
+            decision="allow",
+            approver=approver,
+            detail={"reason": dec.reason},
+            dedupe=f"{key}:decision",
+        )
+    elif dec.auto_approver and ctx.ledger.get_ask(key, "approval") is None:
+        approver = dec.auto_approver
+        ctx.log(
+            "decision",
+            actor=actor,
+            role=dec.role,
+            tool=tool,
+            args=dec.args,
+            decision="approve",
+            approver=approver,
+            detail={"reason": dec.reason, "rule": str(ctx.policy.auto_approve)},
+            dedupe=f"{key}:decision",
+        )
+    else:
+        payload = {
+            "kind": "approval",
+            "run_id": ctx.run_id,
+            "role": dec.role,
+            "tool": tool,
+            "args": dec.args,
+            "estimate": dec.estimate.model_dump(),
+            "side_effect": dec.side_effect,
+            "reason": dec.reason,
+            "key": key,
+            "step": step_key,
+        }
+        ctx.log(
+            "approval_request",
+            actor=actor,
+            role=dec.role,
+            tool=tool,
+            args=dec.args,
+            decision="ask",
+            detail={"reason": dec.reason, "estimate": dec.estimate.model_dump()},
+            dedupe=f"{key}:ask",
+        )
+        verdict, edited, why, by = parse_approval(ask_human(ctx, key, "approval", payload))
+        approver = f"human:{by}" if by else ctx.approver
+        ctx.log(
+            "decision",
+            actor=actor,
+            role=dec.role,
+            tool=tool,
+            args=edited if edited is not None else dec.args,
+            decision=verdict,
+            approver=approver,
+            detail={"reason": why or dec.reason},
+            dedupe=f"{key}:decision",
+        )
+        if verdict == "reject":
+            msg = f"rejected by {approver}" + (f": {why}" if why else "") + "; choose another approach"
+            return _finish(ctx, dec, key, step_key, status="rejected", args=dec.args, message=msg, approver=approver)
+        if verdict == "edit":
+            try:
+                run_args = get_tool(tool).validate(edited).model_dump(mode="json")
+            except InvalidInput as err:
+                return _finish(
+                    ctx,
+                    dec,
+                    key,
+                    step_key,
+                    status="denied",
+                    args=edited or {},
+                    message=f"edited arguments are invalid: {err}",
+                    approver=approver,
+                )
+    return _execute(ctx, dec, key, step_key, run_args, approver)
+
+
+def _execute(
+    ctx: RunContext, dec: GateDecision, key: str, step_key: str, args: dict[str, Any], approver: str
+) -> ToolOutcome:
+    spec = get_tool(dec.tool)
+    t0 = time.perf_counter()
+    try:
+        out = spec.run(args)
+    except (LabwrightError, ValueError) as err:  # InvalidInput is a ValueError; the model can react to both
+        return _finish(
+            ctx,
+            dec,
+            key,
+            step_key,
+            status="error",
+            args=args,
+            message=f"{type(err).__name__}: {err}",
+            approver=approver,
+            seconds=time.perf_counter() - t0,
+        )
+    except Exception as err:  # a tool bug must not kill the run; the worker reflects on the message
+        return _finish(
+            ctx,
+            dec,
+            key,
+            step_key,
+            status="error",
+            args=args,
+            message=f"{type(err).__name__}: {err}",
+            approver=approver,
+            seconds=time.perf_counter() - t0,
+        )
+    seconds = time.perf_counter() - t0
+    result = out.model_dump(mode="json")
+    return _finish(
+        ctx, dec, key, step_key, status="ok", args=args, message="ok", result=result, approver=approver, seconds=seconds
+    )
+
+
+# -- governed LLM requests -----------------------------------------------------------------------------------------
+def governed_llm(
+    ctx: RunContext,
+    role: str,
+    step_key: str,
+    request: Callable[[], tuple[dict[str, Any], int]],
+    *,
+    estimate_tokens: int = 0,
+    label: str = "llm",
+) -> dict[str, Any] | None:
+    """Make one model request under the token budget; replay the stored reply on a re-run.
+
+    ``request()`` returns ``(reply_as_json_dict, tokens_used)``. Returns the reply, or ``None`` when a person chose to
+    stop at a budget pause.
+    """
+    key = idempotency_key(ctx.run_id, f"llm:{step_key}", "")
+    cached = ctx.ledger.get_reply(key)
+    if cached is not None:
+        rec = ctx.ledger.get_ask(key, "budget")
+        ns = _task_ns()
+        if rec is not None and rec["answer"] is not None and ns is not None and rec["ns"] == ns:
+            interrupt(rec["payload"])
+        return cached
+    if _budget_gate(ctx, key, role, label, llm_tokens=max(estimate_tokens, 1)):
+        return None
+    reply, tokens = request()
+    stored = ctx.ledger.put_reply(key=key, run_id=ctx.run_id, reply=reply, tokens=tokens)
+    ctx.log(
+        "llm_call",
+        actor=role,
+        role=role,
+        result=stored,
+        detail={"step": step_key, "tokens": int(tokens), "source": label},
+        dedupe=f"{key}:llm",
+    )
+    return stored

@@ -1,0 +1,271 @@
+"""The run ledger: results stored by idempotency key, pending questions, budgets and LLM replies, in SQLite.
+
+LangGraph re-runs an interrupted node from its top, and a process killed mid-node re-runs it too. The ledger is what
+makes that safe: a tool call whose result is stored under its key is not repeated, a question already put to a
+person is put again with the *same* payload (so resume values still line up), and an LLM reply already received is
+replayed instead of re-requested (same tool calls, no tokens counted twice). Usage for budgets is summed from it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .audit import canonical_json
+from .budget import Budget, Usage
+
+__all__ = ["Ledger", "StoredResult", "StoredAsk"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    step_key TEXT NOT NULL,
+    role TEXT,
+    tool TEXT NOT NULL,
+    args TEXT NOT NULL,
+    status TEXT NOT NULL,
+    result TEXT,
+    message TEXT NOT NULL,
+    approver TEXT,
+    seconds REAL NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS results_run ON results(run_id);
+CREATE TABLE IF NOT EXISTS asks (
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    answer TEXT,
+    ns TEXT,
+    created REAL NOT NULL,
+    PRIMARY KEY (key, kind)
+);
+CREATE INDEX IF NOT EXISTS asks_run ON asks(run_id);
+CREATE TABLE IF NOT EXISTS budgets (
+    run_id TEXT PRIMARY KEY,
+    budget TEXT NOT NULL,
+    started REAL NOT NULL,
+    stopped TEXT
+);
+CREATE TABLE IF NOT EXISTS llm (
+    key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    reply TEXT NOT NULL,
+    tokens INTEGER NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS llm_run ON llm(run_id);
+"""
+
+
+class StoredResult(dict):
+    """A stored call outcome (a dict with keys of the ``results`` table, JSON fields decoded)."""
+
+
+class StoredAsk(dict):
+    """A stored question: ``payload``, ``answer`` (``None`` while pending), ``ns`` (LangGraph task namespace)."""
+
+
+class Ledger:
+    """The ledger in the SQLite file at ``path`` (default ``LABWRIGHT_HOME/ledger.sqlite``); thread- and
+    process-safe like :class:`~labwright.agents.audit.AuditLog`."""
+
+    def __init__(self, path: str | Path | None = None):
+        if path is None:
+            from ..settings import get_settings
+
+            path = get_settings().home_dir / "ledger.sqlite"
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _one(self, sql: str, params: tuple) -> tuple | None:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchone()
+
+    # -- results -------------------------------------------------------------------------------------------------
+    def get_result(self, key: str) -> StoredResult | None:
+        row = self._one(
+            "SELECT key, run_id, step_key, role, tool, args, status, result, message, approver, seconds "
+            "FROM results WHERE key = ?",
+            (key,),
+        )
+        if row is None:
+            return None
+        names = ("key", "run_id", "step_key", "role", "tool", "args", "status", "result", "message", "approver")
+        out = StoredResult(zip(names, row[:10]))
+        out["seconds"] = row[10]
+        out["args"] = json.loads(out["args"])
+        out["result"] = json.loads(out["result"]) if out["result"] is not None else None
+        return out
+
+    def put_result(
+        self,
+        *,
+        key: str,
+        run_id: str,
+        step_key: str,
+        role: str,
+        tool: str,
+        args: Any,
+        status: str,
+        result: Any,
+        message: str,
+        approver: str | None,
+        seconds: float,
+    ) -> StoredResult:
+        """Store an outcome unless one is stored under ``key`` already; return the stored one (first write wins)."""
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    run_id,
+                    step_key,
+                    role,
+                    tool,
+                    canonical_json(args),
+                    status,
+                    None if result is None else canonical_json(result),
+                    message,
+                    approver,
+                    float(seconds),
+                    time.time(),
+                ),
+            )
+        stored = self.get_result(key)
+        assert stored is not None
+        return stored
+
+    def results(self, run_id: str) -> list[StoredResult]:
+        with self._lock:
+            keys = [
+                r[0]
+                for r in self._conn.execute(
+                    "SELECT key FROM results WHERE run_id = ? ORDER BY created", (run_id,)
+                ).fetchall()
+            ]
+        return [r for k in keys if (r := self.get_result(k)) is not None]
+
+    # -- questions put to a person ---------------------------------------------------------------------------------
+    def get_ask(self, key: str, kind: str) -> StoredAsk | None:
+        row = self._one("SELECT payload, answer, ns FROM asks WHERE key = ? AND kind = ?", (key, kind))
+        if row is None:
+            return None
+        return StoredAsk(payload=json.loads(row[0]), answer=None if row[1] is None else json.loads(row[1]), ns=row[2])
+
+    def put_ask(self, *, key: str, kind: str, run_id: str, payload: Any, ns: str | None) -> StoredAsk:
+        """Record a question (first write wins, so a re-run asks with the original payload) and return it."""
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO asks (key, kind, run_id, payload, answer, ns, created) "
+                "VALUES (?, ?, ?, ?, NULL, ?, ?)",
+                (key, kind, run_id, canonical_json(payload), ns, time.time()),
+            )
+        stored = self.get_ask(key, kind)
+        assert stored is not None
+        return stored
+
+    def answer_ask(self, key: str, kind: str, answer: Any, ns: str | None) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE asks SET answer = ?, ns = ? WHERE key = ? AND kind = ? AND answer IS NULL",
+                (canonical_json(answer), ns, key, kind),
+            )
+
+    def pending_asks(self, run_id: str) -> list[StoredAsk]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT key, kind, payload FROM asks WHERE run_id = ? AND answer IS NULL ORDER BY created", (run_id,)
+            ).fetchall()
+        return [StoredAsk(key=k, kind=kind, payload=json.loads(p)) for k, kind, p in rows]
+
+    # -- budgets and usage -----------------------------------------------------------------------------------------
+    def budget(self, run_id: str, default: Budget | None = None) -> Budget:
+        """The run's current limits; the first call stores ``default`` (and starts the wall clock)."""
+        row = self._one("SELECT budget FROM budgets WHERE run_id = ?", (run_id,))
+        if row is None:
+            with self._tx() as conn:
+                conn.execute(
+                    "INSERT OR IGNORE INTO budgets (run_id, budget, started) VALUES (?, ?, ?)",
+                    (run_id, (default or Budget()).model_dump_json(), time.time()),
+                )
+            row = self._one("SELECT budget FROM budgets WHERE run_id = ?", (run_id,))
+        return Budget.model_validate_json(row[0])
+
+    def set_budget(self, run_id: str, budget: Budget) -> None:
+        self.budget(run_id, budget)
+        with self._tx() as conn:
+            conn.execute("UPDATE budgets SET budget = ? WHERE run_id = ?", (budget.model_dump_json(), run_id))
+
+    def mark_stopped(self, run_id: str, reason: str) -> None:
+        self.budget(run_id)
+        with self._tx() as conn:
+            conn.execute("UPDATE budgets SET stopped = ? WHERE run_id = ? AND stopped IS NULL", (reason, run_id))
+
+    def stopped(self, run_id: str) -> str | None:
+        row = self._one("SELECT stopped FROM budgets WHERE run_id = ?", (run_id,))
+        return row[0] if row else None
+
+    def usage(self, run_id: str) -> Usage:
+        """Tool calls and tool-seconds of stored outcomes that ran, LLM tokens of stored replies, wall time."""
+        calls, secs = self._one(
+            "SELECT COUNT(*), COALESCE(SUM(seconds), 0) FROM results WHERE run_id = ? AND status IN ('ok', 'error')",
+            (run_id,),
+        )
+        (tokens,) = self._one("SELECT COALESCE(SUM(tokens), 0) FROM llm WHERE run_id = ?", (run_id,))
+        started = self._one("SELECT started FROM budgets WHERE run_id = ?", (run_id,))
+        wall = time.time() - started[0] if started else 0.0
+        return Usage(tool_calls=calls, tool_seconds=secs, llm_tokens=tokens, wall_seconds=wall)
+
+    # -- LLM replies -----------------------------------------------------------------------------------------------
+    def get_reply(self, key: str) -> dict[str, Any] | None:
+        row = self._one("SELECT reply FROM llm WHERE key = ?", (key,))
+        return json.loads(row[0]) if row else None
+
+    def put_reply(self, *, key: str, run_id: str, reply: Any, tokens: int) -> dict[str, Any]:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO llm VALUES (?, ?, ?, ?, ?)",
+                (key, run_id, canonical_json(reply), int(tokens), time.time()),
+            )
+        stored = self.get_reply(key)
+        assert stored is not None
+        return stored
+
+    # -- retention -------------------------------------------------------------------------------------------------
+    def forget(self, run_ids: list[str]) -> None:
+        """Delete everything stored for ``run_ids`` (used by ``runs prune``; the audit log is kept)."""
+        if not run_ids:
+            return
+        marks = ", ".join("?" * len(run_ids))
+        with self._tx() as conn:
+            for table in ("results", "asks", "budgets", "llm"):
+                conn.execute(f"DELETE FROM {table} WHERE run_id IN ({marks})", tuple(run_ids))

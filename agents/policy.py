@@ -1,0 +1,184 @@
+"""The policy gate every tool call passes: role check, validation, cost estimate, allow / ask / deny.
+
+:func:`gate` is pure (no I/O besides reading the tool registry): it returns a :class:`GateDecision` that the governed
+executor (:mod:`labwright.agents.governance`) acts on. The rules, in order:
+
+1. the role must exist and list the tool (``roles.py``) — else **deny** ("not permitted for role");
+2. the tool must be registered — else **deny** (with close names);
+3. a tool named in :attr:`Policy.deny_tools` — **deny**;
+4. the arguments must validate against the tool's input model — else **deny** with the field-naming message, which
+   the model sees so it can correct itself;
+5. the cost is estimated; **ask** when the estimate exceeds :attr:`Policy.approval_seconds` or the tool's side effect
+   is not ``"none"``; otherwise **allow**.
+
+An *ask* can be settled without a person by the non-interactive approval rule (:class:`ApprovalRule`, from strings
+``"none"`` (default: a person answers), ``"all"`` or ``"under=60s"``); the audit log records such approvals with
+approver ``"rule:all"`` / ``"rule:under=60s"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import InvalidInput, UnknownRole, UnknownTool
+from ..tools.registry import Cost, get_tool
+from .audit import sha256_of
+from .roles import WORKFLOW_ROLE, get_role
+
+__all__ = ["ApprovalRule", "Policy", "GateDecision", "gate", "idempotency_key"]
+
+Decision = Literal["allow", "ask", "deny"]
+
+
+class ApprovalRule(BaseModel):
+    """A non-interactive answer to approval requests: ``none`` (ask a person), ``all``, or ``under`` N seconds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["none", "all", "under"] = "none"
+    seconds: float | None = None
+
+    @classmethod
+    def parse(cls, text: str | None) -> ApprovalRule:
+        """Parse ``"none"``, ``"all"`` or ``"under=60s"`` / ``"under=60"`` (seconds); :class:`InvalidInput` else."""
+        if text is None:
+            return cls()
+        t = text.strip().lower()
+        if t in ("", "none", "ask"):
+            return cls()
+        if t == "all":
+            return cls(kind="all")
+        m = re.fullmatch(r"under\s*=\s*([0-9]*\.?[0-9]+(?:e[-+]?\d+)?)\s*s?", t)
+        if m:
+            return cls(kind="under", seconds=float(m.group(1)))
+        raise InvalidInput("auto_approve", f"expected 'none', 'all' or 'under=<seconds>s', got {text!r}")
+
+    def __str__(self) -> str:
+        return f"under={self.seconds:g}s" if self.kind == "under" else self.kind
+
+    def approves(self, estimate: Cost) -> bool:
+        if self.kind == "all":
+            return True
+        if self.kind == "under":
+            return estimate.seconds < (self.seconds or 0.0)
+        return False
+
+
+class Policy(BaseModel):
+    """Approval policy for one run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    approval_seconds: float = Field(default=30.0, ge=0, description="ask when the estimate exceeds this, s")
+    ask_on_side_effects: bool = Field(default=True, description="ask when side_effect != 'none'")
+    auto_approve: ApprovalRule = Field(default_factory=ApprovalRule)
+    deny_tools: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_settings(cls, settings: Any = None, *, auto_approve: str | None = None, **overrides: Any) -> Policy:
+        """Threshold from ``settings.approval_seconds``; ``auto_approve`` parsed by :meth:`ApprovalRule.parse`
+        (default: ``settings.auto_approve`` if that field exists)."""
+        if settings is None:
+            from ..settings import get_settings
+
+            settings = get_settings()
+        rule_text = auto_approve if auto_approve is not None else getattr(settings, "auto_approve", None)
+        return cls(approval_seconds=settings.approval_seconds, auto_approve=ApprovalRule.parse(rule_text), **overrides)
+
+
+class GateDecision(BaseModel):
+    """What the gate decided about one call, and everything the executor needs to carry it out."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    decision: Decision
+    reason: str
+    role: str
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict, description="validated arguments (JSON) when valid")
+    args_sha256: str
+    estimate: Cost = Field(default_factory=Cost)
+    side_effect: str | None = None
+    idempotency_key: str | None = None
+    auto_approver: str | None = Field(default=None, description="'rule:...' when the policy's rule approves an ask")
+
+    @property
+    def validated(self) -> bool:
+        return self.side_effect is not None
+
+
+def idempotency_key(run_id: str, step_key: str, args_sha256: str) -> str:
+    """Key of one call: sha256 of run id, step and argument hash (DESIGN.md "Idempotency")."""
+    return hashlib.sha256(f"{run_id}\x1f{step_key}\x1f{args_sha256}".encode()).hexdigest()
+
+
+def gate(
+    role: str | None,
+    tool_name: str,
+    args: Mapping[str, Any] | None,
+    policy: Policy,
+    budget: Any = None,
+    *,
+    run_id: str | None = None,
+    step_key: str | None = None,
+) -> GateDecision:
+    """Decide allow / ask / deny for ``role`` calling ``tool_name`` with ``args``.
+
+    ``budget`` is accepted for the documented signature but budgets are checked by the executor, which knows the
+    run's usage (:func:`labwright.agents.budget.check`). With ``run_id`` and ``step_key`` the decision carries the
+    call's idempotency key.
+    """
+    del budget
+    role_name = WORKFLOW_ROLE if role is None else role
+    raw = dict(args or {}) if isinstance(args, Mapping) else {"<input>": args}
+    base = {"role": role_name, "tool": tool_name, "args": raw, "args_sha256": sha256_of(raw)}
+    try:
+        r = get_role(role_name)
+    except UnknownRole as err:
+        return GateDecision(decision="deny", reason=str(err), **base)
+    if not r.allows(tool_name):
+        return GateDecision(
+            decision="deny", reason=f"tool {tool_name!r} is not permitted for role {role_name!r}", **base
+        )
+    if tool_name in policy.deny_tools:
+        return GateDecision(decision="deny", reason=f"tool {tool_name!r} is denied by policy", **base)
+    try:
+        spec = get_tool(tool_name)
+    except UnknownTool as err:
+        return GateDecision(decision="deny", reason=str(err), **base)
+    try:
+        inp = spec.validate(args)
+        estimate = spec.cost_model(inp)
+    except InvalidInput as err:
+        return GateDecision(decision="deny", reason=str(err), **base)
+    valid = inp.model_dump(mode="json")
+    sha = sha256_of(valid)
+    key = idempotency_key(run_id, step_key, sha) if run_id is not None and step_key is not None else None
+    common = {
+        "role": role_name,
+        "tool": tool_name,
+        "args": valid,
+        "args_sha256": sha,
+        "estimate": estimate,
+        "side_effect": spec.side_effect,
+        "idempotency_key": key,
+    }
+    reasons = []
+    if estimate.seconds > policy.approval_seconds:
+        reasons.append(f"estimated {estimate.seconds:g} s exceeds the approval threshold {policy.approval_seconds:g} s")
+    if policy.ask_on_side_effects and spec.side_effect != "none":
+        reasons.append(f"side effect {spec.side_effect!r}")
+    if not reasons:
+        return GateDecision(decision="allow", reason="within policy", **common)
+    rule = policy.auto_approve
+    return GateDecision(
+        decision="ask",
+        reason="; ".join(reasons),
+        auto_approver=f"rule:{rule}" if rule.approves(estimate) else None,
+        **common,
+    )
