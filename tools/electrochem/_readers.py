@@ -1,0 +1,720 @@
+"""Reading voltammograms and chronoamperograms from instrument text exports into SI units.
+
+Four layouts are understood, each parsed line by line so that an error can name the line:
+
+* plain CSV/TSV (``.csv``, ``.tsv``, ``.txt``): optional ``#`` comment lines, one header row, numeric rows; column
+  roles found from the header (``E``, ``Ewe``, ``Potential``, ``I``, ``Current``, ``j``, ``t``, ``Time`` ...) or given
+  explicitly; units read from the header (``E/mV``, ``I (uA)``, ``j [mA/cm^2]``) or given explicitly.
+* BioLogic EC-Lab ASCII export (``.mpt``): ``EC-Lab ASCII FILE`` then ``Nb header lines : N``; the N-th line holds
+  the tab-separated column names (``time/s``, ``Ewe/V``, ``<I>/mA``, ``cycle number``); decimal commas are accepted.
+  The scan rate comes from the ``dE/dt`` and ``dE/dt unit`` settings lines, the area from ``Electrode surface area``.
+* CH Instruments text export: a date line, the technique name, ``key = value`` settings (``Scan Rate (V/s) = 0.1``),
+  then a ``Potential/V, Current/A[, ...]`` title line and comma-separated rows.
+* Gamry Framework ``.DTA`` (EXPLAIN format): tab-separated ``KEY<TAB>TYPE<TAB>value`` header lines (``SCANRATE`` in
+  mV/s, ``AREA`` in cm²), then one or more ``CURVEn<TAB>TABLE[<TAB>count]`` blocks, each with a name row (``Pt T Vf
+  Im ...``), a unit row and tab-indented data rows; each block is one cycle. ``OCVCURVE`` blocks are skipped.
+
+Everything is returned as a :class:`Voltammogram` in V, A and s with oxidation current positive; the source path and
+the SHA-256 of the file bytes are recorded. Malformed or truncated files raise :class:`~labwright.errors.MalformedFile`
+with the 1-based line number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from ...errors import InvalidInput, MalformedFile
+from ..fields import FiniteFloat, PositiveFloat, ToolModel
+
+__all__ = [
+    "FileFormat",
+    "VoltammogramMetadata",
+    "Voltammogram",
+    "read_voltammogram_file",
+    "read_csv_voltammogram",
+    "read_mpt",
+    "read_chi",
+    "read_dta",
+    "detect_format",
+    "unit_factor",
+    "estimate_scan_rate",
+]
+
+FileFormat = Literal["csv", "mpt", "chi", "dta"]
+
+
+class VoltammogramMetadata(ToolModel):
+    """Where a voltammogram came from and how its columns were interpreted."""
+
+    source_path: str | None = Field(default=None, description="File the data were read from.")
+    sha256: str | None = Field(default=None, description="SHA-256 of the file bytes (hex).")
+    format: str = Field(default="inline", description="'csv', 'mpt', 'chi', 'dta', 'synthetic' or 'inline'.")
+    technique: str | None = Field(default=None, description="Technique named in the file (e.g. 'Cyclic Voltammetry').")
+    instrument: str | None = Field(default=None, description="Instrument or software named in the file.")
+    columns: dict[str, str] = Field(default_factory=dict, description="Role ('E', 'I', 't', 'cycle') -> column name.")
+    units: dict[str, str] = Field(default_factory=dict, description="Role -> unit as found in the file.")
+    area: PositiveFloat | None = Field(default=None, description="Electrode area used or stated, m^2.")
+    current_inverted: bool = Field(default=False, description="True if the file's current sign was flipped.")
+    scan_rate_source: str | None = Field(default=None, description="'header', 'given', 'estimated' or None.")
+    header: dict[str, str] = Field(default_factory=dict, description="Settings found in the file header.")
+
+
+class Voltammogram(ToolModel):
+    """A measured (or simulated) potential-current trace in SI units; oxidation current positive.
+
+    Also used for chronoamperograms, where ``E`` is (nearly) constant and ``t`` is required.
+    """
+
+    E: list[FiniteFloat] = Field(description="Electrode potential, V (vs the file's reference), shape (n,).")
+    I: list[FiniteFloat] = Field(description="Current, A, oxidation positive, shape (n,).")
+    t: list[FiniteFloat] | None = Field(default=None, description="Time, s, shape (n,).")
+    cycle: list[int] | None = Field(default=None, description="Cycle (or curve/segment) index per point, shape (n,).")
+    scan_rate: PositiveFloat | None = Field(default=None, description="Scan rate |dE/dt|, V/s.")
+    metadata: VoltammogramMetadata = Field(default_factory=VoltammogramMetadata)
+
+    @model_validator(mode="after")
+    def _same_lengths(self) -> Voltammogram:
+        n = len(self.E)
+        if n < 2:
+            raise ValueError("a voltammogram needs at least 2 points")
+        for name in ("I", "t", "cycle"):
+            values = getattr(self, name)
+            if values is not None and len(values) != n:
+                raise ValueError(f"'{name}' has {len(values)} points but 'E' has {n}")
+        return self
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``(E, I, t)`` as float64 NumPy arrays (V, A, s); ``t`` is None when absent."""
+        t = None if self.t is None else np.asarray(self.t, dtype=float)
+        return np.asarray(self.E, dtype=float), np.asarray(self.I, dtype=float), t
+
+    def select_cycle(self, cycle: int) -> Voltammogram:
+        """The points of one cycle; :class:`InvalidInput` if the cycle is absent."""
+        if self.cycle is None:
+            raise InvalidInput("cycle", "this voltammogram has no cycle information")
+        keep = [i for i, c in enumerate(self.cycle) if c == cycle]
+        if len(keep) < 2:
+            raise InvalidInput("cycle", f"cycle {cycle} not found; cycles present: {sorted(set(self.cycle))}")
+        return Voltammogram(
+            E=[self.E[i] for i in keep],
+            I=[self.I[i] for i in keep],
+            t=None if self.t is None else [self.t[i] for i in keep],
+            cycle=[cycle] * len(keep),
+            scan_rate=self.scan_rate,
+            metadata=self.metadata,
+        )
+
+
+# ----------------------------------------------------------------------------------------------------- units ----
+
+_POTENTIAL = {"v": 1.0, "mv": 1e-3, "uv": 1e-6}
+_CURRENT = {"a": 1.0, "ma": 1e-3, "ua": 1e-6, "na": 1e-9, "pa": 1e-12, "ka": 1e3}
+_AREA = {"m2": 1.0, "cm2": 1e-4, "mm2": 1e-6, "um2": 1e-12}
+_TIME = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "min": 60.0, "h": 3600.0}
+
+
+def _norm_unit(unit: str) -> str:
+    u = unit.strip().lower().replace(" ", "").replace("^", "").replace("²", "2").replace("**", "")
+    u = u.replace("µ", "u").replace("μ", "u").replace("sec", "s").replace("amp", "a")
+    if u.startswith("vvs") or u.startswith("v(vs") or u == "vvs.ref.":  # Gamry writes "V vs. Ref."
+        return "v"
+    return u
+
+
+def unit_factor(role: str, unit: str, *, area: float | None = None) -> float:
+    """Factor that converts a column in ``unit`` to SI for ``role`` ('E' -> V, 'I' -> A, 't' -> s).
+
+    Current densities (``mA/cm2``, ``A/m^2``, ...) are multiplied by ``area`` (m²), which is then required.
+
+    Raises
+    ------
+    InvalidInput
+        Unknown unit, or a current density without an area.
+    """
+    u = _norm_unit(unit)
+    if role == "E" and u in _POTENTIAL:
+        return _POTENTIAL[u]
+    if role == "t" and u in _TIME:
+        return _TIME[u]
+    if role == "I":
+        if u in _CURRENT:
+            return _CURRENT[u]
+        if "/" in u:
+            num, den = u.split("/", 1)
+            if num in _CURRENT and den in _AREA:
+                if area is None:
+                    raise InvalidInput("area", f"current is a density ({unit}); give the electrode area in m^2")
+                return _CURRENT[num] / _AREA[den] * area
+    field = {"E": "potential_unit", "I": "current_unit", "t": "time_unit"}.get(role, "unit")
+    raise InvalidInput(field, f"unknown unit {unit!r} for {role}")
+
+
+_NAME_UNIT = re.compile(r"^\s*(?P<name>.*?)\s*(?:/\s*(?P<slash>[^/].*)|\((?P<paren>[^)]*)\)|\[(?P<brack>[^\]]*)\])\s*$")
+
+
+def _split_name_unit(column: str) -> tuple[str, str | None]:
+    """``'Ewe/V'`` -> ``('Ewe', 'V')``; ``'I (uA)'`` -> ``('I', 'uA')``; ``'j [mA/cm^2]'`` -> ``('j', 'mA/cm^2')``."""
+    m = _NAME_UNIT.match(column)
+    if not m or not m.group("name"):
+        return column.strip(), None
+    unit = m.group("slash") or m.group("paren") or m.group("brack")
+    return m.group("name").strip(), unit.strip() if unit else None
+
+
+_ROLE_NAMES = {
+    "E": ("e", "ewe", "potential", "voltage", "v", "vf", "e_we", "e_app", "potential_applied", "we(1).potential"),
+    "I": ("i", "<i>", "current", "im", "j", "current density", "i_we", "we(1).current", "curr"),
+    "t": ("t", "time", "elapsed time", "time_s", "t_s"),
+    "cycle": ("cycle number", "cycle", "cycle_number", "scan", "segment"),
+}
+
+
+def _find_role(names: Sequence[str], role: str) -> int | None:
+    bare = [_split_name_unit(n)[0].lower() for n in names]
+    for candidate in _ROLE_NAMES[role]:
+        if candidate in bare:
+            return bare.index(candidate)
+    return None
+
+
+# ----------------------------------------------------------------------------------------------------- helpers ----
+
+
+def _read_text(path: Path) -> tuple[list[str], str]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput("path", f"file not found: {path}") from None
+    except IsADirectoryError:
+        raise InvalidInput("path", f"is a directory, not a file: {path}") from None
+    if not raw.strip():
+        raise MalformedFile(str(path), "file is empty", line=1)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # EC-Lab and CHI write Windows-1252 ("cm²", "µ")
+        text = raw.decode("cp1252", errors="replace")
+    return text.splitlines(), hashlib.sha256(raw).hexdigest()
+
+
+def _to_float(token: str, *, path: Path, line: int, decimal_comma: bool = False) -> float:
+    tok = token.strip()
+    if decimal_comma:
+        tok = tok.replace(",", ".")
+    try:
+        value = float(tok)
+    except ValueError:
+        raise MalformedFile(str(path), f"not a number: {token.strip()!r}", line=line) from None
+    if not np.isfinite(value):
+        raise MalformedFile(str(path), f"non-finite value {token.strip()!r}", line=line)
+    return value
+
+
+def _rows_to_array(rows: list[tuple[int, list[str]]], n_cols: int, path: Path, *, decimal_comma: bool = False):
+    out = np.empty((len(rows), n_cols))
+    for k, (line, fields) in enumerate(rows):
+        if len(fields) < n_cols:
+            raise MalformedFile(
+                str(path), f"row has {len(fields)} fields, expected {n_cols} (truncated file?)", line=line
+            )
+        for j in range(n_cols):
+            out[k, j] = _to_float(fields[j], path=path, line=line, decimal_comma=decimal_comma)
+    return out
+
+
+def estimate_scan_rate(E: np.ndarray, t: np.ndarray) -> float | None:
+    """Median |dE/dt| over the points where time advances and the potential moves, V/s; None if undefined."""
+    dE, dt = np.diff(E), np.diff(t)
+    ok = (dt > 0) & (np.abs(dE) > 0)
+    if ok.sum() < 2:
+        return None
+    return float(np.median(np.abs(dE[ok] / dt[ok])))
+
+
+def _finish(
+    E,
+    I,
+    t,
+    cycle,
+    *,
+    scan_rate,
+    scan_rate_source,
+    path,
+    sha,
+    fmt,
+    columns,
+    units,
+    area,
+    invert,
+    header,
+    technique,
+    instrument,
+) -> Voltammogram:
+    if invert:
+        I = -I
+    if scan_rate is None and t is not None:
+        scan_rate = estimate_scan_rate(E, t)
+        scan_rate_source = "estimated" if scan_rate is not None else None
+    return Voltammogram(
+        E=E.tolist(),
+        I=I.tolist(),
+        t=None if t is None else t.tolist(),
+        cycle=None if cycle is None else [int(c) for c in cycle],
+        scan_rate=scan_rate,
+        metadata=VoltammogramMetadata(
+            source_path=str(path),
+            sha256=sha,
+            format=fmt,
+            technique=technique,
+            instrument=instrument,
+            columns=columns,
+            units=units,
+            area=area,
+            current_inverted=invert,
+            scan_rate_source=scan_rate_source,
+            header=header,
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------------------------------- CSV ----
+
+
+def _column_index(spec: str | int | None, names: list[str], role: str, path: Path, field: str) -> int | None:
+    if spec is None:
+        return _find_role(names, role)
+    if isinstance(spec, int):
+        if not 0 <= spec < len(names):
+            raise InvalidInput(field, f"column index {spec} out of range (file has {len(names)} columns)")
+        return spec
+    for i, n in enumerate(names):
+        if n.strip() == spec or _split_name_unit(n)[0] == spec:
+            return i
+    raise InvalidInput(field, f"column {spec!r} not in {path.name}; columns are {names}")
+
+
+def read_csv_voltammogram(
+    path: str | Path,
+    *,
+    potential_column: str | int | None = None,
+    current_column: str | int | None = None,
+    time_column: str | int | None = None,
+    cycle_column: str | int | None = None,
+    potential_unit: str | None = None,
+    current_unit: str | None = None,
+    time_unit: str | None = None,
+    area: float | None = None,
+    delimiter: str | None = None,
+    scan_rate: float | None = None,
+    invert_current: bool = False,
+) -> Voltammogram:
+    """Read a delimited text file (comma, tab, semicolon or whitespace) with one header row.
+
+    Lines starting with ``#`` before the header are comments; ``# key: value`` or ``# key = value`` comments are
+    kept in ``metadata.header``, and a ``scan_rate`` entry there (V/s) is used when ``scan_rate`` is not given.
+    Columns are chosen by name or 0-based index, or found from the header names; units come from the arguments, or
+    from the header (``E/mV``), or default to V, A and s.
+
+    Raises
+    ------
+    MalformedFile
+        No header, a non-numeric field, or a short (truncated) row, with its line number.
+    InvalidInput
+        A column or unit that does not exist, or a current density without ``area``.
+    """
+    path = Path(path)
+    lines, sha = _read_text(path)
+    header: dict[str, str] = {}
+    names: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    sep = delimiter
+    for lineno, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if names is None and line.startswith("#"):
+            m = re.match(r"#\s*([^:=]+?)\s*[:=]\s*(.+)$", line)
+            if m:
+                header[m.group(1).strip()] = m.group(2).strip()
+            continue
+        if sep is None:
+            sep = next((s for s in ("\t", ",", ";") if s in line), None)
+        fields = line.split(sep) if sep is not None else line.split()
+        if names is None:
+            names = [f.strip().strip('"') for f in fields]
+            if all(_is_number(n) for n in names):
+                raise MalformedFile(str(path), "no header row with column names before the data", line=lineno)
+            continue
+        rows.append((lineno, fields))
+    if names is None or not rows:
+        raise MalformedFile(str(path), "no data rows", line=len(lines))
+
+    idx = {
+        "E": _column_index(potential_column, names, "E", path, "potential_column"),
+        "I": _column_index(current_column, names, "I", path, "current_column"),
+        "t": _column_index(time_column, names, "t", path, "time_column"),
+        "cycle": _column_index(cycle_column, names, "cycle", path, "cycle_column"),
+    }
+    for role, field in (("E", "potential_column"), ("I", "current_column")):
+        if idx[role] is None:
+            raise InvalidInput(field, f"no {role} column recognised among {names}; name it explicitly")
+    given = {"E": potential_unit, "I": current_unit, "t": time_unit}
+    units = {}
+    for role in ("E", "I", "t"):
+        if idx[role] is not None:
+            units[role] = given[role] or _split_name_unit(names[idx[role]])[1] or {"E": "V", "I": "A", "t": "s"}[role]
+    used = [i for i in idx.values() if i is not None]
+    data = _rows_to_array([(ln, [f.strip() for f in fs]) for ln, fs in rows], max(used) + 1, path)
+    E = data[:, idx["E"]] * unit_factor("E", units["E"])
+    I = data[:, idx["I"]] * unit_factor("I", units["I"], area=area)
+    t = data[:, idx["t"]] * unit_factor("t", units["t"]) if idx["t"] is not None else None
+    cycle = data[:, idx["cycle"]].astype(int) if idx["cycle"] is not None else None
+    source = "given" if scan_rate is not None else None
+    if scan_rate is None:
+        for key in ("scan_rate", "scan rate", "scan_rate_V_per_s", "Scan Rate (V/s)"):
+            if key in header:
+                scan_rate = _to_float(header[key].split()[0], path=path, line=1)
+                source = "header"
+                break
+    return _finish(
+        E,
+        I,
+        t,
+        cycle,
+        scan_rate=scan_rate,
+        scan_rate_source=source,
+        path=path,
+        sha=sha,
+        fmt="csv",
+        columns={r: names[i] for r, i in idx.items() if i is not None},
+        units=units,
+        area=area,
+        invert=invert_current,
+        header=header,
+        technique=header.get("technique"),
+        instrument=header.get("instrument"),
+    )
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------------- EC-Lab ----
+
+
+def read_mpt(path: str | Path, *, area: float | None = None, invert_current: bool = False) -> Voltammogram:
+    """Read a BioLogic EC-Lab ASCII export (``.mpt``).
+
+    Uses ``Ewe/V`` (or ``<Ewe>/V``), ``<I>/mA`` (or ``I/mA``), ``time/s`` and ``cycle number`` when present.
+
+    Raises
+    ------
+    MalformedFile
+        Missing magic line or header count, a header count past the end of the file (truncated), a missing column,
+        a non-numeric field or a short row, with the line number.
+    """
+    path = Path(path)
+    lines, sha = _read_text(path)
+    if not lines[0].strip().startswith("EC-Lab ASCII FILE"):
+        raise MalformedFile(str(path), "first line is not 'EC-Lab ASCII FILE'", line=1)
+    m = re.match(r"\s*Nb header lines\s*:\s*(\d+)", lines[1]) if len(lines) > 1 else None
+    if not m:
+        raise MalformedFile(str(path), "second line is not 'Nb header lines : N'", line=2)
+    n_header = int(m.group(1))
+    if n_header < 3 or n_header > len(lines):
+        raise MalformedFile(str(path), f"header says {n_header} lines but the file has {len(lines)}", line=len(lines))
+    header_lines = lines[:n_header]
+    names = [n.strip() for n in header_lines[-1].split("\t") if n.strip()]
+    header: dict[str, str] = {}
+    technique = header_lines[3].strip() if n_header > 4 and header_lines[3].strip() else None
+    for raw in header_lines[2:-1]:
+        if " : " in raw:
+            key, _, value = raw.partition(" : ")
+            header.setdefault(key.strip(), value.strip())
+        else:  # settings table: key padded to a fixed column, then the value
+            parts = re.split(r"\s{2,}", raw.strip())
+            if len(parts) >= 2:
+                header.setdefault(parts[0].strip(), parts[1].strip())
+    idx = {}
+    for role, wanted in (
+        ("t", ("time/s",)),
+        ("E", ("Ewe/V", "<Ewe>/V", "Ewe/mV", "<Ewe/V>")),
+        ("I", ("<I>/mA", "I/mA", "<I>/A", "I/A", "<I>/uA", "<I>/µA")),
+        ("cycle", ("cycle number",)),
+    ):
+        idx[role] = next((names.index(w) for w in wanted if w in names), None)
+    for role in ("E", "I"):
+        if idx[role] is None:
+            raise MalformedFile(str(path), f"no {role} column among {names}", line=n_header)
+    rows = [(ln, raw.split("\t")) for ln, raw in enumerate(lines[n_header:], start=n_header + 1) if raw.strip()]
+    if not rows:
+        raise MalformedFile(str(path), "no data rows after the header", line=len(lines))
+    sample = rows[0][1][idx["E"]]
+    decimal_comma = "," in sample and "." not in sample
+    data = _rows_to_array(rows, max(i for i in idx.values() if i is not None) + 1, path, decimal_comma=decimal_comma)
+    units = {r: _split_name_unit(names[i])[1] or "" for r, i in idx.items() if i is not None and r != "cycle"}
+    if area is None and "Electrode surface area" in header:
+        a = re.match(r"([0-9.,eE+-]+)\s*(\S+)", header["Electrode surface area"])
+        if a:
+            area = float(a.group(1).replace(",", ".")) * _AREA.get(_norm_unit(a.group(2)), np.nan)
+            area = area if np.isfinite(area) and area > 0 else None
+    E = data[:, idx["E"]] * unit_factor("E", units["E"])
+    I = data[:, idx["I"]] * unit_factor("I", units["I"])
+    t = data[:, idx["t"]] if idx["t"] is not None else None
+    cycle = data[:, idx["cycle"]].astype(int) if idx["cycle"] is not None else None
+    scan_rate, source = None, None
+    if "dE/dt" in header:
+        unit = header.get("dE/dt unit", "mV/s")
+        factor = {"mv/s": 1e-3, "v/s": 1.0, "mv/min": 1e-3 / 60}.get(_norm_unit(unit))
+        value = _to_float(header["dE/dt"], path=path, line=1, decimal_comma=True)
+        if factor is not None and value > 0:
+            scan_rate, source = value * factor, "header"
+    return _finish(
+        E,
+        I,
+        t,
+        cycle,
+        scan_rate=scan_rate,
+        scan_rate_source=source,
+        path=path,
+        sha=sha,
+        fmt="mpt",
+        columns={r: names[i] for r, i in idx.items() if i is not None},
+        units=units,
+        area=area,
+        invert=invert_current,
+        header=header,
+        technique=technique,
+        instrument=header.get("Device"),
+    )
+
+
+# ------------------------------------------------------------------------------------------------------- CHI ----
+
+_CHI_TITLE = re.compile(r"^\s*Potential/V\s*,\s*(?:i|Current)/A", re.IGNORECASE)
+_CHI_TITLE_CA = re.compile(r"^\s*Time/(?:s|sec)\s*,\s*(?:i|Current)/A", re.IGNORECASE)
+
+
+def read_chi(path: str | Path, *, invert_current: bool = False) -> Voltammogram:
+    """Read a CH Instruments text export (CV, LSV or i-t / chronoamperometry).
+
+    CHI software can be set to the "US" polarity (cathodic current positive); pass ``invert_current=True`` for files
+    recorded that way. Segment markers (``Segment n:``) before the data are settings, not data; the data rows are
+    numbered as segment 1 unless the file has no segment count.
+
+    Raises
+    ------
+    MalformedFile
+        No ``Potential/V, Current/A`` (or ``Time/s, Current/A``) title line, a non-numeric field or a short row.
+    """
+    path = Path(path)
+    lines, sha = _read_text(path)
+    header: dict[str, str] = {}
+    title_line = None
+    for lineno, raw in enumerate(lines, start=1):
+        if _CHI_TITLE.match(raw) or _CHI_TITLE_CA.match(raw):
+            title_line = lineno
+            break
+        if "=" in raw:
+            key, _, value = raw.partition("=")
+            header[key.strip()] = value.strip()
+        elif ":" in raw:
+            key, _, value = raw.partition(":")
+            header.setdefault(key.strip(), value.strip())
+    if title_line is None:
+        raise MalformedFile(str(path), "no 'Potential/V, Current/A' or 'Time/s, Current/A' title line", line=len(lines))
+    names = [n.strip() for n in lines[title_line - 1].split(",")]
+    rows = [(ln, raw.split(",")) for ln, raw in enumerate(lines[title_line:], start=title_line + 1) if raw.strip()]
+    if not rows:
+        raise MalformedFile(str(path), "no data rows after the title line", line=len(lines))
+    data = _rows_to_array(rows, len(names), path)
+    technique = lines[1].strip() if len(lines) > 1 else None
+    lower = [n.lower() for n in names]
+    t_idx = next((i for i, n in enumerate(lower) if n.startswith("time/")), None)
+    e_idx = next((i for i, n in enumerate(lower) if n.startswith("potential/")), None)
+    i_idx = next(i for i, n in enumerate(lower) if n.endswith("/a") and (n.startswith("current") or n.startswith("i/")))
+    t = data[:, t_idx] * unit_factor("t", _split_name_unit(names[t_idx])[1]) if t_idx is not None else None
+    if e_idx is not None:
+        E = data[:, e_idx]
+    else:  # i-t: constant potential from the settings
+        e_init = header.get("Init E (V)")
+        if e_init is None:
+            raise MalformedFile(str(path), "i-t file without 'Init E (V)' setting", line=title_line)
+        E = np.full(len(data), _to_float(e_init, path=path, line=1))
+    scan_rate, source = None, None
+    if "Scan Rate (V/s)" in header:
+        scan_rate, source = _to_float(header["Scan Rate (V/s)"], path=path, line=1), "header"
+    return _finish(
+        E,
+        data[:, i_idx],
+        t,
+        None,
+        scan_rate=scan_rate,
+        scan_rate_source=source,
+        path=path,
+        sha=sha,
+        fmt="chi",
+        columns={"E": names[e_idx] if e_idx is not None else "Init E (V)", "I": names[i_idx]}
+        | ({"t": names[t_idx]} if t_idx is not None else {}),
+        units={"E": "V", "I": "A"} | ({"t": "s"} if t_idx is not None else {}),
+        area=None,
+        invert=invert_current,
+        header=header,
+        technique=technique,
+        instrument=header.get("Instrument Model"),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------- Gamry ----
+
+_DTA_TABLE = re.compile(r"^(\w+)\tTABLE(?:\t(\d+))?\s*$")
+
+
+def read_dta(path: str | Path, *, invert_current: bool = False) -> Voltammogram:
+    """Read a Gamry Framework ``.DTA`` file (EXPLAIN format): CV (``CURVEn`` tables) or chronoamperometry.
+
+    Uses columns ``T`` (s), ``Vf`` (V vs Ref.) and ``Im`` (A); each ``CURVEn`` block becomes cycle n. Pre-test
+    ``OCVCURVE`` tables are skipped. ``SCANRATE`` (mV/s) and ``AREA`` (cm²) header values are converted to SI.
+
+    Raises
+    ------
+    MalformedFile
+        Missing ``EXPLAIN`` magic, a table without name/unit rows or the ``T``/``Vf``/``Im`` columns, a table with
+        fewer rows than its declared count (truncated), a non-numeric field or a short row.
+    """
+    path = Path(path)
+    lines, sha = _read_text(path)
+    if lines[0].strip() != "EXPLAIN":
+        raise MalformedFile(str(path), "first line is not 'EXPLAIN' (not a Gamry DTA file)", line=1)
+    header: dict[str, str] = {}
+    blocks: list[tuple[str, int, int | None, list[str], list[tuple[int, list[str]]]]] = []
+    current = None
+    lineno = 1
+    while lineno < len(lines):
+        raw = lines[lineno]
+        lineno += 1
+        m = _DTA_TABLE.match(raw)
+        if m:
+            if lineno + 1 > len(lines):
+                raise MalformedFile(str(path), f"table {m.group(1)} has no column rows", line=lineno)
+            names = [n.strip() for n in lines[lineno].split("\t")[1:]]
+            current = (m.group(1), lineno - 1 + 1, int(m.group(2)) if m.group(2) else None, names, [])
+            blocks.append(current)
+            lineno += 2  # name row and unit row
+            continue
+        if raw.startswith("\t") and current is not None:
+            current[4].append((lineno, raw.split("\t")[1:]))
+            continue
+        current = None
+        if raw.startswith("\t") or not raw.strip():
+            continue  # continuation of a NOTES value, or blank
+        parts = raw.split("\t")
+        if len(parts) >= 3:
+            header[parts[0]] = parts[2].strip()
+        elif len(parts) == 2:  # e.g. "TAG<TAB>CV"
+            header[parts[0]] = parts[1].strip()
+    curves = [b for b in blocks if b[0].startswith("CURVE")]
+    if not curves:
+        raise MalformedFile(str(path), "no CURVE table found", line=len(lines))
+    E_parts, I_parts, t_parts, cyc_parts = [], [], [], []
+    for k, (name, at, count, names, rows) in enumerate(curves, start=1):
+        for col in ("T", "Vf", "Im"):
+            if col not in names:
+                raise MalformedFile(str(path), f"table {name} has no column {col!r} (columns: {names})", line=at + 1)
+        if count is not None and len(rows) < count:
+            last = rows[-1][0] if rows else at + 2
+            raise MalformedFile(
+                str(path), f"table {name} declares {count} rows but has {len(rows)} (truncated file)", line=last
+            )
+        if not rows:
+            raise MalformedFile(str(path), f"table {name} has no data rows", line=at + 2)
+        cols = [names.index(c) for c in ("T", "Vf", "Im")]
+        data = _rows_to_array(rows, max(cols) + 1, path)
+        t_parts.append(data[:, cols[0]])
+        E_parts.append(data[:, cols[1]])
+        I_parts.append(data[:, cols[2]])
+        cyc_parts.append(np.full(len(data), int(name[5:]) if name[5:].isdigit() else k))
+    scan_rate, source = None, None
+    if "SCANRATE" in header:
+        scan_rate, source = _to_float(header["SCANRATE"], path=path, line=1) * 1e-3, "header"
+    area = _to_float(header["AREA"], path=path, line=1) * 1e-4 if "AREA" in header else None
+    return _finish(
+        np.concatenate(E_parts),
+        np.concatenate(I_parts),
+        np.concatenate(t_parts),
+        np.concatenate(cyc_parts),
+        scan_rate=scan_rate,
+        scan_rate_source=source,
+        path=path,
+        sha=sha,
+        fmt="dta",
+        columns={"E": "Vf", "I": "Im", "t": "T", "cycle": "CURVEn"},
+        units={"E": "V", "I": "A", "t": "s"},
+        area=area,
+        invert=invert_current,
+        header=header,
+        technique=header.get("TAG"),
+        instrument="Gamry",
+    )
+
+
+# ------------------------------------------------------------------------------------------------ dispatcher ----
+
+
+def detect_format(path: str | Path) -> FileFormat:
+    """Guess the layout from the first lines (magic strings), falling back to the extension, then CSV."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096).decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        raise InvalidInput("path", f"file not found: {path}") from None
+    first = head.lstrip("\ufeff").splitlines()[:1]
+    if first and first[0].startswith("EC-Lab ASCII FILE"):
+        return "mpt"
+    if first and first[0].strip() == "EXPLAIN":
+        return "dta"
+    if re.search(r"^\s*(Potential/V|Time/s(ec)?)\s*,\s*(i|Current)/A", head, re.MULTILINE | re.IGNORECASE) or (
+        "Instrument Model:" in head and "CHI" in head
+    ):
+        return "chi"
+    suffix = path.suffix.lower()
+    return {".mpt": "mpt", ".dta": "dta"}.get(suffix, "csv")  # type: ignore[return-value]
+
+
+def read_voltammogram_file(
+    path: str | Path, *, format: FileFormat | Literal["auto"] = "auto", **options
+) -> Voltammogram:
+    """Read any supported file into a :class:`Voltammogram` (V, A, s; oxidation positive).
+
+    Parameters
+    ----------
+    path
+        File to read.
+    format
+        ``"auto"`` (magic strings, then extension), ``"csv"``, ``"mpt"``, ``"chi"`` or ``"dta"``.
+    **options
+        Passed to the format's reader: column names/indices and units for CSV, ``area`` (m²), ``scan_rate`` (V/s,
+        CSV only), ``invert_current``.
+    """
+    fmt = detect_format(path) if format == "auto" else format
+    readers = {"csv": read_csv_voltammogram, "mpt": read_mpt, "chi": read_chi, "dta": read_dta}
+    if fmt not in readers:
+        raise InvalidInput("format", f"unknown format {fmt!r}; use one of {sorted(readers)} or 'auto'")
+    reader = readers[fmt]
+    allowed = set(reader.__code__.co_varnames[1 : reader.__code__.co_argcount + reader.__code__.co_kwonlyargcount])
+    unknown = {k for k, v in options.items() if v is not None} - allowed
+    if unknown:
+        raise InvalidInput(sorted(unknown)[0], f"not an option of the {fmt} reader (options: {sorted(allowed)})")
+    return reader(path, **{k: v for k, v in options.items() if v is not None})
