@@ -1,1 +1,40 @@
-"""(being built; see the open issue for this subsystem)."""
+"""Reaction-network kinetics: mass action in JAX, steady states, SSA/CME, extended detailed balance, PdPC.
+
+Parse reactions (``"E + S <-> ES; kf=1e2, kr=1"``) into a :class:`ReactionNetwork`; simulate them with a stiff,
+differentiable diffrax solver; find steady states by damped Newton with conservation constraints (gradients by the
+implicit-function theorem); simulate the chemical master equation by Gillespie's SSA or solve it on a truncated state
+space; check extended detailed balance (Gorban & Yablonsky); and build the phosphorylation–dephosphorylation cycle
+with its Goldbeter–Koshland limit and thermodynamic (ΔG = 0) equilibrium.
+
+Units: concentrations mol/m³ (= mM), time s, rate constants (m³/mol)^(n−1)/s for reaction order n; stochastic
+models count molecules, with system size Ω (molecules per mol/m³) linking the two.
+
+Importing this package enables JAX float64 (``jax_enable_x64``), which stiff kinetics and Newton solves need.
+"""
+
+from ._balance import DetailedBalanceReport as DetailedBalanceReport
+from ._balance import ReactionTerm as ReactionTerm
+from ._balance import extended_detailed_balance as extended_detailed_balance
+from ._massaction import MassActionSystem as MassActionSystem
+from ._massaction import compile_network as compile_network
+from ._network import Reaction as Reaction
+from ._network import ReactionNetwork as ReactionNetwork
+from ._network import ReactionSpec as ReactionSpec
+from ._network import integer_nullspace as integer_nullspace
+from ._network import parse_network as parse_network
+from ._network import parse_reaction as parse_reaction
+from ._network import rate_constant_unit as rate_constant_unit
+from ._ode import make_ode_solver as make_ode_solver
+from ._ode import solve_ode as solve_ode
+from ._pdpc import PDPC_SPECIES as PDPC_SPECIES
+from ._pdpc import PdPCParameters as PdPCParameters
+from ._pdpc import gk_response_coefficient as gk_response_coefficient
+from ._pdpc import gk_signal_for_fraction as gk_signal_for_fraction
+from ._pdpc import goldbeter_koshland as goldbeter_koshland
+from ._pdpc import hill_coefficient as hill_coefficient
+from ._pdpc import pdpc_dose_response as pdpc_dose_response
+from ._pdpc import pdpc_network as pdpc_network
+from ._pdpc import phosphorylation_potential as phosphorylation_potential
+from ._pdpc import response_coefficient as response_coefficient
+from ._steady import make_steady_solver as make_steady_solver
+from ._steady import solve_steady_state as solve_steady_state

@@ -1,0 +1,142 @@
+"""Mass-action kinetics in JAX: a network compiled to arrays, rates and right-hand side.
+
+Every reversible reaction is split into two *directed* reactions (forward, then reverse). With reactant orders
+``a[j, i]`` and net stoichiometry ``S[i, j]`` the deterministic model is
+
+    dx/dt = S v(x),   v_j = k_j ∏_i x_i^{a_ji}                         (x in mol/m³, v in mol/(m³·s))
+
+Powers are taken from a small table ``P[o, i] = x_i**o`` (o = 0 … max order, integer powers), so the rate and its
+derivatives stay finite at x = 0 (``x**0.0`` as a float power would give a NaN gradient there). The same trick with
+falling factorials gives the stochastic propensities (see :mod:`._ssa`).
+
+JAX precision: this package turns on ``jax_enable_x64`` when imported (stiff kinetics and Newton solves need float64;
+the electrochemistry simulator does the same).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ._network import ReactionNetwork, _rref  # noqa: E402
+
+__all__ = ["MassActionSystem", "compile_network"]
+
+
+@dataclass(frozen=True, eq=False)
+class MassActionSystem:
+    """A network compiled to arrays (NumPy constants, closed over by jitted JAX code).
+
+    Attributes
+    ----------
+    species : tuple of str
+        Species order of the state vector, length n_s.
+    labels : tuple of str
+        Directed-reaction labels ``"name.k_forward"`` / ``"name.k_reverse"``, length n_d.
+    orders : ndarray of int, shape (n_d, n_s)
+        Reactant orders of each directed reaction.
+    net : ndarray of float, shape (n_s, n_d)
+        Net stoichiometry of each directed reaction.
+    k : ndarray of float, shape (n_d,)
+        Rate constants from the network (NaN where not given), units per order (see :mod:`._network`).
+    conservation : ndarray of int, shape (n_c, n_s)
+        Conservation-law basis (rows c with cᵀ S = 0).
+    independent_rows : tuple of int
+        Species whose balance equations are linearly independent (rank(S) of them).
+    """
+
+    species: tuple[str, ...]
+    labels: tuple[str, ...]
+    orders: np.ndarray
+    net: np.ndarray
+    k: np.ndarray
+    conservation: np.ndarray
+    independent_rows: tuple[int, ...]
+
+    @property
+    def n_species(self) -> int:
+        return len(self.species)
+
+    @property
+    def max_order(self) -> int:
+        return int(self.orders.max(initial=0))
+
+    def key(self) -> tuple:
+        """Hashable identity of the structure (for caches of compiled solvers)."""
+        return (self.species, self.labels, self.orders.tobytes(), self.net.tobytes())
+
+    def _gather(self, table: jax.Array) -> jax.Array:
+        # table[o, i] -> (n_d, n_s) factors, multiplied over species.
+        return jnp.prod(table[self.orders, np.arange(self.n_species)[None, :]], axis=-1)
+
+    def rates(self, x: jax.Array, k: jax.Array) -> jax.Array:
+        """Directed reaction rates v (mol/(m³·s)), shape (n_d,), for concentrations x (mol/m³), shape (n_s,)."""
+        powers = [jnp.ones_like(x)] + [x**o for o in range(1, self.max_order + 1)]
+        return k * self._gather(jnp.stack(powers))
+
+    def rhs(self, t: jax.Array, x: jax.Array, k: jax.Array) -> jax.Array:
+        """dx/dt (mol/(m³·s)), shape (n_s,); signature ``(t, y, args)`` as diffrax expects."""
+        del t
+        return jnp.asarray(self.net) @ self.rates(x, k)
+
+    def propensities(self, n: jax.Array, c: jax.Array) -> jax.Array:
+        """Stochastic propensities (1/s), shape (n_d,), for copy numbers n (float array of integers).
+
+        ``c`` are per-molecule constants: a_j = c_j ∏_i n_i (n_i − 1) … (n_i − a_ji + 1).
+        """
+        falling = [jnp.ones_like(n)]
+        for o in range(1, self.max_order + 1):
+            falling.append(falling[-1] * jnp.maximum(n - (o - 1), 0.0))
+        return c * self._gather(jnp.stack(falling))
+
+    def stochastic_constants(self, k: np.ndarray, omega: float) -> np.ndarray:
+        """Per-molecule constants c_j = k_j Ω^(1 − order_j) for system size Ω (molecules per mol/m³)."""
+        order = self.orders.sum(axis=1)
+        return np.asarray(k, dtype=float) * float(omega) ** (1.0 - order)
+
+
+def _independent_rows(net: np.ndarray) -> tuple[int, ...]:
+    # Exact elimination: the pivot columns of Sᵀ are species whose balance rows of S are independent.
+    if net.size == 0:
+        return ()
+    _, pivots = _rref([[Fraction(int(v)) for v in row] for row in net.T])
+    return tuple(pivots)
+
+
+def compile_network(network: ReactionNetwork) -> MassActionSystem:
+    """Compile a :class:`ReactionNetwork` to a :class:`MassActionSystem` (directed reactions, arrays)."""
+    idx = network.index
+    labels, orders, nets, ks = [], [], [], []
+    for r in network.reactions:
+        a = np.zeros(network.n_species, dtype=np.int64)
+        b = np.zeros(network.n_species, dtype=np.int64)
+        for s, c in r.reactants.items():
+            a[idx[s]] = c
+        for s, c in r.products.items():
+            b[idx[s]] = c
+        labels.append(f"{r.name}.k_forward")
+        orders.append(a)
+        nets.append(b - a)
+        ks.append(np.nan if r.k_forward is None else r.k_forward)
+        if r.reversible:
+            labels.append(f"{r.name}.k_reverse")
+            orders.append(b)
+            nets.append(a - b)
+            ks.append(np.nan if r.k_reverse is None else r.k_reverse)
+    net_int = np.array(nets, dtype=np.int64).T
+    return MassActionSystem(
+        species=tuple(network.species),
+        labels=tuple(labels),
+        orders=np.array(orders, dtype=np.int64),
+        net=net_int.astype(float),
+        k=np.array(ks, dtype=float),
+        conservation=network.conservation_laws(),
+        independent_rows=_independent_rows(network.stoichiometric_matrix()),
+    )
