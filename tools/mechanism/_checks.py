@@ -1,0 +1,393 @@
+"""Chemical checks of a mechanism, step by step, with messages a chemist can act on.
+
+* **smiles** – every SMILES parses and sanitises; valence errors name the atom ("atom #0 (C) has valence 5: a
+  hypervalent carbon").
+* **balance / charge** – for steps written as reactants -> products, elements (hydrogens included) and net charge
+  are conserved; the difference is named ("products lack H2O", "charge +1 -> 0 without a counter-ion").
+* **continuity** – every species a step consumes is a starting material, a reagent, or formed by an earlier step.
+* **products** – the stated final products are formed (the last intermediate, for oMeBench-style steps).
+* **taxonomy / arrows** – subtype present and consistent with the type; arrow atom maps exist in the reactants.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+from typing import Literal
+
+from pydantic import Field
+
+from ...errors import InvalidSmiles
+from ..fields import ToolModel
+from ._model import Mechanism, Step
+from ._species import composition, parse_error, species_key, total_composition
+from ._taxonomy import SUBTYPES
+
+__all__ = ["CheckIssue", "ValidationReport", "validate_mechanism", "check_step_balance", "explain_smiles_error"]
+
+Check = Literal["smiles", "taxonomy", "balance", "charge", "continuity", "products", "arrows"]
+
+
+class CheckIssue(ToolModel):
+    """One problem found in a mechanism."""
+
+    severity: Literal["error", "warning"] = Field(description="'error' breaks validity; 'warning' is advisory.")
+    check: Check = Field(description="Which check raised it.")
+    step: int | None = Field(default=None, description="1-based step number; None for the whole mechanism.")
+    field: str = Field(description="Dotted location in the mechanism, e.g. 'steps.2.products.0'.")
+    message: str = Field(description="What is wrong, in plain language.")
+
+
+class ValidationReport(ToolModel):
+    """Result of :func:`validate_mechanism`."""
+
+    valid: bool = Field(description="No errors: every SMILES sanitises, every full step balances, continuity holds.")
+    smiles_valid: bool = Field(description="Every SMILES parses and sanitises.")
+    balanced: bool | None = Field(description="Every full step conserves elements and charge (None: no full steps).")
+    continuous: bool | None = Field(description="Each consumed species is available (None: not every step is full).")
+    products_formed: bool | None = Field(description="The stated products are formed (None: none stated).")
+    n_steps: int = Field(description="Number of steps.")
+    step_balanced: list[bool | None] = Field(description="Per step: balanced, unbalanced, or None (not checkable).")
+    issues: list[CheckIssue] = Field(default_factory=list, description="Problems found, errors first.")
+
+    @property
+    def errors(self) -> list[CheckIssue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+
+_ELEMENT_NAMES = {
+    "C": "carbon",
+    "N": "nitrogen",
+    "O": "oxygen",
+    "S": "sulfur",
+    "P": "phosphorus",
+    "B": "boron",
+    "F": "fluorine",
+    "Cl": "chlorine",
+    "Br": "bromine",
+    "I": "iodine",
+    "H": "hydrogen",
+    "Si": "silicon",
+}
+_VALENCE = re.compile(r"Explicit valence for atom # ?(\d+) ([A-Z][a-z]?),? (\d+), is greater than permitted")
+_KEKULE = re.compile(r"Can't kekulize mol\.\s*Unkekulized atoms: ([\d ]+)")
+
+
+def explain_smiles_error(reason: str) -> str:
+    """Rephrase RDKit's sanitisation message so it names the atom and the problem."""
+    reason = re.sub(r"^invalid SMILES '.*?': ", "", reason)
+    if m := _VALENCE.search(reason):
+        idx, el, val = m.groups()
+        name = _ELEMENT_NAMES.get(el, el)
+        return f"atom #{idx} ({el}) has valence {val}, more than {name} allows: a hypervalent {name}"
+    if m := _KEKULE.search(reason):
+        atoms = ", ".join(m.group(1).split())
+        return f"aromatic ring cannot be kekulised (atoms {atoms}); check lowercase atoms and [nH]"
+    return reason
+
+
+# Small species whose loss or gain is worth naming; formula-and-charge signature -> name.
+_NAMED_SPECIES = {
+    "[H+]": "H+",
+    "O": "H2O",
+    "[OH3+]": "H3O+",
+    "[OH-]": "OH-",
+    "[H-]": "H- (hydride)",
+    "Cl": "HCl",
+    "[Cl-]": "Cl-",
+    "Br": "HBr",
+    "[Br-]": "Br-",
+    "[I-]": "I-",
+    "N": "NH3",
+    "[NH4+]": "NH4+",
+    "O=C=O": "CO2",
+    "N#N": "N2",
+    "CO": "CH3OH",
+    "CCO": "EtOH",
+    "[Na+]": "Na+",
+    "[Li+]": "Li+",
+    "[K+]": "K+",
+    "[Mg+2]": "Mg2+",
+    "[Br][Mg+]": "MgBr+",
+    "O=S(=O)(O)O": "H2SO4",
+    "OS(=O)(=O)[O-]": "HSO4-",
+    "[O-][N+](=O)[O-]": "NO3-",
+    "C=C": "C2H4",
+    "O=P(c1ccccc1)(c1ccccc1)c1ccccc1": "Ph3PO",
+    "[H][H]": "H2",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _signatures() -> dict[tuple[tuple[tuple[str, int], ...], int], str]:
+    out = {}
+    for smi, name in _NAMED_SPECIES.items():
+        elems, q = composition(smi)
+        out[(tuple(sorted(elems)), q)] = name
+    return out
+
+
+def _formula(counts: Counter[str]) -> str:
+    order = sorted(counts, key=lambda e: (e != "C", e != "H", e))
+    return "".join(f"{e}{counts[e] if counts[e] > 1 else ''}" for e in order if counts[e])
+
+
+def _name_difference(counts: Counter[str], charge: int) -> str:
+    """Name a composition difference: a known species, a multiple of one, or a formula with charge."""
+    sig = _signatures()
+    key = (tuple(sorted((e, n) for e, n in counts.items() if n)), charge)
+    if key in sig:
+        return sig[key]
+    for k in range(2, 5):
+        if all(n % k == 0 for n in counts.values()) and charge % k == 0:
+            sub = (tuple(sorted((e, n // k) for e, n in counts.items() if n)), charge // k)
+            if sub in sig:
+                return f"{k} {sig[sub]}"
+    text = _formula(counts) or "no atoms"
+    if charge:
+        text += f" (charge {charge:+d})"
+    return text
+
+
+def _signed(q: int) -> str:
+    return f"{q:+d}" if q else "0"
+
+
+def check_step_balance(step: Step) -> list[str]:
+    """Messages describing how a full step fails to conserve elements and charge (empty when balanced).
+
+    Raises
+    ------
+    InvalidSmiles
+        A species does not parse (check SMILES first).
+    """
+    left, q_left = total_composition(step.reactants)
+    right, q_right = total_composition(step.products)
+    lack = left - right  # in reactants, missing from products
+    extra = right - left  # in products, missing from reactants
+    if not lack and not extra:
+        if q_left == q_right:
+            return []
+        return [f"charge {_signed(q_left)} -> {_signed(q_right)} without a counter-ion (or an unwritten electron)"]
+    msgs = []
+    # Attribute the charge difference to whichever side holds atoms, so "H+" is named rather than "H and +1".
+    if lack and not extra:
+        msgs.append(f"products lack {_name_difference(lack, q_left - q_right)}")
+    elif extra and not lack:
+        msgs.append(f"products have extra {_name_difference(extra, q_right - q_left)} not present in the reactants")
+    else:
+        msgs.append(f"products lack {_name_difference(lack, 0)} and have extra {_name_difference(extra, 0)}")
+        if q_left != q_right:
+            msgs.append(f"charge {_signed(q_left)} -> {_signed(q_right)} is not conserved")
+    return msgs
+
+
+def _smiles_fields(mech: Mechanism) -> list[tuple[str, int | None, str]]:
+    out: list[tuple[str, int | None, str]] = []
+    for key in ("reactants", "products", "reagents"):
+        out += [(f"{key}.{i}", None, s) for i, s in enumerate(getattr(mech, key))]
+    for n, step in enumerate(mech.steps):
+        for key in ("reactants", "products"):
+            out += [(f"steps.{n}.{key}.{i}", n + 1, s) for i, s in enumerate(getattr(step, key))]
+        if step.intermediate:
+            out.append((f"steps.{n}.intermediate", n + 1, step.intermediate))
+    return out
+
+
+def _atom_maps(smiles_list: list[str]) -> set[int]:
+    return {int(m) for s in smiles_list for m in re.findall(r":(\d+)\]", s)}
+
+
+def validate_mechanism(mech: Mechanism) -> ValidationReport:
+    """Run every chemical check on a mechanism.
+
+    Parameters
+    ----------
+    mech
+        The mechanism; full steps (reactants and products) get balance and continuity checks, oMeBench-style steps
+        (intermediate only) get SMILES, taxonomy and final-product checks.
+
+    Returns
+    -------
+    ValidationReport
+        ``valid`` is False when any error was found; each issue names the step, field and problem.
+
+    Examples
+    --------
+    >>> from labwright.tools.mechanism import Mechanism
+    >>> m = Mechanism(reactants=["CC(=O)O", "CO"], products=["CC(=O)OC"], reagents=["[H+]"],
+    ...               steps=[{"reactants": ["CC(=O)O", "CO"], "products": ["CC(=O)OC"],
+    ...                       "subtype": "nucleophilic_substitution"}])
+    >>> validate_mechanism(m).issues[0].message
+    'step 1: products lack H2O'
+    """
+    issues: list[CheckIssue] = []
+    bad: set[str] = set()
+    for field, step_no, smi in _smiles_fields(mech):
+        if (reason := parse_error(smi)) is not None:
+            bad.add(smi)
+            where = f"step {step_no}: " if step_no else ""
+            issues.append(
+                CheckIssue(
+                    severity="error",
+                    check="smiles",
+                    step=step_no,
+                    field=field,
+                    message=f"{where}{smi!r} is not a valid molecule: {explain_smiles_error(reason)}",
+                )
+            )
+
+    step_balanced: list[bool | None] = []
+    for n, step in enumerate(mech.steps, 1):
+        field = f"steps.{n - 1}"
+        if step.subtype is None:
+            issues.append(
+                CheckIssue(
+                    severity="warning",
+                    check="taxonomy",
+                    step=n,
+                    field=f"{field}.subtype",
+                    message=f"step {n}: no subtype given, so it cannot be aligned with a reference",
+                )
+            )
+        elif step.type is not None and SUBTYPES[step.subtype] != step.type:
+            issues.append(
+                CheckIssue(
+                    severity="warning",
+                    check="taxonomy",
+                    step=n,
+                    field=f"{field}.type",
+                    message=f"step {n}: subtype {step.subtype!r} belongs to type {SUBTYPES[step.subtype]!r}, "
+                    f"not {step.type!r}",
+                )
+            )
+        if not step.is_full or bad.intersection(step.reactants + step.products):
+            step_balanced.append(None)
+        else:
+            msgs = check_step_balance(step)
+            step_balanced.append(not msgs)
+            for msg in msgs:
+                check: Check = "charge" if msg.startswith("charge") else "balance"
+                issues.append(
+                    CheckIssue(severity="error", check=check, step=n, field=field, message=f"step {n}: {msg}")
+                )
+        if step.arrows:
+            known = _atom_maps(step.reactants)
+            for k, arrow in enumerate(step.arrows):
+                missing = sorted(set(arrow.source + arrow.target) - known)
+                if missing:
+                    issues.append(
+                        CheckIssue(
+                            severity="error",
+                            check="arrows",
+                            step=n,
+                            field=f"{field}.arrows.{k}",
+                            message=f"step {n}: arrow {k + 1} uses atom map(s) {missing} absent from the reactants",
+                        )
+                    )
+
+    continuous = _check_continuity(mech, issues) if mech.is_full else None
+    products_formed = _check_products(mech, issues)
+    _check_overall(mech, issues, bad)
+
+    issues.sort(key=lambda i: (i.severity != "error", i.step or 0))
+    checkable = [b for b in step_balanced if b is not None]
+    return ValidationReport(
+        valid=not any(i.severity == "error" for i in issues),
+        smiles_valid=not bad,
+        balanced=all(checkable) if checkable else None,
+        continuous=continuous,
+        products_formed=products_formed,
+        n_steps=len(mech.steps),
+        step_balanced=step_balanced,
+        issues=issues,
+    )
+
+
+def _key(smiles: str) -> str:
+    return species_key(smiles) or smiles
+
+
+def _check_continuity(mech: Mechanism, issues: list[CheckIssue]) -> bool:
+    available = {_key(s) for s in mech.reactants + mech.reagents}
+    formed_at: dict[str, int] = {}
+    ok = True
+    for n, step in enumerate(mech.steps, 1):
+        for i, smi in enumerate(step.reactants):
+            k = _key(smi)
+            if k not in available:
+                ok = False
+                issues.append(
+                    CheckIssue(
+                        severity="error",
+                        check="continuity",
+                        step=n,
+                        field=f"steps.{n - 1}.reactants.{i}",
+                        message=f"step {n} consumes {smi}, which is neither a starting material or reagent nor formed "
+                        "by an earlier step",
+                    )
+                )
+        for smi in step.products:
+            available.add(_key(smi))
+            formed_at.setdefault(_key(smi), n)
+    # Dead ends: formed, never consumed later, not a stated product or reagent (advisory only).
+    stated = {_key(s) for s in mech.products + mech.reagents + mech.reactants}
+    consumed_later: dict[str, int] = {}
+    for n, step in enumerate(mech.steps, 1):
+        for smi in step.reactants:
+            consumed_later[_key(smi)] = n
+    for k, n in formed_at.items():
+        if k not in stated and consumed_later.get(k, 0) <= n:
+            issues.append(
+                CheckIssue(
+                    severity="warning",
+                    check="continuity",
+                    step=n,
+                    field=f"steps.{n - 1}.products",
+                    message=f"step {n} forms {k}, which no later step uses and which is not a stated product",
+                )
+            )
+    return ok
+
+
+def _check_products(mech: Mechanism, issues: list[CheckIssue]) -> bool | None:
+    if not mech.products:
+        return None
+    if mech.is_full:
+        formed = {_key(s) for step in mech.steps for s in step.products}
+        severity = "error"
+    else:
+        formed = {_key(s) for s in mech.steps[-1].key_smiles.split(".")}
+        formed |= {_key(s) for s in mech.steps[-1].products}
+        severity = "warning"  # oMeBench's last intermediate often omits by-products or counter-ions
+    ok = True
+    for i, smi in enumerate(mech.products):
+        if _key(smi) not in formed:
+            ok = False
+            where = "any step" if mech.is_full else "the last step"
+            issues.append(
+                CheckIssue(
+                    severity=severity,
+                    check="products",
+                    step=None,
+                    field=f"products.{i}",
+                    message=f"stated product {smi} is not formed by {where}",
+                )
+            )
+    return ok
+
+
+def _check_overall(mech: Mechanism, issues: list[CheckIssue], bad: set[str]) -> None:
+    if not (mech.reactants and mech.products) or bad.intersection(mech.reactants + mech.products):
+        return
+    try:
+        msgs = check_step_balance(Step(reactants=mech.reactants, products=mech.products))
+    except InvalidSmiles:  # pragma: no cover - guarded by `bad`
+        return
+    for msg in msgs:
+        issues.append(
+            CheckIssue(
+                severity="warning", check="balance", step=None, field="products", message=f"overall reaction: {msg}"
+            )
+        )

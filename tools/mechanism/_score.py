@@ -1,0 +1,309 @@
+"""labwright's mechanism score: oMeS-style alignment plus chemical checks, with per-step explanations.
+
+``score_mechanism(pred, reference)`` aligns the predicted steps with the reference steps using the oMeS dynamic
+programme (:mod:`._align`), but compares species after removing atom maps, and adds what oMeS leaves out: whether
+the predicted steps are valid and balanced and whether each step only uses species that exist. Each component lies
+in [0, 1]; the total is their weighted mean over the components that apply (balance and continuity need steps
+written as reactants -> products).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from rdkit import DataStructs
+
+from ..fields import Fraction, ToolModel
+from ._align import Alignment, align
+from ._checks import ValidationReport, _name_difference, explain_smiles_error, validate_mechanism
+from ._model import Mechanism
+from ._species import composition, fingerprint, parse_error, species_key
+
+__all__ = ["ScoreWeights", "ScoreBreakdown", "StepDiagnostic", "MechanismScore", "score_mechanism", "align_mechanisms"]
+
+Status = Literal["identical", "similar", "different", "wrong_subtype", "missing", "extra"]
+
+
+class ScoreWeights(ToolModel):
+    """Weights of the score components (renormalised over the components that apply)."""
+
+    validity: Fraction = Field(default=0.10, description="Weight of the valid-SMILES share.")
+    balance: Fraction = Field(default=0.15, description="Weight of the balanced-step share.")
+    alignment: Fraction = Field(default=0.30, description="Weight of exact intermediate matches (oMeS S_total).")
+    similarity: Fraction = Field(default=0.20, description="Weight of similarity credit (oMeS S_partial).")
+    logic: Fraction = Field(default=0.15, description="Weight of subtype-matched steps per step.")
+    continuity: Fraction = Field(default=0.10, description="Weight of steps whose inputs exist when needed.")
+
+
+class ScoreBreakdown(ToolModel):
+    """Score components, each in [0, 1]; None when a component does not apply."""
+
+    validity: Fraction = Field(description="Share of predicted SMILES that parse and sanitise.")
+    balance: Fraction | None = Field(description="Share of full predicted steps conserving elements and charge.")
+    alignment: Fraction = Field(description="Reference weight matched by identical species (oMeS S_total, unrounded).")
+    similarity: Fraction = Field(description="Reference weight × Tanimoto over matched steps (oMeS S_partial).")
+    logic: Fraction = Field(description="Subtype-matched aligned steps / max(reference steps, predicted steps).")
+    continuity: Fraction | None = Field(description="Share of full steps whose consumed species are available.")
+
+
+class StepDiagnostic(ToolModel):
+    """How one predicted step relates to the reference, in plain language."""
+
+    predicted_step: int | None = Field(description="1-based predicted step number (None: a missing step).")
+    reference_step: int | None = Field(description="1-based reference step number (None: an extra step).")
+    status: Status = Field(description="identical, similar, different, wrong_subtype, missing or extra.")
+    similarity: Fraction | None = Field(default=None, description="Tanimoto similarity of the key species.")
+    message: str = Field(description="Explanation.")
+
+
+class MechanismScore(ToolModel):
+    """Result of :func:`score_mechanism`."""
+
+    total: Fraction = Field(description="Weighted mean of the applicable components.")
+    breakdown: ScoreBreakdown
+    diagnostics: list[StepDiagnostic] = Field(description="One entry per aligned pair or gap, in order.")
+    validation: ValidationReport = Field(description="Chemical checks of the predicted mechanism.")
+    summary: str = Field(description="One-paragraph verdict.")
+
+
+def _label(smiles: str) -> str:
+    return species_key(smiles) or smiles
+
+
+def align_mechanisms(
+    reference: Mechanism, pred: Mechanism, *, tau: float = 0.6, radius: int = 2, n_bits: int = 2048
+) -> tuple[Alignment, dict[tuple[int, int], float | None]]:
+    """Align two mechanisms (oMeS programme, atom maps ignored); also return the similarities computed."""
+    r_keys = [s.key_smiles for s in reference.steps]
+    p_keys = [s.key_smiles for s in pred.steps]
+    sims: dict[tuple[int, int], float | None] = {}
+
+    def pair_score(i: int, j: int) -> tuple[bool, float | None]:
+        a, b = species_key(r_keys[i]), species_key(p_keys[j])
+        if a is None or b is None:
+            sims[i, j] = None
+            return False, None
+        sim = DataStructs.TanimotoSimilarity(
+            fingerprint(r_keys[i], radius, n_bits), fingerprint(p_keys[j], radius, n_bits)
+        )
+        sims[i, j] = sim
+        return a == b, sim
+
+    res = align(
+        [s.subtype for s in reference.steps], reference.weights(), [s.subtype for s in pred.steps], pair_score, tau=tau
+    )
+    return res, sims
+
+
+def _difference(pred_smiles: str, ref_smiles: str) -> str:
+    """'has extra CH2' / 'lacks H2O' between two valid species, or '' when their compositions agree."""
+    (pe, pq), (re_, rq) = composition(pred_smiles), composition(ref_smiles)
+    from collections import Counter
+
+    p, r = Counter(dict(pe)), Counter(dict(re_))
+    extra, lack = p - r, r - p
+    parts = []
+    if extra:
+        parts.append(f"has extra {_name_difference(extra, pq - rq if not lack else 0)}")
+    if lack:
+        parts.append(f"lacks {_name_difference(lack, rq - pq if not extra else 0)}")
+    if not parts and pq != rq:
+        parts.append(f"has charge {pq:+d} where the reference has {rq:+d}")
+    if not parts:
+        return "same formula, different structure (an isomer)"
+    return " and ".join(parts)
+
+
+def _diagnose(
+    reference: Mechanism, pred: Mechanism, res: Alignment, sims: dict[tuple[int, int], float | None], tau: float
+) -> list[StepDiagnostic]:
+    out: list[StepDiagnostic] = []
+    ref_keys = [species_key(s.key_smiles) for s in reference.steps]
+    pred_keys = [species_key(s.key_smiles) for s in pred.steps]
+    matched_ref = {
+        i
+        for i, j, a in res.pairs
+        if a == "match" and i is not None and j is not None and ref_keys[i] is not None and ref_keys[i] == pred_keys[j]
+    }
+    for i, j, act in res.pairs:
+        rs = reference.steps[i] if i is not None else None
+        ps = pred.steps[j] if j is not None else None
+        if act == "match":
+            assert rs is not None and ps is not None and i is not None and j is not None
+            sim = sims.get((i, j))
+            if ref_keys[i] is not None and ref_keys[i] == pred_keys[j]:
+                out.append(
+                    StepDiagnostic(
+                        predicted_step=j + 1,
+                        reference_step=i + 1,
+                        status="identical",
+                        similarity=1.0,
+                        message=f"Step {j + 1} ({ps.subtype}) matches reference step {i + 1}: {_label(ps.key_smiles)}.",
+                    )
+                )
+            elif sim is None:
+                why = parse_error(ps.key_smiles)
+                out.append(
+                    StepDiagnostic(
+                        predicted_step=j + 1,
+                        reference_step=i + 1,
+                        status="different",
+                        message=f"Step {j + 1} has the right subtype ({ps.subtype}) but its species {ps.key_smiles!r} "
+                        f"is not a valid molecule ({explain_smiles_error(why or 'invalid')}); reference step {i + 1} "
+                        f"forms {_label(rs.key_smiles)}.",
+                    )
+                )
+            else:
+                status: Status = "similar" if sim >= tau else "different"
+                diff = _difference(ps.key_smiles, rs.key_smiles)
+                verdict = "resembles" if status == "similar" else "has the right subtype but differs from"
+                credit = "partial credit" if status == "similar" else f"no credit (below threshold {tau:g})"
+                out.append(
+                    StepDiagnostic(
+                        predicted_step=j + 1,
+                        reference_step=i + 1,
+                        status=status,
+                        similarity=round(sim, 4),
+                        message=f"Step {j + 1} {verdict} reference step {i + 1} (Tanimoto {sim:.2f}, {credit}): "
+                        f"predicted {_label(ps.key_smiles)} {diff} compared with {_label(rs.key_smiles)}.",
+                    )
+                )
+        elif act == "type_mismatch":
+            assert rs is not None and ps is not None and i is not None and j is not None
+            elsewhere = [k + 1 for k, key in enumerate(ref_keys) if key is not None and key == pred_keys[j] and k != i]
+            hint = (
+                f"; it forms the species of reference step {elsewhere[0]}, so it is out of order" if elsewhere else ""
+            )
+            out.append(
+                StepDiagnostic(
+                    predicted_step=j + 1,
+                    reference_step=i + 1,
+                    status="wrong_subtype",
+                    message=f"Step {j + 1} is labelled {ps.subtype!r} where reference step {i + 1} is {rs.subtype!r} "
+                    f"(predicted {_label(ps.key_smiles)}, reference {_label(rs.key_smiles)}){hint}.",
+                )
+            )
+        elif act == "skip_gold":
+            assert rs is not None and i is not None
+            elsewhere = [k + 1 for k, key in enumerate(pred_keys) if key is not None and key == ref_keys[i]]
+            hint = f"; its species appears at predicted step {elsewhere[0]}, so the order is wrong" if elsewhere else ""
+            out.append(
+                StepDiagnostic(
+                    predicted_step=None,
+                    reference_step=i + 1,
+                    status="missing",
+                    message=f"Reference step {i + 1} ({rs.subtype}, forming {_label(rs.key_smiles)}) has no "
+                    f"counterpart in the prediction{hint}.",
+                )
+            )
+        else:
+            assert ps is not None and j is not None
+            elsewhere = [k + 1 for k, key in enumerate(ref_keys) if key is not None and key == pred_keys[j]]
+            if elsewhere:
+                where = elsewhere[0]
+                hint = f"; it forms the species of reference step {where}, so it is out of order" + (
+                    " (that step is matched elsewhere)" if where - 1 in matched_ref else ""
+                )
+            else:
+                hint = ""
+            out.append(
+                StepDiagnostic(
+                    predicted_step=j + 1,
+                    reference_step=None,
+                    status="extra",
+                    message=f"Step {j + 1} ({ps.subtype}, forming {_label(ps.key_smiles)}) has no counterpart in the "
+                    f"reference{hint}.",
+                )
+            )
+    return out
+
+
+def _validity_share(report: ValidationReport, pred: Mechanism) -> float:
+    from ._checks import _smiles_fields
+
+    n = len(_smiles_fields(pred))
+    bad = sum(1 for i in report.issues if i.check == "smiles")
+    return 1.0 if n == 0 else (n - bad) / n
+
+
+def _continuity_share(report: ValidationReport, pred: Mechanism) -> float | None:
+    if report.continuous is None:
+        return None
+    broken = {i.step for i in report.issues if i.check == "continuity" and i.severity == "error"}
+    return 1.0 - len(broken) / len(pred.steps)
+
+
+def score_mechanism(
+    pred: Mechanism,
+    reference: Mechanism,
+    *,
+    weights: ScoreWeights | None = None,
+    tau: float = 0.6,
+    radius: int = 2,
+    n_bits: int = 2048,
+) -> MechanismScore:
+    """Score a predicted mechanism against a reference one.
+
+    Parameters
+    ----------
+    pred, reference
+        Mechanisms; the reference's step weights are used (uniform when absent).
+    weights
+        Component weights (default :class:`ScoreWeights`).
+    tau
+        Tanimoto threshold for similarity credit (oMeS: 0.6).
+    radius, n_bits
+        Morgan fingerprint settings (oMeS: 2, 2048).
+
+    Returns
+    -------
+    MechanismScore
+        Total in [0, 1], breakdown, per-step diagnostics and the validation report of ``pred``.
+
+    Notes
+    -----
+    ``alignment`` and ``similarity`` equal oMeS's S_total and S_partial (unrounded, divided by the sum of the
+    reference weights) except that atom maps are ignored; ``logic`` differs from oMeS's L by dividing by the longer
+    of the two mechanisms, so padding a prediction with extra steps is not free.
+    """
+    weights = weights or ScoreWeights()
+    report = validate_mechanism(pred)
+    res, sims = align_mechanisms(reference, pred, tau=tau, radius=radius, n_bits=n_bits)
+    w_sum = sum(reference.weights()) or 1.0
+    checkable = [b for b in report.step_balanced if b is not None]
+    breakdown = ScoreBreakdown(
+        validity=_validity_share(report, pred),
+        balance=sum(checkable) / len(checkable) if checkable else None,
+        alignment=min(1.0, max(0.0, res.total / w_sum)),
+        similarity=min(1.0, max(0.0, res.partial / w_sum)),
+        logic=res.n_match / max(len(reference.steps), len(pred.steps)),
+        continuity=_continuity_share(report, pred),
+    )
+    parts = {k: v for k, v in breakdown.model_dump().items() if v is not None}
+    w = weights.model_dump()
+    denom = sum(w[k] for k in parts) or 1.0
+    total = sum(w[k] * v for k, v in parts.items()) / denom
+    diagnostics = _diagnose(reference, pred, res, sims, tau)
+    return MechanismScore(
+        total=min(1.0, max(0.0, total)),
+        breakdown=breakdown,
+        diagnostics=diagnostics,
+        validation=report,
+        summary=_summary(total, breakdown, diagnostics, report),
+    )
+
+
+def _summary(total: float, b: ScoreBreakdown, diags: list[StepDiagnostic], report: ValidationReport) -> str:
+    counts: dict[str, int] = {}
+    for d in diags:
+        counts[d.status] = counts.get(d.status, 0) + 1
+    parts = [f"{n} {s.replace('_', ' ')}" for s, n in counts.items()]
+    text = (
+        f"Score {total:.2f}: {', '.join(parts)} step(s); exact matches cover {b.alignment:.0%} of the reference "
+        f"weight, similarity credit {b.similarity:.0%}."
+    )
+    errors = report.errors
+    if errors:
+        text += f" {len(errors)} chemical error(s), first: {errors[0].message}."
+    return text
