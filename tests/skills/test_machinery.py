@@ -1,0 +1,228 @@
+"""The workflow machinery with real (cheap) tools: contracts, checkpoints, parallel steps, rollback, provenance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from labwright.agents.audit import AuditLog
+from labwright.errors import InvalidInput
+from labwright.skills import ContractMismatch, load_workflow, rollback, run
+from labwright.skills._provenance import sha256_file
+
+PLUGIN = str(Path(__file__).with_name("plugin_tools.py"))
+
+
+def _wf(tmp_path: Path, steps: list[dict], name: str = "t") -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"name": name, "imports": [PLUGIN], "steps": steps}))
+    return path
+
+
+def _calls(log: Path, label: str) -> int:
+    if not log.exists():
+        return 0
+    return sum(1 for line in log.read_text().splitlines() if line.startswith(f"done {label} "))
+
+
+def _count_step(id_: str, log: Path, **extra) -> dict:
+    return {
+        "id": id_,
+        "skill": "test.count",
+        "params": {"label": id_, "log_path": str(log), **extra.pop("params", {})},
+        **extra,
+    }
+
+
+def test_mismatched_contract_fails_at_load_naming_both_skills_and_field(tmp_path):
+    log = tmp_path / "calls.log"
+    path = _wf(
+        tmp_path,
+        [
+            {"id": "a", "skill": "test.text", "params": {"label": "a", "log_path": str(log)}},
+            {"id": "b", "skill": "test.count", "after": ["a"], "params": {"label": "b"}},
+        ],
+    )
+    with pytest.raises(ContractMismatch) as err:
+        load_workflow(path)
+    msg = str(err.value)
+    assert "test.text@1" in msg and "test.count@2" in msg and "'value'" in msg
+    assert "expected number, got string" in msg
+    assert not log.exists()  # nothing ran
+
+
+def test_explicit_adapter_path_is_checked_too(tmp_path):
+    path = _wf(
+        tmp_path,
+        [
+            {"id": "a", "skill": "chem.identify", "params": {"smiles": ["CCO"]}},
+            {
+                "id": "b",
+                "skill": "chem.rank_similarity",
+                "inputs": {"molecules": "a.molecules"},
+                "params": {"reference": "CCO"},
+            },
+            {"id": "c", "skill": "chem.identify", "inputs": {"smiles": "a.molecules"}},
+        ],
+    )
+    with pytest.raises(ContractMismatch, match=r"a \(chem.identify@1\) -> c \(chem.identify@1\).*smiles\[\]"):
+        load_workflow(path)
+
+
+@pytest.mark.parametrize(
+    ("step", "field"),
+    [
+        ({"id": "b", "skill": "test.count", "params": {"label": "b"}}, "steps.b.params.log_path"),
+        (
+            {"id": "b", "skill": "test.count", "params": {"label": "b", "log_path": "x", "sleep_s": -1}},
+            "steps.b.params.sleep_s",
+        ),
+        (
+            {"id": "b", "skill": "test.count", "params": {"label": "b", "log_path": "x", "nope": 1}},
+            "steps.b.params.nope",
+        ),
+        (
+            {"id": "b", "skill": "test.count", "after": ["zz"], "params": {"label": "b", "log_path": "x"}},
+            "steps.b.after",
+        ),
+        ({"id": "b", "skill": "test.cuont", "params": {}}, None),
+    ],
+)
+def test_bad_steps_fail_at_load_naming_the_field(tmp_path, step, field):
+    path = _wf(tmp_path, [step])
+    with pytest.raises(Exception) as err:
+        load_workflow(path)
+    if field is None:
+        assert "did you mean test.count" in str(err.value)
+    else:
+        assert isinstance(err.value, InvalidInput) and err.value.field == field
+
+
+def test_chain_runs_and_report_links_claims_to_artifacts_with_provenance(tmp_path):
+    log = tmp_path / "calls.log"
+    path = _wf(
+        tmp_path,
+        [
+            _count_step("a", log, params={"value": 1.5}),
+            _count_step("b", log, after=["a"]),
+        ],
+    )
+    res = run(path, approve="all")
+    assert res.status == "finished", res.error
+    assert res.outputs["b"]["value"] == pytest.approx(3.5)  # 1.5 + 1 + 1, computed by the skills
+    report = Path(res.report_path).read_text()
+    assert "[b/count.json](b/count.json)" in report and "**3.5**" in report
+    doc = json.loads(Path(res.report_json).read_text())
+    art = next(a for a in doc["artifacts"] if a["id"] == "b/count.json")
+    assert art["sha256"] == sha256_file(Path(res.run_dir) / art["path"])
+    assert art["tools"][0]["name"] == "lw_test_count" and art["tools"][0]["version"] == "1"
+    assert art["skill"] == "test.count@2" and art["run_id"] == res.run_id and art["step"] == "b"
+    assert art["inputs"][0]["name"] == "step:a"
+    assert art["parameters"]["label"] == "b"
+
+
+def test_independent_steps_run_in_parallel(tmp_path):
+    log = tmp_path / "calls.log"
+    path = _wf(
+        tmp_path,
+        [
+            _count_step("a", log),
+            _count_step("b", log, after=["a"], params={"sleep_s": 0.6}),
+            _count_step("c", log, after=["a"], params={"sleep_s": 0.6}),
+            {
+                "id": "d",
+                "skill": "test.count",
+                "after": ["b"],
+                "inputs": {"value": "c.value"},
+                "params": {"label": "d"},
+            },
+        ],
+    )
+    res = run(path, approve="all")
+    assert res.status == "finished", res.error
+    times = {}
+    for line in log.read_text().splitlines():
+        kind, label, t = line.split()
+        times[(kind, label)] = float(t)
+    # b and c overlap in time: each starts before the other is done.
+    assert times[("start", "c")] < times[("done", "b")] and times[("start", "b")] < times[("done", "c")]
+    assert times[("start", "d")] > max(times[("done", "b")], times[("done", "c")])
+
+
+def test_checkpoint_stops_without_approval_then_resumes(tmp_path):
+    log = tmp_path / "calls.log"
+    path = _wf(tmp_path, [_count_step("a", log), _count_step("b", log, after=["a"], checkpoint=True)])
+    res = run(path)
+    assert res.status == "waiting"
+    assert [(p.kind, p.step) for p in res.pending] == [("step", "b")]
+    assert _calls(log, "a") == 1 and _calls(log, "b") == 0
+    again = run(resume=res.run_id)  # still no answer: still waiting, nothing repeated
+    assert again.status == "waiting" and _calls(log, "a") == 1
+    done = run(resume=res.run_id, answers={"b": {"edit": {"value": 10.0}}})
+    assert done.status == "finished"
+    assert done.outputs["b"]["value"] == pytest.approx(11.0)
+    assert _calls(log, "a") == 1 and _calls(log, "b") == 1
+    rows = AuditLog().rows(res.run_id)
+    assert any(r.event == "decision" and r.decision == "edit" and r.approver.startswith("human") for r in rows)
+
+
+def test_rejected_step_skips_downstream_and_report_says_so(tmp_path):
+    log = tmp_path / "calls.log"
+    path = _wf(tmp_path, [_count_step("a", log, checkpoint=True), _count_step("b", log, after=["a"])])
+    res = run(path, answers={"a": "reject"})
+    assert res.status == "finished"
+    assert res.steps == {"a": "rejected", "b": "skipped"}
+    assert _calls(log, "a") == 0 and _calls(log, "b") == 0
+    assert "| a | `test.count@2` | rejected |" in Path(res.report_path).read_text()
+
+
+def test_approval_rule_is_recorded_in_the_audit(tmp_path):
+    log = tmp_path / "calls.log"
+    path = _wf(
+        tmp_path,
+        [
+            {"id": "s", "skill": "test.store", "params": {"label": "s", "log_path": str(log)}},
+        ],
+    )
+    waiting = run(path)
+    assert waiting.status == "waiting"  # the step writes to a store: the checkpoint asks
+    res = run(path, approve="under=5s")
+    assert res.status == "finished"
+    rows = AuditLog().rows(res.run_id)
+    assert rows[0].event == "run_start" and rows[0].detail["approve"] == "under=5s"
+    approvers = {r.approver for r in rows if r.event == "decision"}
+    assert approvers == {"rule:under=5s"}  # both the step checkpoint and the tool-level ask
+    assert _calls(log, "s") == 1
+
+
+def test_tool_level_ask_inside_a_step_waits_and_can_be_rejected(tmp_path):
+    log = tmp_path / "calls.log"
+    path = _wf(tmp_path, [{"id": "s", "skill": "test.store", "params": {"label": "s", "log_path": str(log)}}])
+    res = run(path, answers={"s": "approve"})  # the step checkpoint; the tool's own gate still asks
+    assert res.status == "waiting" and res.pending[0].kind == "approval" and res.pending[0].tool == "lw_test_store"
+    done = run(resume=res.run_id, answers={res.pending[0].id: "reject"})
+    assert done.steps == {"s": "rejected"} and _calls(log, "s") == 0
+
+
+def test_rollback_changes_an_earlier_step_and_reruns_only_what_depends_on_it(tmp_path):
+    log = tmp_path / "calls.log"
+    path = _wf(
+        tmp_path,
+        [
+            _count_step("a", log),
+            _count_step("b", log, after=["a"]),
+            _count_step("c", log),
+        ],
+    )
+    res = run(path, approve="all")
+    assert res.outputs["b"]["value"] == pytest.approx(3.0)
+    again = rollback(res.run_id, "a", {"value": 5.0, "sleep_s": 0.01})
+    assert again.status == "finished"
+    assert again.outputs["a"]["value"] == pytest.approx(6.0) and again.outputs["b"]["value"] == pytest.approx(7.0)
+    # Steps a and b ran again. a's tool got new arguments, so it was called again; b's tool call (same arguments)
+    # and c's came from the idempotent result store, so they were not repeated.
+    assert (_calls(log, "a"), _calls(log, "b"), _calls(log, "c")) == (2, 1, 1)
+    rows = AuditLog().rows(res.run_id)
+    assert any(r.event == "rollback" and r.detail["step"] == "a" for r in rows)

@@ -1,0 +1,54 @@
+"""Kill a run between steps with SIGKILL, resume it by id: finished steps are not repeated (tool calls counted)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+PLUGIN = str(Path(__file__).with_name("plugin_tools.py"))
+
+
+def _lines(log: Path, prefix: str) -> int:
+    return sum(1 for line in log.read_text().splitlines() if line.startswith(prefix)) if log.exists() else 0
+
+
+def test_kill_9_between_steps_then_resume_does_not_repeat_finished_steps(tmp_path, isolated_home):
+    log = tmp_path / "calls.log"
+    wf = tmp_path / "wf.yaml"
+    steps = [{"id": s, "skill": "test.count", "params": {"label": s, "log_path": str(log)}} for s in "abc"]
+    steps[1]["after"], steps[2]["after"] = ["a"], ["b"]
+    wf.write_text(yaml.safe_dump({"name": "killme", "imports": [PLUGIN], "steps": steps}))
+    hold = tmp_path / "hold"
+    hold.touch()
+    env = {**os.environ, "LABWRIGHT_HOME": str(isolated_home), "LW_TEST_HOLD": str(hold), "LW_TEST_HOLD_LABEL": "b"}
+    cmd = [sys.executable, "-m", "labwright.cli", "run", str(wf), "--approve", "all", "--run-id", "k1", "--no-input"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 90
+        while _lines(log, "start b") == 0 and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert _lines(log, "start b") == 1, proc.stderr.read().decode() if proc.poll() is not None else "timeout"
+        os.kill(proc.pid, signal.SIGKILL)  # step a finished and checkpointed; step b is in the middle of its tool
+    finally:
+        proc.wait(timeout=30)
+    assert (_lines(log, "done a"), _lines(log, "done b"), _lines(log, "start c")) == (1, 0, 0)
+
+    env.pop("LW_TEST_HOLD")
+    out = subprocess.run(
+        [sys.executable, "-m", "labwright.cli", "run", "--resume", "k1", "--no-input"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "report:" in out.stdout
+    # a is not repeated; b (killed mid-call) runs once more; c runs once.
+    assert (_lines(log, "done a"), _lines(log, "start b"), _lines(log, "done b"), _lines(log, "done c")) == (1, 2, 1, 1)
+    assert (isolated_home / "runs" / "k1" / "report.md").is_file()
