@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -101,7 +102,7 @@ def mechanism_from_omebench(record: Mapping[str, Any], *, where: str = "") -> Me
     try:
         return _build({k: v for k, v in data.items() if v is not None}, where)
     except InvalidInput as err:
-        raise InvalidInput(err.field.replace("steps.", "mechanism.", 1), err.reason) from None
+        raise InvalidInput(re.sub(r"(^|\.)steps(?=\.|$)", r"\1mechanism", err.field, count=1), err.reason) from None
 
 
 def _read_records(path: Path) -> list[Any]:

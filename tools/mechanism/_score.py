@@ -9,6 +9,7 @@ written as reactants -> products).
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field
@@ -219,6 +220,21 @@ def _diagnose(
     return out
 
 
+def _attach_errors(diags: list[StepDiagnostic], report: ValidationReport) -> list[StepDiagnostic]:
+    """Append each predicted step's chemical errors to its diagnostic, so one message tells the whole story."""
+    by_step: dict[int, list[str]] = {}
+    for issue in report.errors:
+        if issue.step is not None:
+            by_step.setdefault(issue.step, []).append(re.sub(r"^step \d+:? ", "", issue.message))
+    out = []
+    for d in diags:
+        problems = by_step.get(d.predicted_step or -1)
+        if problems:
+            d = d.model_copy(update={"message": f"{d.message[:-1]}; chemical problem: {'; '.join(problems)}."})
+        out.append(d)
+    return out
+
+
 def _validity_share(report: ValidationReport, pred: Mechanism) -> float:
     from ._checks import _smiles_fields
 
@@ -284,7 +300,7 @@ def score_mechanism(
     w = weights.model_dump()
     denom = sum(w[k] for k in parts) or 1.0
     total = sum(w[k] * v for k, v in parts.items()) / denom
-    diagnostics = _diagnose(reference, pred, res, sims, tau)
+    diagnostics = _attach_errors(_diagnose(reference, pred, res, sims, tau), report)
     return MechanismScore(
         total=min(1.0, max(0.0, total)),
         breakdown=breakdown,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from ...errors import InvalidInput
 from ..fields import Fraction, ToolModel
 from ..registry import Cost, tool
 from ._checks import ValidationReport, validate_mechanism
@@ -43,6 +44,14 @@ class MechanismSource(ToolModel):
         return self.mechanism if self.mechanism is not None else load_mechanism(self.path or "")
 
 
+def _load(src: MechanismSource, name: str) -> Mechanism:
+    """Load a source, naming it in any error (``prediction.path``)."""
+    try:
+        return src.load()
+    except InvalidInput as err:
+        raise InvalidInput(f"{name}.{err.field}", err.reason) from None
+
+
 def _cost(*mechs: MechanismSource) -> Cost:
     n = 1
     for m in mechs:
@@ -75,8 +84,8 @@ def score_mechanism_tool(inp: ScoreMechanismInput) -> MechanismScore:
     """Score a proposed mechanism against a reference: total in [0, 1] with a breakdown (validity, balance,
     alignment, similarity, logic, continuity) and a plain-language diagnosis of every step."""
     return score_mechanism(
-        inp.prediction.load(),
-        inp.reference.load(),
+        _load(inp.prediction, "prediction"),
+        _load(inp.reference, "reference"),
         weights=inp.weights,
         tau=inp.tau,
         radius=inp.radius,
@@ -94,7 +103,7 @@ class CompareMechanismsInput(ToolModel):
 def compare_mechanisms_tool(inp: CompareMechanismsInput) -> Comparison:
     """Compare two mechanisms for one reaction: step alignment, shared and distinct intermediates, and scores with
     each taken as the reference in turn."""
-    return compare_mechanisms(inp.first.load(), inp.second.load(), tau=inp.tau)
+    return compare_mechanisms(_load(inp.first, "first"), _load(inp.second, "second"), tau=inp.tau)
 
 
 class OMeSInput(ToolModel):
@@ -114,5 +123,5 @@ class OMeSOutput(ToolModel):
 @tool(name="omes_score", cost=lambda inp: _cost(inp.gold, inp.prediction))
 def omes_score_tool(inp: OMeSInput) -> OMeSOutput:
     """oMeBench's oMeS score of a predicted mechanism against a gold one, as published (S_total, S_partial, V, L)."""
-    r = omes(inp.gold.load(), inp.prediction.load(), tau=inp.tau)
+    r = omes(_load(inp.gold, "gold"), _load(inp.prediction, "prediction"), tau=inp.tau)
     return OMeSOutput(S_total=r.S_total, S_partial=r.S_partial, V=r.V, L=r.L, alignment=list(r.alignment))
