@@ -4,6 +4,7 @@ Three ways in: call any tool as a plain Python function (``labwright.tools``), r
 (``labwright.skills``), or talk to the supervisor agent (``labwright.Lab``).
 """
 
+from . import knowledge as knowledge  # registers the kg_* librarian tools
 from .errors import InvalidInput as InvalidInput
 from .errors import LabwrightError as LabwrightError
 from .settings import Settings as Settings

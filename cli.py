@@ -19,6 +19,7 @@ __all__ = ["main", "build_parser"]
 COMMAND_MODULES = [
     "labwright.tools.cli",  # tool
     "labwright.skills.cli",  # run
+    "labwright.knowledge.cli",  # kg
 ]
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2

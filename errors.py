@@ -21,6 +21,7 @@ __all__ = [
     "FitDidNotConverge",
     "SimulationFailed",
     "NotFound",
+    "ExtractionFailed",
 ]
 
 
@@ -111,3 +112,7 @@ class NotFound(LabwrightError, LookupError):
 
     def __str__(self) -> str:
         return self.args[0] if self.args else ""
+
+
+class ExtractionFailed(LabwrightError):
+    """A language model's extraction reply could not be used (not JSON, or not the requested schema)."""

@@ -1,0 +1,297 @@
+"""HIF (Hypergraph Interchange Format v0.1.0) read/write, fully offline, and HyperNetX / networkx conversion.
+
+The HIF schema ships with the package (``hif_schema.json``) and is checked by the small validator below (the subset
+of JSON Schema the HIF schema uses: ``type``, ``enum``, ``properties``, ``required``, ``additionalProperties``,
+``items``), so no network and no extra dependency are needed; errors carry a JSON path.
+
+Mapping. Nodes: HIF ``node`` = the store's canonical key; ``attrs`` hold label, kind, SMILES and synonyms. Edges:
+``edge`` = the store's edge key, ``weight`` = confidence; ``attrs`` hold the relation, the edge attributes and every
+provenance record. Incidences: ``direction`` ``tail`` for sources and ``head`` for targets; undirected members have
+no direction. A file written here and read back gives the same HIF document.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput, MalformedFile
+from ._normalise import Concept, normalise_text
+from ._store import KnowledgeStore, Provenance
+
+__all__ = [
+    "hif_schema",
+    "validate_hif",
+    "to_hif",
+    "write_hif",
+    "read_hif",
+    "load_hif",
+    "to_hypernetx",
+    "from_hypernetx",
+    "to_networkx",
+]
+
+HIF_VERSION = "0.1.0"
+_JSON_TYPES = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+
+
+@functools.lru_cache(maxsize=1)
+def hif_schema() -> dict[str, Any]:
+    """The HIF v0.1.0 JSON schema shipped in the package."""
+    return json.loads(resources.files(__package__).joinpath("hif_schema.json").read_text(encoding="utf-8"))
+
+
+def _errors(value: Any, schema: dict[str, Any], path: str, out: list[str], limit: int = 10) -> None:
+    if len(out) >= limit:
+        return
+    if "enum" in schema and value not in schema["enum"]:
+        out.append(f"{path}: {value!r} is not one of {schema['enum']}")
+        return
+    types = schema.get("type")
+    if types is not None:
+        types = [types] if isinstance(types, str) else types
+        if not any(_JSON_TYPES[t](value) for t in types):
+            out.append(f"{path}: expected {' or '.join(types)}, got {type(value).__name__}")
+            return
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for key in schema.get("required", []):
+            if key not in value:
+                out.append(f"{path}: missing required key {key!r}")
+        if schema.get("additionalProperties") is False:
+            for key in value:
+                if key not in props:
+                    out.append(f"{path}: unexpected key {key!r} (allowed: {', '.join(props)})")
+        for key, sub in props.items():
+            if key in value:
+                _errors(value[key], sub, f"{path}.{key}", out, limit)
+    if isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            _errors(item, schema["items"], f"{path}[{i}]", out, limit)
+
+
+def validate_hif(doc: Any, *, source: str = "<hif>") -> None:
+    """Check ``doc`` against the HIF v0.1.0 schema.
+
+    Raises
+    ------
+    MalformedFile
+        With up to ten violations, each with its JSON path (``$.incidences[3].direction: 'up' is not one of ...``).
+    """
+    errs: list[str] = []
+    _errors(doc, hif_schema(), "$", errs)
+    if errs:
+        raise MalformedFile(source, "not valid HIF v0.1.0: " + "; ".join(errs), field="hif")
+
+
+# ---------------------------------------------------------------------------- write
+def to_hif(store: KnowledgeStore, edge_ids: Sequence[int] | None = None, *, name: str | None = None
+           ) -> dict[str, Any]:
+    """The store (or the sub-hypergraph of ``edge_ids`` and their nodes) as a HIF document.
+
+    Output is deterministic: records are sorted by id, so equal stores give equal documents.
+    """
+    ids = store.all_edge_ids() if edge_ids is None else list(dict.fromkeys(int(e) for e in edge_ids))
+    recs = store.edges(ids)
+    missing = [e for e in ids if e not in recs]
+    if missing:
+        raise InvalidInput("edge_ids", f"no hyperedge with id {missing[0]}")
+    node_ids = store.all_node_ids() if edge_ids is None else sorted({n for e in recs.values() for n in e.nodes})
+    nodes = store.nodes(node_ids)
+    key = {i: n.key for i, n in nodes.items()}
+    node_rows = []
+    for n in sorted(nodes.values(), key=lambda n: n.key):
+        attrs: dict[str, Any] = {"label": n.label, "kind": n.kind, "synonyms": list(n.synonyms)}
+        if n.smiles:
+            attrs["smiles"] = n.smiles
+        node_rows.append({"node": n.key, "attrs": attrs})
+    edge_rows, inc_rows, directed = [], [], False
+    for e in sorted(recs.values(), key=lambda e: e.key):
+        edge_rows.append({"edge": e.key, "weight": e.confidence, "attrs": {
+            "relation": e.relation, "attrs": e.attrs, "provenance": [dict(p) for p in e.provenance]}})
+        rows = [(key[n], "tail", "source") for n in e.sources] + [(key[n], "head", "target") for n in e.targets]
+        rows += [(key[n], None, "member") for n in e.members]
+        for nkey, direction, role in sorted(rows):
+            inc = {"edge": e.key, "node": nkey, "attrs": {"role": role}}
+            if direction:
+                inc["direction"] = direction
+                directed = True
+            inc_rows.append(inc)
+    return {
+        "network-type": "directed" if directed else "undirected",
+        "metadata": {"name": name or "labwright knowledge", "creator": "labwright", "hif_version": HIF_VERSION},
+        "nodes": node_rows,
+        "edges": edge_rows,
+        "incidences": inc_rows,
+    }
+
+
+def write_hif(store: KnowledgeStore, path: str | Path, edge_ids: Sequence[int] | None = None, *,
+              name: str | None = None) -> dict[str, Any]:
+    """Write :func:`to_hif` to ``path`` (validated first; the file is replaced atomically)."""
+    doc = to_hif(store, edge_ids, name=name)
+    validate_hif(doc, source=str(path))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(path)
+    return doc
+
+
+# ---------------------------------------------------------------------------- read
+def read_hif(path: str | Path) -> dict[str, Any]:
+    """Parse and validate a HIF file.
+
+    Raises
+    ------
+    InvalidInput
+        The file does not exist.
+    MalformedFile
+        Not JSON, or not valid HIF (the message names the line or the JSON path).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInput("path", f"no such file: {path}")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise MalformedFile(str(path), f"not valid JSON: {err.msg}", line=err.lineno, field="hif") from None
+    except UnicodeDecodeError as err:
+        raise MalformedFile(str(path), f"not UTF-8 text: {err.reason}", field="hif") from None
+    validate_hif(doc, source=str(path))
+    return doc
+
+
+def _node_concept(node_id: str | int, attrs: dict[str, Any]) -> Concept:
+    key = str(node_id)
+    if not key.startswith(("text:", "inchikey:", "hif:")):
+        key = f"hif:{key}"
+    label = str(attrs.get("label") or attrs.get("name") or node_id)
+    return Concept(key, label, str(attrs.get("kind") or "concept"), normalise_text(label), attrs.get("smiles"))
+
+
+def _provenance(raw: Any, where: str) -> Provenance:
+    if not isinstance(raw, dict) or not isinstance(raw.get("document_id"), str) or not raw["document_id"]:
+        raise MalformedFile(where, "each provenance record needs a non-empty 'document_id'", field="hif")
+    locator = raw.get("locator", {})
+    if not isinstance(locator, dict):
+        raise MalformedFile(where, "provenance 'locator' must be an object", field="hif")
+    return Provenance(raw["document_id"], locator, str(raw.get("extractor", "hif-import")),
+                      str(raw.get("extractor_version", HIF_VERSION)), raw.get("created_at"))
+
+
+def load_hif(store: KnowledgeStore, doc: dict[str, Any] | str | Path, *, document_id: str | None = None
+             ) -> dict[str, int]:
+    """Add a HIF document (or file) to ``store`` in one transaction; returns counts of what it held.
+
+    Edges without labwright provenance in their ``attrs`` are cited as ``document_id`` (default: the metadata
+    name, else ``"hif-import"``) with locator ``{"hif_edge": <id>}``.
+
+    Raises
+    ------
+    MalformedFile
+        Invalid HIF, an edge without incidences, or malformed provenance; nothing is written.
+    """
+    source = str(doc) if isinstance(doc, (str, Path)) else "<hif>"
+    if isinstance(doc, (str, Path)):
+        doc = read_hif(doc)
+    else:
+        validate_hif(doc, source=source)
+    meta = doc.get("metadata") or {}
+    default_doc = document_id or str(meta.get("name") or "hif-import")
+    node_attrs = {n["node"]: n.get("attrs") or {} for n in doc.get("nodes", [])}
+    edge_info = {e["edge"]: e for e in doc.get("edges", [])}
+    members: dict[Any, list[tuple[Any, str]]] = {}
+    for inc in doc["incidences"]:
+        role = {"tail": "source", "head": "target"}.get(inc.get("direction"), "member")
+        members.setdefault(inc["edge"], []).append((inc["node"], role))
+    empty = [e for e in edge_info if e not in members]
+    if empty:
+        raise MalformedFile(source, f"edge {empty[0]!r} has no incidences", field="hif")
+    concepts = {n: _node_concept(n, node_attrs.get(n, {})) for n in {*node_attrs, *(v for m in members.values()
+                                                                                       for v, _ in m)}}
+    with store.transaction():
+        for n, c in sorted(concepts.items(), key=lambda kv: kv[1].key):
+            nid = store.node_id(c)
+            syn = node_attrs.get(n, {}).get("synonyms") or []
+            store.conn.executemany("INSERT OR IGNORE INTO aliases(alias, node_id) VALUES (?, ?)",
+                                   [(str(s), nid) for s in syn])
+        for edge, rows in members.items():
+            info = edge_info.get(edge, {})
+            attrs = info.get("attrs") or {}
+            weight = info.get("weight", 1.0)
+            conf = float(weight) if 0 <= float(weight) <= 1 else 1.0
+            provs = attrs.get("provenance") or [{"document_id": default_doc, "locator": {"hif_edge": edge},
+                                                 "extractor": "hif-import", "extractor_version": HIF_VERSION}]
+            relation = str(attrs.get("relation") or "hif-edge")
+            extra = attrs.get("attrs") if "relation" in attrs else {k: v for k, v in attrs.items()
+                                                                    if k != "provenance"}
+            roles = [(concepts[v], r) for v, r in rows]
+            for p in provs:
+                store.add_edge(relation, roles, _provenance(p, source), attrs=extra or {}, confidence=conf,
+                               key=str(edge))
+    return {"nodes": len(concepts), "edges": len(members), "incidences": len(doc["incidences"])}
+
+
+# ---------------------------------------------------------------------------- other libraries
+def to_hypernetx(store: KnowledgeStore, edge_ids: Sequence[int] | None = None):
+    """A ``hypernetx.Hypergraph`` with edge uids = edge keys, node uids = node keys; edge properties hold
+    ``relation`` and ``confidence``, node properties ``label`` and ``kind``."""
+    import hypernetx as hnx
+    import pandas as pd
+
+    doc = to_hif(store, edge_ids)
+    setsystem: dict[str, list[str]] = {}
+    for inc in doc["incidences"]:
+        setsystem.setdefault(inc["edge"], []).append(inc["node"])
+    edge_props = pd.DataFrame([{"uid": e["edge"], "relation": e["attrs"]["relation"], "confidence": e["weight"]}
+                               for e in doc["edges"]]).set_index("uid")
+    node_props = pd.DataFrame([{"uid": n["node"], "label": n["attrs"]["label"], "kind": n["attrs"]["kind"]}
+                               for n in doc["nodes"]]).set_index("uid")
+    return hnx.Hypergraph(setsystem, edge_properties=edge_props, node_properties=node_props)
+
+
+def from_hypernetx(store: KnowledgeStore, hg, *, document_id: str = "hypernetx-import") -> dict[str, int]:
+    """Add a ``hypernetx.Hypergraph`` to the store (undirected edges; relation from an edge property
+    ``relation`` when present)."""
+    incidences = [{"edge": str(e), "node": str(v)} for e, nodes in hg.incidence_dict.items() for v in nodes]
+    edges = []
+    for e in hg.incidence_dict:
+        try:
+            relation = hg.edges[e].relation
+        except (AttributeError, KeyError):
+            relation = None
+        attrs = {"relation": str(relation)} if isinstance(relation, str) and relation else {}
+        attrs["attrs"] = {}
+        edges.append({"edge": str(e), "attrs": attrs})
+    return load_hif(store, {"network-type": "undirected", "incidences": incidences, "edges": edges},
+                    document_id=document_id)
+
+
+def to_networkx(store: KnowledgeStore, edge_ids: Sequence[int] | None = None):
+    """The bipartite incidence graph as ``networkx.Graph``: concept nodes (``bipartite=0``, keyed by node key)
+    and hyperedge nodes (``bipartite=1``, keyed ``"edge:<key>"``), linked with a ``role`` attribute."""
+    import networkx as nx
+
+    doc = to_hif(store, edge_ids)
+    g = nx.Graph()
+    for n in doc["nodes"]:
+        g.add_node(n["node"], bipartite=0, label=n["attrs"]["label"], kind=n["attrs"]["kind"])
+    for e in doc["edges"]:
+        g.add_node(f"edge:{e['edge']}", bipartite=1, relation=e["attrs"]["relation"], confidence=e["weight"])
+    for inc in doc["incidences"]:
+        g.add_edge(f"edge:{inc['edge']}", inc["node"], role=inc["attrs"]["role"])
+    return g

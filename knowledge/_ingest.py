@@ -1,0 +1,339 @@
+"""Ingestion: documents (through an extractor) and event files into the store, all-or-nothing.
+
+Each call runs in one store transaction: if any event is invalid, or extraction fails, nothing is written. Events
+are validated one by one while they are written, so a bad record late in a large file rolls back everything before
+it. Re-ingesting identical text, or the same events, adds nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import InvalidInput, MalformedFile
+from ..settings import Settings, get_settings
+from ..tools.registry import invalid_input_from
+from ._extract import (
+    LLM_VERSION,
+    OFFLINE_EXTRACTOR,
+    OFFLINE_VERSION,
+    ExtractedEvent,
+    llm_extract,
+    offline_extract,
+    sha256_short,
+)
+from ._normalise import Concept, normalise_concept
+from ._store import KnowledgeStore, Provenance
+
+__all__ = [
+    "Participant",
+    "Event",
+    "Document",
+    "IngestReport",
+    "ingest_text",
+    "ingest_documents",
+    "ingest_events",
+    "read_events",
+    "read_corpus",
+]
+
+Extractor = Literal["auto", "offline", "llm"]
+
+
+class Participant(BaseModel):
+    """An entity taking part in an event: a name, optionally a structure and a kind."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="Entity name as written.")
+    smiles: str | None = Field(default=None, description="Structure, when known; the node is then keyed by InChIKey.")
+    kind: str | None = Field(default=None, description="Node kind (material, protein, property...).")
+
+
+class Event(BaseModel):
+    """One n-ary relation: sources --relation--> targets (undirected when ``target`` is empty)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    source: list[str | Participant] = Field(min_length=1, description="Acting entities (or all members).")
+    relation: str = Field(min_length=1, description="Relation label, e.g. 'phosphorylates'.")
+    target: list[str | Participant] = Field(default_factory=list, description="Affected entities.")
+    confidence: float = Field(default=1.0, ge=0, le=1, description="Confidence in [0, 1].")
+    attrs: dict[str, Any] = Field(default_factory=dict, description="Free attributes (JSON).")
+    document: str | None = Field(default=None, description="Source document id (default: the file's).")
+    locator: dict[str, Any] | None = Field(default=None, description="Where in the document (page, span...).")
+
+    @field_validator("relation")
+    @classmethod
+    def _relation(cls, v: str) -> str:
+        v = " ".join(v.split()).lower()
+        if not v:
+            raise ValueError("relation is blank")
+        return v
+
+
+@dataclass(frozen=True)
+class Document:
+    """A text to ingest with the id provenance will cite."""
+
+    id: str
+    text: str
+    title: str | None = None
+
+
+@dataclass
+class IngestReport:
+    """What an ingestion did. ``documents`` maps document id → ``new`` | ``unchanged`` | ``changed``."""
+
+    extractor: str
+    documents: dict[str, str] = field(default_factory=dict)
+    events: int = 0
+    edges_created: int = 0
+    provenance_added: int = 0
+    nodes_before: int = 0
+    nodes_after: int = 0
+    tokens: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _concepts(items: Iterable[str | Participant], field_: str) -> list[Concept]:
+    out = []
+    for k, item in enumerate(items):
+        if isinstance(item, Participant):
+            out.append(normalise_concept(item.name, smiles=item.smiles, kind=item.kind, field=f"{field_}.{k}"))
+        else:
+            out.append(normalise_concept(item, field=f"{field_}.{k}"))
+    return out
+
+
+def _roles(sources: list[Concept], targets: list[Concept]) -> list[tuple[Concept, str]]:
+    if not targets:
+        return [(c, "member") for c in sources]
+    return [(c, "source") for c in sources] + [(c, "target") for c in targets]
+
+
+def _extract(doc: Document, extractor: Extractor, settings: Settings, vocabulary, max_chars: int
+             ) -> tuple[list[ExtractedEvent], str, str, int]:
+    use_llm = extractor == "llm" or (extractor == "auto" and settings.llm_configured)
+    if use_llm:
+        events, tokens = llm_extract(doc.text, settings=settings, max_chars=max_chars)
+        return events, f"llm:{settings.model}", LLM_VERSION, tokens
+    return offline_extract(doc.text, vocabulary=vocabulary), OFFLINE_EXTRACTOR, OFFLINE_VERSION, 0
+
+
+def ingest_documents(store: KnowledgeStore, docs: Iterable[Document], *, extractor: Extractor = "auto",
+                     vocabulary: Iterable[str] | None = None, settings: Settings | None = None,
+                     max_chars: int = 2000) -> IngestReport:
+    """Extract events from each document and store them with per-chunk provenance, in one transaction.
+
+    Parameters
+    ----------
+    store
+        Target store.
+    docs
+        Documents; ids must be unique and texts non-empty.
+    extractor
+        ``"offline"`` (deterministic co-occurrence + verb patterns), ``"llm"`` (the configured endpoint), or
+        ``"auto"``: the LLM when one is configured, otherwise offline.
+    vocabulary
+        Terms for the offline extractor (default: the shipped vocabulary).
+    max_chars
+        Chunk size for LLM extraction, characters.
+
+    Raises
+    ------
+    InvalidInput
+        Empty text or id, or ``extractor="llm"`` without a configured endpoint.
+    ExtractionFailed
+        The LLM returned unusable output; nothing is written.
+    """
+    settings = settings or get_settings()
+    docs = list(docs)
+    if not docs:
+        raise InvalidInput("documents", "no documents to ingest")
+    seen: set[str] = set()
+    for k, d in enumerate(docs):
+        if not isinstance(d.id, str) or not d.id.strip():
+            raise InvalidInput(f"documents.{k}.id", "a non-empty document id is required")
+        if d.id in seen:
+            raise InvalidInput(f"documents.{k}.id", f"duplicate document id {d.id!r}")
+        seen.add(d.id)
+        if not isinstance(d.text, str) or not d.text.strip():
+            raise InvalidInput(f"documents.{k}.text" if len(docs) > 1 else "text", "text is empty")
+    if extractor not in ("auto", "offline", "llm"):
+        raise InvalidInput("extractor", f"extractor must be auto, offline or llm, got {extractor!r}")
+    report = IngestReport(extractor="")
+    # Skip documents already stored with identical text before calling any (possibly paid) extractor.
+    pending = []
+    for d in docs:
+        row = store.conn.execute("SELECT sha256 FROM documents WHERE id = ?", (d.id,)).fetchone()
+        if row is not None and row[0] == sha256_short(d.text):
+            report.documents[d.id] = "unchanged"
+        else:
+            pending.append(d)
+    extracted = []
+    for d in pending:
+        events, name, version, tokens = _extract(d, extractor, settings, vocabulary, max_chars)
+        report.tokens += tokens
+        report.extractor = name
+        extracted.append((d, events, name, version))
+    report.extractor = report.extractor or ("llm" if extractor == "llm" else OFFLINE_EXTRACTOR)
+    report.nodes_before = store.counts()["nodes"]
+    with store.transaction():
+        for d, events, name, version in extracted:
+            report.documents[d.id] = store.ensure_document(d.id, sha256=sha256_short(d.text), title=d.title)
+            for k, ev in enumerate(events):
+                sources = _concepts(ev.source, f"events.{k}.source")
+                targets = _concepts(ev.target, f"events.{k}.target")
+                prov = Provenance(d.id, {"chunk": ev.chunk, "start": ev.start, "end": ev.end, "sha256": ev.sha256},
+                                  name, version)
+                _, created, new_prov = store.add_edge(" ".join(ev.relation.lower().split()),
+                                                      _roles(sources, targets), prov, confidence=ev.confidence,
+                                                      attrs={"evidence": ev.evidence})
+                report.events += 1
+                report.edges_created += created
+                report.provenance_added += new_prov
+    report.nodes_after = store.counts()["nodes"]
+    return report
+
+
+def ingest_text(store: KnowledgeStore, text: str, document_id: str, *, title: str | None = None,
+                extractor: Extractor = "auto", vocabulary: Iterable[str] | None = None,
+                settings: Settings | None = None) -> IngestReport:
+    """Ingest one text as document ``document_id`` (see :func:`ingest_documents`)."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("text", "text is empty")
+    return ingest_documents(store, [Document(document_id, text, title)], extractor=extractor, vocabulary=vocabulary,
+                            settings=settings)
+
+
+def ingest_events(store: KnowledgeStore, events: Iterable[dict[str, Any] | Event], *, document_id: str | None = None,
+                  extractor: str = "events-import", extractor_version: str = "1") -> IngestReport:
+    """Store events (dicts or :class:`Event`) in one transaction, validating each as it is written.
+
+    Events without a ``document`` use ``document_id``; events without a ``locator`` get ``{"record": i}``.
+
+    Raises
+    ------
+    InvalidInput
+        An event is invalid (the field is named as ``events.<i>.<field>``); nothing is written.
+    """
+    report = IngestReport(extractor=extractor, nodes_before=store.counts()["nodes"])
+    with store.transaction():
+        for i, raw in enumerate(events):
+            ev = _validate_event(raw, i)
+            doc = ev.document or document_id
+            if not doc:
+                raise InvalidInput(f"events.{i}.document", "no document id (give one per event or for the batch)")
+            sources = _concepts(ev.source, f"events.{i}.source")
+            targets = _concepts(ev.target, f"events.{i}.target")
+            report.documents.setdefault(doc, "events")
+            prov = Provenance(doc, ev.locator if ev.locator is not None else {"record": i}, extractor,
+                              extractor_version)
+            _, created, new_prov = store.add_edge(ev.relation, _roles(sources, targets), prov, attrs=ev.attrs,
+                                                  confidence=ev.confidence)
+            report.events += 1
+            report.edges_created += created
+            report.provenance_added += new_prov
+    report.nodes_after = store.counts()["nodes"]
+    return report
+
+
+def _validate_event(raw: dict[str, Any] | Event, i: int) -> Event:
+    if isinstance(raw, Event):
+        return raw
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"events.{i}", f"an event must be a JSON object, got {type(raw).__name__}")
+    try:
+        return Event.model_validate(raw)
+    except ValidationError as err:
+        inner = invalid_input_from(err)
+        raise InvalidInput(f"events.{i}.{inner.field}", inner.reason) from None
+
+
+# ---------------------------------------------------------------------------- files
+def _split_list(cell: str) -> list[str]:
+    return [p.strip() for p in cell.replace("|", ";").split(";") if p.strip()]
+
+
+def read_events(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Events from a JSONL file (one event object per line) or a CSV file with columns ``source, relation,
+    target`` (lists separated by ``;``) and optional ``confidence, document``.
+
+    Records are yielded lazily, so a malformed line is reported (with its line number) when reached.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInput("path", f"no such file: {path}")
+    if path.suffix.lower() == ".csv":
+        yield from _read_csv(path)
+        return
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise MalformedFile(str(path), f"not valid JSON: {err.msg}", line=n) from None
+            if isinstance(rec, dict) and "locator" not in rec:
+                rec["locator"] = {"file": path.name, "line": n}
+            yield rec
+
+
+def _read_csv(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"source", "relation", "target"} - set(reader.fieldnames or [])
+        if missing:
+            raise MalformedFile(str(path), f"missing column(s): {', '.join(sorted(missing))}", line=1)
+        for row in reader:
+            n = reader.line_num
+            rec: dict[str, Any] = {"source": _split_list(row["source"] or ""), "relation": row["relation"] or "",
+                                   "target": _split_list(row["target"] or ""),
+                                   "locator": {"file": path.name, "line": n}}
+            if row.get("confidence"):
+                try:
+                    rec["confidence"] = float(row["confidence"])
+                except ValueError:
+                    raise MalformedFile(str(path), f"confidence {row['confidence']!r} is not a number",
+                                        line=n) from None
+            if row.get("document"):
+                rec["document"] = row["document"]
+            yield rec
+
+
+def read_corpus(path: str | Path) -> list[Document]:
+    """Documents from a JSONL file (``{"id", "text", "title"?}`` per line) or a folder of ``.txt``/``.md`` files
+    (id = file name without suffix)."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".txt", ".md"))
+        docs = [Document(p.stem, p.read_text(encoding="utf-8"), p.stem) for p in files]
+        docs += [d for p in sorted(path.glob("*.jsonl")) for d in read_corpus(p)]
+        return docs
+    if not path.is_file():
+        raise InvalidInput("path", f"no such file or folder: {path}")
+    if path.suffix.lower() in (".txt", ".md"):
+        return [Document(path.stem, path.read_text(encoding="utf-8"), path.stem)]
+    docs = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise MalformedFile(str(path), f"not valid JSON: {err.msg}", line=n) from None
+            if not isinstance(rec, dict) or not isinstance(rec.get("id"), str) or not isinstance(rec.get("text"), str):
+                raise MalformedFile(str(path), "each line needs string fields 'id' and 'text'", line=n)
+            docs.append(Document(rec["id"], rec["text"], rec.get("title")))
+    return docs

@@ -1,0 +1,50 @@
+"""The OpenAI-compatible chat client used by extraction and hypothesis prose (knowledge never imports agents)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ExtractionFailed, InvalidInput
+from ..settings import Settings, get_settings
+
+__all__ = ["chat", "llm_configured"]
+
+
+def llm_configured(settings: Settings | None = None) -> bool:
+    return (settings or get_settings()).llm_configured
+
+
+def _client(settings: Settings):
+    import openai
+
+    key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
+    return openai.OpenAI(base_url=settings.base_url, api_key=key, timeout=settings.llm_timeout_s, max_retries=1)
+
+
+def chat(messages: list[dict[str, str]], *, settings: Settings | None = None,
+         response_format: dict[str, Any] | None = None) -> tuple[str, int]:
+    """One chat-completions call; returns (message content, total tokens).
+
+    Raises
+    ------
+    InvalidInput
+        No endpoint/model is configured.
+    ExtractionFailed
+        The endpoint failed or returned no content.
+    """
+    settings = settings or get_settings()
+    if not settings.llm_configured:
+        raise InvalidInput("extractor", "no LLM is configured (set LABWRIGHT_BASE_URL and LABWRIGHT_MODEL)")
+    import openai
+
+    kwargs: dict[str, Any] = {"model": settings.model, "messages": messages, "temperature": 0}
+    if response_format is not None:
+        kwargs["response_format"] = response_format
+    try:
+        resp = _client(settings).chat.completions.create(**kwargs)
+    except openai.OpenAIError as err:
+        raise ExtractionFailed(f"LLM request to {settings.base_url} failed: {err}") from err
+    if not resp.choices or resp.choices[0].message.content is None:
+        raise ExtractionFailed("LLM reply had no message content")
+    tokens = resp.usage.total_tokens if resp.usage is not None else 0
+    return resp.choices[0].message.content, int(tokens or 0)

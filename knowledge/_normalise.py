@@ -1,0 +1,211 @@
+"""Entity normalisation: one canonical key per concept.
+
+Molecules that resolve to a structure (a SMILES given explicitly, or a name in the small built-in table below) are
+keyed by their RDKit standard InChIKey, so "EC", "ethylene carbonate" and ``C1COC(=O)O1`` become one node. Everything
+else is keyed by normalised text: lower case, hyphens and underscores as spaces, collapsed whitespace, a plural
+folded to its singular, and a synonym table applied last. No network access is involved.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from ..errors import InvalidInput
+from ..tools.chem import to_inchikey, to_mol, to_smiles, without_rdkit_log
+
+__all__ = ["Concept", "normalise_text", "normalise_concept", "MOLECULE_SMILES", "SYNONYMS"]
+
+# Common names of small molecules and salts that appear in electrolyte, biomaterial and signalling texts.
+# Keys are already in normalised-text form (see `normalise_text`).
+MOLECULE_SMILES: dict[str, str] = {
+    "ethylene carbonate": "C1COC(=O)O1",
+    "propylene carbonate": "CC1COC(=O)O1",
+    "dimethyl carbonate": "COC(=O)OC",
+    "diethyl carbonate": "CCOC(=O)OCC",
+    "ethyl methyl carbonate": "CCOC(=O)OC",
+    "fluoroethylene carbonate": "O=C1OCC(F)O1",
+    "vinylene carbonate": "O=c1occo1",
+    "lithium hexafluorophosphate": "[Li+].F[P-](F)(F)(F)(F)F",
+    "lithium bi(trifluoromethanesulfonyl)imide": "[Li+].O=S(=O)([N-]S(=O)(=O)C(F)(F)F)C(F)(F)F",
+    "lithium fluoride": "[Li+].[F-]",
+    "lithium carbonate": "[Li+].[Li+].[O-]C([O-])=O",
+    "hydrogen fluoride": "F",
+    "acetonitrile": "CC#N",
+    "water": "O",
+    "hydrogen peroxide": "OO",
+    "superoxide": "[O-][O]",
+    "cerium oxide": "O=[Ce]=O",
+    "glutaraldehyde": "O=CCCCC=O",
+    "genipin": "COC(=O)C1=CO[C@H](O)[C@@H]2C1=CC[C@H]2CO",
+    "glucosamine": "NC1C(O)OC(CO)C(O)C1O",
+    "caprolactone": "O=C1CCCCCO1",
+    "lactic acid": "CC(O)C(=O)O",
+    "glycine": "NCC(=O)O",
+    "adenosine triphosphate": "Nc1ncnc2c1ncn2[C@@H]1O[C@H](COP(=O)(O)OP(=O)(O)OP(=O)(O)O)[C@@H](O)[C@H]1O",
+    "staurosporine": "CN[C@@H]1C[C@H]2O[C@@](C)([C@@H]1OC)n1c3ccccc3c3c4CNC(=O)c4c4c5ccccc5n2c4c31",
+    "imatinib": "Cc1ccc(NC(=O)c2ccc(CN3CCN(C)CC3)cc2)cc1Nc1nccc(-c2cccnc2)n1",
+    "calcium chloride": "[Ca+2].[Cl-].[Cl-]",
+    "sodium tripolyphosphate": "[Na+].[Na+].[Na+].[Na+].[Na+].[O-]P(=O)([O-])OP(=O)([O-])OP(=O)([O-])[O-]",
+}
+
+# Surface forms that mean the same concept, mapped to one preferred normalised form.
+SYNONYMS: dict[str, str] = {
+    "ec": "ethylene carbonate",
+    "pc": "propylene carbonate",
+    "dmc": "dimethyl carbonate",
+    "dec": "diethyl carbonate",
+    "emc": "ethyl methyl carbonate",
+    "fec": "fluoroethylene carbonate",
+    "vc": "vinylene carbonate",
+    "lipf6": "lithium hexafluorophosphate",
+    "litfsi": "lithium bi(trifluoromethanesulfonyl)imide",
+    "lif": "lithium fluoride",
+    "hf": "hydrogen fluoride",
+    "h2o2": "hydrogen peroxide",
+    "ceria": "cerium oxide",
+    "ceo2": "cerium oxide",
+    "nanoceria": "cerium oxide",
+    "pcl": "polycaprolactone",
+    "poly(caprolactone)": "polycaprolactone",
+    "poly(epsilon caprolactone)": "polycaprolactone",
+    "poly(ε caprolactone)": "polycaprolactone",
+    "plga": "poly(lactic co glycolic acid)",
+    "ros": "reactive oxygen species",
+    "sei": "solid electrolyte interphase",
+    "atp": "adenosine triphosphate",
+    "mapk": "mitogen activated protein kinase",
+    "erk": "erk1/2",
+    "erk1": "erk1/2",
+    "erk2": "erk1/2",
+    "egfr": "epidermal growth factor receptor",
+    "egf": "epidermal growth factor",
+    "pi3k": "phosphoinositide 3 kinase",
+    "akt": "protein kinase b",
+    "pkb": "protein kinase b",
+    "ha": "hydroxyapatite",
+    "stpp": "sodium tripolyphosphate",
+    "tpp": "sodium tripolyphosphate",
+    "msc": "mesenchymal stem cell",
+    "alp": "alkaline phosphatase",
+}
+
+# Abbreviations also expanded when they occur as one word of a longer phrase.
+_WORD_SYNONYMS = frozenset({"pcl", "plga", "ros", "sei", "egfr", "egf", "mapk", "pi3k", "akt", "msc", "lipf6", "litfsi",
+                            "ceria", "ceo2", "nanoceria", "fec", "atp"})
+
+# Words whose final "s" is not a plural (checked after lower-casing).
+_NOT_PLURAL = {"species", "series", "gas", "bis", "chitosan", "analysis", "synthesis", "osteogenesis", "angiogenesis",
+               "apoptosis", "stress", "process", "mass", "glass", "class", "status", "sepsis", "fibrosis", "lysis",
+               "kinetics", "dynamics", "physics", "diabetes"}
+_SPACE = re.compile(r"[\s_\-‐‑–—]+")
+_PUNCT_EDGE = re.compile(r"^[\s\"'`.,;:!?]+|[\s\"'`.,;:!?]+$")
+
+
+def _singular(word: str) -> str:
+    if word in _NOT_PLURAL or len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is", "os")):
+        return word[:-1]
+    return word
+
+
+@functools.lru_cache(maxsize=262_144)
+def normalise_text(text: str) -> str:
+    """Normalised text form of a concept name.
+
+    Lower case (Unicode NFKC first), hyphens/underscores/dashes and runs of whitespace as one space, surrounding
+    punctuation stripped, the last word made singular, then the synonym table applied.
+
+    Examples
+    --------
+    >>> normalise_text("  Cerium-Oxide  Nanoparticles ")
+    'cerium oxide nanoparticle'
+    >>> normalise_text("PCL")
+    'polycaprolactone'
+    """
+    t = unicodedata.normalize("NFKC", text).lower()
+    t = _PUNCT_EDGE.sub("", _SPACE.sub(" ", t)).strip()
+    if not t:
+        return ""
+    words = t.split(" ")
+    words[-1] = _singular(words[-1])
+    if len(words) > 1:  # abbreviations inside a phrase: "PCL scaffolds" -> "polycaprolactone scaffold"
+        words = [SYNONYMS.get(w, w) if w in _WORD_SYNONYMS else w for w in words]
+    t = " ".join(words)
+    return SYNONYMS.get(t, t)
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A normalised concept: the store's node identity.
+
+    Attributes
+    ----------
+    key : str
+        Canonical key: ``"inchikey:<InChIKey>"`` for resolved molecules, otherwise ``"text:<normalised text>"``.
+    label : str
+        Human-readable label (the normalised text, or the molecule name).
+    kind : str
+        ``"molecule"`` or the caller's kind (default ``"concept"``).
+    surface : str
+        The normalised text form the concept was found under (kept as a synonym for lookups).
+    smiles : str | None
+        Canonical SMILES for molecules.
+    """
+
+    key: str
+    label: str
+    kind: str
+    surface: str
+    smiles: str | None = None
+
+
+def _molecule(smiles: str, label: str, surface: str, field: str) -> Concept:
+    with without_rdkit_log():
+        mol = to_mol(smiles, field=field)
+    return Concept(f"inchikey:{to_inchikey(mol)}", label, "molecule", surface, to_smiles(mol))
+
+
+@functools.lru_cache(maxsize=262_144)
+def _concept_cached(name: str, smiles: str | None, kind: str | None, field: str) -> Concept:
+    surface = normalise_text(name) if name else ""
+    if smiles:
+        return _molecule(smiles, surface or smiles, surface or smiles, field)
+    if not surface:
+        raise InvalidInput(field, f"concept name {name!r} is empty after normalisation")
+    known = MOLECULE_SMILES.get(surface)
+    if known is not None and kind in (None, "molecule"):
+        return _molecule(known, surface, surface, field)
+    return Concept(f"text:{surface}", surface, kind or "concept", surface)
+
+
+def normalise_concept(name: str, *, smiles: str | None = None, kind: str | None = None,
+                      field: str = "name") -> Concept:
+    """Resolve a mention to its canonical :class:`Concept`.
+
+    Parameters
+    ----------
+    name
+        The mention as written ("Ceria", "EC", "chitosan scaffolds").
+    smiles
+        Optional structure; when given the concept is a molecule keyed by InChIKey.
+    kind
+        Optional node kind (``"material"``, ``"protein"``...); ignored for resolved molecules.
+    field
+        Field name reported in errors.
+
+    Raises
+    ------
+    InvalidInput
+        The name is empty after normalisation, or ``smiles`` does not parse (:class:`InvalidSmiles`).
+    """
+    if not isinstance(name, str):
+        raise InvalidInput(field, f"concept name must be a string, got {type(name).__name__}")
+    return _concept_cached(name, smiles.strip() if smiles else None, kind, field)

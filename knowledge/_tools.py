@@ -1,0 +1,228 @@
+"""Knowledge-store tools for the librarian role (registered when :mod:`labwright.knowledge` is imported).
+
+Every tool opens the store at ``settings.knowledge_path`` (``LABWRIGHT_KNOWLEDGE_DB``, default
+``$LABWRIGHT_HOME/knowledge.sqlite``) unless its input gives ``store_path``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from ..tools.fields import ToolModel
+from ..tools.registry import Cost, tool
+from ._hif import write_hif
+from ._hypotheses import HypothesisSet, generate_hypotheses
+from ._ingest import IngestReport, ingest_events, ingest_text
+from ._query import ComponentView, Neighbour, PathView, components, find_paths, neighbours
+from ._stats import hypergraph_stats
+from ._store import KnowledgeStore, open_store
+
+__all__ = [
+    "kg_ingest_text",
+    "kg_ingest_events",
+    "kg_stats",
+    "kg_neighbors",
+    "kg_paths",
+    "kg_hypotheses",
+    "kg_export",
+    "LIBRARIAN_TOOLS",
+]
+
+LIBRARIAN_TOOLS = ("kg_ingest_text", "kg_ingest_events", "kg_stats", "kg_neighbors", "kg_paths", "kg_hypotheses",
+                   "kg_export")
+
+_STORE_FIELD = Field(default=None, description="SQLite file of the store; default: settings.knowledge_path.")
+
+
+def _open(path: str | None) -> KnowledgeStore:
+    return open_store(Path(path).expanduser() if path else None)
+
+
+def _not_blank(v: str) -> str:
+    if not v.strip():
+        raise ValueError("must not be blank")
+    return v
+
+
+class _StoreInput(ToolModel):
+    store_path: str | None = _STORE_FIELD
+
+
+class IngestTextInput(_StoreInput):
+    text: str = Field(min_length=1, description="Document text to extract hyperedges from.")
+    document_id: str = Field(min_length=1, description="Id that provenance will cite (passage id, DOI, file name).")
+    title: str | None = Field(default=None, description="Document title.")
+    extractor: Literal["auto", "offline", "llm"] = Field(
+        default="auto", description="'offline' (deterministic), 'llm' (configured endpoint) or 'auto'.")
+
+    _blank = field_validator("text", "document_id")(_not_blank)
+
+
+class IngestEventsInput(_StoreInput):
+    events: list[dict[str, Any]] = Field(
+        min_length=1, description="Events {source: [..], relation, target: [..], confidence?, document?, locator?}.")
+    document_id: str | None = Field(default=None, description="Document id for events that name none.")
+
+
+class IngestOutput(ToolModel):
+    store_path: str
+    extractor: str
+    documents: dict[str, str] = Field(description="Document id -> new | unchanged | changed | events.")
+    events: int = Field(description="Events written.")
+    edges_created: int
+    provenance_added: int
+    nodes_before: int
+    nodes_after: int
+    tokens: int = Field(default=0, description="LLM tokens used.")
+
+
+def _ingest_out(store: KnowledgeStore, report: IngestReport) -> IngestOutput:
+    return IngestOutput(store_path=str(store.path), **report.as_dict())
+
+
+@tool(side_effect="writes_store", version="1",
+      cost=lambda inp: Cost(seconds=0.05 + len(inp.text) / 2e5, tokens=0 if inp.extractor == "offline"
+                            else len(inp.text) // 3))
+def kg_ingest_text(inp: IngestTextInput) -> IngestOutput:
+    """Extract n-ary relations from a text into the knowledge store, with per-chunk provenance (all or nothing)."""
+    with _open(inp.store_path) as store:
+        return _ingest_out(store, ingest_text(store, inp.text, inp.document_id, title=inp.title,
+                                              extractor=inp.extractor))
+
+
+@tool(side_effect="writes_store", version="1", cost=lambda inp: Cost(seconds=0.05 + len(inp.events) * 1e-4))
+def kg_ingest_events(inp: IngestEventsInput) -> IngestOutput:
+    """Store events {source, relation, target} as hyperedges with provenance (all or nothing)."""
+    with _open(inp.store_path) as store:
+        return _ingest_out(store, ingest_events(store, inp.events, document_id=inp.document_id))
+
+
+class StatsInput(_StoreInput):
+    s: int = Field(default=1, ge=1, description="Also count s-connected components for this s (shared nodes).")
+    fit: bool = Field(default=True, description="Fit a discrete power law to the node degrees.")
+
+
+class PowerLaw(ToolModel):
+    alpha: float = Field(description="Exponent of p(k) ∝ k^-alpha (dimensionless).")
+    x_min: int = Field(description="Smallest degree in the fitted tail.")
+    n_tail: int
+    ks: float = Field(description="Kolmogorov–Smirnov distance of the fit.")
+    sigma: float = Field(description="Standard error of alpha.")
+    log_likelihood: float
+
+
+class StatsOutput(ToolModel):
+    store_path: str
+    nodes: int
+    edges: int
+    incidences: int
+    documents: int
+    provenance: int
+    mean_degree: float
+    max_degree: int
+    mean_edge_size: float
+    max_edge_size: int
+    edge_size_distribution: dict[int, int]
+    power_law: PowerLaw | None
+    s: int
+    components: int = Field(description="Number of s-connected components of the hyperedges.")
+    largest_components: list[ComponentView]
+
+
+@tool(version="1", cost=lambda inp: Cost(seconds=1.0))
+def kg_stats(inp: StatsInput) -> StatsOutput:
+    """Size, degree distribution with a power-law fit (Clauset–Shalizi–Newman) and s-components of the store."""
+    with _open(inp.store_path) as store:
+        counts = store.counts()
+        st = hypergraph_stats(store.index(), fit=inp.fit)
+        n, comps = components(store, s=inp.s, limit=5)
+        return StatsOutput(
+            store_path=str(store.path), documents=counts["documents"], provenance=counts["provenance"],
+            **{k: st[k] for k in ("nodes", "edges", "incidences", "mean_degree", "max_degree", "mean_edge_size",
+                                  "max_edge_size", "edge_size_distribution")},
+            power_law=st["power_law"], s=inp.s, components=n, largest_components=comps)
+
+
+class NeighborsInput(_StoreInput):
+    concept: str = Field(min_length=1, description="Concept name (any known synonym).")
+    limit: int = Field(default=25, ge=1, le=1000, description="Most neighbours returned.")
+
+
+class NeighborsOutput(ToolModel):
+    concept: str
+    neighbors: list[Neighbour]
+
+
+@tool(version="1", cost=lambda inp: Cost(seconds=0.2))
+def kg_neighbors(inp: NeighborsInput) -> NeighborsOutput:
+    """Concepts sharing a hyperedge with the given concept, most shared edges first."""
+    with _open(inp.store_path) as store:
+        return NeighborsOutput(concept=inp.concept, neighbors=neighbours(store, inp.concept, limit=inp.limit))
+
+
+class PathsInput(_StoreInput):
+    a: str = Field(min_length=1, description="Start concept.")
+    b: str = Field(min_length=1, description="End concept.")
+    s: int = Field(default=1, ge=1, description="Consecutive hyperedges must share at least s nodes.")
+    k: int = Field(default=3, ge=1, le=50, description="Number of shortest paths.")
+    through: list[str] = Field(default_factory=list, description="Concepts the path must pass, in order.")
+
+
+class PathsOutput(ToolModel):
+    a: str
+    b: str
+    s: int
+    paths: list[PathView]
+
+
+@tool(version="1", cost=lambda inp: Cost(seconds=0.5))
+def kg_paths(inp: PathsInput) -> PathsOutput:
+    """k shortest s-paths of hyperedges between two concepts, with the shared nodes of each hop and citations."""
+    with _open(inp.store_path) as store:
+        paths = find_paths(store, inp.a, inp.b, s=inp.s, k=inp.k, through=inp.through)
+        return PathsOutput(a=inp.a, b=inp.b, s=inp.s, paths=paths)
+
+
+class HypothesesInput(PathsInput):
+    use_llm: bool | None = Field(default=None, description="Write prose with the LLM (default: when configured).")
+
+
+@tool(version="1", cost=lambda inp: Cost(seconds=0.5, tokens=0 if inp.use_llm is False else 1500 * inp.k))
+def kg_hypotheses(inp: HypothesesInput) -> HypothesisSet:
+    """Candidate mechanistic links between two concepts; every claim cites the provenance of its hyperedges."""
+    with _open(inp.store_path) as store:
+        return generate_hypotheses(store, inp.a, inp.b, s=inp.s, k=inp.k, through=inp.through, use_llm=inp.use_llm)
+
+
+class ExportInput(_StoreInput):
+    path: str = Field(min_length=1, description="Output HIF JSON file.")
+    around: list[str] = Field(default_factory=list,
+                              description="Export only hyperedges containing these concepts (default: everything).")
+
+
+class ExportOutput(ToolModel):
+    path: str
+    sha256: str
+    nodes: int
+    edges: int
+    incidences: int
+
+
+@tool(side_effect="writes_store", version="1", cost=lambda inp: Cost(seconds=1.0))
+def kg_export(inp: ExportInput) -> ExportOutput:
+    """Export the store, or the hyperedges around given concepts, as a HIF v0.1.0 JSON file."""
+    with _open(inp.store_path) as store:
+        edge_ids = None
+        if inp.around:
+            ix = store.index()
+            positions = {int(e) for i, c in enumerate(inp.around)
+                         for e in ix.edges_of(ix.node_pos(store.resolve(c, field=f"around.{i}")))}
+            edge_ids = sorted(ix.edge_ids[e] for e in positions)
+        doc = write_hif(store, inp.path, edge_ids)
+    digest = hashlib.sha256(Path(inp.path).read_bytes()).hexdigest()
+    return ExportOutput(path=inp.path, sha256=digest, nodes=len(doc["nodes"]), edges=len(doc["edges"]),
+                        incidences=len(doc["incidences"]))

@@ -1,0 +1,463 @@
+"""Traversal of a hypergraph under s-adjacency, without building the s-line graph.
+
+Two hyperedges are *s-adjacent* when they share at least ``s`` nodes. HyperNetX answers s-queries by materialising
+the s-line graph (incidence × incidenceᵀ), whose size grows with the square of hub degrees. Here every edge is
+instead linked to its *s-subsets* (the sets of ``s`` of its nodes; for ``s = 1`` simply its nodes), giving a
+bipartite graph edges ↔ subsets whose size is linear in the input for the small edges text extraction produces:
+
+- two edges are s-adjacent exactly when they contain a common s-subset, so s-components are the connected
+  components of the bipartite graph restricted to edges (one sparse union pass, no pairwise products);
+- an s-distance of ``d`` hops is a bipartite distance of ``2 d``; in a breadth-first search each subset is
+  expanded once, so a search touches every incidence at most once per constraint stage.
+
+All arrays use dense positions (0 … n_edges-1, 0 … n_nodes-1); :class:`HyperIndex` maps them to caller ids.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from ..errors import InvalidInput, NotFound
+
+__all__ = [
+    "HyperIndex",
+    "EdgePath",
+    "s_components",
+    "s_edge_distance",
+    "s_shortest_path",
+    "k_shortest_s_paths",
+    "MAX_SUBSETS",
+]
+
+MAX_SUBSETS = 40_000_000
+"""Refuse an s for which the edges would have more s-subsets than this in total (memory guard)."""
+
+
+def _gather(ptr: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate CSR rows ``rows``; return (values, position in ``rows`` each value came from)."""
+    starts = ptr[rows]
+    lens = ptr[rows + 1] - starts
+    total = int(lens.sum())
+    if total == 0:
+        return idx[:0], np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(len(rows)), lens)
+    offs = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(starts, lens)
+    return idx[offs], owner
+
+
+def _check_s(s: int) -> int:
+    if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
+        raise InvalidInput("s", f"s must be an integer ≥ 1 (edges are s-adjacent when they share ≥ s nodes); got {s!r}")
+    return int(s)
+
+
+@dataclass
+class _SubsetIndex:
+    """Bipartite incidence edges × s-subsets in CSR both ways."""
+
+    e2s_ptr: np.ndarray
+    e2s: np.ndarray
+    s2e_ptr: np.ndarray
+    s2e: np.ndarray
+    n_subsets: int
+
+
+@dataclass
+class HyperIndex:
+    """Immutable in-memory incidence index of a hypergraph (CSR edge→nodes and node→edges).
+
+    Build it with :meth:`from_incidences` or :meth:`from_dict`. ``edge_ids``/``node_ids`` hold the caller's ids of
+    the dense positions; ``edge_pos``/``node_pos`` map back.
+    """
+
+    edge_ids: list
+    node_ids: list
+    e_ptr: np.ndarray
+    e_nodes: np.ndarray
+    n_ptr: np.ndarray
+    n_edges: np.ndarray
+    _subsets: dict[int, _SubsetIndex] = field(default_factory=dict, repr=False)
+    _edge_pos: dict | None = field(default=None, repr=False)
+    _node_pos: dict | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_incidences(cls, edge_of: np.ndarray, node_of: np.ndarray, edge_ids: Sequence, node_ids: Sequence
+                        ) -> HyperIndex:
+        """Build from parallel arrays of dense edge and node positions (one entry per incidence).
+
+        Parameters
+        ----------
+        edge_of, node_of : ndarray of int, shape (n_incidences,)
+            Dense edge position and node position of each incidence; duplicates are dropped.
+        edge_ids, node_ids : sequence
+            Caller ids of the dense positions, lengths n_edges and n_nodes.
+        """
+        n_e, n_n = len(edge_ids), len(node_ids)
+        edge_of = np.asarray(edge_of, dtype=np.int64)
+        node_of = np.asarray(node_of, dtype=np.int64)
+        inc = sp.csr_matrix((np.ones(len(edge_of), dtype=np.int8), (edge_of, node_of)), shape=(n_e, n_n))
+        inc.sum_duplicates()
+        inc.sort_indices()
+        inc_t = inc.T.tocsr()
+        inc_t.sort_indices()
+        return cls(list(edge_ids), list(node_ids), inc.indptr.astype(np.int64), inc.indices.astype(np.int64),
+                   inc_t.indptr.astype(np.int64), inc_t.indices.astype(np.int64))
+
+    @classmethod
+    def from_dict(cls, edges: Mapping[Hashable, Iterable[Hashable]]) -> HyperIndex:
+        """Build from ``{edge_id: [node_id, ...]}`` (the HyperNetX set-system form)."""
+        edge_ids = list(edges)
+        node_pos: dict[Hashable, int] = {}
+        e_of: list[int] = []
+        n_of: list[int] = []
+        for i, e in enumerate(edge_ids):
+            for v in edges[e]:
+                e_of.append(i)
+                n_of.append(node_pos.setdefault(v, len(node_pos)))
+        return cls.from_incidences(np.array(e_of, dtype=np.int64), np.array(n_of, dtype=np.int64),
+                                   edge_ids, list(node_pos))
+
+    # ------------------------------------------------------------------ lookups
+    @property
+    def n_edges_total(self) -> int:
+        return len(self.edge_ids)
+
+    @property
+    def n_nodes_total(self) -> int:
+        return len(self.node_ids)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Number of nodes in each edge, shape (n_edges,)."""
+        return np.diff(self.e_ptr)
+
+    @property
+    def degrees(self) -> np.ndarray:
+        """Number of edges at each node, shape (n_nodes,)."""
+        return np.diff(self.n_ptr)
+
+    def edge_pos(self, edge_id: Hashable) -> int:
+        if self._edge_pos is None:
+            self._edge_pos = {e: i for i, e in enumerate(self.edge_ids)}
+        try:
+            return self._edge_pos[edge_id]
+        except KeyError:
+            raise NotFound(f"no hyperedge {edge_id!r}") from None
+
+    def node_pos(self, node_id: Hashable) -> int:
+        if self._node_pos is None:
+            self._node_pos = {v: i for i, v in enumerate(self.node_ids)}
+        try:
+            return self._node_pos[node_id]
+        except KeyError:
+            raise NotFound(f"no node {node_id!r}") from None
+
+    def nodes_of(self, e: int) -> np.ndarray:
+        """Dense node positions of edge position ``e`` (sorted)."""
+        return self.e_nodes[self.e_ptr[e]:self.e_ptr[e + 1]]
+
+    def edges_of(self, v: int) -> np.ndarray:
+        """Dense edge positions containing node position ``v`` (sorted)."""
+        return self.n_edges[self.n_ptr[v]:self.n_ptr[v + 1]]
+
+    def contains_mask(self, v: int) -> np.ndarray:
+        """Boolean mask over edges: which edges contain node position ``v``."""
+        mask = np.zeros(self.n_edges_total, dtype=bool)
+        mask[self.edges_of(v)] = True
+        return mask
+
+    # ------------------------------------------------------------------ s-subsets
+    def subsets(self, s: int) -> _SubsetIndex:
+        """The edges × s-subsets incidence (cached per s)."""
+        s = _check_s(s)
+        if s in self._subsets:
+            return self._subsets[s]
+        if s == 1:
+            idx = _SubsetIndex(self.e_ptr, self.e_nodes, self.n_ptr, self.n_edges, self.n_nodes_total)
+        else:
+            idx = self._build_subsets(s)
+        self._subsets[s] = idx
+        return idx
+
+    def _build_subsets(self, s: int) -> _SubsetIndex:
+        sizes = self.sizes
+        total = sum(math.comb(int(k), s) * int(c) for k, c in zip(*np.unique(sizes, return_counts=True)))
+        if total > MAX_SUBSETS:
+            raise InvalidInput("s", f"s = {s} needs {total:,} s-subsets (limit {MAX_SUBSETS:,}); use a larger s")
+        keys_parts, edge_parts = [], []
+        n_n = max(self.n_nodes_total, 1)
+        encodable = n_n ** s < 2**62
+        for k in np.unique(sizes):
+            k = int(k)
+            if k < s:
+                continue
+            es = np.flatnonzero(sizes == k)
+            mat = self.e_nodes[self.e_ptr[es][:, None] + np.arange(k)[None, :]]  # (n_k, k), rows sorted
+            combos = np.array(list(itertools.combinations(range(k), s)), dtype=np.int64)  # (c, s)
+            sub = mat[:, combos].reshape(-1, s)  # (n_k * c, s)
+            if encodable:
+                key = np.zeros(len(sub), dtype=np.int64)
+                for j in range(s):
+                    key = key * n_n + sub[:, j]
+                keys_parts.append(key)
+            else:
+                keys_parts.append(sub)
+            edge_parts.append(np.repeat(es, len(combos)))
+        if not edge_parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return _SubsetIndex(np.zeros(self.n_edges_total + 1, dtype=np.int64), empty, np.zeros(1, np.int64),
+                                empty, 0)
+        edge_of = np.concatenate(edge_parts)
+        if encodable:
+            _, sub_of = np.unique(np.concatenate(keys_parts), return_inverse=True)
+        else:
+            _, sub_of = np.unique(np.concatenate(keys_parts), axis=0, return_inverse=True)
+        sub_of = sub_of.reshape(-1)
+        n_s = int(sub_of.max()) + 1
+        b = sp.csr_matrix((np.ones(len(edge_of), dtype=np.int8), (edge_of, sub_of)), shape=(self.n_edges_total, n_s))
+        bt = b.T.tocsr()
+        return _SubsetIndex(b.indptr.astype(np.int64), b.indices.astype(np.int64), bt.indptr.astype(np.int64),
+                            bt.indices.astype(np.int64), n_s)
+
+    def neighbours(self, e: int, s: int) -> np.ndarray:
+        """Dense positions of edges s-adjacent to edge position ``e`` (excluding ``e``), sorted."""
+        sub = self.subsets(s)
+        subs = sub.e2s[sub.e2s_ptr[e]:sub.e2s_ptr[e + 1]]
+        nb, _ = _gather(sub.s2e_ptr, sub.s2e, subs)
+        nb = np.unique(nb)
+        return nb[nb != e]
+
+
+# ---------------------------------------------------------------------- components
+def s_components(ix: HyperIndex, s: int = 1) -> list[list[int]]:
+    """s-connected components of the edges, as lists of dense edge positions.
+
+    Every edge belongs to exactly one component; an edge with fewer than ``s`` nodes is a singleton (as in
+    HyperNetX's ``s_connected_components(s, edges=True, return_singletons=True)``). Components are sorted by size,
+    largest first, ties by smallest member.
+
+    Notes
+    -----
+    Cost is linear in the number of (edge, s-subset) incidences: one sparse connected-components pass over the
+    bipartite graph edges ↔ s-subsets.
+    """
+    sub = ix.subsets(s)
+    n_e = ix.n_edges_total
+    rows = np.repeat(np.arange(n_e), np.diff(sub.e2s_ptr))
+    cols = n_e + sub.e2s
+    n = n_e + sub.n_subsets
+    graph = sp.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    labels = labels[:n_e]
+    order = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[order])) + 1
+    comps = [c.tolist() for c in np.split(order, cuts)] if n_e else []
+    comps.sort(key=lambda c: (-len(c), c[0]))
+    return comps
+
+
+# ---------------------------------------------------------------------- breadth-first search
+@dataclass
+class EdgePath:
+    """A sequence of s-adjacent hyperedges (dense positions) and the nodes shared at each hop."""
+
+    edges: list[int]
+    hops: list[list[int]]  # hops[i] = dense node positions in edges[i] ∩ edges[i+1]
+
+    @property
+    def length(self) -> int:
+        """Number of hops (edges - 1)."""
+        return len(self.edges) - 1
+
+
+def _hops(ix: HyperIndex, edges: list[int]) -> list[list[int]]:
+    return [np.intersect1d(ix.nodes_of(a), ix.nodes_of(b), assume_unique=True).tolist()
+            for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _advance(stage: np.ndarray, edges: np.ndarray, required: list[np.ndarray]) -> np.ndarray:
+    """Stage after entering ``edges``: pass every next required node that the edge contains, in order."""
+    stage = stage.copy()
+    for _ in range(len(required)):
+        active = stage < len(required)
+        if not active.any():
+            break
+        hit = np.zeros(len(stage), dtype=bool)
+        for j in np.unique(stage[active]):
+            sel = stage == j
+            hit[sel] = required[j][edges[sel]]
+        if not hit.any():
+            break
+        stage = stage + hit
+    return stage
+
+
+def _bfs(ix: HyperIndex, starts: np.ndarray, goal: np.ndarray, s: int, required: list[np.ndarray],
+         max_hops: int | None = None) -> list[int] | None:
+    """Shortest edge sequence from any edge in ``starts`` to any edge of ``goal`` passing the required nodes.
+
+    The search runs on the product of edges and constraint stages (stage j = the first j required nodes have been
+    passed, in order); each (subset, stage) is expanded once.
+    """
+    sub = ix.subsets(s)
+    n_e, m = ix.n_edges_total, len(required)
+    parent = np.full((m + 1, n_e), -2, dtype=np.int64)  # -2 unvisited, -1 start, else parent state index
+    seen_sub = np.zeros((m + 1, max(sub.n_subsets, 1)), dtype=bool)
+    fe = np.asarray(starts, dtype=np.int64)
+    fj = _advance(np.zeros(len(fe), dtype=np.int64), fe, required)
+    parent[fj, fe] = -1
+    depth = 0
+    while len(fe):
+        done = (fj == m) & goal[fe]
+        if done.any():
+            k = int(np.flatnonzero(done)[0])
+            state = int(fj[k]) * n_e + int(fe[k])
+            path = []
+            while state >= 0:
+                path.append(state % n_e)
+                state = int(parent[state // n_e, state % n_e])
+            return path[::-1]
+        if max_hops is not None and depth >= max_hops:
+            return None
+        depth += 1
+        subs, owner = _gather(sub.e2s_ptr, sub.e2s, fe)
+        sj = fj[owner]
+        keep = ~seen_sub[sj, subs]
+        subs, owner, sj = subs[keep], owner[keep], sj[keep]
+        _, first = np.unique(sj * sub.n_subsets + subs, return_index=True)
+        subs, owner, sj = subs[first], owner[first], sj[first]
+        seen_sub[sj, subs] = True
+        nxt, via = _gather(sub.s2e_ptr, sub.s2e, subs)
+        nj = _advance(sj[via], nxt, required)
+        keep = parent[nj, nxt] == -2
+        nxt, via, nj = nxt[keep], via[keep], nj[keep]
+        _, first = np.unique(nj * n_e + nxt, return_index=True)
+        nxt, via, nj = nxt[first], via[first], nj[first]
+        src = owner[via]
+        parent[nj, nxt] = fj[src] * n_e + fe[src]
+        fe, fj = nxt, nj
+    return None
+
+
+def _endpoint_edges(ix: HyperIndex, v: int) -> np.ndarray:
+    return ix.edges_of(v)
+
+
+def s_edge_distance(ix: HyperIndex, e1: int, e2: int, s: int = 1) -> float:
+    """Hops between edge positions ``e1`` and ``e2`` in the s-line graph; ``inf`` when not s-connected.
+
+    Matches HyperNetX's ``Hypergraph.edge_distance(e1, e2, s)``.
+    """
+    s = _check_s(s)
+    goal = np.zeros(ix.n_edges_total, dtype=bool)
+    goal[e2] = True
+    path = _bfs(ix, np.array([e1]), goal, s, [])
+    return math.inf if path is None else float(len(path) - 1)
+
+
+def s_shortest_path(ix: HyperIndex, a: int, b: int, s: int = 1, through: Sequence[int] = ()) -> EdgePath | None:
+    """A shortest s-path of hyperedges from node position ``a`` to node position ``b``.
+
+    The path starts at an edge containing ``a``, ends at an edge containing ``b``, consecutive edges share ≥ ``s``
+    nodes, and the nodes ``through`` appear in its edges in the order given (node-intersection constraints).
+    Returns ``None`` when no such path exists.
+    """
+    s = _check_s(s)
+    required = [ix.contains_mask(v) for v in through]
+    path = _bfs(ix, _endpoint_edges(ix, a), ix.contains_mask(b), s, required)
+    return None if path is None else EdgePath(path, _hops(ix, path))
+
+
+def _distance_to(ix: HyperIndex, v: int, s: int) -> np.ndarray:
+    """Hops from every edge to the nearest edge containing node ``v`` (large value where unreachable)."""
+    sub = ix.subsets(s)
+    n_e = ix.n_edges_total
+    dist = np.full(n_e, np.iinfo(np.int32).max // 4, dtype=np.int64)
+    fe = ix.edges_of(v)
+    dist[fe] = 0
+    seen_sub = np.zeros(max(sub.n_subsets, 1), dtype=bool)
+    d = 0
+    while len(fe):
+        d += 1
+        subs, _ = _gather(sub.e2s_ptr, sub.e2s, fe)
+        subs = np.unique(subs[~seen_sub[subs]])
+        seen_sub[subs] = True
+        nxt, _ = _gather(sub.s2e_ptr, sub.s2e, subs)
+        nxt = np.unique(nxt)
+        nxt = nxt[dist[nxt] > d]
+        dist[nxt] = d
+        fe = nxt
+    return dist
+
+
+def k_shortest_s_paths(ix: HyperIndex, a: int, b: int, s: int = 1, k: int = 3, through: Sequence[int] = (),
+                       max_extra_hops: int = 2, max_expansions: int = 20_000) -> list[EdgePath]:
+    """Up to ``k`` shortest simple s-paths from node ``a`` to node ``b`` (dense positions), shortest first.
+
+    Paths are minimal: only the first edge contains ``a`` and only the last reaches the goal. Lengths range from the
+    shortest length up to ``max_extra_hops`` more. The enumeration is a depth-first search bounded by exact
+    distances to the remaining required nodes and to ``b``, computed once by breadth-first searches; it stops after
+    ``max_expansions`` edge expansions.
+    """
+    s = _check_s(s)
+    if k < 1:
+        raise InvalidInput("k", f"k must be ≥ 1, got {k}")
+    first = s_shortest_path(ix, a, b, s, through)
+    if first is None:
+        return []
+    stops = [*through, b]
+    dist = np.stack([_distance_to(ix, v, s) for v in stops])  # (m + 1, n_edges)
+    # tail[j]: fewest hops from any edge holding stops[j] to the final goal through the later stops.
+    tail = np.zeros(len(stops), dtype=np.int64)
+    for j in range(len(stops) - 2, -1, -1):
+        tail[j] = dist[j + 1][ix.edges_of(stops[j])].min() + tail[j + 1]
+    required = [ix.contains_mask(v) for v in through]
+    goal, start_mask = ix.contains_mask(b), ix.contains_mask(a)
+    m = len(through)
+    found: list[list[int]] = []
+    budget = [max_expansions]
+
+    def bound(e: int, j: int) -> int:
+        return int(dist[j][e]) + tail[j]
+
+    def dfs(path: list[int], j: int, limit: int) -> None:
+        if len(found) >= k or budget[0] <= 0:
+            return
+        e = path[-1]
+        if j == m and goal[e]:
+            if len(path) - 1 == limit:
+                found.append(list(path))
+            return
+        used = len(path) - 1
+        budget[0] -= 1
+        nb = ix.neighbours(e, s)
+        nb = nb[~start_mask[nb]]
+        nj = _advance(np.full(len(nb), j, dtype=np.int64), nb, required)
+        ok = used + 1 + dist[nj, nb] + tail[nj] <= limit
+        for f, jj in zip(nb[ok].tolist(), nj[ok].tolist()):
+            if f in path:
+                continue
+            path.append(f)
+            dfs(path, jj, limit)
+            path.pop()
+            if len(found) >= k:
+                return
+
+    shortest = first.length
+    for limit in range(shortest, shortest + max_extra_hops + 1):
+        for e0 in ix.edges_of(a).tolist():
+            j0 = int(_advance(np.zeros(1, dtype=np.int64), np.array([e0]), required)[0])
+            if bound(e0, j0) <= limit:
+                dfs([e0], j0, limit)
+            if len(found) >= k or budget[0] <= 0:
+                break
+        if len(found) >= k or budget[0] <= 0:
+            break
+    return [EdgePath(p, _hops(ix, p)) for p in found]
