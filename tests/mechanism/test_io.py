@@ -124,3 +124,13 @@ def test_other_bad_input():
     with pytest.raises(InvalidInput) as err:
         mechanism_from_dict({"level": "impossible", "steps": [{"intermediate": "C"}]})
     assert err.value.field == "level"
+
+
+def test_silver_style_jsonl(tmp_path):
+    lines = [json.dumps(r) for r in json.loads(SAMPLE.read_text())["records"][:3]]
+    path = tmp_path / "silver.jsonl"
+    path.write_text("\n".join(lines) + "\n\n")
+    assert [m.id for m in load_omebench(path)] == [json.loads(x)["reaction_id"] for x in lines]
+    path.write_text(lines[0] + "\n{broken\n")
+    with pytest.raises(MalformedFile, match="line 2"):
+        load_omebench(path)

@@ -129,3 +129,24 @@ def test_score_falls_monotonically_as_corruption_grows(gold):
     assert partials == sorted(partials, reverse=True)
     assert all(a > b for a, b in zip(labwright, labwright[1:]))
     assert totals[-1] == 0.0 and labwright[0] == 1.0
+
+
+def test_against_live_reference_scorer_when_available(gold):
+    # Optional: with OMEBENCH_DIR pointing at an oMeBench checkout, compare with its scorer on the full Gold file.
+    import importlib.util
+    import os
+
+    root = os.environ.get("OMEBENCH_DIR")
+    if not root or not (Path(root) / "scripts/utils_eval.py").is_file():
+        pytest.skip("set OMEBENCH_DIR to an oMeBench checkout to run the live comparison")
+    pytest.importorskip("pandas")
+    spec = importlib.util.spec_from_file_location("omebench_utils_eval", Path(root) / "scripts/utils_eval.py")
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
+    path = Path(root) / "data/oMe_Gold.json"
+    records = load_omebench(path) if path.is_file() else list(gold.values())
+    for m in records:
+        g, p = _gold_tuples(m), _pred(m)
+        for pred in (p, p[1:], p[::-1], [(t, s + "C") for t, s in p]):
+            a, b = ref.oMeS(g, pred), omes(g, pred)
+            assert (a.S_total, a.S_partial, a.V, a.L, a.alignment) == (b.S_total, b.S_partial, b.V, b.L, b.alignment)
