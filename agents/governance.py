@@ -613,7 +613,7 @@ def governed_llm(
     reply, tokens = request()
     stored = ctx.ledger.put_reply(key=key, run_id=ctx.run_id, reply=reply, tokens=tokens)
     ctx.log(
-        "llm_call",
+        "planner_call",
         actor=role,
         role=role,
         result=stored,

@@ -63,6 +63,15 @@ CREATE TABLE IF NOT EXISTS llm (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS llm_run ON llm(run_id);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    request TEXT NOT NULL,
+    planner TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
 """
 
 
@@ -260,6 +269,34 @@ class Ledger:
         assert stored is not None
         return stored
 
+    # -- runs ------------------------------------------------------------------------------------------------------
+    def register_run(self, run_id: str, *, request: str, planner: str, policy: Any) -> None:
+        """Record a run (first write wins: resuming keeps the original request and policy)."""
+        now = time.time()
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, 'running', ?, ?)",
+                (run_id, request, planner, canonical_json(policy), now, now),
+            )
+
+    def set_run_status(self, run_id: str, status: str) -> None:
+        with self._tx() as conn:
+            conn.execute("UPDATE runs SET status = ?, updated = ? WHERE run_id = ?", (status, time.time(), run_id))
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        row = self._one(
+            "SELECT run_id, request, planner, policy, status, created, updated FROM runs WHERE run_id = ?", (run_id,)
+        )
+        return None if row is None else _run_dict(row)
+
+    def list_runs(self) -> list[dict[str, Any]]:
+        """Runs, newest activity first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT run_id, request, planner, policy, status, created, updated FROM runs ORDER BY updated DESC"
+            ).fetchall()
+        return [_run_dict(r) for r in rows]
+
     # -- retention -------------------------------------------------------------------------------------------------
     def forget(self, run_ids: list[str]) -> None:
         """Delete everything stored for ``run_ids`` (used by ``runs prune``; the audit log is kept)."""
@@ -267,5 +304,12 @@ class Ledger:
             return
         marks = ", ".join("?" * len(run_ids))
         with self._tx() as conn:
-            for table in ("results", "asks", "budgets", "llm"):
+            for table in ("results", "asks", "budgets", "llm", "runs"):
                 conn.execute(f"DELETE FROM {table} WHERE run_id IN ({marks})", tuple(run_ids))
+
+
+def _run_dict(row: tuple) -> dict[str, Any]:
+    keys = ("run_id", "request", "planner", "policy", "status", "created", "updated")
+    out = dict(zip(keys, row))
+    out["policy"] = json.loads(out["policy"])
+    return out
