@@ -131,7 +131,7 @@ class RandlesSevcikInput(_CVData):
         if self.scan_rates is None and not (self.voltammograms or self.paths):
             raise InvalidInput("voltammograms", "give voltammograms, paths, or scan_rates with peak_currents")
         if self.scan_rates is not None and len(self.scan_rates) != len(self.peak_currents or []):
-            raise InvalidInput("peak_currents", "needs one value per scan rate")
+            raise InvalidInput("peak_currents", "peak_currents needs one value per scan rate")
         return self
 
 
@@ -211,7 +211,7 @@ class NicholsonInput(_CVData):
         if self.scan_rates is None and not (self.voltammograms or self.paths):
             raise InvalidInput("voltammograms", "give voltammograms, paths, or scan_rates with peak_separations")
         if self.scan_rates is not None and len(self.scan_rates) != len(self.peak_separations or []):
-            raise InvalidInput("peak_separations", "needs one value per scan rate")
+            raise InvalidInput("peak_separations", "peak_separations needs one value per scan rate")
         return self
 
 
@@ -297,11 +297,11 @@ class TafelInput(ToolModel):
         if sources != 1:
             raise InvalidInput("voltammogram", "give exactly one of voltammogram, path, or E with I")
         if self.E is not None and (self.I is None or len(self.I) != len(self.E)):
-            raise InvalidInput("I", "give one current per potential")
+            raise InvalidInput("I", "give one current I per potential E")
         if (self.eta_min is None) != (self.eta_max is None):
             raise InvalidInput("eta_max", "give eta_min and eta_max together (or neither for automatic selection)")
         if self.eta_min is not None and self.eta_max is not None and self.eta_max <= self.eta_min:
-            raise InvalidInput("eta_max", "must exceed eta_min")
+            raise InvalidInput("eta_max", "eta_max must exceed eta_min")
         return self
 
 
@@ -394,7 +394,7 @@ class CottrellInput(ToolModel):
         if sources != 1:
             raise InvalidInput("voltammogram", "give exactly one of voltammogram, path, or t with I")
         if self.t is not None and (self.I is None or len(self.I) != len(self.t)):
-            raise InvalidInput("I", "give one current per time")
+            raise InvalidInput("I", "give one current I per time t")
         return self
 
 
