@@ -183,6 +183,10 @@ def check_step_balance(step: Step) -> list[str]:
     return msgs
 
 
+def _issue(severity: str, check: Check, step: int | None, field: str, message: str) -> CheckIssue:
+    return CheckIssue(severity=severity, check=check, step=step, field=field, message=message)  # type: ignore[arg-type]
+
+
 def _smiles_fields(mech: Mechanism) -> list[tuple[str, int | None, str]]:
     out: list[tuple[str, int | None, str]] = []
     for key in ("reactants", "products", "reagents"):
@@ -228,40 +232,18 @@ def validate_mechanism(mech: Mechanism) -> ValidationReport:
         if (reason := parse_error(smi)) is not None:
             bad.add(smi)
             where = f"step {step_no}: " if step_no else ""
-            issues.append(
-                CheckIssue(
-                    severity="error",
-                    check="smiles",
-                    step=step_no,
-                    field=field,
-                    message=f"{where}{smi!r} is not a valid molecule: {explain_smiles_error(reason)}",
-                )
-            )
+            msg = f"{where}{smi!r} is not a valid molecule: {explain_smiles_error(reason)}"
+            issues.append(_issue("error", "smiles", step_no, field, msg))
 
     step_balanced: list[bool | None] = []
     for n, step in enumerate(mech.steps, 1):
         field = f"steps.{n - 1}"
         if step.subtype is None:
-            issues.append(
-                CheckIssue(
-                    severity="warning",
-                    check="taxonomy",
-                    step=n,
-                    field=f"{field}.subtype",
-                    message=f"step {n}: no subtype given, so it cannot be aligned with a reference",
-                )
-            )
+            msg = f"step {n}: no subtype given, so it cannot be aligned with a reference"
+            issues.append(_issue("warning", "taxonomy", n, f"{field}.subtype", msg))
         elif step.type is not None and SUBTYPES[step.subtype] != step.type:
-            issues.append(
-                CheckIssue(
-                    severity="warning",
-                    check="taxonomy",
-                    step=n,
-                    field=f"{field}.type",
-                    message=f"step {n}: subtype {step.subtype!r} belongs to type {SUBTYPES[step.subtype]!r}, "
-                    f"not {step.type!r}",
-                )
-            )
+            msg = f"step {n}: subtype {step.subtype!r} belongs to type {SUBTYPES[step.subtype]!r}, not {step.type!r}"
+            issues.append(_issue("warning", "taxonomy", n, f"{field}.type", msg))
         if not step.is_full or bad.intersection(step.reactants + step.products):
             step_balanced.append(None)
         else:
@@ -269,23 +251,14 @@ def validate_mechanism(mech: Mechanism) -> ValidationReport:
             step_balanced.append(not msgs)
             for msg in msgs:
                 check: Check = "charge" if msg.startswith("charge") else "balance"
-                issues.append(
-                    CheckIssue(severity="error", check=check, step=n, field=field, message=f"step {n}: {msg}")
-                )
+                issues.append(_issue("error", check, n, field, f"step {n}: {msg}"))
         if step.arrows:
             known = _atom_maps(step.reactants)
             for k, arrow in enumerate(step.arrows):
                 missing = sorted(set(arrow.source + arrow.target) - known)
                 if missing:
-                    issues.append(
-                        CheckIssue(
-                            severity="error",
-                            check="arrows",
-                            step=n,
-                            field=f"{field}.arrows.{k}",
-                            message=f"step {n}: arrow {k + 1} uses atom map(s) {missing} absent from the reactants",
-                        )
-                    )
+                    msg = f"step {n}: arrow {k + 1} uses atom map(s) {missing} absent from the reactants"
+                    issues.append(_issue("error", "arrows", n, f"{field}.arrows.{k}", msg))
 
     continuous = _check_continuity(mech, issues) if mech.is_full else None
     products_formed = _check_products(mech, issues)
@@ -319,12 +292,12 @@ def _check_continuity(mech: Mechanism, issues: list[CheckIssue]) -> bool:
             if k not in available:
                 ok = False
                 issues.append(
-                    CheckIssue(
-                        severity="error",
-                        check="continuity",
-                        step=n,
-                        field=f"steps.{n - 1}.reactants.{i}",
-                        message=f"step {n} consumes {smi}, which is neither a starting material or reagent nor formed "
+                    _issue(
+                        "error",
+                        "continuity",
+                        n,
+                        f"steps.{n - 1}.reactants.{i}",
+                        f"step {n} consumes {smi}, which is neither a starting material or reagent nor formed "
                         "by an earlier step",
                     )
                 )
@@ -339,15 +312,8 @@ def _check_continuity(mech: Mechanism, issues: list[CheckIssue]) -> bool:
             consumed_later[_key(smi)] = n
     for k, n in formed_at.items():
         if k not in stated and consumed_later.get(k, 0) <= n:
-            issues.append(
-                CheckIssue(
-                    severity="warning",
-                    check="continuity",
-                    step=n,
-                    field=f"steps.{n - 1}.products",
-                    message=f"step {n} forms {k}, which no later step uses and which is not a stated product",
-                )
-            )
+            msg = f"step {n} forms {k}, which no later step uses and which is not a stated product"
+            issues.append(_issue("warning", "continuity", n, f"steps.{n - 1}.products", msg))
     return ok
 
 
@@ -367,13 +333,7 @@ def _check_products(mech: Mechanism, issues: list[CheckIssue]) -> bool | None:
             ok = False
             where = "any step" if mech.is_full else "the last step"
             issues.append(
-                CheckIssue(
-                    severity=severity,
-                    check="products",
-                    step=None,
-                    field=f"products.{i}",
-                    message=f"stated product {smi} is not formed by {where}",
-                )
+                _issue(severity, "products", None, f"products.{i}", f"stated product {smi} is not formed by {where}")
             )
     return ok
 
@@ -386,8 +346,4 @@ def _check_overall(mech: Mechanism, issues: list[CheckIssue], bad: set[str]) -> 
     except InvalidSmiles:  # pragma: no cover - guarded by `bad`
         return
     for msg in msgs:
-        issues.append(
-            CheckIssue(
-                severity="warning", check="balance", step=None, field="products", message=f"overall reaction: {msg}"
-            )
-        )
+        issues.append(_issue("warning", "balance", None, "products", f"overall reaction: {msg}"))

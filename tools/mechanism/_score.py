@@ -116,105 +116,106 @@ def _difference(pred_smiles: str, ref_smiles: str) -> str:
     return " and ".join(parts)
 
 
+def _diag(j: int | None, i: int | None, status: Status, message: str, sim: float | None = None) -> StepDiagnostic:
+    """A diagnostic for predicted step ``j`` and reference step ``i`` (0-based; ``None`` on a gap)."""
+    return StepDiagnostic(
+        predicted_step=None if j is None else j + 1,
+        reference_step=None if i is None else i + 1,
+        status=status,
+        similarity=sim,
+        message=message,
+    )
+
+
+def _same_species(keys: list[str | None], key: str | None, skip: int | None = None) -> list[int]:
+    """1-based positions whose canonical species equals ``key``."""
+    return [k + 1 for k, other in enumerate(keys) if key is not None and other == key and k != skip]
+
+
+def _diagnose_match(
+    i: int, j: int, reference: Mechanism, pred: Mechanism, sim: float | None, identical: bool, tau: float
+) -> StepDiagnostic:
+    rs, ps = reference.steps[i], pred.steps[j]
+    if identical:
+        return _diag(
+            j,
+            i,
+            "identical",
+            f"Step {j + 1} ({ps.subtype}) matches reference step {i + 1}: {_label(ps.key_smiles)}.",
+            1.0,
+        )
+    if sim is None:
+        why = explain_smiles_error(parse_error(ps.key_smiles) or "invalid")
+        return _diag(
+            j,
+            i,
+            "different",
+            f"Step {j + 1} has the right subtype ({ps.subtype}) but its species "
+            f"{ps.key_smiles!r} is not a valid molecule ({why}); reference step {i + 1} forms "
+            f"{_label(rs.key_smiles)}.",
+        )
+    status: Status = "similar" if sim >= tau else "different"
+    verdict = "resembles" if status == "similar" else "has the right subtype but differs from"
+    credit = "partial credit" if status == "similar" else f"no credit (below threshold {tau:g})"
+    return _diag(
+        j,
+        i,
+        status,
+        f"Step {j + 1} {verdict} reference step {i + 1} (Tanimoto {sim:.2f}, {credit}): "
+        f"predicted {_label(ps.key_smiles)} {_difference(ps.key_smiles, rs.key_smiles)} compared with "
+        f"{_label(rs.key_smiles)}.",
+        round(sim, 4),
+    )
+
+
 def _diagnose(
     reference: Mechanism, pred: Mechanism, res: Alignment, sims: dict[tuple[int, int], float | None], tau: float
 ) -> list[StepDiagnostic]:
     out: list[StepDiagnostic] = []
     ref_keys = [species_key(s.key_smiles) for s in reference.steps]
     pred_keys = [species_key(s.key_smiles) for s in pred.steps]
-    matched_ref = {
-        i
-        for i, j, a in res.pairs
-        if a == "match" and i is not None and j is not None and ref_keys[i] is not None and ref_keys[i] == pred_keys[j]
-    }
     for i, j, act in res.pairs:
-        rs = reference.steps[i] if i is not None else None
-        ps = pred.steps[j] if j is not None else None
-        if act == "match":
-            assert rs is not None and ps is not None and i is not None and j is not None
-            sim = sims.get((i, j))
-            if ref_keys[i] is not None and ref_keys[i] == pred_keys[j]:
-                out.append(
-                    StepDiagnostic(
-                        predicted_step=j + 1,
-                        reference_step=i + 1,
-                        status="identical",
-                        similarity=1.0,
-                        message=f"Step {j + 1} ({ps.subtype}) matches reference step {i + 1}: {_label(ps.key_smiles)}.",
-                    )
-                )
-            elif sim is None:
-                why = parse_error(ps.key_smiles)
-                out.append(
-                    StepDiagnostic(
-                        predicted_step=j + 1,
-                        reference_step=i + 1,
-                        status="different",
-                        message=f"Step {j + 1} has the right subtype ({ps.subtype}) but its species {ps.key_smiles!r} "
-                        f"is not a valid molecule ({explain_smiles_error(why or 'invalid')}); reference step {i + 1} "
-                        f"forms {_label(rs.key_smiles)}.",
-                    )
-                )
-            else:
-                status: Status = "similar" if sim >= tau else "different"
-                diff = _difference(ps.key_smiles, rs.key_smiles)
-                verdict = "resembles" if status == "similar" else "has the right subtype but differs from"
-                credit = "partial credit" if status == "similar" else f"no credit (below threshold {tau:g})"
-                out.append(
-                    StepDiagnostic(
-                        predicted_step=j + 1,
-                        reference_step=i + 1,
-                        status=status,
-                        similarity=round(sim, 4),
-                        message=f"Step {j + 1} {verdict} reference step {i + 1} (Tanimoto {sim:.2f}, {credit}): "
-                        f"predicted {_label(ps.key_smiles)} {diff} compared with {_label(rs.key_smiles)}.",
-                    )
-                )
-        elif act == "type_mismatch":
-            assert rs is not None and ps is not None and i is not None and j is not None
-            elsewhere = [k + 1 for k, key in enumerate(ref_keys) if key is not None and key == pred_keys[j] and k != i]
-            hint = (
-                f"; it forms the species of reference step {elsewhere[0]}, so it is out of order" if elsewhere else ""
-            )
+        if act == "match" and i is not None and j is not None:
+            identical = ref_keys[i] is not None and ref_keys[i] == pred_keys[j]
+            out.append(_diagnose_match(i, j, reference, pred, sims.get((i, j)), identical, tau))
+        elif act == "type_mismatch" and i is not None and j is not None:
+            rs, ps = reference.steps[i], pred.steps[j]
+            other = _same_species(ref_keys, pred_keys[j], skip=i)
+            hint = f"; it forms the species of reference step {other[0]}, so it is out of order" if other else ""
             out.append(
-                StepDiagnostic(
-                    predicted_step=j + 1,
-                    reference_step=i + 1,
-                    status="wrong_subtype",
-                    message=f"Step {j + 1} is labelled {ps.subtype!r} where reference step {i + 1} is {rs.subtype!r} "
-                    f"(predicted {_label(ps.key_smiles)}, reference {_label(rs.key_smiles)}){hint}.",
+                _diag(
+                    j,
+                    i,
+                    "wrong_subtype",
+                    f"Step {j + 1} is labelled {ps.subtype!r} where reference step "
+                    f"{i + 1} is {rs.subtype!r} (predicted {_label(ps.key_smiles)}, reference "
+                    f"{_label(rs.key_smiles)}){hint}.",
                 )
             )
-        elif act == "skip_gold":
-            assert rs is not None and i is not None
-            elsewhere = [k + 1 for k, key in enumerate(pred_keys) if key is not None and key == ref_keys[i]]
-            hint = f"; its species appears at predicted step {elsewhere[0]}, so the order is wrong" if elsewhere else ""
+        elif act == "skip_gold" and i is not None:
+            rs = reference.steps[i]
+            other = _same_species(pred_keys, ref_keys[i])
+            hint = f"; its species appears at predicted step {other[0]}, so the order is wrong" if other else ""
             out.append(
-                StepDiagnostic(
-                    predicted_step=None,
-                    reference_step=i + 1,
-                    status="missing",
-                    message=f"Reference step {i + 1} ({rs.subtype}, forming {_label(rs.key_smiles)}) has no "
-                    f"counterpart in the prediction{hint}.",
+                _diag(
+                    None,
+                    i,
+                    "missing",
+                    f"Reference step {i + 1} ({rs.subtype}, forming "
+                    f"{_label(rs.key_smiles)}) has no counterpart in the prediction{hint}.",
                 )
             )
-        else:
-            assert ps is not None and j is not None
-            elsewhere = [k + 1 for k, key in enumerate(ref_keys) if key is not None and key == pred_keys[j]]
-            if elsewhere:
-                where = elsewhere[0]
-                hint = f"; it forms the species of reference step {where}, so it is out of order" + (
-                    " (that step is matched elsewhere)" if where - 1 in matched_ref else ""
-                )
-            else:
-                hint = ""
+        elif j is not None:
+            ps = pred.steps[j]
+            other = _same_species(ref_keys, pred_keys[j])
+            hint = f"; it forms the species of reference step {other[0]}, so it is out of order" if other else ""
             out.append(
-                StepDiagnostic(
-                    predicted_step=j + 1,
-                    reference_step=None,
-                    status="extra",
-                    message=f"Step {j + 1} ({ps.subtype}, forming {_label(ps.key_smiles)}) has no counterpart in the "
-                    f"reference{hint}.",
+                _diag(
+                    j,
+                    None,
+                    "extra",
+                    f"Step {j + 1} ({ps.subtype}, forming {_label(ps.key_smiles)}) has "
+                    f"no counterpart in the reference{hint}.",
                 )
             )
     return out
