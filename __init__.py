@@ -5,6 +5,7 @@ Three ways in: call any tool as a plain Python function (``labwright.tools``), r
 """
 
 from . import knowledge as knowledge  # registers the kg_* librarian tools
+from .agents.lab import Lab as Lab
 from .errors import InvalidInput as InvalidInput
 from .errors import LabwrightError as LabwrightError
 from .settings import Settings as Settings

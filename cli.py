@@ -17,6 +17,7 @@ __all__ = ["main", "build_parser"]
 
 # Modules that contribute subcommands, in the order `labwright --help` lists them.
 COMMAND_MODULES = [
+    "labwright.agents.cli",  # chat, runs, audit
     "labwright.tools.cli",  # tool
     "labwright.skills.cli",  # run
     "labwright.knowledge.cli",  # kg

@@ -252,7 +252,7 @@ def worker(payload: dict[str, Any], config) -> dict[str, Any]:
 
 
 # -- reviewer ------------------------------------------------------------------------------------------------------
-_NUM = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])")
+_NUM = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?(?!\w|\.\d)")
 
 
 def _numbers(value: Any) -> list[float]:

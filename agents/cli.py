@@ -1,0 +1,186 @@
+"""``labwright chat``, ``labwright runs list|show|resume|approve|prune`` and ``labwright audit show|verify``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ..errors import InvalidInput
+
+__all__ = ["add_parser"]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    chat = sub.add_parser("chat", help="talk to the supervisor agent", description="Terminal chat with the lab.")
+    chat.add_argument("--auto-approve", metavar="RULE", help="'none' (default: ask), 'all' or 'under=60s'")
+    chat.add_argument("--max-tool-calls", type=int, help="tool calls per run before a budget pause")
+    chat.add_argument("--max-llm-tokens", type=int, help="LLM tokens per run before a budget pause")
+    chat.add_argument("--message", "-m", help="send one message, answer pauses interactively, then exit")
+    chat.set_defaults(func=_chat)
+
+    runs = sub.add_parser("runs", help="list, show, resume, approve or prune runs")
+    rs = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
+    p = rs.add_parser("list", help="runs, newest first")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_runs_list)
+    p = rs.add_parser("show", help="a run's status, answer, pending questions and usage")
+    p.add_argument("run_id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_runs_show)
+    p = rs.add_parser("resume", help="continue a run (after a crash, or answering its questions)")
+    p.add_argument("run_id")
+    p.add_argument("--answer", help="JSON: one answer for all pending questions, or {id: answer}")
+    p.set_defaults(func=_runs_resume)
+    p = rs.add_parser("approve", help="answer pending questions (default: approve all)")
+    p.add_argument("run_id")
+    p.add_argument("--id", dest="pending_id", help="pending question id (default: all)")
+    p.add_argument("--answer", default="approve", help="approve | reject | extend | stop | accept | JSON")
+    p.set_defaults(func=_runs_approve)
+    p = rs.add_parser("prune", help="delete checkpoints of old runs (the audit log is kept)")
+    p.add_argument("--keep", type=int, help="keep the N most recent runs")
+    p.add_argument("--older-than", help="delete runs idle longer than AGE (90s, 30m, 12h, 7d)")
+    p.set_defaults(func=_runs_prune)
+
+    audit = sub.add_parser("audit", help="show or verify the hash-chained audit log")
+    au = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    p = au.add_parser("show", help="a run's audit events")
+    p.add_argument("run_id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_audit_show)
+    p = au.add_parser("verify", help="recompute the hash chain; exit 1 if any row was edited or deleted")
+    p.set_defaults(func=_audit_verify)
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _json_or_word(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        if text.strip().startswith(("{", "[")):
+            raise InvalidInput("--answer", "not valid JSON") from None
+        return text.strip()
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from .chat import ChatSession
+    from .lab import Lab
+
+    budget = {
+        k: v
+        for k, v in (("max_tool_calls", args.max_tool_calls), ("max_llm_tokens", args.max_llm_tokens))
+        if v is not None
+    }
+    lab = Lab(auto_approve=args.auto_approve, budget=budget or None)
+    session = ChatSession(lab, console=_console())
+    if args.message:
+        reply = session.converse(args.message)
+        return 0 if reply.status == "answered" else 1
+    return session.run()
+
+
+def _runs() -> Any:
+    from .runs import Runs
+
+    return Runs()
+
+
+def _print_view(view: Any, as_json: bool) -> None:
+    if as_json:
+        print(view.model_dump_json(indent=2))
+        return
+    from rich.markup import escape
+
+    console = _console()
+    console.print(f"[bold]{view.run_id}[/] {view.status} — {escape(view.planner)}")
+    console.print(f"request: {escape(view.request)}", highlight=False)
+    u, b = view.usage, view.budget
+    console.print(
+        f"usage: {u.tool_calls}/{b.max_tool_calls} tool calls, {u.tool_seconds:.3f}/{b.max_tool_seconds} tool-s, "
+        f"{u.llm_tokens}/{b.max_llm_tokens} tokens"
+    )
+    for p in view.pending:
+        console.print(
+            f"pending [yellow]{p.id}[/] {p.kind} {p.role or ''} {p.tool or ''} {escape(str(p.args or ''))}: "
+            f"{escape(p.reason)}"
+        )
+    if view.answer:
+        console.print(view.answer, markup=False, highlight=False)
+
+
+def _runs_list(args: argparse.Namespace) -> int:
+    runs = _runs().list()
+    if args.json:
+        print(json.dumps(runs, indent=2, default=str))
+        return 0
+    for r in runs:
+        print(f"{r['run_id']:32s} {r['status']:11s} {r['planner'][:24]:24s} {r['request'][:60]}")
+    return 0
+
+
+def _runs_show(args: argparse.Namespace) -> int:
+    _print_view(_runs().view(args.run_id), args.json)
+    return 0
+
+
+def _runs_resume(args: argparse.Namespace) -> int:
+    view = _runs().resume(args.run_id, _json_or_word(args.answer))
+    _print_view(view, False)
+    return 0
+
+
+def _runs_approve(args: argparse.Namespace) -> int:
+    view = _runs().approve(args.run_id, args.pending_id, _json_or_word(args.answer))
+    _print_view(view, False)
+    return 0
+
+
+def _runs_prune(args: argparse.Namespace) -> int:
+    from .runs import parse_age
+
+    older = parse_age(args.older_than) if args.older_than else None
+    pruned = _runs().prune(keep=args.keep, older_than=older)
+    print(f"pruned {len(pruned)} run(s)" + (": " + ", ".join(pruned) if pruned else ""))
+    return 0
+
+
+def _audit_log() -> Any:
+    from ..settings import get_settings
+    from .audit import AuditLog
+
+    return AuditLog(get_settings().audit_path)
+
+
+def _audit_show(args: argparse.Namespace) -> int:
+    rows = _audit_log().rows(args.run_id)
+    if not rows:
+        from ..errors import NotFound
+
+        raise NotFound(f"no audit events for run {args.run_id!r}")
+    if args.json:
+        print(json.dumps([r.model_dump() for r in rows], indent=2))
+        return 0
+    for r in rows:
+        who = f"{r.actor}/{r.role}" if r.role and r.role != r.actor else r.actor
+        print(
+            f"{r.seq:6d} {r.time[11:23]} {r.event:16s} {who:22s} {r.tool or '':22s} {r.decision or '':8s} "
+            f"{r.approver or ''}"
+        )
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    del args
+    report = _audit_log().verify()
+    print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
+    for problem in report.problems[1:10]:
+        print(f"  {problem}", file=sys.stderr)
+    return 0 if report.ok else 1
