@@ -162,7 +162,7 @@ def randles_sevcik(inp: RandlesSevcikInput) -> RandlesSevcikOutput:
         v, ip = inp.scan_rates, inp.peak_currents
     else:
         data = load_voltammograms(inp.voltammograms, inp.paths)
-        peaks = [find_cv_peaks(d.E, d.I, baseline=inp.baseline) for d in data]
+        peaks = [find_cv_peaks(d.E, d.I, baseline=inp.baseline, require_reverse=False) for d in data]
         v = [_scan_rate_of(d, k) for k, d in enumerate(data)]
         ip = [p.forward_current for p in peaks]
         potentials = [p.Epa if p.first_sweep == "anodic" else p.Epc for p in peaks]

@@ -181,6 +181,7 @@ def find_cv_peaks(
     *,
     baseline: Literal["zero", "linear"] = "zero",
     baseline_fraction: float = 0.1,
+    require_reverse: bool = True,
 ) -> CVPeaks:
     """Anodic and cathodic peaks of the first cycle of a cyclic voltammogram.
 
@@ -191,11 +192,14 @@ def find_cv_peaks(
     baseline
         ``"zero"``: forward peak height from i = 0. ``"linear"``: from a line fitted to the first
         ``baseline_fraction`` of the forward sweep (capacitive background), extrapolated to the peak potential.
+    require_reverse
+        If False, a reverse sweep without a peak (irreversible or chemically coupled systems) gives NaN for the
+        reverse peak instead of an error.
 
     Raises
     ------
     InvalidInput
-        Fewer than 5 points, no switching point, or no peak inside either sweep (current still rising at the vertex).
+        Fewer than 5 points, no switching point, or no peak inside a sweep (current still rising at the vertex).
     """
     E, I = _arrays(E=E, I=I)
     if E.size < 5:
@@ -214,16 +218,21 @@ def find_cv_peaks(
     sgn = 1.0 if direction > 0 else -1.0
     i_f = int(np.argmax(sgn * I[fwd]))
     i_r = k + int(np.argmax(-sgn * I[rev]))
-    if i_f >= k - 1 or i_r >= rev.stop - 2:
-        raise InvalidInput("E", "a peak lies at the switching or final potential; widen the potential window")
+    if i_f >= k - 1:
+        raise InvalidInput("E", "the forward peak lies at the switching potential; widen the potential window")
+    E_r, I_r = float(E[i_r]), float(I[i_r])
+    if i_r >= rev.stop - 2 or sgn * I_r >= 0:
+        if require_reverse:
+            raise InvalidInput("E", "no reverse peak inside the window; widen it (or require_reverse=False)")
+        E_r, I_r = float("nan"), float("nan")
     ip_f = I[i_f]
     if baseline == "linear":
         m = max(3, int(baseline_fraction * (k + 1)))
         line = linear_fit(E[:m], I[:m])
         ip_f = ip_f - (line.slope * E[i_f] + line.intercept)
     if sgn > 0:
-        return CVPeaks(float(E[i_f]), float(ip_f), float(E[i_r]), float(I[i_r]), "anodic", k)
-    return CVPeaks(float(E[i_r]), float(I[i_r]), float(E[i_f]), float(ip_f), "cathodic", k)
+        return CVPeaks(float(E[i_f]), float(ip_f), E_r, I_r, "anodic", k)
+    return CVPeaks(E_r, I_r, float(E[i_f]), float(ip_f), "cathodic", k)
 
 
 # ------------------------------------------------------------------------------------------- Randles–Ševčík ----
