@@ -30,7 +30,7 @@ import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, Send
@@ -89,7 +89,7 @@ def _emit(event: dict[str, Any]) -> None:
 
 
 # -- supervisor ----------------------------------------------------------------------------------------------------
-def supervisor(state: LabState, config) -> Command:
+def supervisor(state: LabState, config) -> Command[Literal["worker", "answer"]]:
     deps = _deps(config)
     ctx, planner = deps.ctx, deps.planner
     rnd = state.get("round", 0) + 1
@@ -314,7 +314,7 @@ def review_results(results: Sequence[Mapping[str, Any]]) -> list[str]:
     return issues
 
 
-def reviewer(state: LabState, config) -> Command:
+def reviewer(state: LabState, config) -> Command[Literal["supervisor", "answer"]]:
     deps = _deps(config)
     ctx = deps.ctx
     rnd = state.get("round", 1)
