@@ -237,49 +237,20 @@ def estimate_scan_rate(E: np.ndarray, t: np.ndarray) -> float | None:
     return float(np.median(np.abs(dE[ok] / dt[ok])))
 
 
-def _finish(
-    E,
-    I,
-    t,
-    cycle,
-    *,
-    scan_rate,
-    scan_rate_source,
-    path,
-    sha,
-    fmt,
-    columns,
-    units,
-    area,
-    invert,
-    header,
-    technique,
-    instrument,
-) -> Voltammogram:
-    if invert:
+def _finish(E, I, t, cycle, meta: VoltammogramMetadata, scan_rate: float | None) -> Voltammogram:
+    """Assemble the SI arrays and metadata; flip the current if asked; estimate the scan rate from t if unknown."""
+    if meta.current_inverted:
         I = -I
     if scan_rate is None and t is not None:
         scan_rate = estimate_scan_rate(E, t)
-        scan_rate_source = "estimated" if scan_rate is not None else None
+        meta = meta.model_copy(update={"scan_rate_source": "estimated" if scan_rate is not None else None})
     return Voltammogram(
         E=E.tolist(),
         I=I.tolist(),
         t=None if t is None else t.tolist(),
         cycle=None if cycle is None else [int(c) for c in cycle],
         scan_rate=scan_rate,
-        metadata=VoltammogramMetadata(
-            source_path=str(path),
-            sha256=sha,
-            format=fmt,
-            technique=technique,
-            instrument=instrument,
-            columns=columns,
-            units=units,
-            area=area,
-            current_inverted=invert,
-            scan_rate_source=scan_rate_source,
-            header=header,
-        ),
+        metadata=meta,
     )
 
 
@@ -382,24 +353,12 @@ def read_csv_voltammogram(
                 scan_rate = _to_float(header[key].split()[0], path=path, line=1)
                 source = "header"
                 break
-    return _finish(
-        E,
-        I,
-        t,
-        cycle,
-        scan_rate=scan_rate,
-        scan_rate_source=source,
-        path=path,
-        sha=sha,
-        fmt="csv",
-        columns={r: names[i] for r, i in idx.items() if i is not None},
-        units=units,
-        area=area,
-        invert=invert_current,
-        header=header,
-        technique=header.get("technique"),
-        instrument=header.get("instrument"),
-    )
+    meta = VoltammogramMetadata(
+        source_path=str(path), sha256=sha, format="csv", columns={r: names[i] for r, i in idx.items() if i is not None},
+        units=units, area=area, current_inverted=invert_current, scan_rate_source=source, header=header,
+        technique=header.get("technique"), instrument=header.get("instrument"),
+    )  # fmt: skip
+    return _finish(E, I, t, cycle, meta, scan_rate)
 
 
 def _is_number(token: str) -> bool:
@@ -480,24 +439,12 @@ def read_mpt(path: str | Path, *, area: float | None = None, invert_current: boo
         value = _to_float(header["dE/dt"], path=path, line=1, decimal_comma=True)
         if factor is not None and value > 0:
             scan_rate, source = value * factor, "header"
-    return _finish(
-        E,
-        I,
-        t,
-        cycle,
-        scan_rate=scan_rate,
-        scan_rate_source=source,
-        path=path,
-        sha=sha,
-        fmt="mpt",
-        columns={r: names[i] for r, i in idx.items() if i is not None},
-        units=units,
-        area=area,
-        invert=invert_current,
-        header=header,
-        technique=technique,
-        instrument=header.get("Device"),
-    )
+    meta = VoltammogramMetadata(
+        source_path=str(path), sha256=sha, format="mpt", columns={r: names[i] for r, i in idx.items() if i is not None},
+        units=units, area=area, current_inverted=invert_current, scan_rate_source=source, header=header,
+        technique=technique, instrument=header.get("Device"),
+    )  # fmt: skip
+    return _finish(E, I, t, cycle, meta, scan_rate)
 
 
 # ------------------------------------------------------------------------------------------------------- CHI ----
@@ -555,25 +502,15 @@ def read_chi(path: str | Path, *, invert_current: bool = False) -> Voltammogram:
     scan_rate, source = None, None
     if "Scan Rate (V/s)" in header:
         scan_rate, source = _to_float(header["Scan Rate (V/s)"], path=path, line=1), "header"
-    return _finish(
-        E,
-        data[:, i_idx],
-        t,
-        None,
-        scan_rate=scan_rate,
-        scan_rate_source=source,
-        path=path,
-        sha=sha,
-        fmt="chi",
-        columns={"E": names[e_idx] if e_idx is not None else "Init E (V)", "I": names[i_idx]}
-        | ({"t": names[t_idx]} if t_idx is not None else {}),
-        units={"E": "V", "I": "A"} | ({"t": "s"} if t_idx is not None else {}),
-        area=None,
-        invert=invert_current,
-        header=header,
-        technique=technique,
-        instrument=header.get("Instrument Model"),
-    )
+    columns = {"E": names[e_idx] if e_idx is not None else "Init E (V)", "I": names[i_idx]}
+    units = {"E": "V", "I": "A"}
+    if t_idx is not None:
+        columns["t"], units["t"] = names[t_idx], "s"
+    meta = VoltammogramMetadata(
+        source_path=str(path), sha256=sha, format="chi", columns=columns, units=units, current_inverted=invert_current,
+        scan_rate_source=source, header=header, technique=technique, instrument=header.get("Instrument Model"),
+    )  # fmt: skip
+    return _finish(E, data[:, i_idx], t, None, meta, scan_rate)
 
 
 # ----------------------------------------------------------------------------------------------------- Gamry ----
@@ -649,24 +586,13 @@ def read_dta(path: str | Path, *, invert_current: bool = False) -> Voltammogram:
     if "SCANRATE" in header:
         scan_rate, source = _to_float(header["SCANRATE"], path=path, line=1) * 1e-3, "header"
     area = _to_float(header["AREA"], path=path, line=1) * 1e-4 if "AREA" in header else None
-    return _finish(
-        np.concatenate(E_parts),
-        np.concatenate(I_parts),
-        np.concatenate(t_parts),
-        np.concatenate(cyc_parts),
-        scan_rate=scan_rate,
-        scan_rate_source=source,
-        path=path,
-        sha=sha,
-        fmt="dta",
-        columns={"E": "Vf", "I": "Im", "t": "T", "cycle": "CURVEn"},
-        units={"E": "V", "I": "A", "t": "s"},
-        area=area,
-        invert=invert_current,
-        header=header,
-        technique=header.get("TAG"),
-        instrument="Gamry",
-    )
+    meta = VoltammogramMetadata(
+        source_path=str(path), sha256=sha, format="dta", columns={"E": "Vf", "I": "Im", "t": "T", "cycle": "CURVEn"},
+        units={"E": "V", "I": "A", "t": "s"}, area=area, current_inverted=invert_current, scan_rate_source=source,
+        header=header, technique=header.get("TAG"), instrument="Gamry",
+    )  # fmt: skip
+    parts = (np.concatenate(E_parts), np.concatenate(I_parts), np.concatenate(t_parts), np.concatenate(cyc_parts))
+    return _finish(*parts, meta, scan_rate)
 
 
 # ------------------------------------------------------------------------------------------------ dispatcher ----
