@@ -232,7 +232,8 @@ def ask_human(ctx: RunContext, key: str, kind: str, payload: Mapping[str, Any]) 
         if ns is not None and rec["ns"] == ns:
             interrupt(rec["payload"])
         return rec["answer"]
-    rec = ctx.ledger.put_ask(key=key, kind=kind, run_id=ctx.run_id, payload=dict(payload), ns=ns)
+    # The key travels in the payload so a run resumed after a crash can re-deliver an answer already recorded.
+    rec = ctx.ledger.put_ask(key=key, kind=kind, run_id=ctx.run_id, payload={**payload, "ask_key": key}, ns=ns)
     if ns is None:
         raise ApprovalRequired(rec["payload"])
     answer = interrupt(rec["payload"])

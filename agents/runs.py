@@ -205,16 +205,32 @@ class Runs:
         """
         view = self.view(run_id)
         ctx = self.context(run_id)
+        recorded = self._recorded_answers(ctx, run_id)
         if view.pending:
             if answers is None:
                 raise InvalidInput("answers", f"run {run_id} waits on {len(view.pending)} question(s); answer them")
-            resume = self._resume_map(view.pending, answers)
+            resume = {**recorded, **self._resume_map(view.pending, answers)}
             return self._drive(ctx, Command(resume=resume), on_event)
         if answers is not None:
             raise InvalidInput("answers", f"run {run_id} has no pending question")
         if view.status in ("answered", "stopped"):
             return view
-        return self._drive(ctx, None, on_event)
+        # After a crash, questions answered before it are re-delivered with the answers recorded in the ledger.
+        return self._drive(ctx, Command(resume=recorded) if recorded else None, on_event)
+
+    def _interrupts(self, run_id: str) -> list[tuple[str, Any]]:
+        snap = self.graph.get_state({"configurable": {"thread_id": run_id}})
+        return [(i.id, i.value) for i in snap.interrupts]
+
+    def _recorded_answers(self, ctx: RunContext, run_id: str) -> dict[str, Any]:
+        """Answers already in the ledger for questions the checkpoint still shows as open (a crash came between)."""
+        out = {}
+        for iid, value in self._interrupts(run_id):
+            if isinstance(value, dict) and value.get("ask_key"):
+                rec = ctx.ledger.get_ask(value["ask_key"], value.get("kind", ""))
+                if rec is not None and rec["answer"] is not None:
+                    out[iid] = rec["answer"]
+        return out
 
     def approve(self, run_id: str, pending_id: str | None = None, answer: Any = "approve", **kw: Any) -> RunView:
         """Answer one pending question (or, with no id, every pending one) with ``answer``."""
@@ -243,7 +259,8 @@ class Runs:
         if record is None and not snap.values:
             raise NotFound(f"no run {run_id!r}; see `labwright runs list`")
         values = snap.values or {}
-        pending = [_pending(i.id, i.value) for i in snap.interrupts]
+        answered = self._recorded_answers(ctx, run_id)
+        pending = [_pending(i.id, i.value) for i in snap.interrupts if i.id not in answered]
         if pending:
             status = "waiting"
         elif snap.next:

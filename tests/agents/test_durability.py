@@ -27,11 +27,13 @@ old = roles.ROLES["kineticist"]
 roles.ROLES["kineticist"] = roles.Role(old.name, old.description, old.tools | {"lab_note", "blocker"})
 from labwright import Lab
 
-mode, note, flag = sys.argv[2], sys.argv[3], sys.argv[4]
-lab = Lab(auto_approve="all")
+mode, note, flag, rule = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+lab = Lab(auto_approve=rule)
 if mode == "start":
     # one worker: turn 0 asks for lab_note (a side effect) and then blocker, which hangs while the flag exists
     reply = lab.chat(f"lab_note(path={note}, text=once) then blocker(flag={flag})")
+elif mode == "approve":
+    reply = lab.resume(sys.argv[6], "approve")
 else:
     reply = lab.resume(mode)
 print(json.dumps({"run_id": reply.run_id, "status": reply.status, "answer": reply.answer}))
@@ -50,11 +52,22 @@ def _run(args, env, **kw):
 
 
 @pytest.mark.slow
-def test_resume_after_kill_9_does_not_repeat_the_side_effect(tmp_path, isolated_home):
+@pytest.mark.parametrize("approval", ["rule", "person"])
+def test_resume_after_kill_9_does_not_repeat_the_side_effect(tmp_path, isolated_home, approval):
+    """The worker calls lab_note (side effect) then blocks; SIGKILL before the step's checkpoint; a new process
+    resumes: the worker re-runs from its top, gets lab_note's stored result, and finishes."""
     note, flag = tmp_path / "notebook.txt", tmp_path / "hold"
     flag.write_text("hold")
     env = {**os.environ, "LABWRIGHT_HOME": str(isolated_home)}
-    proc = _run(["start", str(note), str(flag)], env)
+    rule = "all" if approval == "rule" else "none"
+    if approval == "person":  # pause for approval, then approve from a second process, which is the one killed
+        first = _run(["start", str(note), str(flag), rule], env)
+        out, err = first.communicate(timeout=120)
+        paused = json.loads(out.strip().splitlines()[-1])
+        assert paused["status"] == "waiting", err
+        proc = _run(["approve", str(note), str(flag), rule, paused["run_id"]], env)
+    else:
+        proc = _run(["start", str(note), str(flag), rule], env)
     ready = Path(str(flag) + ".ready")
     deadline = time.time() + 60
     while not ready.exists():
@@ -70,7 +83,7 @@ def test_resume_after_kill_9_does_not_repeat_the_side_effect(tmp_path, isolated_
     from labwright.agents.ledger import Ledger
 
     (run,) = Ledger(isolated_home / "ledger.sqlite").list_runs()
-    resumed = _run([run["run_id"], str(note), str(flag)], env)
+    resumed = _run([run["run_id"], str(note), str(flag), rule], env)
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
     reply = json.loads(out.strip().splitlines()[-1])
