@@ -163,6 +163,9 @@ class RoleToolReport(BaseModel):
 
     registered: dict[str, list[str]] = Field(default_factory=dict)
     unregistered: dict[str, list[str]] = Field(default_factory=dict)
+    unassigned: list[str] = Field(
+        default_factory=list, description="registered tools no agent role may call (only skills can)"
+    )
 
     @property
     def complete(self) -> bool:
@@ -170,9 +173,16 @@ class RoleToolReport(BaseModel):
 
     def summary(self) -> str:
         missing = {r: names for r, names in self.unregistered.items() if names}
-        if not missing:
-            return "every tool named in roles.py is registered"
-        return "not registered (yet): " + "; ".join(f"{r}: {', '.join(n)}" for r, n in sorted(missing.items()))
+        parts = []
+        if missing:
+            parts.append(
+                "not registered (yet): " + "; ".join(f"{r}: {', '.join(n)}" for r, n in sorted(missing.items()))
+            )
+        else:
+            parts.append("every tool named in roles.py is registered")
+        if self.unassigned:
+            parts.append("registered but in no agent role: " + ", ".join(self.unassigned))
+        return "; ".join(parts) if len(parts) > 1 else parts[0]
 
 
 def check_role_tools() -> RoleToolReport:
@@ -185,4 +195,6 @@ def check_role_tools() -> RoleToolReport:
         declared = sorted(t for t in role.tools if t != ANY_TOOL)
         report.registered[name] = [t for t in declared if t in known]
         report.unregistered[name] = [t for t in declared if t not in known]
+    agents = [r for n, r in ROLES.items() if n != WORKFLOW_ROLE]
+    report.unassigned = sorted(t for t in known if not any(r.allows(t) for r in agents))
     return report

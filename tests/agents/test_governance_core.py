@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import warnings
 from typing import Any, TypedDict
 
 import pytest
@@ -86,7 +87,9 @@ def test_roles_declared_tools_are_reported_registered_or_not():
     # Every name reported as registered really is callable by the role.
     for role, names in report.registered.items():
         assert set(names) <= set(tools_for(role))
-    assert isinstance(report.summary(), str)
+    # Names planned for tools still being written are reported, not failed, until integration.
+    if not report.complete or report.unassigned:
+        warnings.warn(report.summary(), stacklevel=1)
     assert is_allowed(None, "canonicalize_smiles") and not is_allowed("supervisor", "canonicalize_smiles")
 
 
@@ -126,6 +129,29 @@ def test_budget_check_and_answers():
     assert parse_budget_answer("stop", b, breach) is None
     with pytest.raises(InvalidInput):
         parse_budget_answer(42, b, breach)
+    wall = check(Budget(max_wall_seconds=60), Usage(wall_seconds=61.0))
+    assert wall.limit == "max_wall_seconds" and parse_budget_answer("extend", Budget(), wall).max_wall_seconds == 120
+    seconds = check(Budget(max_tool_seconds=10), Usage(tool_seconds=9.5), tool_seconds=1.0)
+    assert seconds.limit == "max_tool_seconds" and seconds.needed == 1.0
+
+
+def test_review_checks_numbers_against_evidence():
+    from labwright.agents.graph import review_results
+
+    ev = [{"tool": "t", "args": {"x": 0.1}, "status": "ok", "result": {"k0": 1.2345e-5, "ep": 0.4321}, "message": ""}]
+    good = {
+        "task_id": "t1",
+        "role": "r",
+        "status": "done",
+        "evidence": ev,
+        "summary": "k0 = 1.23e-5 m/s and Ep = 0.432 V (2 scans), from x = 0.1.",
+    }
+    assert review_results([good]) == []
+    bad = {**good, "summary": "k0 = 2.5e-5 m/s and Ep = 0.44 V."}
+    issues = review_results([bad])
+    assert len(issues) == 2 and "2.5e-5" in issues[0] and "0.44" in issues[1]
+    failed = {**good, "summary": "done", "evidence": [{**ev[0], "status": "error", "message": "boom"}]}
+    assert "no tool call succeeded" in review_results([failed])[0]
 
 
 # -- governed_call in a LangGraph node -----------------------------------------------------------------------------
