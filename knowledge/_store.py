@@ -313,7 +313,7 @@ class KnowledgeStore:
         words = [w for w in text.split() if len(w) > 2] or [text]
         like = self.conn.execute(
             "SELECT alias FROM aliases WHERE " + " OR ".join("alias LIKE ?" for _ in words) + " LIMIT 200",
-            [f"%{w}%" for w in words]).fetchall()
+            [f"%{w[:4]}%" for w in words]).fetchall()  # word stems: tolerate typos past the 4th letter
         close = difflib.get_close_matches(text, [r[0] for r in like], n=3, cutoff=0.3)
         return f"; close: {', '.join(close)}" if close else ""
 

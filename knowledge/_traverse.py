@@ -367,7 +367,9 @@ def s_shortest_path(ix: HyperIndex, a: int, b: int, s: int = 1, through: Sequenc
 
     The path starts at an edge containing ``a``, ends at an edge containing ``b``, consecutive edges share ≥ ``s``
     nodes, and the nodes ``through`` appear in its edges in the order given (node-intersection constraints).
-    Returns ``None`` when no such path exists.
+    Returns ``None`` when no such path exists. Without constraints the result is a simple path; with constraints
+    it is a shortest *walk*, which may enter an edge twice when a required node forces a detour
+    (:func:`k_shortest_s_paths` returns simple paths only).
     """
     s = _check_s(s)
     required = [ix.contains_mask(v) for v in through]
@@ -401,7 +403,8 @@ def k_shortest_s_paths(ix: HyperIndex, a: int, b: int, s: int = 1, k: int = 3, t
                        max_extra_hops: int = 2, max_expansions: int = 20_000) -> list[EdgePath]:
     """Up to ``k`` shortest simple s-paths from node ``a`` to node ``b`` (dense positions), shortest first.
 
-    Paths are minimal: only the first edge contains ``a`` and only the last reaches the goal. Lengths range from the
+    Paths are minimal: only the last edge reaches the goal (``b`` after every required node), and without
+    constraints only the first edge contains ``a``. Lengths range from the
     shortest length up to ``max_extra_hops`` more. The enumeration is a depth-first search bounded by exact
     distances to the remaining required nodes and to ``b``, computed once by breadth-first searches; it stops after
     ``max_expansions`` edge expansions.
@@ -438,7 +441,8 @@ def k_shortest_s_paths(ix: HyperIndex, a: int, b: int, s: int = 1, k: int = 3, t
         used = len(path) - 1
         budget[0] -= 1
         nb = ix.neighbours(e, s)
-        nb = nb[~start_mask[nb]]
+        if m == 0:  # a later edge holding `a` would make a shorter path; with constraints it may be needed
+            nb = nb[~start_mask[nb]]
         nj = _advance(np.full(len(nb), j, dtype=np.int64), nb, required)
         ok = used + 1 + dist[nj, nb] + tail[nj] <= limit
         for f, jj in zip(nb[ok].tolist(), nj[ok].tolist()):

@@ -1,0 +1,93 @@
+"""Fixtures for the knowledge tests: the shipped corpus in a fresh store, and a local OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from labwright.knowledge import KnowledgeStore, ingest_documents, read_corpus
+
+CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus" / "passages.jsonl"
+
+
+@pytest.fixture
+def corpus_store(tmp_path) -> Iterator[KnowledgeStore]:
+    """The shipped example corpus ingested offline into a new store file."""
+    store = KnowledgeStore(tmp_path / "kg.sqlite")
+    ingest_documents(store, read_corpus(CORPUS), extractor="offline")
+    yield store
+    store.close()
+
+
+class ChatServer:
+    """A tiny threaded HTTP server speaking the OpenAI chat-completions protocol on 127.0.0.1.
+
+    ``reply(request_json) -> str`` produces the assistant message content; every request body is kept in
+    ``requests``.
+    """
+
+    def __init__(self, reply: Callable[[dict], str]):
+        self.reply = reply
+        self.requests: list[dict] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # keep test output clean
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append(body)
+                if not self.path.endswith("/chat/completions"):
+                    self.send_error(404)
+                    return
+                content = server.reply(body)
+                payload = json.dumps({
+                    "id": f"chatcmpl-{len(server.requests)}", "object": "chat.completion", "created": 0,
+                    "model": body.get("model", "test"),
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": content}}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                }).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> ChatServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def chat_server(monkeypatch):
+    """Start a ChatServer with a given reply function and point LABWRIGHT_BASE_URL/MODEL at it."""
+    servers: list[ChatServer] = []
+
+    def start(reply: Callable[[dict], str]) -> ChatServer:
+        srv = ChatServer(reply).__enter__()
+        servers.append(srv)
+        monkeypatch.setenv("LABWRIGHT_BASE_URL", srv.base_url)
+        monkeypatch.setenv("LABWRIGHT_MODEL", "local-test-model")
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        return srv
+
+    yield start
+    for srv in servers:
+        srv.__exit__()

@@ -1,0 +1,205 @@
+"""Store, normalisation and ingestion: provenance, idempotency, all-or-nothing writes, clear errors."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from labwright.errors import InvalidInput, InvalidSmiles, MalformedFile, NotFound
+from labwright.knowledge import (
+    KnowledgeStore,
+    ingest_documents,
+    ingest_events,
+    ingest_text,
+    normalise_concept,
+    normalise_text,
+    read_corpus,
+    read_events,
+)
+from labwright.knowledge._extract import OFFLINE_EXTRACTOR
+
+CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus" / "passages.jsonl"
+
+
+def dump(store: KnowledgeStore) -> list[str]:
+    """Every row of the store as SQL text (independent connection, so uncommitted writes would be invisible)."""
+    con = sqlite3.connect(store.path)
+    try:
+        return [line for line in con.iterdump() if not line.startswith("INSERT INTO \"meta\"")]
+    finally:
+        con.close()
+
+
+def test_shipped_corpus_ingests_offline_with_citable_provenance(corpus_store):
+    docs = {d.id: d.text for d in read_corpus(CORPUS)}
+    assert len(docs) >= 30
+    counts = corpus_store.counts()
+    assert counts["documents"] == len(docs)
+    assert counts["edges"] > 50 and counts["nodes"] > 80
+    edges = corpus_store.edges(corpus_store.all_edge_ids())
+    for e in edges.values():
+        assert e.provenance, f"edge {e.id} has no provenance"
+        for p in e.provenance:
+            assert p["extractor"] == OFFLINE_EXTRACTOR and p["extractor_version"] == "1"
+            text = docs[p["document_id"]]
+            span = text[p["locator"]["start"]:p["locator"]["end"]]
+            assert span.strip(), p
+        # the cited span of the first record is the sentence the edge was read from
+        first = e.provenance[0]
+        assert docs[first["document_id"]][first["locator"]["start"]:first["locator"]["end"]] == e.attrs["evidence"]
+
+
+def test_reingesting_identical_text_adds_nothing(corpus_store):
+    before = dump(corpus_store)
+    report = ingest_documents(corpus_store, read_corpus(CORPUS), extractor="offline")
+    assert set(report.documents.values()) == {"unchanged"}
+    assert report.edges_created == 0 and report.provenance_added == 0
+    assert dump(corpus_store) == before
+
+
+def test_same_events_twice_are_stored_once(tmp_path):
+    store = KnowledgeStore(tmp_path / "kg.sqlite")
+    events = [{"source": ["EGF"], "relation": "binds", "target": ["EGFR"], "document": "d1"}]
+    ingest_events(store, events)
+    second = ingest_events(store, events)
+    assert second.edges_created == 0 and second.provenance_added == 0
+    assert store.counts()["edges"] == 1 and store.counts()["provenance"] == 1
+    # the same assertion from another document is one edge with two citations
+    ingest_events(store, [{**events[0], "document": "d2"}])
+    assert store.counts()["edges"] == 1 and store.counts()["provenance"] == 2
+
+
+def test_changed_document_replaces_what_was_extracted_from_it(tmp_path):
+    store = KnowledgeStore(tmp_path / "kg.sqlite")
+    text = "Chitosan improves the hydrophilicity of polycaprolactone scaffolds."
+    ingest_text(store, text, "doc", extractor="offline")
+    assert store.resolve("hydrophilicity")
+    report = ingest_text(store, "Genipin crosslinks collagen.", "doc", extractor="offline")
+    assert report.documents == {"doc": "changed"}
+    with pytest.raises(NotFound):
+        store.resolve("hydrophilicity")
+    assert store.counts()["edges"] == 1
+
+
+def test_failed_event_late_in_batch_leaves_store_unchanged(tmp_path):
+    store = KnowledgeStore(tmp_path / "kg.sqlite")
+    ingest_events(store, [{"source": ["Raf"], "relation": "phosphorylates", "target": ["MEK"], "document": "k"}])
+    before, rev = dump(store), store.revision()
+    batch = [{"source": [f"kinase {i}"], "relation": "phosphorylates", "target": [f"substrate {i}"],
+              "document": "bulk"} for i in range(200)]
+    batch.append({"source": ["MEK"], "relation": "phosphorylates", "target": ["ERK"], "confidence": 1.7})
+    with pytest.raises(InvalidInput) as err:
+        ingest_events(store, batch)
+    assert err.value.field == "events.200.confidence"
+    assert dump(store) == before and store.revision() == rev
+    # the store stays usable and consistent after the rollback
+    ingest_events(store, batch[:3])
+    assert store.counts()["edges"] == 4
+
+
+def test_failure_injected_mid_document_ingest_rolls_back(tmp_path, monkeypatch):
+    store = KnowledgeStore(tmp_path / "kg.sqlite")
+    before = dump(store)
+    real = KnowledgeStore.add_edge
+    calls = {"n": 0}
+
+    def flaky(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 20:
+            raise OSError("disk full (injected)")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(KnowledgeStore, "add_edge", flaky)
+    with pytest.raises(OSError, match="injected"):
+        ingest_documents(store, read_corpus(CORPUS), extractor="offline")
+    assert calls["n"] == 20
+    assert dump(store) == before
+    monkeypatch.setattr(KnowledgeStore, "add_edge", real)
+    ingest_documents(store, read_corpus(CORPUS), extractor="offline")  # nothing half-written blocks a retry
+    assert store.counts()["documents"] >= 30
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t"])
+def test_empty_text_is_invalid_input(tmp_path, text):
+    store = KnowledgeStore(tmp_path / "kg.sqlite")
+    with pytest.raises(InvalidInput) as err:
+        ingest_text(store, text, "doc")
+    assert err.value.field == "text"
+    assert store.counts()["documents"] == 0
+
+
+def test_bad_events_name_the_field(tmp_path):
+    store = KnowledgeStore(tmp_path / "kg.sqlite")
+    cases = [
+        ({"source": [], "relation": "binds", "target": ["x"], "document": "d"}, "events.0.source"),
+        ({"source": ["a"], "relation": "  ", "document": "d"}, "events.0.relation"),
+        ({"source": ["a"], "relation": "r", "document": "d", "colour": "red"}, "events.0.colour"),
+        ({"source": ["a"], "relation": "r"}, "events.0.document"),
+        ({"source": [{"name": "x", "smiles": "C1CC"}], "relation": "r", "document": "d"}, "events.0.source.0"),
+        ("not an event", "events.0"),
+    ]
+    for event, field in cases:
+        with pytest.raises(InvalidInput) as err:
+            ingest_events(store, [event])
+        assert err.value.field == field, (event, err.value)
+    assert store.counts()["edges"] == 0
+
+
+def test_molecules_are_keyed_by_inchikey_and_text_is_normalised():
+    ec = normalise_concept("EC")
+    assert ec.kind == "molecule" and ec.key == "inchikey:KMTRUDSVKNLOMY-UHFFFAOYSA-N"
+    assert normalise_concept("ethylene carbonate").key == ec.key
+    assert normalise_concept("anything", smiles="O=C1OCCO1").key == ec.key  # another SMILES of the same molecule
+    assert normalise_concept("Ceria").key == normalise_concept("cerium oxide").key
+    assert normalise_text("  Polycaprolactone  Scaffolds ") == "polycaprolactone scaffold"
+    assert normalise_text("PCL scaffolds") == "polycaprolactone scaffold"
+    assert normalise_text("Reactive-Oxygen  species") == "reactive oxygen species"
+    assert normalise_text("Mesenchymal stem cells") == "mesenchymal stem cell"
+    assert normalise_concept("chitosan").key == "text:chitosan"
+    with pytest.raises(InvalidSmiles, match="unclosed ring"):
+        normalise_concept("x", smiles="C1CC")
+    with pytest.raises(InvalidInput):
+        normalise_concept(" -- ")
+
+
+def test_unknown_concept_is_not_found_with_suggestions(corpus_store):
+    assert corpus_store.resolve("PCL") == corpus_store.resolve("poly(caprolactone)")
+    with pytest.raises(NotFound, match="close: .*chitosan"):
+        corpus_store.resolve("chitosane")
+    with pytest.raises(InvalidInput):
+        corpus_store.resolve("")
+
+
+def test_events_from_jsonl_and_csv_files(tmp_path):
+    jl = tmp_path / "events.jsonl"
+    jl.write_text("\n".join(json.dumps(e) for e in [
+        {"source": ["EGFR"], "relation": "activates", "target": ["PI3K"]},
+        {"source": [{"name": "LiPF6", "smiles": "[Li+].F[P-](F)(F)(F)(F)F"}, "water"], "relation": "reacts with",
+         "target": ["HF"], "confidence": 0.9, "document": "elec-06"},
+    ]) + "\n")
+    csv = tmp_path / "events.csv"
+    csv.write_text("source,relation,target,confidence,document\nRaf;Ras,phosphorylates,MEK,0.7,kin-02\n")
+    store = KnowledgeStore(tmp_path / "kg.sqlite")
+    ingest_events(store, read_events(jl), document_id="events.jsonl")
+    ingest_events(store, read_events(csv), document_id="events.csv")
+    assert store.counts()["edges"] == 3
+    lipf6 = store.nodes([store.resolve("lithium hexafluorophosphate")])
+    assert next(iter(lipf6.values())).kind == "molecule"
+    prov = store.edges(store.all_edge_ids())
+    locs = sorted(json.dumps(p["locator"], sort_keys=True) for e in prov.values() for p in e.provenance)
+    assert '{"file": "events.csv", "line": 2}' in locs and '{"file": "events.jsonl", "line": 1}' in locs
+
+
+def test_malformed_events_file_names_the_line_and_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"source": ["a"], "relation": "r", "target": ["b"]}\n{"source": ["c"], oops}\n')
+    store = KnowledgeStore(tmp_path / "kg.sqlite")
+    with pytest.raises(MalformedFile, match="line 2"):
+        ingest_events(store, read_events(bad), document_id="bad")
+    assert store.counts()["edges"] == 0
+    csv = tmp_path / "bad.csv"
+    csv.write_text("subject,relation\nx,y\n")
+    with pytest.raises(MalformedFile, match="missing column"):
+        ingest_events(store, read_events(csv), document_id="bad")

@@ -1,0 +1,119 @@
+"""The kg_* tools (librarian role) and the `labwright kg` command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import labwright
+import pytest
+from labwright.errors import InvalidInput, NotFound
+from labwright.knowledge import LIBRARIAN_TOOLS, generate_hypotheses
+from labwright.settings import get_settings
+
+CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus" / "passages.jsonl"
+
+
+def test_importing_labwright_registers_the_librarian_tools():
+    names = set(labwright.list_tools())
+    assert set(LIBRARIAN_TOOLS) <= names
+    effects = {n: labwright.get_tool(n).side_effect for n in LIBRARIAN_TOOLS}
+    assert effects["kg_ingest_text"] == effects["kg_ingest_events"] == "writes_store"
+    assert effects["kg_paths"] == effects["kg_stats"] == effects["kg_hypotheses"] == effects["kg_neighbors"] == "none"
+    for n in LIBRARIAN_TOOLS:
+        schema = labwright.get_tool(n).openai_schema()
+        assert "store_path" in schema["function"]["parameters"]["properties"]
+
+
+def test_tools_use_the_configured_store_by_default():
+    out = labwright.call_tool("kg_ingest_text", {
+        "text": "Genipin crosslinks chitosan and improves the mechanical strength of the hydrogel.",
+        "document_id": "note-1", "extractor": "offline"})
+    assert Path(out.store_path) == get_settings().knowledge_path and get_settings().knowledge_path.exists()
+    nb = labwright.call_tool("kg_neighbors", {"concept": "chitosan"})
+    assert {n.node for n in nb.neighbors} >= {"genipin", "mechanical strength", "hydrogel"}
+
+
+def test_tools_on_an_explicit_store(tmp_path):
+    store = str(tmp_path / "kg.sqlite")
+    events = [{"source": ["cerium oxide"], "relation": "embedded in", "target": ["chitosan"], "document": "a"},
+              {"source": ["chitosan"], "relation": "coats", "target": ["PCL"], "document": "b"}]
+    out = labwright.call_tool("kg_ingest_events", {"events": events, "store_path": store})
+    assert out.edges_created == 2
+    paths = labwright.call_tool("kg_paths", {"a": "ceria", "b": "polycaprolactone", "store_path": store})
+    assert paths.paths[0].intersections == [["chitosan"]]
+    hyps = labwright.call_tool("kg_hypotheses", {"a": "ceria", "b": "PCL", "store_path": store})
+    claim_docs = {c.document_id for h in hyps.hypotheses for cl in h.claims for c in cl.citations}
+    assert claim_docs == {"a", "b"}
+    stats = labwright.call_tool("kg_stats", {"store_path": store, "s": 1})
+    assert stats.edges == 2 and stats.components == 1
+    export = labwright.call_tool("kg_export", {"store_path": store, "path": str(tmp_path / "x.json"),
+                                               "around": ["PCL"]})
+    assert export.edges == 1 and len(export.sha256) == 64
+
+
+def test_tool_bad_input():
+    with pytest.raises(InvalidInput) as err:
+        labwright.call_tool("kg_ingest_text", {"text": "", "document_id": "x"})
+    assert err.value.field == "text"
+    with pytest.raises(InvalidInput) as err:
+        labwright.call_tool("kg_ingest_text", {"text": "   ", "document_id": "x"})
+    assert err.value.field == "text"
+    with pytest.raises(InvalidInput) as err:
+        labwright.call_tool("kg_paths", {"a": "x", "b": "y", "s": 0})
+    assert err.value.field == "s"
+    labwright.call_tool("kg_ingest_events", {"events": [{"source": ["a"], "relation": "r", "target": ["b"],
+                                                         "document": "d"}]})
+    with pytest.raises(NotFound):
+        labwright.call_tool("kg_paths", {"a": "a", "b": "zzz"})
+
+
+def test_hypotheses_cite_passages_for_the_paper_bridge(corpus_store):
+    out = generate_hypotheses(corpus_store, "cerium oxide", "PCL", s=1, k=3)
+    assert out.hypotheses and not out.llm_used
+    via = {x for h in out.hypotheses for x in h.via}
+    assert "chitosan" in via
+    for h in out.hypotheses:
+        for claim in h.claims:
+            assert claim.citations
+            for c in claim.citations:
+                assert c.document_id.startswith(("bio-", "elec-", "kin-"))
+        used = {e.id for e in h.path.edges}
+        assert {i for c in h.claims for i in c.edge_ids} == used
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "labwright.cli", "kg", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.slow
+def test_cli_end_to_end(tmp_path):
+    store = str(tmp_path / "kg.sqlite")
+    out = run_cli("ingest", str(CORPUS), "--store", store, "--extractor", "offline")
+    assert out.returncode == 0, out.stderr
+    assert "35 documents" in out.stdout
+    out = run_cli("path", "cerium oxide", "PCL", "--s", "2", "--store", store, "--json")
+    assert out.returncode == 0, out.stderr
+    path = json.loads(out.stdout)["paths"][0]
+    assert path["intersections"] == [["reactive oxygen species", "chitosan"]] or \
+        sorted(path["intersections"][0]) == ["chitosan", "reactive oxygen species"]
+    out = run_cli("hypotheses", "ceria", "polycaprolactone", "--store", store)
+    assert out.returncode == 0 and "bio-" in out.stdout
+    out = run_cli("stats", "--store", store)
+    assert out.returncode == 0 and "power law" in out.stdout
+    hif = tmp_path / "out.json"
+    out = run_cli("export", str(hif), "--store", store)
+    assert out.returncode == 0 and json.loads(hif.read_text())["incidences"]
+    again = str(tmp_path / "again.sqlite")
+    assert run_cli("ingest", str(hif), "--store", again).returncode == 0
+    for args, code, message in [
+        (("path", "unobtainium", "PCL", "--store", store), 1, "no node named 'unobtainium'"),
+        (("path", "ceria", "PCL", "--s", "0", "--store", store), 2, "'s'"),
+        (("ingest", str(tmp_path / "nope.jsonl"), "--store", store), 2, "no such file"),
+    ]:
+        out = run_cli(*args)
+        assert out.returncode == code, (args, out.stderr)
+        assert len(out.stderr.strip().splitlines()) == 1 and message in out.stderr
