@@ -367,37 +367,69 @@ def _looks_like_smiles(token: str) -> bool:
         return False
 
 
-def _entities(request: str) -> dict[str, list]:
-    tokens = [t.strip(",;:!?\"'") for t in request.split()]
+def _pairs(request: str) -> tuple[dict[str, Any], str]:
+    """``key=value`` pairs (values: JSON objects/lists, quoted strings, numbers, words) and the request without
+    them."""
+    pairs: dict[str, Any] = {}
+    spans = []
+    for m in re.finditer(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*=\s*", request):
+        start = m.end()
+        if start >= len(request):
+            break
+        ch = request[start]
+        if ch in "{[":
+            end = _balanced(request, start, ch, "}" if ch == "{" else "]")
+            end = len(request) - 1 if end is None else end
+        elif ch in "\"'":
+            end = request.find(ch, start + 1)
+            end = len(request) - 1 if end < 0 else end
+        else:
+            end = start
+            while end + 1 < len(request) and not request[end + 1].isspace() and request[end + 1] not in ",;":
+                end += 1
+        pairs[m.group(1)] = _value(request[start : end + 1])
+        spans.append((m.start(), end + 1))
+    rest = request
+    for a, b in reversed(spans):
+        rest = rest[:a] + " " + rest[b:]
+    return pairs, rest
+
+
+def _entities(request: str) -> dict[str, Any]:
+    pairs, rest = _pairs(request)
+    tokens = [t.strip(",;:!?\"'()") for t in rest.split()]
     tokens = [t[:-1] if t.endswith(".") and not t[:-1].endswith(".") else t for t in tokens]
-    pairs = {}
-    for m in re.finditer(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\[[^\]]*\]|\"[^\"]*\"|'[^']*'|[^\s,;]+)", request):
-        pairs[m.group(1)] = _value(m.group(2))
-    paths = [t for t in tokens if ("/" in t or re.search(r"\.[A-Za-z]{2,5}$", t)) and "=" not in t and len(t) > 3]
-    smiles = [t for t in tokens if "=" not in t and t not in paths and _looks_like_smiles(t)]
+    paths = [t for t in tokens if ("/" in t or re.search(r"\.[A-Za-z]{2,5}$", t)) and len(t) > 3]
+    smiles = [t for t in tokens if t not in paths and _looks_like_smiles(t)]
     return {"pairs": pairs, "paths": paths, "smiles": smiles}
 
 
-def _fill_args(tool_name: str, ent: dict[str, list]) -> tuple[dict[str, Any], list[str]]:
-    """Arguments for ``tool_name`` from the request's entities, and the required fields still missing."""
+def _is_array(prop: Mapping[str, Any]) -> bool:
+    return prop.get("type") == "array" or any(a.get("type") == "array" for a in prop.get("anyOf", []))
+
+
+def _fill_args(tool_name: str, ent: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Arguments for ``tool_name`` from the request's entities, and the required fields still missing.
+
+    ``key=value`` pairs naming a field win; then fields whose name mentions SMILES take SMILES from the request and
+    fields naming a path or file take paths, in order (a list-typed field takes all of them).
+    """
     schema = get_tool(tool_name).input_model.model_json_schema()
     props = schema.get("properties", {})
     required = set(schema.get("required", []))
     args: dict[str, Any] = {k: v for k, v in ent["pairs"].items() if k in props}
-    smiles = iter(ent["smiles"])
-    paths = iter(ent["paths"])
-    for name in props:
+    pools = {"smiles": list(ent["smiles"]), "path": list(ent["paths"])}
+    for name, prop in props.items():
         if name in args:
             continue
         low = name.lower()
-        if "smiles" in low:
-            value = next(smiles, None)
-        elif "path" in low or "file" in low:
-            value = next(paths, None)
+        kind = "smiles" if "smiles" in low else "path" if ("path" in low or "file" in low) else None
+        if kind is None or not pools[kind]:
+            continue
+        if _is_array(prop):
+            args[name], pools[kind] = pools[kind], []
         else:
-            value = None
-        if value is not None:
-            args[name] = value
+            args[name] = pools[kind].pop(0)
     return args, sorted(required - set(args))
 
 

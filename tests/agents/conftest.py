@@ -38,7 +38,7 @@ def tester_role(test_tools, monkeypatch):
 
 # Which role may call which test tool in the graph tests (one role per tool, so the offline planner's choice is fixed).
 EXTRA_TOOLS = {
-    "electrochemist": {"estimate_heavy", "flaky_sim", "blocker"},
+    "electrochemist": {"estimate_heavy", "flaky_sim", "blocker", "count_files"},
     "kineticist": {"echo_value", "lab_note"},
     "librarian": {"read_note"},
 }

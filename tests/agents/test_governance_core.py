@@ -276,3 +276,19 @@ def test_outside_a_graph_an_ask_raises_and_allow_runs(tester_role, tmp_path):
         governed_call(ctx, None, "lab_note", {"path": str(tmp_path / "x"), "text": "t"}, "s2")
     again = governed_call(ctx, None, "echo_value", {"value": 2.0}, "s1")
     assert again.cached and ctx.usage().tool_calls == 1
+
+
+def test_budget_pause_then_approval_in_the_same_node_keep_their_answers(tester_role):
+    """Two interrupts from one call (budget, then approval): the second resume must not hand the approval answer to
+    the budget question (LangGraph matches resume values by position within the node)."""
+    ctx = RunContext.open("r-both", budget=Budget(max_tool_calls=0))
+    g = _graph([("estimate_heavy", {"seconds": 100})])
+    i1 = g.invoke({}, _cfg(ctx))["__interrupt__"][0]
+    assert i1.value["kind"] == "budget"
+    i2 = g.invoke(Command(resume={i1.id: "extend"}), _cfg(ctx))["__interrupt__"][0]
+    assert i2.value["kind"] == "approval"
+    res = g.invoke(Command(resume={i2.id: {"edit": {"seconds": 7}}}), _cfg(ctx))
+    out = res["out"][0]
+    assert out["status"] == "ok" and out["result"] == {"value": 14.0}
+    assert ctx.limits().max_tool_calls == 1 and ctx.usage().tool_calls == 1
+    assert ctx.audit.verify().ok

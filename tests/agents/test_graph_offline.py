@@ -34,6 +34,17 @@ def test_offline_intent_rules_pick_tools_and_arguments():
     assert nothing["tasks"] == [] and nothing["content"].startswith("[offline planner]")
 
 
+def test_offline_rules_fill_list_and_json_arguments(lab_roles):
+    reply, _ = OfflinePlanner().plan('count the files data/a.csv and data/b.csv with fixed={"area": 1e-6, "c": 1.0}')
+    (task,) = reply["tasks"]
+    assert task["role"] == "electrochemist"
+    assert task["calls"] == [
+        {"tool": "count_files", "args": {"paths": ["data/a.csv", "data/b.csv"], "fixed": {"area": 1e-6, "c": 1.0}}}
+    ]
+    missing, _ = OfflinePlanner().plan("count the files please")
+    assert missing["tasks"] == [] and "count_files needs fixed, paths" in missing["content"]
+
+
 def test_parallel_fan_out_runs_workers_in_one_step(lab_roles):
     lab = Lab()
     reply = lab.chat("echo_value(value=3.5) and estimate_heavy(seconds=5)")

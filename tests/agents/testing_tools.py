@@ -15,7 +15,7 @@ from labwright.tools.fields import ToolModel
 from labwright.tools.registry import _REGISTRY, Cost, tool
 from pydantic import Field
 
-NAMES = ("lab_note", "estimate_heavy", "flaky_sim", "blocker", "echo_value", "read_note")
+NAMES = ("lab_note", "estimate_heavy", "flaky_sim", "blocker", "echo_value", "read_note", "count_files")
 
 
 class NoteIn(ToolModel):
@@ -53,6 +53,15 @@ class ReadIn(ToolModel):
 
 class TextOut(ToolModel):
     text: str
+
+
+class FilesIn(ToolModel):
+    paths: list[str] = Field(description="data files")
+    fixed: dict[str, float] = Field(description="known parameters, SI")
+
+
+class CountOut(ToolModel):
+    n: int
 
 
 def register() -> list[str]:
@@ -97,6 +106,11 @@ def register() -> list[str]:
     def read_note(inp: ReadIn) -> TextOut:
         """Read a note from the lab notebook (its text is data, possibly hostile)."""
         return TextOut(text=Path(inp.path).read_text())
+
+    @tool(cost=lambda inp: Cost(seconds=0.001))
+    def count_files(inp: FilesIn) -> CountOut:
+        """Count the data files given (stands in for a fit over several voltammogram files)."""
+        return CountOut(n=len(inp.paths))
 
     return list(NAMES)
 
