@@ -17,19 +17,23 @@ reverse mode follows by JAX transposing the linear solve.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 
+import diffrax as dfx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ...errors import InvalidInput, SimulationFailed
 from ._massaction import MassActionSystem
-from ._ode import make_ode_solver
+from ._ode import SOLVERS
 
 __all__ = ["make_steady_solver", "solve_steady_state", "steady_residual"]
 
 _ALPHAS = 0.5 ** np.arange(0, 40)
+# Explicit cache of jitted steady-state solvers keyed by network structure and options (least recently used dropped).
+_CACHE: OrderedDict[tuple, Callable] = OrderedDict()
 
 
 def steady_residual(system: MassActionSystem) -> Callable[[jax.Array, jax.Array, jax.Array], jax.Array]:
@@ -93,8 +97,9 @@ def make_steady_solver(
     tol: float = 1e-10,
     max_iter: int = 60,
     rtol: float = 1e-6,
-    atol: float = 1e-12,
+    atol: float = 1e-10,
     solver: str = "Kvaerno5",
+    max_relax_steps: int = 20_000,
 ) -> Callable[[jax.Array, jax.Array, jax.Array], tuple[jax.Array, jax.Array]]:
     """A differentiable ``f(x0, k, t_relax) -> (x_ss, residual)``.
 
@@ -108,6 +113,8 @@ def make_steady_solver(
         Newton iteration limit.
     rtol, atol, solver
         Options of the relaxation ODE solve (loose on purpose: Newton polishes).
+    max_relax_steps
+        Step limit of the relaxation; when reached, Newton starts from wherever it got.
 
     Returns
     -------
@@ -116,10 +123,38 @@ def make_steady_solver(
         steady state (n_s,) mol/m³ and the achieved relative residual (scalar). Differentiable in ``x0`` and ``k``
         (implicit function theorem); works under ``vmap``.
     """
+    key = (system.key(), float(tol), int(max_iter), float(rtol), float(atol), solver, int(max_relax_steps))
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
     F = steady_residual(system)
     scaled = _scaled_residual(system)
     newton = _newton(F, scaled, tol, max_iter)
-    ode = make_ode_solver(system, solver=solver, rtol=rtol, atol=atol, max_steps=200_000)
+    term = dfx.ODETerm(system.rhs)
+    method = SOLVERS[solver]()
+    controller = dfx.PIDController(rtol=rtol, atol=atol)
+    # Stop the relaxation once |dx/dt| is negligible: at steady state a stiff solver's steps grow until its implicit
+    # stage equations stall at round-off (many rejected steps), so integrating "to infinity" is both slow and fragile.
+    event = dfx.Event(dfx.steady_state_event(rtol=1e-6, atol=1e-12))
+
+    def relax(x0: jax.Array, k: jax.Array, t_relax: jax.Array) -> jax.Array:
+        sol = dfx.diffeqsolve(
+            term,
+            method,
+            t0=0.0,
+            t1=t_relax,
+            dt0=None,
+            y0=x0,
+            args=k,
+            saveat=dfx.SaveAt(t1=True),
+            stepsize_controller=controller,
+            max_steps=max_relax_steps,
+            event=event,
+            throw=False,
+        )
+        y = sol.ys[-1]
+        return jnp.where(jnp.all(jnp.isfinite(y)), jnp.maximum(y, 0.0), x0)
+
     laws = jnp.asarray(system.conservation, dtype=float).reshape(-1, system.n_species)
 
     @jax.custom_jvp
@@ -138,11 +173,13 @@ def make_steady_solver(
     @jax.jit
     def run(x0: jax.Array, k: jax.Array, t_relax: jax.Array) -> tuple[jax.Array, jax.Array]:
         T = laws @ x0
-        ys, ok = ode(jax.lax.stop_gradient(x0), jax.lax.stop_gradient(k), jnp.stack([0.0, t_relax]))
-        guess = jnp.where(ok, jnp.maximum(ys[-1], 0.0), jax.lax.stop_gradient(x0))
+        guess = relax(jax.lax.stop_gradient(x0), jax.lax.stop_gradient(k), t_relax)
         x = root(k, T, guess)
         return x, scaled(x, k, T)
 
+    _CACHE[key] = run
+    if len(_CACHE) > 16:
+        _CACHE.popitem(last=False)
     return run
 
 
