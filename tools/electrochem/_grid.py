@@ -1,0 +1,108 @@
+"""Expanding 1-D space grid and its finite-volume diffusion operator (planar or spherical).
+
+The grid is dimensionless (X = x / L, see :mod:`._units`) and fixed by static settings, so its size is known when JAX
+traces the simulator; only the coefficients (diffusion ratios, the electrode radius) are traced. Nodes start at the
+electrode surface with spacing ``h0`` that grows by ``gamma`` per node up to ``x_max`` (6 L covers diffusion over the
+whole program, as in Compton's expanding grids and in DiffEC).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import jax.numpy as jnp
+import numpy as np
+
+from ...errors import InvalidInput
+
+__all__ = ["Geometry", "GridSpec", "cell_geometry"]
+
+Geometry = Literal["planar", "spherical"]
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """Static description of the expanding grid (hashable, so it can be a jit static argument).
+
+    Attributes
+    ----------
+    h0 : first spacing next to the electrode, in units of L = sqrt(D_max T_tot).
+    gamma : ratio of successive spacings (> 1).
+    x_max : outer boundary, in units of L; the bulk concentration is held there.
+
+    The default (64 nodes) puts the reversible Randles–Ševčík peak within 0.07 % of theory; the error is set by
+    ``gamma`` (it scales as (gamma - 1)²) far more than by ``h0``, which only has to resolve the thinnest layer
+    (reaction layers sqrt(D / k_chem), early times of a potential step, a microelectrode radius).
+    """
+
+    h0: float = 5e-4
+    gamma: float = 1.12
+    x_max: float = 6.0
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.h0) and 0 < self.h0 < self.x_max):
+            raise InvalidInput("grid.h0", f"must be in (0, x_max), got {self.h0}")
+        if not (np.isfinite(self.gamma) and 1.0 <= self.gamma <= 2.0):
+            raise InvalidInput("grid.gamma", f"must be in [1, 2], got {self.gamma}")
+        if not (np.isfinite(self.x_max) and self.x_max > 0):
+            raise InvalidInput("grid.x_max", f"must be positive, got {self.x_max}")
+        if self.n_nodes > 4000:
+            raise InvalidInput("grid", f"{self.n_nodes} nodes is too many; raise h0 or gamma")
+
+    def nodes(self) -> np.ndarray:
+        """Node positions X_i = h0 (gamma^i - 1) / (gamma - 1), shape (n_x,); X_0 = 0 at the electrode."""
+        i = np.arange(self.n_nodes, dtype=float)
+        if self.gamma == 1.0:
+            return self.h0 * i
+        return self.h0 * (self.gamma**i - 1.0) / (self.gamma - 1.0)
+
+    @property
+    def n_nodes(self) -> int:
+        if self.gamma == 1.0:
+            return int(np.ceil(self.x_max / self.h0)) + 1
+        return int(np.ceil(np.log1p(self.x_max * (self.gamma - 1) / self.h0) / np.log(self.gamma))) + 1
+
+
+def cell_geometry(spec: GridSpec, rho0=None):
+    """Finite-volume weights of the expanding grid of ``spec``.
+
+    The nodes are X_i = X(i) for the smooth map X(xi) = h0 (gamma^xi - 1) / (gamma - 1), uniform in xi. Cell faces sit
+    at X(i ± 1/2) and face conductances use the exact metric 1 / X'(i + 1/2), i.e. the operator is the conservative
+    central difference of the transformed equation. This removes the O((gamma - 1)²) error that arithmetic
+    midpoints and 1 / (X_{i+1} - X_i) leave on a stretched grid (about 0.2 % in the peak current at gamma = 1.2).
+
+    Parameters
+    ----------
+    spec : the grid.
+    rho0 : electrode radius r0 / L for spherical diffusion; ``None`` for planar.
+
+    Returns
+    -------
+    volume : (n_x,) control volume of each node (the outer node's is unused); electrode surface area = 1.
+    left, right : (n_x,) face area x conductance towards the previous and next node (0 where there is none).
+    """
+    n = spec.n_nodes
+    xi_face = np.arange(n - 1) + 0.5
+    if spec.gamma == 1.0:
+        x_face = spec.h0 * xi_face
+        metric = np.full(n - 1, spec.h0)
+    else:
+        g = spec.gamma
+        x_face = spec.h0 * (g**xi_face - 1.0) / (g - 1.0)
+        metric = spec.h0 * np.log(g) * g**xi_face / (g - 1.0)
+    X = spec.nodes()
+    lo = jnp.asarray(np.concatenate([X[:1], x_face]))
+    hi = jnp.asarray(np.concatenate([x_face, X[-1:]]))
+    x_face = jnp.asarray(x_face)
+    if rho0 is None:
+        face = jnp.ones_like(x_face)
+        volume = hi - lo
+    else:
+        face = ((rho0 + x_face) / rho0) ** 2
+        volume = ((rho0 + hi) ** 3 - (rho0 + lo) ** 3) / (3.0 * rho0**2)
+    conductance = face / jnp.asarray(metric)
+    zero = jnp.zeros(1)
+    left = jnp.concatenate([zero, conductance])
+    right = jnp.concatenate([conductance, zero])
+    return volume, left, right

@@ -1,0 +1,373 @@
+"""Public simulator API: parameters in SI, a potential program in V, current in A (oxidation positive).
+
+``cv_current(params, E, dt, ...)`` is pure, jit-compiled (settings are static), differentiable with ``jax.grad`` /
+``jax.jacfwd`` with respect to every field of :class:`ECParams`, and ``jax.vmap``-able over batches of parameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ...errors import InvalidInput
+from ._grid import Geometry, GridSpec, cell_geometry
+from ._kinetics import Kinetics, MHCMethod
+from ._mechanisms import MECHANISMS, Bulk, Mechanism, transport_of
+from ._solver import (
+    MAX_NEWTON_STEP,
+    NEWTON_ITERATIONS,
+    Operators,
+    flux_law,
+    rate_of_change,
+    scan_steps,
+    step_operators,
+)
+from ._types import Current, Potential
+from ._units import chem_to_dimless, lambda_to_kt, make_scales, rate_to_dimless
+
+__all__ = ["ECParams", "SimSettings", "cv_current", "check_params", "KINETICS", "GEOMETRIES"]
+
+KINETICS: tuple[str, ...] = ("nernst", "bv", "mhc")
+GEOMETRIES: tuple[str, ...] = ("planar", "spherical")
+
+
+class ECParams(eqx.Module):
+    """Physical parameters of one electrochemical cell, SI units; a JAX pytree (differentiate or vmap over fields).
+
+    Attributes
+    ----------
+    E0 : formal potential of O + n e⁻ ⇌ R, V vs reference.
+    k0 : standard heterogeneous rate constant, m/s (unused for Nernstian kinetics).
+    alpha : Butler–Volmer transfer coefficient, dimensionless in (0, 1).
+    D_O, D_R : diffusion coefficients of O and R, m²/s.
+    c_bulk : bulk concentration of the redox material (mol/m³ = mM), all present as the ``bulk`` species.
+    area : electrode area, m² (for a sphere 4 pi r0², a hemisphere 2 pi r0²).
+    T : temperature, K.
+    n : electrons transferred.
+    lambda_eV : Marcus reorganisation energy, eV (MHC kinetics only).
+    k_chem : first-order rate constant of the chemical step, 1/s (EC: decay of the product; CE: forward k_f).
+    K_eq : equilibrium constant of the CE pre-equilibrium, [B]/[Y], dimensionless.
+    R_u : uncompensated resistance, ohm (used when ``ohmic`` is on).
+    C_dl : double-layer capacitance, F (total, not per area).
+    radius : electrode radius r0, m (spherical geometry only; ``None`` for planar).
+    """
+
+    E0: float = 0.0
+    k0: float = 1e-2
+    alpha: float = 0.5
+    D_O: float = 1e-9
+    D_R: float = 1e-9
+    c_bulk: float = 1.0
+    area: float = 1e-6
+    T: float = 298.15
+    n: float = 1.0
+    lambda_eV: float = 1.0
+    k_chem: float = 0.0
+    K_eq: float = 1.0
+    R_u: float = 0.0
+    C_dl: float = 0.0
+    radius: float | None = None
+
+    def replace(self, **changes) -> ECParams:
+        """A copy with some fields changed (``params.replace(k0=1e-5)``)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    """Static choices of one simulation (hashable: a jit static argument; changing one recompiles).
+
+    Attributes
+    ----------
+    mechanism : ``"E"``, ``"EC"`` or ``"CE"`` (see :mod:`._mechanisms`).
+    kinetics : ``"nernst"``, ``"bv"`` (Butler–Volmer) or ``"mhc"`` (Marcus–Hush–Chidsey).
+    geometry : ``"planar"`` (linear diffusion) or ``"spherical"`` (radial diffusion to a sphere of ``radius``).
+    bulk : ``"R"`` (reduced form in solution; oxidation first) or ``"O"``.
+    grid : the expanding space grid.
+    mhc_method : ``"zeng"`` (Zeng–Smith–Bai–Bazant closed form) or ``"quadrature"`` (exact integral).
+    ohmic : solve for the ohmic drop R_u i at every step (implicit); off, R_u must be 0.
+    checkpoint_every : if set, gradients recompute the scan in chunks of this many steps (bounded memory).
+    scheme : ``"bdf2"`` (second order in time, default) or ``"euler"`` (backward Euler, first order).
+    """
+
+    mechanism: Mechanism = "E"
+    kinetics: Kinetics = "bv"
+    geometry: Geometry = "planar"
+    bulk: Bulk = "R"
+    grid: GridSpec = GridSpec()
+    mhc_method: MHCMethod = "zeng"
+    ohmic: bool = False
+    checkpoint_every: int | None = None
+    scheme: Literal["bdf2", "euler"] = "bdf2"
+
+    def __post_init__(self) -> None:
+        choices = {
+            "mechanism": MECHANISMS,
+            "kinetics": KINETICS,
+            "geometry": GEOMETRIES,
+            "bulk": ("R", "O"),
+            "mhc_method": ("zeng", "quadrature"),
+            "scheme": ("bdf2", "euler"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise InvalidInput(name, f"must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        if not isinstance(self.grid, GridSpec):
+            raise InvalidInput("grid", f"must be a GridSpec, got {type(self.grid).__name__}")
+        if self.checkpoint_every is not None and int(self.checkpoint_every) < 1:
+            raise InvalidInput("checkpoint_every", f"must be a positive number of steps, got {self.checkpoint_every}")
+
+
+# (field, lowest allowed, strict?) -- None: any finite value. alpha is also capped at 1 below.
+_RULES: dict[str, tuple[float | None, bool]] = {
+    "E0": (None, False),
+    "k0": (0.0, True),
+    "alpha": (0.0, True),
+    "D_O": (0.0, True),
+    "D_R": (0.0, True),
+    "c_bulk": (0.0, True),
+    "area": (0.0, True),
+    "T": (0.0, True),
+    "n": (0.0, True),
+    "lambda_eV": (0.0, True),
+    "k_chem": (0.0, False),
+    "K_eq": (0.0, True),
+    "R_u": (0.0, False),
+    "C_dl": (0.0, False),
+    "radius": (0.0, True),
+}
+
+
+def _violation(name: str, x) -> str | None:
+    lo, strict = _RULES[name]
+    if not math.isfinite(x):
+        return f"must be finite, got {x}"
+    if lo is not None and (x <= lo if strict else x < lo):
+        return f"must be {'>' if strict else '>='} {lo:g}, got {x:g}"
+    if name == "alpha" and x >= 1.0:
+        return f"must be < 1, got {x:g}"
+    return None
+
+
+def _is_concrete(x) -> bool:
+    return not isinstance(x, jax.core.Tracer)
+
+
+def check_params(params: ECParams, settings: SimSettings = SimSettings()) -> None:
+    """Raise :class:`InvalidInput` naming the first physically impossible field of ``params``.
+
+    Only concrete values (Python or NumPy numbers, concrete arrays) are checked here; traced values are checked
+    inside the compiled simulator with ``equinox.error_if``.
+    """
+    for name in _RULES:
+        value = getattr(params, name)
+        if name == "radius":
+            if settings.geometry == "planar":
+                continue
+            if value is None:
+                raise InvalidInput("radius", "spherical geometry needs the electrode radius r0 in m")
+        if not _is_concrete(value):
+            continue
+        for x in np.ravel(np.asarray(value, dtype=float)):
+            reason = _violation(name, float(x))
+            if reason:
+                raise InvalidInput(name, reason)
+    if not settings.ohmic and _is_concrete(params.R_u) and np.any(np.asarray(params.R_u) != 0):
+        raise InvalidInput("R_u", "is nonzero but the ohmic-drop solve is off; pass ohmic=True")
+
+
+def _check_program(E, dt) -> None:
+    if _is_concrete(E):
+        arr = np.asarray(E, dtype=float)
+        if arr.ndim != 1 or arr.shape[0] < 3:
+            raise InvalidInput("E", f"must be a 1-D potential program with >= 3 samples, got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise InvalidInput("E", f"contains non-finite values at sample {int(np.argmin(np.isfinite(arr)))}")
+    elif jnp.ndim(E) != 1:
+        raise InvalidInput("E", f"must be 1-D, got shape {jnp.shape(E)}")
+    if _is_concrete(dt):
+        step = float(np.asarray(dt))
+        if not (math.isfinite(step) and step > 0):
+            raise InvalidInput("dt", f"time step must be positive and finite, got {step}")
+
+
+def _traced_checks(current, params: ECParams, E, dt, settings: SimSettings):
+    """Attach value checks that survive jit/vmap/grad (``eqx.branched_error_if`` names the failing field)."""
+    names, bad = [], []
+    for name, (lo, strict) in _RULES.items():
+        value = getattr(params, name)
+        if value is None:
+            continue
+        v = jnp.asarray(value)
+        flag = ~jnp.isfinite(v)
+        if lo is not None:
+            flag = flag | ((v <= lo) if strict else (v < lo))
+        if name == "alpha":
+            flag = flag | (v >= 1.0)
+        names.append(f"invalid input for field '{name}': out of its physical range or not finite")
+        bad.append(jnp.any(flag))
+    names.append("invalid input for field 'dt': must be positive and finite")
+    bad.append(~(jnp.isfinite(dt) & (dt > 0)))
+    names.append("invalid input for field 'E': contains non-finite values")
+    bad.append(~jnp.all(jnp.isfinite(E)))
+    if not settings.ohmic:
+        names.append("invalid input for field 'R_u': nonzero but the ohmic-drop solve is off; pass ohmic=True")
+        bad.append(jnp.any(jnp.asarray(params.R_u) != 0))
+    flags = jnp.stack(bad)
+    return eqx.branched_error_if(current, jnp.any(flags), jnp.argmax(flags), names)
+
+
+def _simulate(params: ECParams, E, dt, settings: SimSettings):
+    E = jnp.asarray(E, dtype=jnp.float64)
+    dt = jnp.asarray(dt, dtype=jnp.float64)
+    n_t = E.shape[0]
+    sc = make_scales(params, dt, n_t)
+    rho0 = None if settings.geometry == "planar" else params.radius / sc.L
+    volume, left, right = cell_geometry(settings.grid, rho0)
+    tr = transport_of(
+        settings.mechanism,
+        settings.bulk,
+        params.D_R / sc.D_max,
+        params.D_O / sc.D_max,
+        chem_to_dimless(params.k_chem, sc),
+        jnp.asarray(params.K_eq, dtype=jnp.float64),
+    )
+    dtau = 1.0 / (n_t - 1)
+    euler = Operators(*step_operators(tr, volume, left, right, dtau, 1.0), tr)
+    bdf2 = euler if settings.scheme == "euler" else Operators(*step_operators(tr, volume, left, right, dtau, 1.5), tr)
+    law = flux_law(
+        settings.kinetics,
+        rate_to_dimless(params.k0, sc),
+        params.alpha,
+        lambda_to_kt(params.lambda_eV, params.T),
+        settings.mhc_method,
+    )
+    C0 = jnp.broadcast_to(tr.bulk[:, None], euler.w.shape)
+
+    def history(C, C_prev):
+        return C if settings.scheme == "euler" else 2.0 * C - 0.5 * C_prev
+
+    if not settings.ohmic:
+        theta = sc.nf * (E - params.E0)
+
+        def faradaic(ops, S, th):
+            u, u_R, u_O = ops.propagate(S)
+            J = law(th, u_R, u_O, ops.a, ops.b)
+            return u - J * ops.sw, J
+
+        C1, J1 = faradaic(euler, C0, theta[1])
+
+        def step(carry, th):
+            C, C_prev = carry
+            C_next, J = faradaic(bdf2, history(C, C_prev), th)
+            return (C_next, C), J
+
+        J = scan_steps(step, (C1, C0), theta[2:], settings.checkpoint_every)
+        i_far = jnp.concatenate([jnp.zeros(1), J1[None], J]) * sc.i_scale
+        return i_far + params.C_dl * rate_of_change(E, dt, settings.scheme)
+
+    def ohmic(ops, S, E_app, E_prev, i_prev, dE_dt):
+        """Faradaic + charging current with the true electrode potential E_app - R_u i solved by Newton."""
+        u, u_R, u_O = ops.propagate(S)
+
+        def total(E_true):
+            J = law(sc.nf * (E_true - params.E0), u_R, u_O, ops.a, ops.b)
+            return J * sc.i_scale + params.C_dl * dE_dt(E_true), J
+
+        def residual(E_true):
+            return E_true - E_app + params.R_u * total(E_true)[0]
+
+        E_true = E_app - params.R_u * i_prev
+        for _ in range(NEWTON_ITERATIONS):
+            r, dr = jax.jvp(residual, (E_true,), (jnp.ones_like(E_true),))
+            E_true = E_true - jnp.clip(r / dr, -MAX_NEWTON_STEP, MAX_NEWTON_STEP)
+        i, J = total(E_true)
+        return u - J * ops.sw, E_true, i
+
+    zero = jnp.zeros_like(sc.i_scale)
+    E_start = E[0] + zero
+    C1, E1, i1 = ohmic(euler, C0, E[1], E_start, zero, lambda x: (x - E_start) / dt)
+
+    def ohmic_step(carry, E_app):
+        C, C_prev, E_prev, E_prev2, i_prev = carry
+        if settings.scheme == "euler":
+            dE_dt = lambda x: (x - E_prev) / dt  # noqa: E731
+        else:
+            dE_dt = lambda x: (1.5 * x - 2.0 * E_prev + 0.5 * E_prev2) / dt  # noqa: E731
+        C_next, E_true, i = ohmic(bdf2, history(C, C_prev), E_app, E_prev, i_prev, dE_dt)
+        return (C_next, C, E_true, E_prev, i), i
+
+    i = scan_steps(ohmic_step, (C1, C0, E1, E_start, i1), E[2:], settings.checkpoint_every)
+    return jnp.concatenate([jnp.zeros(1), i1[None], i])
+
+
+@jax.jit(static_argnames=("settings",))
+def _simulate_checked(params: ECParams, E, dt, settings: SimSettings):
+    return _traced_checks(_simulate(params, E, dt, settings), params, E, dt, settings)
+
+
+def cv_current(
+    params: ECParams,
+    E: Potential,
+    dt,
+    *,
+    mechanism: Mechanism = "E",
+    kinetics: Kinetics = "bv",
+    geometry: Geometry = "planar",
+    bulk: Bulk = "R",
+    grid: GridSpec | None = None,
+    mhc_method: MHCMethod = "zeng",
+    ohmic: bool | None = None,
+    checkpoint_every: int | None = None,
+    scheme: Literal["bdf2", "euler"] = "bdf2",
+    settings: SimSettings | None = None,
+) -> Current:
+    """Current (A, oxidation positive) of a cell driven by the potential program ``E`` sampled every ``dt`` s.
+
+    Works for any program: cyclic or linear sweeps (:func:`cv_waveform`), potential steps (:func:`step_waveform`),
+    or measured arrays. The solution is uniform at ``bulk`` composition at t = 0 (the cell at rest), so
+    ``current[0]`` is 0 apart from charging; sample k is reached by k implicit steps of ``dt``.
+
+    Parameters
+    ----------
+    params : :class:`ECParams` (SI). Fields may be Python floats or JAX arrays; differentiable, vmap-able.
+    E : (n_t,) applied potential, V vs reference; n_t >= 3.
+    dt : time between samples, s.
+    mechanism, kinetics, geometry, bulk, grid, mhc_method, checkpoint_every, scheme
+        Static settings, see :class:`SimSettings` (or pass ``settings=`` directly).
+    ohmic : solve the ohmic drop; ``None`` turns it on when ``params.R_u`` is a concrete nonzero number.
+
+    Returns
+    -------
+    (n_t,) current in A.
+
+    Raises
+    ------
+    InvalidInput
+        For a concrete impossible value (negative D, NaN, dt <= 0, alpha outside (0, 1), ...), naming the field.
+        Traced values are checked in the compiled code (an ``equinox`` runtime error naming the field).
+    """
+    if settings is None:
+        if ohmic is None:
+            ohmic = _is_concrete(params.R_u) and bool(np.any(np.asarray(params.R_u) != 0))
+        settings = SimSettings(
+            mechanism=mechanism,
+            kinetics=kinetics,
+            geometry=geometry,
+            bulk=bulk,
+            grid=grid or GridSpec(),
+            mhc_method=mhc_method,
+            ohmic=bool(ohmic),
+            checkpoint_every=checkpoint_every,
+            scheme=scheme,
+        )
+    check_params(params, settings)
+    _check_program(E, dt)
+    return _simulate_checked(params, E, dt, settings)

@@ -1,0 +1,153 @@
+"""Potential programs: cyclic and linear sweeps, potential steps, and resampled measured programs.
+
+Each returns ``(t, E)``: sample times in s (uniform, starting at 0) and potentials in V, as NumPy float64 arrays,
+ready for :func:`cv_current` with ``dt = t[1] - t[0]``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from ...errors import InvalidInput
+
+__all__ = ["cv_waveform", "lsv_waveform", "step_waveform", "uniform_program"]
+
+
+def _finite(name: str, x: float) -> float:
+    x = float(x)
+    if not math.isfinite(x):
+        raise InvalidInput(name, f"must be finite, got {x}")
+    return x
+
+
+def _positive(name: str, x: float) -> float:
+    x = _finite(name, x)
+    if x <= 0:
+        raise InvalidInput(name, f"must be > 0, got {x:g}")
+    return x
+
+
+def _piecewise_linear(corners: Sequence[float], scan_rate: float, dE: float) -> tuple[np.ndarray, np.ndarray]:
+    corners = np.asarray(corners, dtype=float)
+    legs = np.abs(np.diff(corners))
+    if np.any(legs == 0):
+        raise InvalidInput("E_vertex", "each sweep must change the potential (a vertex equals its neighbour)")
+    t_corner = np.concatenate([[0.0], np.cumsum(legs)]) / scan_rate
+    dt = dE / scan_rate
+    n = int(round(t_corner[-1] / dt)) + 1
+    if n > 2_000_000:
+        raise InvalidInput("dE", f"{n} samples is too many; use a larger potential step")
+    t = np.arange(n) * dt
+    return t, np.interp(t, t_corner, corners)
+
+
+def cv_waveform(
+    E_start: float,
+    E_vertex: float | Sequence[float],
+    scan_rate: float,
+    n_cycles: int = 1,
+    dE: float = 1e-3,
+    E_end: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cyclic voltammetry program.
+
+    One cycle runs E_start -> E_vertex[0] -> E_vertex[1] -> ... -> E_start (a single vertex gives the usual
+    triangle); ``n_cycles`` cycles follow each other, and the last one ends at ``E_end`` (default E_start).
+
+    Parameters
+    ----------
+    E_start : starting potential, V.
+    E_vertex : switching potential(s), V.
+    scan_rate : |dE/dt|, V/s (> 0).
+    n_cycles : number of cycles (>= 1).
+    dE : potential increment per sample, V (> 0); dt = dE / scan_rate.
+    E_end : final potential of the last cycle, V.
+
+    Returns
+    -------
+    t : (n_t,) s;  E : (n_t,) V.
+    """
+    E_start = _finite("E_start", E_start)
+    vertices = [E_vertex] if np.ndim(E_vertex) == 0 else list(E_vertex)
+    if not vertices:
+        raise InvalidInput("E_vertex", "give at least one switching potential")
+    vertices = [_finite("E_vertex", v) for v in vertices]
+    scan_rate = _positive("scan_rate", scan_rate)
+    dE = _positive("dE", dE)
+    if int(n_cycles) != n_cycles or n_cycles < 1:
+        raise InvalidInput("n_cycles", f"must be a positive integer, got {n_cycles}")
+    corners = [E_start]
+    for _ in range(int(n_cycles)):
+        corners += vertices + [E_start]
+    if E_end is not None:
+        corners[-1] = _finite("E_end", E_end)
+    return _piecewise_linear(corners, scan_rate, dE)
+
+
+def lsv_waveform(E_start: float, E_end: float, scan_rate: float, dE: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """Linear sweep from ``E_start`` to ``E_end`` (V) at ``scan_rate`` (V/s), ``dE`` V per sample."""
+    E_start, E_end = _finite("E_start", E_start), _finite("E_end", E_end)
+    if E_start == E_end:
+        raise InvalidInput("E_end", "must differ from E_start")
+    return _piecewise_linear([E_start, E_end], _positive("scan_rate", scan_rate), _positive("dE", dE))
+
+
+def step_waveform(
+    E_steps: float | Sequence[float],
+    durations: float | Sequence[float],
+    dt: float,
+    E_initial: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Potential-step (chronoamperometry) program.
+
+    The cell rests at ``E_initial`` at t = 0 (default: the first step's potential, i.e. nothing happens before the
+    step), then holds ``E_steps[i]`` for ``durations[i]`` seconds in turn.
+
+    Parameters
+    ----------
+    E_steps : potential(s) of the step(s), V.
+    durations : how long each is held, s (> 0; a multiple of ``dt`` is rounded to the nearest sample).
+    dt : sampling interval, s.
+    E_initial : potential at t = 0, V.
+
+    Returns
+    -------
+    t : (n_t,) s;  E : (n_t,) V; E[0] = E_initial and E[k >= 1] the stepped potential.
+    """
+    steps = [E_steps] if np.ndim(E_steps) == 0 else list(E_steps)
+    times = [durations] if np.ndim(durations) == 0 else list(durations)
+    if len(steps) != len(times) or not steps:
+        raise InvalidInput("durations", f"need one duration per step; got {len(times)} for {len(steps)} steps")
+    dt = _positive("dt", dt)
+    values = [np.array([_finite("E_initial", steps[0] if E_initial is None else E_initial)])]
+    for E_k, t_k in zip(steps, times, strict=True):
+        n_k = int(round(_positive("durations", t_k) / dt))
+        if n_k < 1:
+            raise InvalidInput("durations", f"{t_k} s is shorter than one time step dt = {dt} s")
+        values.append(np.full(n_k, _finite("E_steps", E_k)))
+    E = np.concatenate(values)
+    if E.size > 2_000_000:
+        raise InvalidInput("dt", f"{E.size} samples is too many; use a larger time step")
+    return np.arange(E.size) * dt, E
+
+
+def uniform_program(t: Sequence[float], E: Sequence[float], dt: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Resample a measured potential program (``t`` s, ``E`` V) onto a uniform time grid starting at t[0] = 0.
+
+    ``dt`` defaults to the median spacing of ``t``; ``t`` must increase strictly.
+    """
+    t = np.asarray(t, dtype=float)
+    E = np.asarray(E, dtype=float)
+    if t.ndim != 1 or t.shape != E.shape or t.size < 3:
+        raise InvalidInput("t", f"t and E must be 1-D of equal length >= 3; got {t.shape} and {E.shape}")
+    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(E))):
+        raise InvalidInput("E" if np.all(np.isfinite(t)) else "t", "contains non-finite values")
+    if np.any(np.diff(t) <= 0):
+        raise InvalidInput("t", f"must increase strictly (fails at index {int(np.argmin(np.diff(t) > 0)) + 1})")
+    dt = float(np.median(np.diff(t))) if dt is None else _positive("dt", dt)
+    n = int(math.floor((t[-1] - t[0]) / dt + 1e-9)) + 1
+    grid = np.arange(n) * dt
+    return grid, np.interp(grid + t[0], t, E)
