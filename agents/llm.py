@@ -272,7 +272,9 @@ def _words(text: str) -> set[str]:
 
 
 def _match(a: str, b: str) -> bool:
-    return a == b or (min(len(a), len(b)) >= 5 and a[:5] == b[:5])
+    # Same word, a shared 5-letter stem ("voltammogram"/"voltammetry"), or a 4+ letter prefix ("stat"/"statistics").
+    short, long_ = sorted((a, b), key=len)
+    return a == b or (len(short) >= 5 and a[:5] == b[:5]) or (len(short) >= 4 and long_.startswith(short))
 
 
 def _overlap(request_words: set[str], words: set[str]) -> int:
@@ -404,6 +406,10 @@ def _entities(request: str) -> dict[str, Any]:
     return {"pairs": pairs, "paths": paths, "smiles": smiles}
 
 
+# Path fields that are not the user's data (a store to write, an output folder): never filled from the request.
+_NOT_INPUT_PATH = ("store", "out", "dir", "plot", "save")
+
+
 def _is_array(prop: Mapping[str, Any]) -> bool:
     return prop.get("type") == "array" or any(a.get("type") == "array" for a in prop.get("anyOf", []))
 
@@ -423,7 +429,8 @@ def _fill_args(tool_name: str, ent: dict[str, Any]) -> tuple[dict[str, Any], lis
         if name in args:
             continue
         low = name.lower()
-        kind = "smiles" if "smiles" in low else "path" if ("path" in low or "file" in low) else None
+        is_input_path = ("path" in low or "file" in low) and not any(w in low for w in _NOT_INPUT_PATH)
+        kind = "smiles" if "smiles" in low else "path" if is_input_path else None
         if kind is None or not pools[kind]:
             continue
         if _is_array(prop):
@@ -480,32 +487,47 @@ class OfflinePlanner:
             task["id"] = f"t{i}"
             task["goal"] = f"{_TAG} call " + ", ".join(c["tool"] for c in task["calls"])
             out.append(task)
-        content = None if out else f"{_TAG} no registered tool matches this request. " + " ".join(notes)
+        content = None
+        if not out:
+            content = (
+                f"{_TAG} no registered tool matches this request with the arguments it gives. "
+                + " ".join(notes)
+                + " Name a call directly, e.g. describe_molecule(smiles=CCO); `labwright tool list` shows the tools."
+            )
         return {"tasks": out, "content": content, "notes": notes}, 0
 
     def _intent_calls(self, request: str, known: set[str]) -> tuple[list[dict], list[str]]:
+        """Tools whose *name* shares the most words with the request (ties broken by description words); if no name
+        matches, the tools whose *description* shares the most words and that take an argument from the request. At
+        most three, and only those whose required arguments the request supplies."""
         rw = _words(request)
         scored = []
         for name in sorted(known):
             if not any(get_role(r).allows(name) for r in WORKER_ROLES):
                 continue
-            spec = get_tool(name)
             name_hits = _overlap(rw, _words(name))
-            desc_hits = _overlap(rw, _words(spec.description) - _words(name))
-            if name_hits:
+            desc_hits = _overlap(rw, _words(get_tool(name).description) - _words(name))
+            if name_hits or desc_hits:
                 scored.append((name_hits, desc_hits, name))
         if not scored:
-            return [], ["no tool name matches the request words"]
-        best = max(s[:2] for s in scored)
+            return [], ["no tool name or description matches the request words"]
+        best_name = max(s[0] for s in scored)
+        best_desc = max(s[1] for s in scored)
+        if best_name:
+            chosen = [s for s in scored if s[0] == best_name]
+        else:
+            chosen = [s for s in scored if s[1] == best_desc]
         ent = _entities(request)
         calls, notes = [], []
-        for name_hits, desc_hits, name in sorted(scored, reverse=True):
-            if (name_hits, desc_hits) < (best[0], 0) or len(calls) >= 3:
-                continue
+        for _, _, name in sorted(chosen, key=lambda s: (-s[0], -s[1], s[2])):
+            if len(calls) >= 3:
+                break
             args, missing = _fill_args(name, ent)
             if missing:
                 notes.append(f"{name} needs {', '.join(missing)} (write {name}({missing[0]}=...))")
                 continue
+            if not best_name and not args:
+                continue  # a description match alone is weak: also require the request to supply an argument
             calls.append({"tool": name, "args": args})
         return calls, notes
 
