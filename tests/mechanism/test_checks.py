@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from labwright.tools.mechanism import Mechanism, check_step_balance, load_mechanism, validate_mechanism
+from labwright.tools.mechanism import Mechanism, check_arrows, check_step_balance, load_mechanism, validate_mechanism
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTBOOK = sorted((ROOT / "examples/data/mechanisms/textbook").glob("*.yaml"))
@@ -130,3 +130,19 @@ def test_omebench_style_steps_skip_balance_but_check_the_last_intermediate():
     report = validate_mechanism(m)
     assert report.balanced is None and report.continuous is None and report.products_formed is False
     assert report.valid  # a missing final product is only a warning for intermediate-only mechanisms
+
+
+def test_curved_arrows_must_explain_the_bond_changes():
+    # E2 with atom maps: O5 takes H8, the C1-H8 pair becomes the C1=C2 pi bond, C2-Br4 breaks.
+    m = load_mechanism(ROOT / "examples/data/mechanisms/textbook/e2_isopropyl_bromide.yaml")
+    step = m.steps[0]
+    assert check_arrows(step) == []
+    assert check_arrows(step.model_copy(update={"arrows": step.arrows[:2]})) == [
+        "bond C2-Br4 changes by -1 in the products but no arrow accounts for it"
+    ]
+    wrong = step.arrows[1].model_copy(update={"target": [1, 3]})  # pi bond drawn to the wrong carbon
+    msgs = check_arrows(step.model_copy(update={"arrows": [step.arrows[0], wrong, step.arrows[2]]}))
+    assert "arrows change bond C1-C3 by +1 but the products show no change" in msgs
+    assert "bond C1-C2 changes by +1 in the products but no arrow accounts for it" in msgs
+    report = validate_mechanism(m.model_copy(update={"steps": [step.model_copy(update={"arrows": step.arrows[:2]})]}))
+    assert any(i.check == "arrows" and "C2-Br4" in i.message for i in report.errors)

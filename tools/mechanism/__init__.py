@@ -12,6 +12,7 @@ from ._align import Alignment as Alignment
 from ._align import align as align
 from ._checks import CheckIssue as CheckIssue
 from ._checks import ValidationReport as ValidationReport
+from ._checks import check_arrows as check_arrows
 from ._checks import check_step_balance as check_step_balance
 from ._checks import explain_smiles_error as explain_smiles_error
 from ._checks import validate_mechanism as validate_mechanism

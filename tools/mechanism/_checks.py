@@ -6,7 +6,8 @@
   are conserved; the difference is named ("products lack H2O", "charge +1 -> 0 without a counter-ion").
 * **continuity** – every species a step consumes is a starting material, a reagent, or formed by an earlier step.
 * **products** – the stated final products are formed (the last intermediate, for oMeBench-style steps).
-* **taxonomy / arrows** – subtype present and consistent with the type; arrow atom maps exist in the reactants.
+* **taxonomy / arrows** – subtype present and consistent with the type; curved arrows (atom-map numbers) exist in
+  the reactants and account for exactly the bond changes between mapped reactants and products.
 """
 
 from __future__ import annotations
@@ -17,14 +18,23 @@ from collections import Counter
 from typing import Literal
 
 from pydantic import Field
+from rdkit import Chem
 
 from ...errors import InvalidSmiles
+from ..chem import to_mol
 from ..fields import ToolModel
 from ._model import Mechanism, Step
 from ._species import composition, parse_error, species_key, total_composition
 from ._taxonomy import SUBTYPES
 
-__all__ = ["CheckIssue", "ValidationReport", "validate_mechanism", "check_step_balance", "explain_smiles_error"]
+__all__ = [
+    "CheckIssue",
+    "ValidationReport",
+    "validate_mechanism",
+    "check_step_balance",
+    "check_arrows",
+    "explain_smiles_error",
+]
 
 Check = Literal["smiles", "taxonomy", "balance", "charge", "continuity", "products", "arrows"]
 
@@ -203,6 +213,66 @@ def _atom_maps(smiles_list: list[str]) -> set[int]:
     return {int(m) for s in smiles_list for m in re.findall(r":(\d+)\]", s)}
 
 
+def _mapped_bonds(smiles_list: list[str]) -> tuple[dict[frozenset[int], float], dict[int, str]]:
+    """Bond orders between atom-mapped atoms (Kekulé form) and the element of each mapped atom."""
+    bonds: dict[frozenset[int], float] = {}
+    elements: dict[int, str] = {}
+    for smi in smiles_list:
+        mol = Chem.Mol(to_mol(smi))
+        Chem.Kekulize(mol, clearAromaticFlags=True)
+        for atom in mol.GetAtoms():
+            if atom.GetAtomMapNum():
+                elements[atom.GetAtomMapNum()] = atom.GetSymbol()
+        for bond in mol.GetBonds():
+            a, b = bond.GetBeginAtom().GetAtomMapNum(), bond.GetEndAtom().GetAtomMapNum()
+            if a and b:
+                bonds[frozenset((a, b))] = bond.GetBondTypeAsDouble()
+    return bonds, elements
+
+
+def check_arrows(step: Step) -> list[str]:
+    """Compare the bond changes implied by a step's curved arrows with those between its mapped species.
+
+    A two-electron arrow from a lone pair (``source`` = one atom) to a bond forms that bond; from a bond to an atom
+    breaks the bond; from a bond to a bond moves one bond order. A one-electron (fish-hook) arrow counts half. Only
+    bonds whose two atoms carry map numbers on both sides are compared.
+
+    Returns
+    -------
+    list[str]
+        One message per disagreeing bond, e.g. "arrows form bond C1-O3 but the products do not".
+    """
+    if not step.arrows:
+        return []
+    before, elements = _mapped_bonds(step.reactants)
+    after, after_elements = _mapped_bonds(step.products)
+    elements.update(after_elements)
+    implied: Counter[frozenset[int]] = Counter()
+    for arrow in step.arrows:
+        amount = arrow.electrons / 2
+        if len(arrow.source) == 2:
+            implied[frozenset(arrow.source)] -= amount
+        if len(arrow.target) == 2:
+            implied[frozenset(arrow.target)] += amount
+    observed: Counter[frozenset[int]] = Counter()
+    for key in set(before) | set(after):
+        if key <= set(elements):
+            observed[key] = after.get(key, 0.0) - before.get(key, 0.0)
+    msgs = []
+    for key in sorted(set(implied) | set(observed), key=sorted):
+        want, got = implied.get(key, 0.0), observed.get(key, 0.0)
+        if abs(want - got) > 1e-9:
+            a, b = sorted(key)
+            name = f"{elements.get(a, '?')}{a}-{elements.get(b, '?')}{b}"
+            if want == 0:
+                msgs.append(f"bond {name} changes by {got:+g} in the products but no arrow accounts for it")
+            elif got == 0:
+                msgs.append(f"arrows change bond {name} by {want:+g} but the products show no change")
+            else:
+                msgs.append(f"arrows change bond {name} by {want:+g} but the products show {got:+g}")
+    return msgs
+
+
 def validate_mechanism(mech: Mechanism) -> ValidationReport:
     """Run every chemical check on a mechanism.
 
@@ -259,6 +329,9 @@ def validate_mechanism(mech: Mechanism) -> ValidationReport:
                 if missing:
                     msg = f"step {n}: arrow {k + 1} uses atom map(s) {missing} absent from the reactants"
                     issues.append(_issue("error", "arrows", n, f"{field}.arrows.{k}", msg))
+            if not any(i.check == "arrows" and i.step == n for i in issues) and step.is_full:
+                for msg in check_arrows(step) if not bad.intersection(step.reactants + step.products) else []:
+                    issues.append(_issue("error", "arrows", n, f"{field}.arrows", f"step {n}: {msg}"))
 
     continuous = _check_continuity(mech, issues) if mech.is_full else None
     products_formed = _check_products(mech, issues)
