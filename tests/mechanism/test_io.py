@@ -53,15 +53,29 @@ def test_template_key_variants_are_read():
                 "subtype": "lewis_acid_base_coordination",
                 "intermediate_smiles": "C([*:1])=O",
                 "rationale": "why",
+                "step_weight": 0,
             },
-            {"step": 2, "type": "proton_transfer", "intermediate_smiles": "C([*:1])O", "rationale": "why"},
-            {"step": 3, "type": "aromatization", "subtype": "dehydration", "intermediate_smiles": "C([*:1])O"},
+            {
+                "step": 2,
+                "type": "proton_transfer",
+                "intermediate_smiles": "C([*:1])O",
+                "rationale": "why",
+                "step_weight": 0,
+            },
+            {
+                "step": 3,
+                "type": "aromatization",
+                "subtype": "dehydration",
+                "intermediate_smiles": "C([*:1])O",
+                "step_weight": 0,
+            },
         ],
     }
     (m,) = load_omebench([record])
     assert m.level == "medium" and "long text" in m.description and m.conditions is None
     assert [s.subtype for s in m.steps] == ["coordination", "acid_base_proton_transfer", "leaving_group_elimination"]
     assert [s.type for s in m.steps] == ["coordination", "proton_transfer", "elimination"]
+    # The Template file's all-zero step weights are placeholders: scoring falls back to uniform weights.
     assert m.steps[0].description == "why" and m.weights() == [1 / 3] * 3
 
 

@@ -21,7 +21,7 @@ from pydantic import Field
 from rdkit import Chem
 
 from ...errors import InvalidSmiles
-from ..chem import to_mol
+from ..chem import to_mol, without_rdkit_log
 from ..fields import ToolModel
 from ._model import Mechanism, Step
 from ._species import composition, parse_error, species_key, total_composition
@@ -218,7 +218,8 @@ def _mapped_bonds(smiles_list: list[str]) -> tuple[dict[frozenset[int], float], 
     bonds: dict[frozenset[int], float] = {}
     elements: dict[int, str] = {}
     for smi in smiles_list:
-        mol = Chem.Mol(to_mol(smi))
+        with without_rdkit_log():
+            mol = Chem.Mol(to_mol(smi))
         Chem.Kekulize(mol, clearAromaticFlags=True)
         for atom in mol.GetAtoms():
             if atom.GetAtomMapNum():

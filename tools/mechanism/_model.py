@@ -115,9 +115,10 @@ class Mechanism(ToolModel):
     steps: list[Step] = Field(min_length=1, description="Elementary steps in order.")
 
     def weights(self) -> list[float]:
-        """Step weights: the given ones when every step has one, else uniform ``1/n``."""
+        """Step weights: the given ones when every step has one (not all zero), else uniform ``1/n``."""
         given = [s.weight for s in self.steps]
-        if all(w is not None for w in given):
+        # All-zero weights are placeholders (oMeBench's Template file has them), not a statement that nothing counts.
+        if all(w is not None for w in given) and any(given):
             return [float(w) for w in given]  # type: ignore[arg-type]
         return [1.0 / len(self.steps)] * len(self.steps)
 

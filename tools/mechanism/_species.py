@@ -25,17 +25,16 @@ _CACHE = 65536
 @functools.lru_cache(maxsize=_CACHE)
 def species_key(smiles: str) -> str | None:
     """Canonical isomeric SMILES with atom maps removed, or ``None`` when the SMILES is invalid."""
-    try:
-        with without_rdkit_log():
-            mol = Chem.Mol(to_mol(smiles))
-    except InvalidSmiles:
-        return None
-    for atom in mol.GetAtoms():
-        atom.SetAtomMapNum(0)
-    # Hydrogens drawn explicitly to carry a map number or an arrow become implicit again.
     with without_rdkit_log():
+        try:
+            mol = Chem.Mol(to_mol(smiles))
+        except InvalidSmiles:
+            return None
+        for atom in mol.GetAtoms():
+            atom.SetAtomMapNum(0)
+        # Hydrogens drawn explicitly to carry a map number or an arrow become implicit again.
         mol = Chem.RemoveHs(mol, sanitize=False)
-    return Chem.MolToSmiles(mol)
+        return Chem.MolToSmiles(mol)
 
 
 @functools.lru_cache(maxsize=_CACHE)
@@ -53,7 +52,10 @@ def parse_error(smiles: str) -> str | None:
 def fingerprint(smiles: str, radius: int = 2, n_bits: int = 2048) -> ExplicitBitVect | None:
     """Morgan fingerprint of a valid SMILES (atom maps ignored), else ``None``."""
     key = species_key(smiles)
-    return None if key is None else morgan_fingerprint(key, radius=radius, n_bits=n_bits)
+    if key is None:
+        return None
+    with without_rdkit_log():
+        return morgan_fingerprint(key, radius=radius, n_bits=n_bits)
 
 
 @functools.lru_cache(maxsize=_CACHE)
