@@ -10,6 +10,7 @@ written as reactants -> products).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Literal
 
 from pydantic import Field
@@ -17,7 +18,7 @@ from rdkit import DataStructs
 
 from ..fields import Fraction, ToolModel
 from ._align import Alignment, align
-from ._checks import ValidationReport, _name_difference, explain_smiles_error, validate_mechanism
+from ._checks import ValidationReport, _name_difference, _smiles_fields, explain_smiles_error, validate_mechanism
 from ._model import Mechanism
 from ._species import composition, fingerprint, parse_error, species_key
 
@@ -98,10 +99,8 @@ def align_mechanisms(
 
 
 def _difference(pred_smiles: str, ref_smiles: str) -> str:
-    """'has extra CH2' / 'lacks H2O' between two valid species, or '' when their compositions agree."""
+    """How a predicted species differs in composition from the reference one ('has extra CH2', 'lacks H2O')."""
     (pe, pq), (re_, rq) = composition(pred_smiles), composition(ref_smiles)
-    from collections import Counter
-
     p, r = Counter(dict(pe)), Counter(dict(re_))
     extra, lack = p - r, r - p
     parts = []
@@ -237,8 +236,6 @@ def _attach_errors(diags: list[StepDiagnostic], report: ValidationReport) -> lis
 
 
 def _validity_share(report: ValidationReport, pred: Mechanism) -> float:
-    from ._checks import _smiles_fields
-
     n = len(_smiles_fields(pred))
     bad = sum(1 for i in report.issues if i.check == "smiles")
     return 1.0 if n == 0 else (n - bad) / n
