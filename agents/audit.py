@@ -25,15 +25,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from ._sqlite import SqliteFile
 
 __all__ = ["AuditLog", "AuditRow", "AuditReport", "canonical_json", "sha256_of"]
 
@@ -134,7 +133,7 @@ class AuditReport(BaseModel):
         return f"audit log BROKEN at seq {self.first_bad_seq}: " + "; ".join(self.problems[:5])
 
 
-class AuditLog:
+class AuditLog(SqliteFile):
     """The hash-chained audit log stored in the SQLite file at ``path``.
 
     Safe to share between threads of one process (one connection behind a lock) and between processes (each append
@@ -146,33 +145,14 @@ class AuditLog:
         SQLite file; ``None`` means ``get_settings().audit_path``. Parent folders are created.
     """
 
+    schema = _SCHEMA
+
     def __init__(self, path: str | Path | None = None):
         if path is None:
             from ..settings import get_settings
 
             path = get_settings().audit_path
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        super().__init__(path)
 
     def append(
         self,
@@ -202,7 +182,7 @@ class AuditLog:
         if result_sha256 is None and result is not None:
             result_sha256 = sha256_of(result)
         detail_text = canonical_json(dict(detail or {}))
-        with self._write() as conn:
+        with self._tx() as conn:
             if dedupe_key is not None:
                 hit = conn.execute("SELECT 1 FROM audit WHERE dedupe_key = ?", (dedupe_key,)).fetchone()
                 if hit:
@@ -239,26 +219,26 @@ class AuditLog:
     def rows(self, run_id: str | None = None) -> list[AuditRow]:
         """Stored rows in order, optionally only those of one run."""
         cols = ", ".join((*_FIELDS, "hash"))
-        with self._lock:
-            if run_id is None:
-                cur = self._conn.execute(f"SELECT {cols} FROM audit ORDER BY seq")
-            else:
-                cur = self._conn.execute(f"SELECT {cols} FROM audit WHERE run_id = ? ORDER BY seq", (run_id,))
-            raw = cur.fetchall()
+        if run_id is None:
+            raw = self._all(f"SELECT {cols} FROM audit ORDER BY seq")
+        else:
+            raw = self._all(f"SELECT {cols} FROM audit WHERE run_id = ? ORDER BY seq", (run_id,))
         return [_to_row(dict(zip((*_FIELDS, "hash"), r))) for r in raw]
 
     def run_ids(self) -> list[str]:
         """Run ids in order of their first event."""
-        with self._lock:
-            cur = self._conn.execute("SELECT run_id FROM audit GROUP BY run_id ORDER BY MIN(seq)")
-            return [r[0] for r in cur.fetchall()]
+        return [r[0] for r in self._all("SELECT run_id FROM audit GROUP BY run_id ORDER BY MIN(seq)")]
 
     def verify(self) -> AuditReport:
         """Recompute the chain; report edited, deleted, inserted or reordered rows and a mismatched head."""
         cols = ", ".join((*_FIELDS, "hash"))
-        with self._lock:
-            raw = self._conn.execute(f"SELECT {cols} FROM audit ORDER BY seq").fetchall()
-            head = self._conn.execute("SELECT seq, hash FROM audit_head WHERE one = 1").fetchone()
+        with self._lock:  # one read transaction: rows and head from the same snapshot
+            self._conn.execute("BEGIN")
+            try:
+                raw = self._conn.execute(f"SELECT {cols} FROM audit ORDER BY seq").fetchall()
+                head = self._conn.execute("SELECT seq, hash FROM audit_head WHERE one = 1").fetchone()
+            finally:
+                self._conn.execute("COMMIT")
         problems: list[str] = []
         first_bad: int | None = None
 

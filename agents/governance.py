@@ -50,7 +50,7 @@ from langgraph.config import get_config
 from langgraph.types import interrupt
 from pydantic import BaseModel, Field
 
-from ..errors import InvalidInput, LabwrightError, PermissionDenied
+from ..errors import InvalidInput, PermissionDenied
 from ..tools.registry import Cost, get_tool
 from .audit import AuditLog, canonical_json, sha256_of
 from .budget import Breach, Budget, Usage, check, parse_budget_answer
@@ -555,19 +555,7 @@ def _execute(
     t0 = time.perf_counter()
     try:
         out = spec.run(args)
-    except (LabwrightError, ValueError) as err:  # InvalidInput is a ValueError; the model can react to both
-        return _finish(
-            ctx,
-            dec,
-            key,
-            step_key,
-            status="error",
-            args=args,
-            message=f"{type(err).__name__}: {err}",
-            approver=approver,
-            seconds=time.perf_counter() - t0,
-        )
-    except Exception as err:  # a tool bug must not kill the run; the worker reflects on the message
+    except Exception as err:  # bad input, a failed simulation or a tool bug: the worker reflects on the message
         return _finish(
             ctx,
             dec,

@@ -9,14 +9,11 @@ replayed instead of re-requested (same tool calls, no tokens counted twice). Usa
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ._sqlite import SqliteFile
 from .audit import canonical_json
 from .budget import Budget, Usage
 
@@ -83,41 +80,18 @@ class StoredAsk(dict):
     """A stored question: ``payload``, ``answer`` (``None`` while pending), ``ns`` (LangGraph task namespace)."""
 
 
-class Ledger:
+class Ledger(SqliteFile):
     """The ledger in the SQLite file at ``path`` (default ``LABWRIGHT_HOME/ledger.sqlite``); thread- and
     process-safe like :class:`~labwright.agents.audit.AuditLog`."""
+
+    schema = _SCHEMA
 
     def __init__(self, path: str | Path | None = None):
         if path is None:
             from ..settings import get_settings
 
             path = get_settings().home_dir / "ledger.sqlite"
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-
-    def _one(self, sql: str, params: tuple) -> tuple | None:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchone()
+        super().__init__(path)
 
     # -- results -------------------------------------------------------------------------------------------------
     def get_result(self, key: str) -> StoredResult | None:
@@ -174,13 +148,7 @@ class Ledger:
         return stored
 
     def results(self, run_id: str) -> list[StoredResult]:
-        with self._lock:
-            keys = [
-                r[0]
-                for r in self._conn.execute(
-                    "SELECT key FROM results WHERE run_id = ? ORDER BY created", (run_id,)
-                ).fetchall()
-            ]
+        keys = [r[0] for r in self._all("SELECT key FROM results WHERE run_id = ? ORDER BY created", (run_id,))]
         return [r for k in keys if (r := self.get_result(k)) is not None]
 
     # -- questions put to a person ---------------------------------------------------------------------------------
@@ -210,10 +178,9 @@ class Ledger:
             )
 
     def pending_asks(self, run_id: str) -> list[StoredAsk]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT key, kind, payload FROM asks WHERE run_id = ? AND answer IS NULL ORDER BY created", (run_id,)
-            ).fetchall()
+        rows = self._all(
+            "SELECT key, kind, payload FROM asks WHERE run_id = ? AND answer IS NULL ORDER BY created", (run_id,)
+        )
         return [StoredAsk(key=k, kind=kind, payload=json.loads(p)) for k, kind, p in rows]
 
     # -- budgets and usage -----------------------------------------------------------------------------------------
@@ -291,10 +258,9 @@ class Ledger:
 
     def list_runs(self) -> list[dict[str, Any]]:
         """Runs, newest activity first."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT run_id, request, planner, policy, status, created, updated FROM runs ORDER BY updated DESC"
-            ).fetchall()
+        rows = self._all(
+            "SELECT run_id, request, planner, policy, status, created, updated FROM runs ORDER BY updated DESC"
+        )
         return [_run_dict(r) for r in rows]
 
     # -- retention -------------------------------------------------------------------------------------------------

@@ -35,6 +35,22 @@ def requests_of(server, role):
     return [b for b in server.requests if who(b) == role]
 
 
+def echo_script(value, claim, final):
+    """Supervisor delegates to the kineticist, who echoes ``value`` and then claims ``claim(body)``."""
+
+    def script(body):
+        role = who(body)
+        if role == "supervisor":
+            return delegate(("kineticist", "echo"))
+        if role == "kineticist":
+            if not tool_messages(body):
+                return {"tool_calls": [("echo_value", {"value": value})]}
+            return {"content": claim(body)}
+        return {"content": final}
+
+    return script
+
+
 def test_llm_fan_out_with_two_parallel_approvals_resumed_by_id(openai_server, lab_roles, tmp_path):
     note = tmp_path / "notebook.txt"
 
@@ -132,17 +148,11 @@ def test_reflection_after_a_tool_error(openai_server, lab_roles):
 
 
 def test_reviewer_replans_when_a_claim_has_no_evidence(openai_server, lab_roles):
-    def script(body):
-        role = who(body)
-        if role == "supervisor":
-            return delegate(("kineticist", "echo"))
-        if role == "kineticist":
-            if not tool_messages(body):
-                return {"tool_calls": [("echo_value", {"value": 42.5})]}
-            round2 = len(requests_of(openai_server, "supervisor")) > 1
-            return {"content": "The value is 42.5." if round2 else "The value is 999.5."}
-        return {"content": "42.5"}
+    def claim(body):
+        round2 = len(requests_of(openai_server, "supervisor")) > 1
+        return "The value is 42.5." if round2 else "The value is 999.5."
 
+    script = echo_script(42.5, claim, "42.5")
     openai_server.script = script
     lab = Lab(max_rounds=2)
     reply = lab.chat("echo 42.5")
@@ -154,16 +164,7 @@ def test_reviewer_replans_when_a_claim_has_no_evidence(openai_server, lab_roles)
 
 
 def test_reviewer_asks_a_person_after_the_last_round(openai_server, lab_roles):
-    def script(body):
-        role = who(body)
-        if role == "supervisor":
-            return delegate(("kineticist", "echo"))
-        if role == "kineticist":
-            if not tool_messages(body):
-                return {"tool_calls": [("echo_value", {"value": 1.5})]}
-            return {"content": "The value is 77.25."}
-        return {"content": "unverified"}
-
+    script = echo_script(1.5, lambda body: "The value is 77.25.", "unverified")
     openai_server.script = script
     lab = Lab(max_rounds=1)
     first = lab.chat("echo")
@@ -174,16 +175,7 @@ def test_reviewer_asks_a_person_after_the_last_round(openai_server, lab_roles):
 
 
 def test_token_budget_pauses_before_the_model_is_asked(openai_server, lab_roles):
-    def script(body):
-        role = who(body)
-        if role == "supervisor":
-            return delegate(("kineticist", "echo"))
-        if role == "kineticist":
-            if not tool_messages(body):
-                return {"tool_calls": [("echo_value", {"value": 1.5})]}
-            return {"content": "The value is 1.5."}
-        return {"content": "1.5"}
-
+    script = echo_script(1.5, lambda body: "The value is 1.5.", "1.5")
     openai_server.script = script
     lab = Lab(budget={"max_llm_tokens": 10})
     first = lab.chat("echo")
