@@ -4,6 +4,7 @@ Importing this package imports each subsystem, which registers its tools in :mod
 """
 
 from . import chem as chem
+from . import electrochem as electrochem
 from . import kinetics as kinetics
 from . import mechanism as mechanism
 from .registry import Cost as Cost

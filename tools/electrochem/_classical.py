@@ -26,12 +26,14 @@ from typing import Literal
 import numpy as np
 
 from ...errors import InvalidInput
+from ._peaks import find_peak
+from ._units import FARADAY, GAS_CONSTANT
 
 __all__ = [
     "FARADAY",
     "GAS_CONSTANT",
     "NICHOLSON_TABLE",
-    "CVPeaks",
+    "SweepPeaks",
     "LinearFit",
     "RandlesSevcikResult",
     "NicholsonResult",
@@ -48,8 +50,6 @@ __all__ = [
     "cottrell_current",
 ]
 
-FARADAY = 96485.33212  # C mol^-1 (CODATA 2018, exact)
-GAS_CONSTANT = 8.314462618  # J mol^-1 K^-1 (CODATA 2018, exact)
 
 # [N65] Table I: (psi, n*dEp in mV) at 25 degC, alpha = 0.5.
 NICHOLSON_TABLE: tuple[tuple[float, float], ...] = (
@@ -144,7 +144,7 @@ def linear_fit(x: np.ndarray, y: np.ndarray, *, through_origin: bool = False) ->
 
 
 @dataclass(frozen=True)
-class CVPeaks:
+class SweepPeaks:
     """Peak positions (V) and heights (A) of the first cycle of a CV; oxidation current positive.
 
     ``forward`` is the peak of the first sweep (anodic if the sweep starts towards positive potentials); its height is
@@ -182,7 +182,7 @@ def find_cv_peaks(
     baseline: Literal["zero", "linear"] = "zero",
     baseline_fraction: float = 0.1,
     require_reverse: bool = True,
-) -> CVPeaks:
+) -> SweepPeaks:
     """Anodic and cathodic peaks of the first cycle of a cyclic voltammogram.
 
     Parameters
@@ -216,23 +216,25 @@ def find_cv_peaks(
     end = k + int(np.argmax(back <= back.min() + 1e-12)) + 1  # the second vertex ends the first cycle
     rev = slice(k, end)
     sgn = 1.0 if direction > 0 else -1.0
-    i_f = int(np.argmax(sgn * I[fwd]))
-    i_r = k + int(np.argmax(-sgn * I[rev]))
-    if i_f >= k - 1:
+    # sub-sample peak positions (parabola through the extreme sample and its neighbours)
+    forward = find_peak(E, I, int(sgn), fwd.start, fwd.stop)
+    if forward is None:
         raise InvalidInput("E", "the forward peak lies at the switching potential; widen the potential window")
-    E_r, I_r = float(E[i_r]), float(I[i_r])
-    if i_r >= rev.stop - 2 or sgn * I_r >= 0:
+    reverse = find_peak(E, I, -int(sgn), rev.start, rev.stop)
+    if reverse is None:
         if require_reverse:
             raise InvalidInput("E", "no reverse peak inside the window; widen it (or require_reverse=False)")
         E_r, I_r = float("nan"), float("nan")
-    ip_f = I[i_f]
+    else:
+        E_r, I_r = reverse.E_p, reverse.i_p
+    E_f, ip_f = forward.E_p, forward.i_p
     if baseline == "linear":
         m = max(3, int(baseline_fraction * (k + 1)))
         line = linear_fit(E[:m], I[:m])
-        ip_f = ip_f - (line.slope * E[i_f] + line.intercept)
+        ip_f = ip_f - (line.slope * E_f + line.intercept)
     if sgn > 0:
-        return CVPeaks(float(E[i_f]), float(ip_f), E_r, I_r, "anodic", k)
-    return CVPeaks(E_r, I_r, float(E[i_f]), float(ip_f), "cathodic", k)
+        return SweepPeaks(E_f, float(ip_f), E_r, I_r, "anodic", k)
+    return SweepPeaks(E_r, I_r, E_f, float(ip_f), "cathodic", k)
 
 
 # ------------------------------------------------------------------------------------------- Randles–Ševčík ----

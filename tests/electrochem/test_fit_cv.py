@@ -1,0 +1,161 @@
+"""CV fitting on noisy synthetic data made by the simulator (finer time step and grid than the fit uses).
+
+Issue 4 "Done when": 3 scan rates, 1 % noise -> k0, alpha and D within 5 % with uncertainties that cover the truth
+(here: |estimate - truth| <= 3 sigma); the gradient fit reaches a much lower parameter error than Nelder-Mead at the
+same number of simulator calls (target 10x, asserted at >= 3x); AIC/BIC pick the generating mechanism (E vs EC).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from labwright.errors import InvalidInput
+from labwright.tools.electrochem._fit import compare_cv_models, fit_cv, prepare_curves
+from labwright.tools.electrochem._fit_tools import fit_cv_tool
+from labwright.tools.electrochem._grid import GridSpec
+from labwright.tools.electrochem._readers import Voltammogram, VoltammogramMetadata
+from labwright.tools.electrochem._simulate import ECParams, cv_current
+from labwright.tools.electrochem._waveforms import cv_waveform
+
+TRUE = {"E0": 0.40, "k0": 1.5e-4, "alpha": 0.45, "D": 2.3e-9}
+FIXED = {"area": 7.07e-6, "c_bulk": 1.0, "T": 298.15, "n": 1}
+RATES = (0.05, 0.2, 0.5)  # V/s
+FINE = GridSpec(h0=1e-4, gamma=1.08)
+
+
+def _synthetic(mechanism: str = "E", k_chem: float = 0.0, seed: int = 7) -> list[Voltammogram]:
+    """CVs simulated at 1 mV steps on a fine grid, kept every 4 mV, with 1 % (of peak) Gaussian noise."""
+    rng = np.random.default_rng(seed)
+    p = ECParams(
+        E0=TRUE["E0"], k0=TRUE["k0"], alpha=TRUE["alpha"], D_O=TRUE["D"], D_R=TRUE["D"], k_chem=k_chem, **FIXED
+    )
+    out = []
+    for v in RATES:
+        t, E = cv_waveform(0.0, 0.8, v, dE=1e-3)
+        I = np.asarray(cv_current(p, E, t[1] - t[0], mechanism=mechanism, grid=FINE))[::4]
+        I = I + 0.01 * np.abs(I).max() * rng.standard_normal(I.size)
+        meta = VoltammogramMetadata(format="synthetic")
+        out.append(Voltammogram(E=E[::4].tolist(), I=I.tolist(), t=t[::4].tolist(), scan_rate=v, metadata=meta))
+    return out
+
+
+@pytest.fixture(scope="module")
+def e_data() -> list[Voltammogram]:
+    return _synthetic()
+
+
+def _max_rel_error(result) -> float:
+    return max(abs(result.parameters[k].value - TRUE[k]) / TRUE[k] for k in ("k0", "alpha", "D"))
+
+
+def test_gradient_fit_recovers_k0_alpha_D_with_covering_uncertainties(e_data, tmp_path):
+    res = fit_cv(e_data, "E", ["k0", "alpha", "D", "E0"], fixed=FIXED, plot_dir=tmp_path)
+    assert res.converged, res.message
+    for name in ("k0", "alpha", "D", "E0"):
+        est = res.parameters[name]
+        if name != "E0":  # tolerance of the issue: 5 %
+            assert est.value == pytest.approx(TRUE[name], rel=0.05), name
+        assert abs(est.value - TRUE[name]) <= 3 * est.stderr, (name, est)  # the 3-sigma interval covers the truth
+    assert res.rmse_relative == pytest.approx(0.01, rel=0.2)  # residuals at the noise level (1 % of peak)
+    assert res.sim_calls < 400 and not res.warnings
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cv_fit.png", "cv_residuals.png"]
+    assert (tmp_path / "cv_fit.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_gradient_beats_nelder_mead_at_equal_simulator_calls(e_data):
+    grad = fit_cv(e_data, "E", ["k0", "alpha", "D", "E0"], fixed=FIXED)
+    budget = grad.sim_calls
+    nm = fit_cv(e_data, "E", ["k0", "alpha", "D", "E0"], fixed=FIXED, method="nelder-mead", max_sim_calls=budget)
+    # same budget; both totals include the final residual + covariance Jacobian, 3 curves x (1 + 1 + 4 params)
+    assert nm.sim_calls <= grad.sim_calls + len(RATES) * 6
+    # target 10x (ANCHORS "Current targets"); asserted loosely at 3x
+    assert _max_rel_error(nm) >= 3 * _max_rel_error(grad)
+
+
+@pytest.mark.slow
+def test_aic_bic_pick_the_generating_mechanism(e_data):
+    cands = [
+        {"mechanism": "E", "params_to_fit": ["k0", "alpha", "D", "E0"]},
+        {"mechanism": "EC", "params_to_fit": ["k0", "alpha", "D", "E0", "k_chem"]},
+    ]
+    on_e = compare_cv_models(e_data, cands, fixed=FIXED, bounds={"k_chem": (1e-3, 100.0)})
+    assert on_e.best_bic == "E/bv"
+    ec_data = _synthetic("EC", k_chem=0.5, seed=11)
+    on_ec = compare_cv_models(ec_data, cands, fixed=FIXED, bounds={"k_chem": (1e-3, 100.0)})
+    assert on_ec.best_aic == "EC/bv" and on_ec.best_bic == "EC/bv"
+    assert on_ec.akaike_weights[1] > 0.99
+    k_chem = on_ec.fits[1].parameters["k_chem"]
+    assert k_chem.value == pytest.approx(0.5, rel=0.2)
+
+
+@pytest.mark.slow
+def test_identifiability_warning_for_confounded_parameters(e_data):
+    # area and concentration enter only as their product: the covariance is singular
+    fixed = {k: v for k, v in FIXED.items() if k not in ("area", "c_bulk")}
+    res = fit_cv(
+        e_data, "E", ["k0", "D", "area", "c_bulk"], fixed=fixed | {"alpha": 0.45, "E0": 0.4},
+        initial={"area": 5e-6, "c_bulk": 1.3}, max_iterations=3,
+    )  # fmt: skip
+    assert any("singular" in w or "correlated" in w for w in res.warnings), res.warnings
+
+
+def test_bad_requests_name_the_field(e_data):
+    with pytest.raises(InvalidInput, match="params_to_fit"):
+        fit_cv(e_data, "E", ["k0", "kappa"], fixed=FIXED)
+    with pytest.raises(InvalidInput, match="params_to_fit"):
+        fit_cv(e_data, "E", ["D", "D_O"], fixed=FIXED)
+    with pytest.raises(InvalidInput, match="bounds.k0"):
+        fit_cv(e_data, "E", ["k0"], fixed=FIXED, bounds={"k0": (1.0, 0.1)})
+    with pytest.raises(InvalidInput, match="method"):
+        fit_cv(e_data, "E", ["k0"], fixed=FIXED, method="newton")
+    with pytest.raises(InvalidInput, match="area"):
+        fit_cv(e_data, "E", ["k0"], fixed=FIXED | {"area": -1.0})
+    with pytest.raises(InvalidInput, match="fixed must give c_bulk"):
+        fit_cv_tool(voltammograms=e_data, fixed={"area": 1e-6})
+    with pytest.raises(InvalidInput, match="voltammograms"):
+        fit_cv_tool(fixed=FIXED)
+    one = e_data[0].model_copy(update={"t": None, "scan_rate": None})
+    with pytest.raises(InvalidInput, match="scan_rate"):
+        prepare_curves([one])
+
+
+def test_fit_tool_cost_estimate_grows_with_the_work(e_data):
+    from labwright.tools.registry import get_tool
+
+    spec = get_tool("fit_cv")
+    assert spec.side_effect == "none"
+    small = spec.estimate_cost({"voltammograms": [v.model_dump() for v in e_data], "fixed": FIXED})
+    big = spec.estimate_cost(
+        {"voltammograms": [v.model_dump() for v in e_data], "fixed": FIXED, "method": "differential-evolution",
+         "max_sim_calls": 200_000}
+    )  # fmt: skip
+    assert 0 < small.seconds < big.seconds and big.sim_calls == 200_000
+    assert big.seconds > 60  # long enough for the default approval rule to ask a human
+
+
+def test_differential_evolution_respects_its_budget(e_data):
+    res = fit_cv(
+        e_data, "E", ["k0", "alpha", "D", "E0"], fixed=FIXED, method="differential-evolution", max_sim_calls=90
+    )
+    # budget + the final residual and covariance Jacobian (3 curves x (1 + 1 + 4 params))
+    assert res.method == "differential-evolution" and res.sim_calls <= 90 + 18
+    assert not res.converged and any("stopped before converging" in w for w in res.warnings)
+
+
+@pytest.mark.slow
+def test_fit_tool_on_the_example_files(tmp_path):
+    # examples/data/redox_kinetics: SYNTHETIC, 4 scan rates, 1 % noise, truth in truth.json (made by make_data.py)
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).parents[2] / "examples" / "data" / "redox_kinetics"
+    truth = json.loads((folder / "truth.json").read_text())["parameters_SI"]
+    paths = [str(folder / name) for name in sorted(json.loads((folder / "truth.json").read_text())["files"])]
+    fixed = {k: truth[k] for k in ("area", "c_bulk", "T", "n")}
+    out = fit_cv_tool(paths=paths, fixed=fixed, plot_dir=str(tmp_path / "plots"))
+    assert out.converged and len(out.scan_rates) == 4 and len(out.plots) == 2
+    for name in ("k0", "alpha", "D"):
+        est = out.parameters[name]
+        assert est.value == pytest.approx(truth[name], rel=0.05)
+        assert abs(est.value - truth[name]) <= 3 * est.stderr
