@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, InvalidSmiles
 from ..tools.chem import to_inchikey, to_mol, to_smiles, without_rdkit_log
 
 __all__ = ["Concept", "normalise_text", "normalise_concept", "MOLECULE_SMILES", "SYNONYMS"]
@@ -174,15 +174,15 @@ def _molecule(smiles: str, label: str, surface: str, field: str) -> Concept:
 
 
 @functools.lru_cache(maxsize=262_144)
-def _concept_cached(name: str, smiles: str | None, kind: str | None, field: str) -> Concept:
+def _concept_cached(name: str, smiles: str | None, kind: str | None) -> Concept:
     surface = normalise_text(name) if name else ""
     if smiles:
-        return _molecule(smiles, surface or smiles, surface or smiles, field)
+        return _molecule(smiles, surface or smiles, surface or smiles, "smiles")
     if not surface:
-        raise InvalidInput(field, f"concept name {name!r} is empty after normalisation")
+        raise InvalidInput("name", f"concept name {name!r} is empty after normalisation")
     known = MOLECULE_SMILES.get(surface)
     if known is not None and kind in (None, "molecule"):
-        return _molecule(known, surface, surface, field)
+        return _molecule(known, surface, surface, "smiles")
     return Concept(f"text:{surface}", surface, kind or "concept", surface)
 
 
@@ -208,4 +208,9 @@ def normalise_concept(name: str, *, smiles: str | None = None, kind: str | None 
     """
     if not isinstance(name, str):
         raise InvalidInput(field, f"concept name must be a string, got {type(name).__name__}")
-    return _concept_cached(name, smiles.strip() if smiles else None, kind, field)
+    try:
+        return _concept_cached(name, smiles.strip() if smiles else None, kind)
+    except InvalidSmiles as err:
+        raise InvalidSmiles(err.smiles, err.reason.split(": ", 1)[-1], field=field) from None
+    except InvalidInput as err:
+        raise InvalidInput(field, err.reason) from None

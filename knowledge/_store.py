@@ -99,8 +99,8 @@ def edge_key(relation: str, roles: Sequence[tuple[str, Role]]) -> str:
     by_role: dict[str, list[str]] = {"source": [], "target": [], "member": []}
     for key, role in roles:
         by_role[role].append(key)
-    blob = json.dumps([relation, *(sorted(by_role[r]) for r in ("source", "target", "member"))],
-                      separators=(",", ":"), ensure_ascii=False)
+    # unit/record separators cannot occur in normalised keys, so the joined text is unambiguous
+    blob = "\x1e".join([relation, *("\x1f".join(sorted(by_role[r])) for r in ("source", "target", "member"))])
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
@@ -132,6 +132,9 @@ class KnowledgeStore:
         self.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,))
         self.store_id = self.conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]
         self._node_cache: dict[str, int] = {}
+        self._pending: list[tuple[int, int, str]] = []  # incidences not yet written (flushed within the transaction)
+        self._known_docs: set[str] = set()
+        self._now = utc_now()
         self._in_tx = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -152,8 +155,10 @@ class KnowledgeStore:
             return
         self.conn.execute("BEGIN IMMEDIATE")
         self._in_tx = True
+        self._now = utc_now()  # one timestamp per transaction
         try:
             yield self
+            self._flush()
             self.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
             self.conn.execute("COMMIT")
         except BaseException:
@@ -161,6 +166,8 @@ class KnowledgeStore:
             self._node_cache.clear()
             raise
         finally:
+            self._pending.clear()
+            self._known_docs.clear()
             self._in_tx = False
 
     def _require_tx(self) -> None:
@@ -194,6 +201,7 @@ class KnowledgeStore:
         return "changed"
 
     def _forget_document(self, document_id: str) -> None:
+        self._flush()
         touched = "SELECT node_id FROM incidences WHERE edge_id IN (SELECT edge_id FROM provenance WHERE document_id=?)"
         nodes = [r[0] for r in self.conn.execute(touched, (document_id,))]
         self.conn.execute("DELETE FROM provenance WHERE document_id = ?", (document_id,))
@@ -255,28 +263,39 @@ class KnowledgeStore:
         if not seen:
             raise InvalidInput("roles", "a hyperedge needs at least one node")
         key = key or edge_key(relation, [(c.key, r) for c, r in seen.values()])
-        attrs_json = json.dumps(attrs or {}, sort_keys=True, ensure_ascii=False)
+        attrs_json = json.dumps(attrs, sort_keys=True, ensure_ascii=False) if attrs else "{}"
         cur = self.conn.execute(
-            "INSERT INTO edges(key, relation, attrs, confidence) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE "
-            "SET confidence = max(confidence, excluded.confidence) RETURNING id, (SELECT count(*) FROM incidences "
-            "WHERE edge_id = edges.id)",
+            "INSERT INTO edges(key, relation, attrs, confidence) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
             (key, relation, attrs_json, float(confidence)))
-        eid, n_inc = cur.fetchone()
-        created = n_inc == 0
+        created = cur.rowcount == 1
         if created:
-            self.conn.executemany("INSERT INTO incidences(edge_id, node_id, role) VALUES (?, ?, ?)",
-                                  [(eid, self.node_id(c), r) for c, r in seen.values()])
+            eid = int(cur.lastrowid)
+            # incidences are written in batches (see _flush) — far fewer statements for bulk imports
+            self._pending.extend((eid, self.node_id(c), r) for c, r in seen.values())
+            if len(self._pending) >= 50_000:
+                self._flush()
+        else:
+            eid, old = self.conn.execute("SELECT id, confidence FROM edges WHERE key = ?", (key,)).fetchone()
+            if confidence > old:
+                self.conn.execute("UPDATE edges SET confidence = ? WHERE id = ?", (float(confidence), eid))
         return int(eid), created, self._add_provenance(eid, provenance)
+
+    def _flush(self) -> None:
+        if self._pending:
+            self.conn.executemany("INSERT INTO incidences(edge_id, node_id, role) VALUES (?, ?, ?)", self._pending)
+            self._pending.clear()
 
     def _add_provenance(self, edge_id: int, prov: Provenance) -> bool:
         locator = json.dumps(prov.locator, sort_keys=True, ensure_ascii=False)
-        self.conn.execute(
-            "INSERT OR IGNORE INTO documents(id, sha256, title, ingested_at) VALUES (?, NULL, NULL, ?)",
-            (prov.document_id, utc_now()))
+        if prov.document_id not in self._known_docs:
+            self.conn.execute(
+                "INSERT OR IGNORE INTO documents(id, sha256, title, ingested_at) VALUES (?, NULL, NULL, ?)",
+                (prov.document_id, self._now))
+            self._known_docs.add(prov.document_id)
         cur = self.conn.execute(
             "INSERT OR IGNORE INTO provenance(edge_id, document_id, locator, extractor, extractor_version, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (edge_id, prov.document_id, locator, prov.extractor, prov.extractor_version, prov.created_at or utc_now()))
+            (edge_id, prov.document_id, locator, prov.extractor, prov.extractor_version, prov.created_at or self._now))
         return cur.rowcount == 1
 
     # ------------------------------------------------------------------ reads

@@ -52,6 +52,17 @@ def _gather(ptr: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> tuple[np.ndar
     return idx[offs], owner
 
 
+def _distinct(keys: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """Positions of one occurrence of each distinct key, in O(len(keys)) (``scratch`` is indexable by every key).
+
+    Scatter then gather: the last writer of each key wins, and exactly one position per key reads its own index
+    back. No sort, so hub-sized frontiers stay linear.
+    """
+    idx = np.arange(len(keys))
+    scratch[keys] = idx
+    return np.flatnonzero(scratch[keys] == idx)
+
+
 def _check_s(s: int) -> int:
     if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
         raise InvalidInput("s", f"s must be an integer ≥ 1 (edges are s-adjacent when they share ≥ s nodes); got {s!r}")
@@ -310,6 +321,8 @@ def _bfs(ix: HyperIndex, starts: np.ndarray, goal: np.ndarray, s: int, required:
     n_e, m = ix.n_edges_total, len(required)
     parent = np.full((m + 1, n_e), -2, dtype=np.int64)  # -2 unvisited, -1 start, else parent state index
     seen_sub = np.zeros((m + 1, max(sub.n_subsets, 1)), dtype=bool)
+    scratch_sub = np.empty((m + 1) * max(sub.n_subsets, 1), dtype=np.int64)  # never read before written
+    scratch_edge = np.empty((m + 1) * n_e, dtype=np.int64)
     fe = np.asarray(starts, dtype=np.int64)
     fj = _advance(np.zeros(len(fe), dtype=np.int64), fe, required)
     parent[fj, fe] = -1
@@ -331,19 +344,96 @@ def _bfs(ix: HyperIndex, starts: np.ndarray, goal: np.ndarray, s: int, required:
         sj = fj[owner]
         keep = ~seen_sub[sj, subs]
         subs, owner, sj = subs[keep], owner[keep], sj[keep]
-        _, first = np.unique(sj * sub.n_subsets + subs, return_index=True)
+        first = _distinct(sj * sub.n_subsets + subs, scratch_sub)
         subs, owner, sj = subs[first], owner[first], sj[first]
         seen_sub[sj, subs] = True
         nxt, via = _gather(sub.s2e_ptr, sub.s2e, subs)
         nj = _advance(sj[via], nxt, required)
         keep = parent[nj, nxt] == -2
         nxt, via, nj = nxt[keep], via[keep], nj[keep]
-        _, first = np.unique(nj * n_e + nxt, return_index=True)
+        first = _distinct(nj * n_e + nxt, scratch_edge)
         nxt, via, nj = nxt[first], via[first], nj[first]
         src = owner[via]
         parent[nj, nxt] = fj[src] * n_e + fe[src]
         fe, fj = nxt, nj
     return None
+
+
+class _Side:
+    """One direction of the bidirectional search: visited marks, levels and parent pointers."""
+
+    def __init__(self, ix: HyperIndex, sub: _SubsetIndex, roots: np.ndarray):
+        n_e, n_s = ix.n_edges_total, max(sub.n_subsets, 1)
+        self.edge_seen = np.zeros(n_e, dtype=bool)
+        self.sub_seen = np.zeros(n_s, dtype=bool)
+        self.edge_level = np.empty(n_e, dtype=np.int64)  # valid where edge_seen
+        self.edge_via = np.empty(n_e, dtype=np.int64)  # subset that reached the edge (-1 for roots)
+        self.sub_via = np.empty(n_s, dtype=np.int64)  # edge that first expanded the subset
+        self.frontier = np.unique(np.asarray(roots, dtype=np.int64))
+        self.edge_seen[self.frontier] = True
+        self.edge_level[self.frontier] = 0
+        self.edge_via[self.frontier] = -1
+        self.level = 0
+
+    def expand(self, sub: _SubsetIndex, scratch_sub: np.ndarray, scratch_edge: np.ndarray) -> np.ndarray:
+        """Advance one level; return the newly reached edges."""
+        subs, owner = _gather(sub.e2s_ptr, sub.e2s, self.frontier)
+        keep = ~self.sub_seen[subs]
+        subs, owner = subs[keep], owner[keep]
+        first = _distinct(subs, scratch_sub)
+        subs, owner = subs[first], owner[first]
+        self.sub_seen[subs] = True
+        self.sub_via[subs] = self.frontier[owner]
+        nxt, via = _gather(sub.s2e_ptr, sub.s2e, subs)
+        keep = ~self.edge_seen[nxt]
+        nxt, via = nxt[keep], via[keep]
+        first = _distinct(nxt, scratch_edge)
+        nxt, via = nxt[first], via[first]
+        self.level += 1
+        self.edge_seen[nxt] = True
+        self.edge_level[nxt] = self.level
+        self.edge_via[nxt] = subs[via]
+        self.frontier = nxt
+        return nxt
+
+    def chain(self, e: int) -> list[int]:
+        """Edges from a root to ``e``."""
+        out = [e]
+        while self.edge_via[e] >= 0:
+            e = int(self.sub_via[self.edge_via[e]])
+            out.append(e)
+        return out[::-1]
+
+
+def _bidirectional(ix: HyperIndex, starts: np.ndarray, goals: np.ndarray, s: int) -> list[int] | None:
+    """Shortest s-path from any edge of ``starts`` to any edge of ``goals`` by two searches that meet.
+
+    Each step advances the side with the smaller frontier by one level; a path through an edge reached by both
+    sides has length level_A + level_B. Every path of length ≤ L_A + L_B has been seen once both sides have
+    completed those levels, so the search stops when the best meeting is no longer than that.
+    """
+    if len(starts) == 0 or len(goals) == 0:
+        return None
+    sub = ix.subsets(s)
+    a, b = _Side(ix, sub, starts), _Side(ix, sub, goals)
+    scratch_sub = np.empty(max(sub.n_subsets, 1), dtype=np.int64)
+    scratch_edge = np.empty(ix.n_edges_total, dtype=np.int64)
+    best, meet = math.inf, -1
+    both = np.flatnonzero(b.edge_seen[a.frontier])
+    if len(both):
+        best, meet = 0, int(a.frontier[both[0]])
+    while best > a.level + b.level and len(a.frontier) and len(b.frontier):
+        x, y = (a, b) if len(a.frontier) <= len(b.frontier) else (b, a)
+        new = x.expand(sub, scratch_sub, scratch_edge)
+        hit = new[y.edge_seen[new]]
+        if len(hit):
+            k = int(np.argmin(y.edge_level[hit]))
+            length = x.level + int(y.edge_level[hit[k]])
+            if length < best:
+                best, meet = length, int(hit[k])
+    if meet < 0:
+        return None
+    return a.chain(meet) + b.chain(meet)[::-1][1:]
 
 
 def _endpoint_edges(ix: HyperIndex, v: int) -> np.ndarray:
@@ -356,9 +446,7 @@ def s_edge_distance(ix: HyperIndex, e1: int, e2: int, s: int = 1) -> float:
     Matches HyperNetX's ``Hypergraph.edge_distance(e1, e2, s)``.
     """
     s = _check_s(s)
-    goal = np.zeros(ix.n_edges_total, dtype=bool)
-    goal[e2] = True
-    path = _bfs(ix, np.array([e1]), goal, s, [])
+    path = _bidirectional(ix, np.array([e1]), np.array([e2]), s)
     return math.inf if path is None else float(len(path) - 1)
 
 
@@ -372,6 +460,9 @@ def s_shortest_path(ix: HyperIndex, a: int, b: int, s: int = 1, through: Sequenc
     (:func:`k_shortest_s_paths` returns simple paths only).
     """
     s = _check_s(s)
+    if not through:
+        path = _bidirectional(ix, _endpoint_edges(ix, a), _endpoint_edges(ix, b), s)
+        return None if path is None else EdgePath(path, _hops(ix, path))
     required = [ix.contains_mask(v) for v in through]
     path = _bfs(ix, _endpoint_edges(ix, a), ix.contains_mask(b), s, required)
     return None if path is None else EdgePath(path, _hops(ix, path))
@@ -385,15 +476,18 @@ def _distance_to(ix: HyperIndex, v: int, s: int) -> np.ndarray:
     fe = ix.edges_of(v)
     dist[fe] = 0
     seen_sub = np.zeros(max(sub.n_subsets, 1), dtype=bool)
+    scratch_sub = np.empty(max(sub.n_subsets, 1), dtype=np.int64)
+    scratch_edge = np.empty(n_e, dtype=np.int64)
     d = 0
     while len(fe):
         d += 1
         subs, _ = _gather(sub.e2s_ptr, sub.e2s, fe)
-        subs = np.unique(subs[~seen_sub[subs]])
+        subs = subs[~seen_sub[subs]]
+        subs = subs[_distinct(subs, scratch_sub)]
         seen_sub[subs] = True
         nxt, _ = _gather(sub.s2e_ptr, sub.s2e, subs)
-        nxt = np.unique(nxt)
         nxt = nxt[dist[nxt] > d]
+        nxt = nxt[_distinct(nxt, scratch_edge)]
         dist[nxt] = d
         fe = nxt
     return dist
@@ -415,6 +509,8 @@ def k_shortest_s_paths(ix: HyperIndex, a: int, b: int, s: int = 1, k: int = 3, t
     first = s_shortest_path(ix, a, b, s, through)
     if first is None:
         return []
+    if k == 1 and not through:  # an unconstrained breadth-first path is already simple and minimal
+        return [first]
     stops = [*through, b]
     dist = np.stack([_distance_to(ix, v, s) for v in stops])  # (m + 1, n_edges)
     # tail[j]: fewest hops from any edge holding stops[j] to the final goal through the later stops.
