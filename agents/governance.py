@@ -281,30 +281,32 @@ def _merge_limits(current: Budget, new: Budget) -> Budget:
     return Budget(**merged)
 
 
-def _budget_gate(ctx: RunContext, key: str, role: str, what: str, **needs: float) -> str | None:
-    """Pause for a budget answer if the next step crosses a limit; ``None`` to go on, else the stop reason."""
+def _budget_gate(ctx: RunContext, key: str, role: str, what: str, claim: Callable[[bool], Breach | None]) -> str | None:
+    """Pause for a budget answer if the next step crosses a limit; ``None`` to go on, else the stop reason.
+
+    ``claim(force)`` checks the limits (and, for tool calls, reserves the call); it returns the breach or ``None``.
+    """
     stopped = ctx.ledger.stopped(ctx.run_id)
     if stopped:
         return stopped
-    limits = ctx.limits()
     rec = ctx.ledger.get_ask(key, "budget")
-    if rec is not None:
-        breach = Breach.model_validate(rec["payload"]["breach"])
-    else:
-        breach = check(limits, ctx.ledger.usage(ctx.run_id), **needs)
+    if rec is None:
+        breach = claim(False)
         if breach is None:
             return None
-    payload = {
-        "kind": "budget",
-        "run_id": ctx.run_id,
-        "role": role,
-        "tool": what,
-        "breach": breach.model_dump(),
-        "budget": limits.model_dump(),
-        "reason": breach.message(),
-    }
-    if rec is None:
+        payload = {
+            "kind": "budget",
+            "run_id": ctx.run_id,
+            "role": role,
+            "tool": what,
+            "breach": breach.model_dump(),
+            "budget": ctx.limits().model_dump(),
+            "reason": breach.message(),
+        }
         ctx.log("budget_pause", actor=role, role=role, tool=what, detail=payload, dedupe=f"{key}:budget_pause")
+    else:
+        payload = rec["payload"]  # a re-run: the question as it was first asked
+    breach = Breach.model_validate(payload["breach"])
     answer = ask_human(ctx, key, "budget", payload)
     try:
         new = parse_budget_answer(answer, Budget.model_validate(payload["budget"]), breach)
@@ -336,6 +338,7 @@ def _budget_gate(ctx: RunContext, key: str, role: str, what: str, **needs: float
         detail={"budget": new.model_dump()},
         dedupe=f"{key}:budget_answer",
     )
+    claim(True)
     return None
 
 
@@ -459,7 +462,14 @@ def governed_call(
             ctx, dec, key, step_key, status="denied", args=dec.args, message=f"denied: {dec.reason}", approver="policy"
         )
 
-    stop = _budget_gate(ctx, key, dec.role, tool, tool_calls=1, tool_seconds=dec.estimate.seconds)
+    def claim(force: bool) -> Breach | None:
+        return ctx.ledger.reserve(
+            key=key, run_id=ctx.run_id, step_key=step_key, role=dec.role, tool=tool,
+            seconds=dec.estimate.seconds, force=force,
+        )  # fmt: skip
+
+    ctx.limits()  # a new run's limits are stored before the first reservation reads them
+    stop = _budget_gate(ctx, key, dec.role, tool, claim)
     if stop:
         return _finish(
             ctx, dec, key, step_key, status="stopped", args=dec.args, message=f"stopped: {stop}", approver=ctx.approver
@@ -515,7 +525,11 @@ def governed_call(
             detail={"reason": dec.reason, "estimate": dec.estimate.model_dump()},
             dedupe=f"{key}:ask",
         )
-        verdict, edited, why, by = parse_approval(ask_human(ctx, key, "approval", payload))
+        try:
+            verdict, edited, why, by = parse_approval(ask_human(ctx, key, "approval", payload))
+        except ApprovalRequired:
+            ctx.ledger.release(key)  # outside a graph nothing waits: give the reserved budget back
+            raise
         approver = f"human:{by}" if by else ctx.approver
         ctx.log(
             "decision",
@@ -597,7 +611,12 @@ def governed_llm(
         if rec is not None and rec["answer"] is not None and ns is not None and rec["ns"] == ns:
             interrupt(rec["payload"])
         return cached
-    if _budget_gate(ctx, key, role, label, llm_tokens=max(estimate_tokens, 1)):
+
+    def claim(force: bool) -> Breach | None:
+        # Tokens are known only after the reply: checked against the estimate, recorded when the reply arrives.
+        return None if force else check(ctx.limits(), ctx.ledger.usage(ctx.run_id), llm_tokens=max(estimate_tokens, 1))
+
+    if _budget_gate(ctx, key, role, label, claim):
         return None
     reply, tokens = request()
     stored = ctx.ledger.put_reply(key=key, run_id=ctx.run_id, reply=reply, tokens=tokens)

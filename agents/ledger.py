@@ -15,7 +15,7 @@ from typing import Any
 
 from ._sqlite import SqliteFile
 from .audit import canonical_json
-from .budget import Budget, Usage
+from .budget import Breach, Budget, Usage, check
 
 __all__ = ["Ledger", "StoredResult", "StoredAsk"]
 
@@ -100,7 +100,7 @@ class Ledger(SqliteFile):
             "FROM results WHERE key = ?",
             (key,),
         )
-        if row is None:
+        if row is None or row[6] == "running":  # a reservation, not an outcome
             return None
         names = ("key", "run_id", "step_key", "role", "tool", "args", "status", "result", "message", "approver")
         out = StoredResult(zip(names, row[:10]))
@@ -124,10 +124,15 @@ class Ledger(SqliteFile):
         approver: str | None,
         seconds: float,
     ) -> StoredResult:
-        """Store an outcome unless one is stored under ``key`` already; return the stored one (first write wins)."""
+        """Store an outcome unless one is stored under ``key`` already; return the stored one (first write wins).
+
+        A reservation (status ``running``, see :meth:`reserve`) is replaced by the outcome."""
         with self._tx() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "args = excluded.args, status = excluded.status, result = excluded.result, "
+                "message = excluded.message, approver = excluded.approver, seconds = excluded.seconds "
+                "WHERE results.status = 'running'",
                 (
                     key,
                     run_id,
@@ -146,6 +151,33 @@ class Ledger(SqliteFile):
         stored = self.get_result(key)
         assert stored is not None
         return stored
+
+    def reserve(
+        self, *, key: str, run_id: str, step_key: str, role: str, tool: str, seconds: float, force: bool = False
+    ) -> Breach | None:
+        """Claim budget for one tool call before it runs: atomically check the run's limits against its usage
+        (reservations included) and record a ``running`` row, so parallel workers can never overrun a limit
+        together. Returns the :class:`Breach` instead when the call would cross a limit (unless ``force``, used once a
+        person extended the budget). A key already reserved or finished is not counted again."""
+        with self._tx() as conn:
+            if conn.execute("SELECT 1 FROM results WHERE key = ?", (key,)).fetchone():
+                return None
+            if not force:
+                row = conn.execute("SELECT budget FROM budgets WHERE run_id = ?", (run_id,)).fetchone()
+                limits = Budget.model_validate_json(row[0]) if row else Budget()
+                breach = check(limits, self._usage(conn, run_id), tool_calls=1, tool_seconds=seconds)
+                if breach is not None:
+                    return breach
+            conn.execute(
+                "INSERT INTO results VALUES (?, ?, ?, ?, ?, '{}', 'running', NULL, 'running', NULL, ?, ?)",
+                (key, run_id, step_key, role, tool, float(seconds), time.time()),
+            )
+        return None
+
+    def release(self, key: str) -> None:
+        """Drop a reservation that will not be used (an outcome, once stored, is never dropped)."""
+        with self._tx() as conn:
+            conn.execute("DELETE FROM results WHERE key = ? AND status = 'running'", (key,))
 
     def results(self, run_id: str) -> list[StoredResult]:
         keys = [r[0] for r in self._all("SELECT key FROM results WHERE run_id = ? ORDER BY created", (run_id,))]
@@ -211,13 +243,20 @@ class Ledger(SqliteFile):
         return row[0] if row else None
 
     def usage(self, run_id: str) -> Usage:
-        """Tool calls and tool-seconds of stored outcomes that ran, LLM tokens of stored replies, wall time."""
-        calls, secs = self._one(
-            "SELECT COUNT(*), COALESCE(SUM(seconds), 0) FROM results WHERE run_id = ? AND status IN ('ok', 'error')",
+        """Tool calls and tool-seconds of calls that ran or hold a reservation, LLM tokens, wall time."""
+        with self._lock:
+            return self._usage(self._conn, run_id)
+
+    @staticmethod
+    def _usage(conn: Any, run_id: str) -> Usage:
+        # A reservation counts its estimated seconds until the outcome replaces them with the measured ones.
+        calls, secs = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(seconds), 0) FROM results "
+            "WHERE run_id = ? AND status IN ('ok', 'error', 'running')",
             (run_id,),
-        )
-        (tokens,) = self._one("SELECT COALESCE(SUM(tokens), 0) FROM llm WHERE run_id = ?", (run_id,))
-        started = self._one("SELECT started FROM budgets WHERE run_id = ?", (run_id,))
+        ).fetchone()
+        (tokens,) = conn.execute("SELECT COALESCE(SUM(tokens), 0) FROM llm WHERE run_id = ?", (run_id,)).fetchone()
+        started = conn.execute("SELECT started FROM budgets WHERE run_id = ?", (run_id,)).fetchone()
         wall = time.time() - started[0] if started else 0.0
         return Usage(tool_calls=calls, tool_seconds=secs, llm_tokens=tokens, wall_seconds=wall)
 

@@ -143,3 +143,13 @@ def test_runs_list_show_and_prune(lab_roles):
     assert lab.verify_audit().ok  # pruning never touches the audit log
     with pytest.raises(InvalidInput):
         lab.runs.prune()
+
+
+def test_parallel_workers_cannot_overrun_a_budget_together(lab_roles):
+    """Budget checks reserve the call atomically, so two workers racing for the last call cannot both get it."""
+    lab = Lab(budget={"max_tool_calls": 1})
+    first = lab.chat("echo_value(value=1) and estimate_heavy(seconds=5)")
+    assert [p.kind for p in first.pending] == ["budget"]
+    assert first.usage.tool_calls == 1
+    done = lab.answer("stop")
+    assert done.status == "stopped" and done.usage.tool_calls == 1
