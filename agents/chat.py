@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from ..errors import InvalidInput
+from ..errors import LabwrightError
 from .lab import Lab, LabReply
 from .runs import Pending
 
@@ -72,8 +72,8 @@ class ChatSession:
                     self.command(line)
                 else:
                     self.converse(line)
-            except InvalidInput as err:
-                self.console.print(f"[red]error:[/] {err}")
+            except LabwrightError as err:  # bad input, an unreachable model, an unknown run: report and go on
+                self.console.print(f"[red]error:[/] {escape(str(err))}")
 
     def command(self, line: str) -> None:
         name, *rest = line.split()
