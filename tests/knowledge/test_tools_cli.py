@@ -28,9 +28,14 @@ def test_importing_labwright_registers_the_librarian_tools():
 
 
 def test_tools_use_the_configured_store_by_default():
-    out = labwright.call_tool("kg_ingest_text", {
-        "text": "Genipin crosslinks chitosan and improves the mechanical strength of the hydrogel.",
-        "document_id": "note-1", "extractor": "offline"})
+    out = labwright.call_tool(
+        "kg_ingest_text",
+        {
+            "text": "Genipin crosslinks chitosan and improves the mechanical strength of the hydrogel.",
+            "document_id": "note-1",
+            "extractor": "offline",
+        },
+    )
     assert Path(out.store_path) == get_settings().knowledge_path and get_settings().knowledge_path.exists()
     nb = labwright.call_tool("kg_neighbors", {"concept": "chitosan"})
     assert {n.node for n in nb.neighbors} >= {"genipin", "mechanical strength", "hydrogel"}
@@ -38,8 +43,10 @@ def test_tools_use_the_configured_store_by_default():
 
 def test_tools_on_an_explicit_store(tmp_path):
     store = str(tmp_path / "kg.sqlite")
-    events = [{"source": ["cerium oxide"], "relation": "embedded in", "target": ["chitosan"], "document": "a"},
-              {"source": ["chitosan"], "relation": "coats", "target": ["PCL"], "document": "b"}]
+    events = [
+        {"source": ["cerium oxide"], "relation": "embedded in", "target": ["chitosan"], "document": "a"},
+        {"source": ["chitosan"], "relation": "coats", "target": ["PCL"], "document": "b"},
+    ]
     out = labwright.call_tool("kg_ingest_events", {"events": events, "store_path": store})
     assert out.edges_created == 2
     paths = labwright.call_tool("kg_paths", {"a": "ceria", "b": "polycaprolactone", "store_path": store})
@@ -49,8 +56,9 @@ def test_tools_on_an_explicit_store(tmp_path):
     assert claim_docs == {"a", "b"}
     stats = labwright.call_tool("kg_stats", {"store_path": store, "s": 1})
     assert stats.edges == 2 and stats.components == 1
-    export = labwright.call_tool("kg_export", {"store_path": store, "path": str(tmp_path / "x.json"),
-                                               "around": ["PCL"]})
+    export = labwright.call_tool(
+        "kg_export", {"store_path": store, "path": str(tmp_path / "x.json"), "around": ["PCL"]}
+    )
     assert export.edges == 1 and len(export.sha256) == 64
 
 
@@ -64,8 +72,9 @@ def test_tool_bad_input():
     with pytest.raises(InvalidInput) as err:
         labwright.call_tool("kg_paths", {"a": "x", "b": "y", "s": 0})
     assert err.value.field == "s"
-    labwright.call_tool("kg_ingest_events", {"events": [{"source": ["a"], "relation": "r", "target": ["b"],
-                                                         "document": "d"}]})
+    labwright.call_tool(
+        "kg_ingest_events", {"events": [{"source": ["a"], "relation": "r", "target": ["b"], "document": "d"}]}
+    )
     with pytest.raises(NotFound):
         labwright.call_tool("kg_paths", {"a": "a", "b": "zzz"})
 
@@ -84,36 +93,59 @@ def test_hypotheses_cite_passages_for_the_paper_bridge(corpus_store):
         assert {i for c in h.claims for i in c.edge_ids} == used
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "labwright.cli", "kg", *args], capture_output=True, text=True,
-                          timeout=120)
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """`labwright kg ...` in this process (the console contract: exit code, stdout, stderr)."""
+    from labwright.cli import main
+
+    code = main(["kg", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
-@pytest.mark.slow
-def test_cli_end_to_end(tmp_path):
+def test_cli_end_to_end(tmp_path, capsys):
     store = str(tmp_path / "kg.sqlite")
-    out = run_cli("ingest", str(CORPUS), "--store", store, "--extractor", "offline")
-    assert out.returncode == 0, out.stderr
-    assert "35 documents" in out.stdout
-    out = run_cli("path", "cerium oxide", "PCL", "--s", "2", "--store", store, "--json")
-    assert out.returncode == 0, out.stderr
-    path = json.loads(out.stdout)["paths"][0]
-    assert path["intersections"] == [["reactive oxygen species", "chitosan"]] or \
-        sorted(path["intersections"][0]) == ["chitosan", "reactive oxygen species"]
-    out = run_cli("hypotheses", "ceria", "polycaprolactone", "--store", store)
-    assert out.returncode == 0 and "bio-" in out.stdout
-    out = run_cli("stats", "--store", store)
-    assert out.returncode == 0 and "power law" in out.stdout
+    code, out, err = run_cli(capsys, "ingest", str(CORPUS), "--store", store, "--extractor", "offline")
+    assert code == 0, err
+    assert "35 documents" in out
+    code, out, err = run_cli(capsys, "path", "cerium oxide", "PCL", "--s", "2", "--store", store, "--json")
+    assert code == 0, err
+    assert sorted(json.loads(out)["paths"][0]["intersections"][0]) == ["chitosan", "reactive oxygen species"]
+    code, out, _ = run_cli(capsys, "hypotheses", "ceria", "polycaprolactone", "--store", store)
+    assert code == 0 and "bio-" in out
+    code, out, _ = run_cli(capsys, "stats", "--store", store)
+    assert code == 0 and "power law" in out
     hif = tmp_path / "out.json"
-    out = run_cli("export", str(hif), "--store", store)
-    assert out.returncode == 0 and json.loads(hif.read_text())["incidences"]
+    code, out, _ = run_cli(capsys, "export", str(hif), "--store", store)
+    assert code == 0 and json.loads(hif.read_text())["incidences"]
     again = str(tmp_path / "again.sqlite")
-    assert run_cli("ingest", str(hif), "--store", again).returncode == 0
-    for args, code, message in [
+    assert run_cli(capsys, "ingest", str(hif), "--store", again)[0] == 0
+    for args, expect, message in [
         (("path", "unobtainium", "PCL", "--store", store), 1, "no node named 'unobtainium'"),
         (("path", "ceria", "PCL", "--s", "0", "--store", store), 2, "'s'"),
         (("ingest", str(tmp_path / "nope.jsonl"), "--store", store), 2, "no such file"),
     ]:
-        out = run_cli(*args)
-        assert out.returncode == code, (args, out.stderr)
-        assert len(out.stderr.strip().splitlines()) == 1 and message in out.stderr
+        code, out, err = run_cli(capsys, *args)
+        assert code == expect, (args, err)
+        assert len(err.strip().splitlines()) == 1 and message in err
+
+
+@pytest.mark.slow
+def test_console_script_reports_unknown_concept_on_one_line(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "labwright.cli",
+            "kg",
+            "path",
+            "unobtainium",
+            "PCL",
+            "--store",
+            str(tmp_path / "empty.sqlite"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.strip().splitlines() == ["labwright: error: no node named 'unobtainium' in the knowledge store"]
