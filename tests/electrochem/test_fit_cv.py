@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from labwright.errors import InvalidInput
 from labwright.tools.electrochem._fit import compare_cv_models, fit_cv, prepare_curves
-from labwright.tools.electrochem._fit_tools import fit_cv_tool
+from labwright.tools.electrochem._fit_tools import compare_cv_models_tool, fit_cv_tool
 from labwright.tools.electrochem._grid import GridSpec
 from labwright.tools.electrochem._readers import Voltammogram, VoltammogramMetadata
 from labwright.tools.electrochem._simulate import ECParams, cv_current
@@ -159,3 +159,14 @@ def test_fit_tool_on_the_example_files(tmp_path):
         est = out.parameters[name]
         assert est.value == pytest.approx(truth[name], rel=0.05)
         assert abs(est.value - truth[name]) <= 3 * est.stderr
+
+
+def test_compare_tool_plumbing_with_a_small_budget(e_data, tmp_path):
+    # two candidates with a tiny Nelder-Mead budget: checks arguments, labels and one plot folder per candidate
+    out = compare_cv_models_tool(
+        voltammograms=e_data, fixed=FIXED, method="nelder-mead", max_sim_calls=15, plot_dir=str(tmp_path),
+        candidates=[{"params_to_fit": ["k0", "alpha", "D", "E0"]}, {"params_to_fit": ["k0", "D", "E0"]}],
+    )  # fmt: skip
+    assert out.labels == ["E/bv #1", "E/bv #2"] and len(out.fits) == 2
+    assert sum(out.akaike_weights) == pytest.approx(1.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["E_bv__1", "E_bv__2"]

@@ -170,6 +170,8 @@ def test_read_voltammogram_tool(tmp_path):
     out = read_voltammogram(path=str(DATA / "cv_gamry.DTA"), cycle=1)
     assert out.n_points == 41 and out.cycles == [1, 2]
     assert out.E_range == pytest.approx((0.0, 0.5))
+    brief = read_voltammogram(path=str(DATA / "cv_biologic.mpt"), summary_only=True)
+    assert brief.voltammogram is None and brief.metadata["format"] == "mpt" and brief.scan_rate == pytest.approx(0.1)
     with pytest.raises(InvalidInput, match="read_voltammogram: invalid input for field 'area'"):
         read_voltammogram(path=str(DATA / "cv_density.tsv"), area=-1.0)
     with pytest.raises(InvalidInput, match="current_column"):

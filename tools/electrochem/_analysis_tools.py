@@ -70,10 +70,13 @@ class ReadVoltammogramInput(ToolModel):
     scan_rate: PositiveFloat | None = Field(default=None, description="CSV: scan rate, V/s, if not in the file.")
     invert_current: bool = Field(default=False, description="Flip the current sign (files with cathodic positive).")
     cycle: int | None = Field(default=None, description="Keep only this cycle (curve/segment number).")
+    summary_only: bool = Field(default=False, description="Return the summary and metadata without the arrays.")
 
 
 class ReadVoltammogramOutput(ToolModel):
-    voltammogram: Voltammogram
+    voltammogram: Voltammogram | None = Field(description="The data (None when summary_only).")
+    metadata: dict = Field(description="Source path, SHA-256, format, columns, units, header settings.")
+    scan_rate: float | None = Field(description="Scan rate, V/s (from the file or estimated from t).")
     n_points: int = Field(description="Number of points kept.")
     E_range: tuple[float, float] = Field(description="Minimum and maximum potential, V.")
     I_range: tuple[float, float] = Field(description="Minimum and maximum current, A.")
@@ -86,14 +89,16 @@ def read_voltammogram(inp: ReadVoltammogramInput) -> ReadVoltammogramOutput:
 
     Records the source path and the file's SHA-256; malformed or truncated files are rejected with the line number.
     """
-    options = inp.model_dump(exclude={"path", "format", "cycle"})
+    options = inp.model_dump(exclude={"path", "format", "cycle", "summary_only"})
     data = read_voltammogram_file(inp.path, format=inp.format, **options)
     cycles = sorted(set(data.cycle)) if data.cycle is not None else []
     if inp.cycle is not None:
         data = data.select_cycle(inp.cycle)
     E, I, _ = data.arrays()
     return ReadVoltammogramOutput(
-        voltammogram=data,
+        voltammogram=None if inp.summary_only else data,
+        metadata=data.metadata.model_dump(),
+        scan_rate=data.scan_rate,
         n_points=E.size,
         E_range=(float(E.min()), float(E.max())),
         I_range=(float(I.min()), float(I.max())),
