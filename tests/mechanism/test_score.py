@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from labwright.errors import InvalidInput
 from labwright.tools.chem import tanimoto
 from labwright.tools.mechanism import (
     ScoreWeights,
@@ -86,7 +87,7 @@ def test_fingerprint_settings_and_weights_are_configurable(gold):
     r1 = score_mechanism(pred, m, radius=1).breakdown.similarity
     r3 = score_mechanism(pred, m, radius=3).breakdown.similarity
     assert r1 > r3  # larger environments see the extra methyl in more bits
-    only_align = ScoreWeights(validity=0, balance=0, alignment=1, similarity=0, logic=0, continuity=0)
+    only_align = ScoreWeights(alignment=1, similarity=0, logic=0)
     assert score_mechanism(pred, m, weights=only_align).total == pytest.approx(1 - m.weights()[0])
 
 
@@ -96,3 +97,13 @@ def test_compare_mechanisms_reports_shared_and_distinct_species():
     c = compare_mechanisms(ref, alt)
     assert "CC#[O+]" in c.only_in_second and "COC(C)=O" in c.shared_species
     assert 0 < c.similarity < 0.7 and c.omes_second_vs_first["S_total"] == 0.2
+
+
+def test_soundness_multiplies_agreement_and_weights_must_not_all_be_zero():
+    ref = load_mechanism(DATA / "review/reference.yaml")
+    bad = load_mechanism(DATA / "review/candidate_missing_water.yaml")
+    s = score_mechanism(bad, ref)
+    # same steps as the reference, one of five unbalanced: the agreement is perfect, soundness is 4/5
+    assert s.breakdown.alignment == 1.0 and s.total == pytest.approx(s.breakdown.balance) == pytest.approx(0.8)
+    with pytest.raises(InvalidInput, match="weights"):
+        score_mechanism(bad, ref, weights=ScoreWeights(alignment=0, similarity=0, logic=0))

@@ -9,6 +9,7 @@ written as reactants -> products).
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from typing import Literal
@@ -16,6 +17,7 @@ from typing import Literal
 from pydantic import Field
 from rdkit import DataStructs
 
+from ...errors import InvalidInput
 from ..fields import Fraction, ToolModel
 from ._align import Alignment, align
 from ._checks import ValidationReport, _name_difference, _smiles_fields, explain_smiles_error, validate_mechanism
@@ -28,14 +30,16 @@ Status = Literal["identical", "similar", "different", "wrong_subtype", "missing"
 
 
 class ScoreWeights(ToolModel):
-    """Weights of the score components (renormalised over the components that apply)."""
+    """Weights of the agreement components (renormalised to sum to one).
 
-    validity: Fraction = Field(default=0.10, description="Weight of the valid-SMILES share.")
-    balance: Fraction = Field(default=0.15, description="Weight of the balanced-step share.")
-    alignment: Fraction = Field(default=0.30, description="Weight of exact intermediate matches (oMeS S_total).")
-    similarity: Fraction = Field(default=0.20, description="Weight of similarity credit (oMeS S_partial).")
-    logic: Fraction = Field(default=0.15, description="Weight of subtype-matched steps per step.")
-    continuity: Fraction = Field(default=0.10, description="Weight of steps whose inputs exist when needed.")
+    Chemical soundness (valid SMILES, balanced steps, continuity) is not weighed against agreement: it multiplies it
+    (see :func:`score_mechanism`), so a mechanism that matches the reference step for step but loses a water molecule
+    in one of five steps keeps 80 % of its score, not 97 %.
+    """
+
+    alignment: Fraction = Field(default=0.45, description="Weight of exact intermediate matches (oMeS S_total).")
+    similarity: Fraction = Field(default=0.30, description="Weight of similarity credit (oMeS S_partial).")
+    logic: Fraction = Field(default=0.25, description="Weight of subtype-matched steps per step.")
 
 
 class ScoreBreakdown(ToolModel):
@@ -273,7 +277,9 @@ def score_mechanism(
     Returns
     -------
     MechanismScore
-        Total in [0, 1], breakdown, per-step diagnostics and the validation report of ``pred``.
+        Total in [0, 1], breakdown, per-step diagnostics and the validation report of ``pred``. The total is
+        soundness × agreement: the product of the validity, balance and continuity shares (those that apply) times
+        the weighted mean of alignment, similarity and logic.
 
     Notes
     -----
@@ -294,10 +300,7 @@ def score_mechanism(
         logic=res.n_match / max(len(reference.steps), len(pred.steps)),
         continuity=_continuity_share(report, pred),
     )
-    parts = {k: v for k, v in breakdown.model_dump().items() if v is not None}
-    w = weights.model_dump()
-    denom = sum(w[k] for k in parts) or 1.0
-    total = sum(w[k] * v for k, v in parts.items()) / denom
+    total = _soundness(breakdown) * _agreement(breakdown, weights)
     diagnostics = _attach_errors(_diagnose(reference, pred, res, sims, tau), report)
     return MechanismScore(
         total=min(1.0, max(0.0, total)),
@@ -306,6 +309,20 @@ def score_mechanism(
         validation=report,
         summary=_summary(total, breakdown, diagnostics, report),
     )
+
+
+def _soundness(b: ScoreBreakdown) -> float:
+    """Product of the chemical-soundness shares that apply (validity, balance, continuity), in [0, 1]."""
+    return math.prod(v for v in (b.validity, b.balance, b.continuity) if v is not None)
+
+
+def _agreement(b: ScoreBreakdown, weights: ScoreWeights) -> float:
+    """Weighted mean of the agreement components (alignment, similarity, logic), in [0, 1]."""
+    w = weights.model_dump()
+    denom = sum(w.values())
+    if denom <= 0:
+        raise InvalidInput("weights", "at least one of alignment, similarity and logic must have a positive weight")
+    return sum(w[k] * getattr(b, k) for k in w) / denom
 
 
 def _summary(total: float, b: ScoreBreakdown, diags: list[StepDiagnostic], report: ValidationReport) -> str:
