@@ -1,0 +1,64 @@
+"""Stochastic kinetics: CME stationary distributions vs exact laws, SSA vs CME and vs the ODE."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from labwright.tools.kinetics import (
+    cme_stationary,
+    cme_stationary_distribution,
+    compile_network,
+    parse_network,
+    simulate_ssa_counts,
+    solve_ode,
+)
+from scipy import stats
+
+BIRTH_DEATH = ["birth: 0 -> X; kf=10", "death: X -> 0; kf=1"]  # λ = k_birth/k_death = 10 molecules
+
+
+def test_cme_birth_death_is_poisson():
+    # Stationary CME of 0 -> X (rate λγ), X -> 0 (rate γ n) is Poisson(λ) exactly; truncation at 60 leaves
+    # a tail of ~1e-26, so the solve must match the pmf to round-off (1e-12).
+    out = cme_stationary_distribution(compile_network(parse_network(BIRTH_DEATH)), np.array([0]), np.array([60]))
+    np.testing.assert_allclose(out["p"], stats.poisson.pmf(out["states"][:, 0], 10.0), atol=1e-12)
+    assert out["mean"][0] == pytest.approx(10.0, rel=1e-10) and out["variance"][0] == pytest.approx(10.0, rel=1e-10)
+    assert out["boundary_mass"] < 1e-20
+
+
+def test_cme_closed_isomerisation_is_binomial():
+    # A <-> B with N = 30 molecules: stationary B ~ Binomial(N, kf/(kf + kr)) (independent molecules).
+    out = cme_stationary(reactions=["A <-> B; kf=2, kr=3"], initial={"A": 30}, max_counts={"A": 30, "B": 30})
+    assert out.n_states == 31
+    np.testing.assert_allclose(out.marginals["B"], stats.binom.pmf(np.arange(31), 30, 0.4), atol=1e-12)
+
+
+def test_ssa_matches_cme_stationary_distribution_chi_square():
+    # 4000 seeded SSA runs of the birth–death process sampled at t = 20 s (relaxation e^{−20} ≈ 2e-9) vs the CME
+    # stationary pmf: Pearson chi-square over bins with expected count ≥ 5 (tails pooled); require p > 0.001.
+    system = compile_network(parse_network(BIRTH_DEATH))
+    counts = simulate_ssa_counts(system, np.array([0]), np.array([0.0, 20.0]), n_trajectories=4000, seed=7)[:, -1, 0]
+    cme = cme_stationary_distribution(system, np.array([0]), np.array([60]))
+    expected = 4000 * cme["p"]
+    lo, hi = np.argmax(expected >= 5), len(expected) - np.argmax(expected[::-1] >= 5) - 1
+    obs = np.bincount(counts.astype(int), minlength=61)[:61]
+    o = np.concatenate([[obs[: lo + 1].sum()], obs[lo + 1 : hi], [obs[hi:].sum()]])
+    e = np.concatenate([[expected[: lo + 1].sum()], expected[lo + 1 : hi], [expected[hi:].sum()]])
+    chi2, pval = stats.chisquare(o, e * o.sum() / e.sum())
+    assert pval > 1e-3, (chi2, pval)
+    # Poisson moments within 4 standard errors: SE(mean) = √(λ/n), SE(var) ≈ λ√(2/n).
+    assert abs(counts.mean() - 10.0) < 4 * np.sqrt(10.0 / 4000)
+    assert abs(counts.var() - 10.0) < 4 * 10.0 * np.sqrt(2 / 4000)
+
+
+def test_ssa_mean_follows_ode_at_large_copy_numbers():
+    # Dimerisation 2A <-> B, B -> C at Ω = 1000 molecules per mol/m³ (A0 = 1000 molecules): the ensemble mean of
+    # 200 runs / Ω must match the ODE within 4 standard errors + 1e-3 mol/m³ (finite-Ω bias is O(1/Ω)).
+    system = compile_network(parse_network(["2 A <-> B; kf=1, kr=0.5", "B -> C; kf=0.2"]))
+    ts = np.linspace(0.0, 5.0, 6)
+    ode = solve_ode(system, np.array([1.0, 0.0, 0.0]), ts)
+    runs = simulate_ssa_counts(system, np.array([1000, 0, 0]), ts, n_trajectories=200, omega=1000.0, seed=3) / 1000.0
+    se = runs.std(axis=0) / np.sqrt(200)
+    assert np.all(np.abs(runs.mean(axis=0) - ode) <= 4 * se + 1e-3)
+    # Atoms of A are conserved in every trajectory: A + 2B + 2C = A0.
+    np.testing.assert_allclose(runs[:, :, 0] + 2 * runs[:, :, 1] + 2 * runs[:, :, 2], 1.0, atol=1e-12)
