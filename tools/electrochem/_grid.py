@@ -79,6 +79,7 @@ def cell_geometry(spec: GridSpec, rho0=None):
 
     Returns
     -------
+    NumPy arrays for planar geometry, JAX arrays (traced in ``rho0``) for spherical.
     volume : (n_x,) control volume of each node (the outer node's is unused); electrode surface area = 1.
     left, right : (n_x,) face area x conductance towards the previous and next node (0 where there is none).
     """
@@ -92,17 +93,17 @@ def cell_geometry(spec: GridSpec, rho0=None):
         x_face = spec.h0 * (g**xi_face - 1.0) / (g - 1.0)
         metric = spec.h0 * np.log(g) * g**xi_face / (g - 1.0)
     X = spec.nodes()
-    lo = jnp.asarray(np.concatenate([X[:1], x_face]))
-    hi = jnp.asarray(np.concatenate([x_face, X[-1:]]))
-    x_face = jnp.asarray(x_face)
+    lo = np.concatenate([X[:1], x_face])
+    hi = np.concatenate([x_face, X[-1:]])
     if rho0 is None:
-        face = jnp.ones_like(x_face)
-        volume = hi - lo
+        # planar: plain NumPy, so the grid's modes can be computed once at trace time
+        xp, face, volume = np, np.ones_like(x_face), hi - lo
     else:
+        xp = jnp
         face = ((rho0 + x_face) / rho0) ** 2
         volume = ((rho0 + hi) ** 3 - (rho0 + lo) ** 3) / (3.0 * rho0**2)
-    conductance = face / jnp.asarray(metric)
-    zero = jnp.zeros(1)
-    left = jnp.concatenate([zero, conductance])
-    right = jnp.concatenate([conductance, zero])
+    conductance = face / metric
+    zero = xp.zeros(1)
+    left = xp.concatenate([zero, conductance])
+    right = xp.concatenate([conductance, zero])
     return volume, left, right

@@ -39,7 +39,7 @@ MHCMethod = Literal["zeng", "quadrature"]
 
 # Trapezoid nodes on the unit interval for the MHC integral (the integrand is smooth and decays like a Gaussian at
 # both ends, so the trapezoid rule converges geometrically).
-_N_QUAD = 161
+_N_QUAD = 241
 _UNIT = np.linspace(0.0, 1.0, _N_QUAD)
 _TRAP = np.full(_N_QUAD, 1.0 / (_N_QUAD - 1))
 _TRAP[[0, -1]] *= 0.5
@@ -71,10 +71,11 @@ def _mhc_favoured(eta_abs, lam):
     With x = lam - |eta| + 2 sqrt(lam) y the Gaussian is exp(-y²); the Fermi factor shifts the mass of the integrand
     to y in [-sqrt(lam), 0], so the trapezoid rule runs over y in [-sqrt(lam) - 7, 7].
     """
+    eta_abs, lam = jnp.broadcast_arrays(jnp.asarray(eta_abs), jnp.asarray(lam))
     sl = jnp.sqrt(lam)
     lo, hi = -sl - 7.0, 7.0
-    y = lo + (hi - lo) * jnp.asarray(_UNIT)
-    x = lam - eta_abs + 2.0 * sl * y
+    y = lo[..., None] + (hi - lo)[..., None] * jnp.asarray(_UNIT)
+    x = (lam - eta_abs)[..., None] + 2.0 * sl[..., None] * y
     integrand = jnp.exp(-(y**2)) * jax.nn.sigmoid(-x)
     return 2.0 * sl * (hi - lo) * jnp.sum(jnp.asarray(_TRAP) * integrand, axis=-1)
 
@@ -86,7 +87,7 @@ def mhc_quadrature(eta, lam):
     keeps both accurate far from E0 where one rate underflows the quadrature.
     """
     eta = jnp.asarray(eta)
-    big = _mhc_favoured(jnp.abs(eta)[..., None], jnp.asarray(lam)[..., None])
+    big = _mhc_favoured(jnp.abs(eta), lam)
     small = big * jnp.exp(-jnp.abs(eta))
     k_ox = jnp.where(eta >= 0, big, small)
     k_red = jnp.where(eta >= 0, small, big)

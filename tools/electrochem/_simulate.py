@@ -17,17 +17,20 @@ import jax.numpy as jnp
 import numpy as np
 
 from ...errors import InvalidInput
-from ._grid import Geometry, GridSpec, cell_geometry
+from ._grid import Geometry, GridSpec
 from ._kinetics import Kinetics, MHCMethod
 from ._mechanisms import MECHANISMS, Bulk, Mechanism, transport_of
 from ._solver import (
     MAX_NEWTON_STEP,
     NEWTON_ITERATIONS,
     Operators,
+    factor_flux,
     flux_law,
+    planar_modes,
+    rate_factors,
     rate_of_change,
     scan_steps,
-    step_operators,
+    spherical_modes,
 )
 from ._types import Current, Potential
 from ._units import chem_to_dimless, lambda_to_kt, make_scales, rate_to_dimless
@@ -102,7 +105,7 @@ class SimSettings:
     geometry: Geometry = "planar"
     bulk: Bulk = "R"
     grid: GridSpec = GridSpec()
-    mhc_method: MHCMethod = "zeng"
+    mhc_method: MHCMethod = "quadrature"
     ohmic: bool = False
     checkpoint_every: int | None = None
     scheme: Literal["bdf2", "euler"] = "bdf2"
@@ -229,8 +232,10 @@ def _simulate(params: ECParams, E, dt, settings: SimSettings):
     dt = jnp.asarray(dt, dtype=jnp.float64)
     n_t = E.shape[0]
     sc = make_scales(params, dt, n_t)
-    rho0 = None if settings.geometry == "planar" else params.radius / sc.L
-    volume, left, right = cell_geometry(settings.grid, rho0)
+    if settings.geometry == "planar":
+        modes = planar_modes(settings.grid)
+    else:
+        modes = spherical_modes(settings.grid, params.radius / sc.L)
     tr = transport_of(
         settings.mechanism,
         settings.bulk,
@@ -240,36 +245,34 @@ def _simulate(params: ECParams, E, dt, settings: SimSettings):
         jnp.asarray(params.K_eq, dtype=jnp.float64),
     )
     dtau = 1.0 / (n_t - 1)
-    euler = Operators(*step_operators(tr, volume, left, right, dtau, 1.0), tr)
-    bdf2 = euler if settings.scheme == "euler" else Operators(*step_operators(tr, volume, left, right, dtau, 1.5), tr)
-    law = flux_law(
-        settings.kinetics,
-        rate_to_dimless(params.k0, sc),
-        params.alpha,
-        lambda_to_kt(params.lambda_eV, params.T),
-        settings.mhc_method,
-    )
-    C0 = jnp.broadcast_to(tr.bulk[:, None], euler.w.shape)
+    euler = Operators(tr, modes, dtau, 1.0)
+    bdf2 = euler if settings.scheme == "euler" else Operators(tr, modes, dtau, 1.5)
+    K0 = rate_to_dimless(params.k0, sc)
+    lam = lambda_to_kt(params.lambda_eV, params.T)
+    law = flux_law(settings.kinetics, K0, params.alpha, lam, settings.mhc_method)
+    C0 = jnp.zeros_like(euler.G)  # modal amplitudes of the deviation from bulk: the cell starts at rest
 
     def history(C, C_prev):
         return C if settings.scheme == "euler" else 2.0 * C - 0.5 * C_prev
 
     if not settings.ohmic:
+        # the potential of every step is known: evaluate the rate factors for all steps outside the time loop
         theta = sc.nf * (E - params.E0)
+        factors = rate_factors(settings.kinetics, theta, params.alpha, lam, settings.mhc_method)
 
-        def faradaic(ops, S, th):
+        def faradaic(ops, S, fac):
             u, u_R, u_O = ops.propagate(S)
-            J = law(th, u_R, u_O, ops.a, ops.b)
+            J = factor_flux(settings.kinetics, K0, fac, u_R, u_O, ops.a, ops.b)
             return u - J * ops.sw, J
 
-        C1, J1 = faradaic(euler, C0, theta[1])
+        C1, J1 = faradaic(euler, C0, (factors[0][1], factors[1][1]))
 
-        def step(carry, th):
+        def step(carry, fac):
             C, C_prev = carry
-            C_next, J = faradaic(bdf2, history(C, C_prev), th)
+            C_next, J = faradaic(bdf2, history(C, C_prev), fac)
             return (C_next, C), J
 
-        J = scan_steps(step, (C1, C0), theta[2:], settings.checkpoint_every)
+        J = scan_steps(step, (C1, C0), (factors[0][2:], factors[1][2:]), settings.checkpoint_every)
         i_far = jnp.concatenate([jnp.zeros(1), J1[None], J]) * sc.i_scale
         return i_far + params.C_dl * rate_of_change(E, dt, settings.scheme)
 
@@ -323,7 +326,7 @@ def cv_current(
     geometry: Geometry = "planar",
     bulk: Bulk = "R",
     grid: GridSpec | None = None,
-    mhc_method: MHCMethod = "zeng",
+    mhc_method: MHCMethod = "quadrature",
     ohmic: bool | None = None,
     checkpoint_every: int | None = None,
     scheme: Literal["bdf2", "euler"] = "bdf2",

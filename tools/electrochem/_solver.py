@@ -1,20 +1,32 @@
-"""Implicit time stepping of the diffusion–reaction system inside ``jax.lax.scan``.
+"""Implicit time stepping of the diffusion–reaction system inside ``jax.lax.scan``, in the grid's diffusion modes.
 
 Scheme: vertex-centred finite volumes on the expanding grid of :mod:`._grid` in space; in time BDF2 (second order,
 L-stable, so potential steps do not ring as they do with Crank–Nicolson) after one backward-Euler start step, or
-backward Euler throughout (``scheme="euler"``). For each transported variable v a step is the tridiagonal system
+backward Euler throughout (``scheme="euler"``). For each transported variable v, in deviations c = C - bulk_v from
+the bulk value (held at the outer node), a step is the tridiagonal system
 
-    M_v C_v^{n+1} = (V / dtau) S_v^n + bulk e_last - sign_v J^{n+1} e_0,
+    (lead V / dtau + d_v K + k_v V) c^{n+1} = (V / dtau) S^n - k_v bulk_v V 1 - sign_v J^{n+1} e_0,
 
-with S^n = C^n (Euler) or 2 C^n - C^{n-1} / 2 (BDF2, whose M carries 3/2 V / dtau on the diagonal),
+with S^n = c^n (Euler, lead 1) or 2 c^n - c^{n-1} / 2 (BDF2, lead 3/2), V the diagonal of control volumes, K the
+symmetric tridiagonal diffusion stiffness (the same for every variable up to the factor d_v = D_v / D_max), k_v the
+first-order decay of v, and J^{n+1} the dimensionless oxidation flux at the electrode.
 
-where J^{n+1} is the (dimensionless) oxidation flux at the electrode. M_v does not change during a run, so it is
-inverted once per simulation (a batched ``tridiagonal_solve`` against the identity) and the step becomes
-C^{n+1} = G C^n + g - J^{n+1} sign w, with w = M^{-1} e_0: superposition turns the boundary condition into one
-scalar equation for J, solved in closed form for Nernst/Butler–Volmer/MHC (:mod:`._kinetics`) or by a few Newton
-iterations on the true electrode potential when the uncompensated resistance R_u is on. For the grid sizes used here
-(tens to a couple of hundred nodes) the dense matrix–vector product is faster on CPU than a tridiagonal solve per
-step, and its reverse-mode derivative stores only C^n per step.
+How it is solved: every variable's matrix is a combination of the same pair (K, V), so one generalised eigenproblem
+K Φ = V Φ diag(mu) with Φᵀ V Φ = 1 diagonalises all of them at once. In the modal amplitudes a = Φᵀ V c each step is
+elementwise,
+
+    a^{n+1}_k = (S_k / dtau - k_v bulk_v s_k - sign_v J phi0_k) / (lead / dtau + d_v mu_k + k_v),
+
+with phi0 = Φ[0] (the modes at the electrode) and s = Φᵀ V 1; the surface concentration is bulk_v + phi0 · a. This is
+the exact solution of the same tridiagonal system (not an approximation), costs O(n_x) per step instead of a
+sequential tridiagonal sweep, and keeps the reverse-mode tape at n_var × n_x numbers per step. For planar diffusion
+the eigenproblem depends only on the static grid and is solved once in NumPy at trace time; for spherical diffusion
+it depends on the traced electrode radius and is solved with ``jnp.linalg.eigh`` (differentiable).
+
+Superposition turns the electrode boundary condition into one scalar equation for J, solved in closed form for
+Nernst/Butler–Volmer/MHC (:mod:`._kinetics`), or by a few Newton iterations on the true electrode potential when the
+uncompensated resistance R_u is on. Without ohmic drop the potential of every step is known in advance, so the rate
+factors (exponentials, the MHC integral) are evaluated for all steps at once outside the time loop.
 
 Memory of gradients: ``checkpoint_every=k`` runs the scan in chunks of k steps under ``jax.checkpoint``, so reverse
 mode keeps one state per chunk and recomputes inside it (memory ~ (n_t/k + k) states instead of n_t).
@@ -22,78 +34,161 @@ mode keeps one state per chunk and recomputes inside it (memory ~ (n_t/k + k) st
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from ._grid import GridSpec, cell_geometry
 from ._kinetics import bv_factors, mhc_factors, nernst_flux, rate_flux
 from ._mechanisms import Transport
 
 __all__ = [
-    "step_operators",
+    "Modes",
+    "planar_modes",
+    "spherical_modes",
     "Operators",
+    "rate_factors",
+    "factor_flux",
     "flux_law",
     "rate_of_change",
     "scan_steps",
+    "banded_reference",
     "NEWTON_ITERATIONS",
     "MAX_NEWTON_STEP",
 ]
 
-_UNROLL = 4  # unrolled scan steps: less loop overhead per step on CPU
+_UNROLL = 8  # unrolled scan steps: less loop overhead per step on CPU
 NEWTON_ITERATIONS = 8  # iterations of the ohmic-drop solve per time step (quadratic convergence from a close guess)
 MAX_NEWTON_STEP = 0.05  # V; damps the first Newton steps far from E0 where the current law is exponential
 
 
-def step_operators(tr: Transport, volume, left, right, dtau, lead: float = 1.0):
-    """Matrices of one implicit step for every variable.
+class Modes(eqx.Module):
+    """Diffusion modes of a grid: K Φ = V Φ diag(mu), Φᵀ V Φ = 1, over the n_m = n_x - 1 unknown nodes.
 
-    ``lead`` is the weight of C^{n+1} in the time difference: 1 for backward Euler, 3/2 for BDF2 (whose right-hand
-    side state is then 2 C^n - C^{n-1} / 2).
-
-    Returns
-    -------
-    G : (n_var, n_x, n_x) maps C^n to the part of C^{n+1} that does not depend on the flux.
-    g : (n_var, n_x) contribution of the bulk held at the outer node.
-    w : (n_var, n_x) response of C^{n+1} to a unit flux out through the electrode (M^{-1} e_0).
+    Attributes
+    ----------
+    mu : (n_m,) eigenvalues (dimensionless rates, > 0).
+    phi0 : (n_m,) the modes at the electrode node, Φ[0].
+    s : (n_m,) Φᵀ V 1, the projection of a uniform deviation (used by decay of a nonzero bulk value).
     """
-    n_var, n_x = tr.d.shape[0], volume.shape[0]
-    mass = volume / dtau
-    diag = lead * mass[None] + tr.d[:, None] * (left + right)[None] + tr.decay[:, None] * volume[None]
-    lower = -tr.d[:, None] * left[None]
-    upper = -tr.d[:, None] * right[None]
-    # outer node: Dirichlet (identity row), the bulk value enters through g
-    diag = diag.at[:, -1].set(1.0)
-    lower = lower.at[:, -1].set(0.0)
-    eye = jnp.broadcast_to(jnp.eye(n_x), (n_var, n_x, n_x))
-    m_inv = jax.lax.linalg.tridiagonal_solve(lower, diag, upper, eye)
-    rhs_scale = mass.at[-1].set(0.0)
-    G = m_inv * rhs_scale[None, None, :]
-    g = m_inv[:, :, -1] * tr.bulk[:, None]
-    w = m_inv[:, :, 0]
-    return G, g, w
+
+    mu: jnp.ndarray
+    phi0: jnp.ndarray
+    s: jnp.ndarray
+
+
+def _stiffness(volume, left, right):
+    """Control volumes and the symmetric tridiagonal K of the unknown nodes (the outer node is Dirichlet)."""
+    vol = volume[:-1]
+    diag = (left + right)[:-1]
+    off = -right[:-2]
+    return vol, diag, off
+
+
+def _modes(volume, left, right, xp, eigh) -> Modes:
+    vol, diag, off = _stiffness(volume, left, right)
+    root = xp.sqrt(vol)
+    # symmetric form V^-1/2 K V^-1/2 (tridiagonal), eigenvectors Q; then Φ = V^-1/2 Q
+    scaled_off = off / (root[:-1] * root[1:])
+    A = xp.diag(diag / vol) + xp.diag(scaled_off, 1) + xp.diag(scaled_off, -1)
+    mu, Q = eigh(A)
+    phi = Q / root[:, None]
+    return Modes(mu=xp.asarray(mu), phi0=phi[0], s=Q.T @ root)
+
+
+@functools.lru_cache(maxsize=32)
+def _planar_modes_np(spec: GridSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    volume, left, right = (np.asarray(x) for x in cell_geometry(spec, None))
+    m = _modes(volume, left, right, np, np.linalg.eigh)
+    return m.mu, m.phi0, m.s
+
+
+def planar_modes(spec: GridSpec) -> Modes:
+    """Modes of the planar grid ``spec``: computed once in NumPy (float64) and cached per grid."""
+    mu, phi0, s = _planar_modes_np(spec)
+    return Modes(mu=jnp.asarray(mu), phi0=jnp.asarray(phi0), s=jnp.asarray(s))
+
+
+def spherical_modes(spec: GridSpec, rho0) -> Modes:
+    """Modes of the spherical grid around a sphere of dimensionless radius ``rho0`` (traced; ``jnp.linalg.eigh``)."""
+    volume, left, right = cell_geometry(spec, rho0)
+    return _modes(volume, left, right, jnp, jnp.linalg.eigh)
+
+
+class Operators(eqx.Module):
+    """One implicit step (Euler or BDF2) in modal form, for every variable, plus the surface bookkeeping.
+
+    Attributes
+    ----------
+    G : (n_var, n_m) multiplies the history amplitudes S (so the flux-free next state is G S + g).
+    g : (n_var, n_m) constant source (decay of a nonzero bulk value; zero for the mechanisms here).
+    sw : (n_var, n_m) change of the next amplitudes per unit oxidation flux J (sign included).
+    a, b : scalars; surface c_R0 = u_R - J a and c_O0 = u_O + J b.
+    """
+
+    G: jnp.ndarray
+    g: jnp.ndarray
+    sw: jnp.ndarray
+    phi0: jnp.ndarray
+    bulk: jnp.ndarray
+    a: jnp.ndarray
+    b: jnp.ndarray
+    to_R: jnp.ndarray
+    to_O: jnp.ndarray
+
+    def __init__(self, tr: Transport, modes: Modes, dtau, lead: float):
+        den = lead / dtau + tr.d[:, None] * modes.mu[None] + tr.decay[:, None]
+        self.G = (1.0 / dtau) / den
+        self.g = -(tr.decay * tr.bulk)[:, None] * modes.s[None] / den
+        self.sw = tr.sign[:, None] * modes.phi0[None] / den
+        self.phi0, self.bulk = modes.phi0, tr.bulk
+        surface = self.sw @ modes.phi0
+        self.a = tr.to_R @ surface
+        self.b = -(tr.to_O @ surface)
+        self.to_R, self.to_O = tr.to_R, tr.to_O
+
+    def propagate(self, S):
+        """Flux-free part u of the next amplitudes from the history S, and its surface values (u_R, u_O)."""
+        u = self.G * S + self.g
+        surface = self.bulk + u @ self.phi0
+        return u, self.to_R @ surface, self.to_O @ surface
+
+
+def rate_factors(kinetics: str, theta, alpha, lam, mhc_method: str):
+    """Potential-dependent factors of the flux law, elementwise over ``theta`` (so they can be precomputed).
+
+    Nernst: (sigmoid(theta), sigmoid(-theta)); Butler–Volmer and MHC: (f_ox, f_red) with k_ox = k0 f_ox.
+    """
+    if kinetics == "nernst":
+        return jax.nn.sigmoid(theta), jax.nn.sigmoid(-theta)
+    if kinetics == "bv":
+        return bv_factors(theta, alpha)
+    if kinetics == "mhc":
+        return mhc_factors(theta, lam, mhc_method)
+    raise ValueError(f"unknown kinetics {kinetics!r}")
+
+
+def factor_flux(kinetics: str, K0, factors, u_R, u_O, a, b):
+    """Oxidation flux J from precomputed ``factors`` for surface c_R0 = u_R - J a, c_O0 = u_O + J b."""
+    f1, f2 = factors
+    if kinetics == "nernst":
+        return (f1 * u_R - f2 * u_O) / (f1 * a + f2 * b)
+    return rate_flux(K0 * f1, K0 * f2, u_R, u_O, a, b)
 
 
 def flux_law(kinetics: str, K0, alpha, lam, mhc_method: str) -> Callable:
     """``J(theta, u_R, u_O, a, b)``: oxidation flux for surface concentrations c_R0 = u_R - J a, c_O0 = u_O + J b."""
     if kinetics == "nernst":
         return nernst_flux
-    if kinetics == "bv":
 
-        def bv(theta, u_R, u_O, a, b):
-            f_ox, f_red = bv_factors(theta, alpha)
-            return rate_flux(K0 * f_ox, K0 * f_red, u_R, u_O, a, b)
+    def law(theta, u_R, u_O, a, b):
+        return factor_flux(kinetics, K0, rate_factors(kinetics, theta, alpha, lam, mhc_method), u_R, u_O, a, b)
 
-        return bv
-    if kinetics == "mhc":
-
-        def mhc(theta, u_R, u_O, a, b):
-            f_ox, f_red = mhc_factors(theta, lam, mhc_method)
-            return rate_flux(K0 * f_ox, K0 * f_red, u_R, u_O, a, b)
-
-        return mhc
-    raise ValueError(f"unknown kinetics {kinetics!r}")
+    return law
 
 
 def scan_steps(step: Callable, carry, xs, checkpoint_every: int | None):
@@ -115,35 +210,10 @@ def scan_steps(step: Callable, carry, xs, checkpoint_every: int | None):
 
     @jax.checkpoint
     def run_chunk(c, x_chunk):
-        return jax.lax.scan(step, c, x_chunk)
+        return jax.lax.scan(step, c, x_chunk, unroll=_UNROLL)
 
     ys = jax.lax.scan(run_chunk, carry, jax.tree.map(chunked, xs))[1]
     return jax.tree.map(lambda y: y.reshape((n_chunks * k,) + y.shape[2:])[:n], ys)
-
-
-class Operators(eqx.Module):
-    """One step's matrices plus the surface bookkeeping derived from them."""
-
-    G: jnp.ndarray
-    g: jnp.ndarray
-    w: jnp.ndarray
-    sw: jnp.ndarray
-    a: jnp.ndarray
-    b: jnp.ndarray
-    to_R: jnp.ndarray
-    to_O: jnp.ndarray
-
-    def __init__(self, G, g, w, tr):
-        self.G, self.g, self.w = G, g, w
-        self.sw = tr.sign[:, None] * w
-        self.a = tr.to_R @ self.sw[:, 0]
-        self.b = -(tr.to_O @ self.sw[:, 0])
-        self.to_R, self.to_O = tr.to_R, tr.to_O
-
-    def propagate(self, S):
-        """Flux-free part u of the next state from the history state S, and its surface values (u_R, u_O)."""
-        u = jnp.einsum("vij,vj->vi", self.G, S) + self.g
-        return u, self.to_R @ u[:, 0], self.to_O @ u[:, 0]
 
 
 def rate_of_change(E, dt, scheme: str):
@@ -154,3 +224,60 @@ def rate_of_change(E, dt, scheme: str):
     else:
         rest = (1.5 * E[2:] - 2.0 * E[1:-1] + 0.5 * E[:-2]) / dt
     return jnp.concatenate([jnp.zeros(1), first, rest])
+
+
+def banded_reference(theta, K0: float, alpha: float, d_R: float, d_O: float, spec: GridSpec, kinetics: str = "bv"):
+    """The same planar E-mechanism scheme (bulk R, BDF2 after one Euler step) as a plain NumPy loop.
+
+    Each step solves the tridiagonal systems of R and O with ``scipy.linalg.solve_banded`` (the textbook way), using
+    the same superposition for the surface flux. It is the reference the modal JAX solver must reproduce and the
+    peer of ``benchmarks/electrochem.py``. ``theta``: (n_t,) dimensionless potential on the uniform time grid of
+    the whole program (tau from 0 to 1); returns the (n_t,) dimensionless oxidation flux J (J[0] = 0).
+    """
+    from scipy.linalg import solve_banded
+
+    volume, left, right = (np.asarray(x) for x in cell_geometry(spec, None))
+    n_x, n_t = volume.size, len(theta)
+    dtau = 1.0 / (n_t - 1)
+    d = np.array([d_R, d_O])
+    bulk = np.array([1.0, 0.0])
+    sign = np.array([1.0, -1.0])
+
+    def banded(lead, v):
+        ab = np.zeros((3, n_x))
+        ab[1] = lead * volume / dtau + d[v] * (left + right)
+        ab[0, 1:] = -d[v] * right[:-1]
+        ab[2, :-1] = -d[v] * left[1:]
+        ab[1, -1], ab[2, -2] = 1.0, 0.0  # outer node holds the bulk value
+        return ab
+
+    def solve(ab, rhs):
+        return solve_banded((1, 1), ab, rhs)
+
+    e0 = np.zeros(n_x)
+    e0[0] = 1.0
+    mats = {lead: [banded(lead, v) for v in (0, 1)] for lead in (1.0, 1.5)}
+    resp = {lead: [solve(mats[lead][v], e0) for v in (0, 1)] for lead in (1.0, 1.5)}
+    C = np.outer(bulk, np.ones(n_x))
+    C_prev = C.copy()
+    J_out = np.zeros(n_t)
+    for k in range(1, n_t):
+        lead = 1.0 if k == 1 else 1.5
+        S = C if k == 1 else 2.0 * C - 0.5 * C_prev
+        u = []
+        for v in (0, 1):
+            rhs = volume / dtau * S[v]
+            rhs[-1] = bulk[v]
+            u.append(solve(mats[lead][v], rhs))
+        w = resp[lead]
+        a, b = w[0][0], w[1][0]
+        if kinetics == "nernst":
+            s_ox, s_red = 1.0 / (1.0 + np.exp(-theta[k])), 1.0 / (1.0 + np.exp(theta[k]))
+            J = (s_ox * u[0][0] - s_red * u[1][0]) / (s_ox * a + s_red * b)
+        else:
+            k_ox, k_red = K0 * np.exp((1.0 - alpha) * theta[k]), K0 * np.exp(-alpha * theta[k])
+            J = (k_ox * u[0][0] - k_red * u[1][0]) / (1.0 + k_ox * a + k_red * b)
+        C_prev = C
+        C = np.stack([u[v] - J * sign[v] * w[v] for v in (0, 1)])
+        J_out[k] = J
+    return J_out
