@@ -64,6 +64,7 @@ class ReviewSet(ToolModel):
     reference: str = Field(description="Absolute path of the reference mechanism.")
     candidates: list[CandidateRef] = Field(min_length=1)
     kinetics: str | None = Field(default=None, description="Absolute path of the reference's kinetic scheme.")
+    n_candidates: int = Field(default=0, description="Number of candidates (shown in the CLI summary).")
 
 
 def _read_yaml(path: Path) -> dict:
@@ -113,6 +114,7 @@ def load_review_set(ctx: SkillContext, inp: LoadReviewInput) -> ReviewSet:
         )
     else:
         raise InvalidInput("manifest", "give a manifest, or a reference and a list of candidates")
+    rs = rs.model_copy(update={"n_candidates": len(rs.candidates)})
     labels = [c.label for c in rs.candidates]
     dup = sorted({x for x in labels if labels.count(x) > 1})
     if dup:
@@ -283,6 +285,7 @@ class KineticsCheck(ToolModel):
 
 class KineticsSummary(ToolModel):
     detailed_balance: KineticsCheck
+    satisfied: bool | None = Field(description="Detailed balance holds (check_detailed_balance).")
 
 
 def _species_smiles(doc: dict, path: str) -> dict[str, str]:
@@ -387,7 +390,7 @@ def check_kinetic_scheme(ctx: SkillContext, inp: KineticsInput) -> KineticsSumma
         else "kinetic scheme departs from the reference mechanism",
         artifacts=[art],
     )
-    return KineticsSummary(detailed_balance=check)
+    return KineticsSummary(detailed_balance=check, satisfied=check.satisfied)
 
 
 # ------------------------------------------------------------------------------------------------------- rank ----
