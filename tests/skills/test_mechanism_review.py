@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 import yaml
+from labwright.agents.audit import AuditLog
 from labwright.cli import main
 from labwright.skills import load_workflow, rollback, run
 from labwright.skills._provenance import sha256_file
@@ -86,6 +87,9 @@ def test_runs_stops_at_its_checkpoint_ranks_the_reference_like_candidate_first_a
     assert any("uncatalysed" in t for t in kin["violated_cycle"])
     assert bad.outputs["rank"]["kinetics_consistent"] is False
     assert bad.outputs["rank"]["best"] == "good"
+    # Only the kinetics step's tools ran again: the four candidates were scored once (tool requests in the audit).
+    requests = [r.tool for r in AuditLog().rows(done.run_id) if r.event == "tool_request"]
+    assert requests.count("score_mechanism") == 4 and requests.count("check_detailed_balance") == 2
 
 
 def test_runs_from_the_cli_with_an_approval_flag(capsys):
