@@ -42,7 +42,10 @@ def test_offline_rules_fill_list_and_json_arguments(lab_roles):
         {"tool": "count_files", "args": {"paths": ["data/a.csv", "data/b.csv"], "fixed": {"area": 1e-6, "c": 1.0}}}
     ]
     missing, _ = OfflinePlanner().plan("count the files please")
-    assert missing["tasks"] == [] and "count_files needs fixed, paths" in missing["content"]
+    assert (
+        missing["tasks"] == []
+        and "count_files (electrochemist) needs fixed (known parameters, SI); paths" in missing["content"]
+    )
 
 
 def test_parallel_fan_out_runs_workers_in_one_step(lab_roles):

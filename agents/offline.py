@@ -1,0 +1,641 @@
+"""The offline planner: deterministic rules in place of a language model, labelled as such in everything it writes.
+
+When no LLM endpoint is configured, :class:`OfflinePlanner` plays the supervisor and the workers:
+
+1. **Explicit calls** written in the request (``tool_name(key=value, ...)`` or ``tool_name {json}``) are taken as
+   they are.
+2. **Intent rules** over the registry pick the tool for the rest of the request: tools whose *name* shares the most
+   words with the request's prose win, ties broken by words shared with the tool's *description*; if no name matches,
+   the description decides, but only for a tool that takes an argument from the request.
+3. **Arguments** come from what the request contains (:class:`Entities`), matched to the tool's JSON schema:
+   ``key=value`` pairs (also into nested models and into dict fields whose description names the key, e.g.
+   ``area=7e-6`` into ``fit_cv``'s ``fixed``), reaction equations (``A <-> B; kf=1, kr=2``) into ``reactions`` and
+   species pairs (``A=1``) into ``initial``, SMILES into SMILES fields, file paths into path fields (and into
+   ``{"path": ...}`` of nested sources such as mechanisms), concepts ("linking X and Y", "neighbours of X",
+   "through Z") into concept fields, and "for 10 s" into ``t_end``. Paths and SMILES of earlier user messages in
+   the conversation fill in when the request refers back ("score this mechanism").
+4. A tool whose required arguments the request does not supply is **not called**: the plan says which tool and role
+   would do it and what to add. The rules never invent values.
+
+Each task goes to a role that may call its tool (``roles.py``); the reviewer only when the request asks for a
+review. Every plan goal, worker summary and answer starts with ``[offline planner]``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InvalidInput
+from ..tools.registry import get_tool, list_tools
+from .audit import canonical_json
+from .roles import ROLES, WORKER_ROLES, get_role
+
+__all__ = ["OfflinePlanner", "OFFLINE_LABEL", "Entities", "extract_entities", "fill_args"]
+
+OFFLINE_LABEL = "offline planner"
+TAG = f"[{OFFLINE_LABEL}]"
+
+Reply = dict[str, Any]
+
+_STOP = frozenset(
+    "a an and are as at be by for from in into is it of on or that the this to with what which how run use using "
+    "please me my our then also give show find get make do does tell about can could would want need these those "
+    "its their via".split()
+)
+_ROLE_PREFERENCE = ("mechanist", "electrochemist", "kineticist", "librarian", "reviewer")
+_REVIEW_WORDS = frozenset({"review", "verify", "audit"})
+_MAX_CALLS = 3
+
+
+# -- words and matching --------------------------------------------------------------------------------------------
+def _words(text: str) -> set[str]:
+    """Content words of ``text``, lower case, a plural ``s`` removed (``tool_name`` splits on ``_``)."""
+    out = set()
+    for w in re.findall(r"[a-z][a-z0-9]*", text.lower().replace("_", " ")):
+        if w in _STOP or len(w) < 2:
+            continue
+        out.add(w[:-1] if len(w) > 3 and w.endswith("s") else w)
+    return out
+
+
+def _match(a: str, b: str) -> bool:
+    # Same word, a shared 5-letter stem ("voltammogram"/"voltammetry"), or a 4+ letter prefix ("stat"/"statistics").
+    short, long_ = sorted((a, b), key=len)
+    return a == b or (len(short) >= 5 and a[:5] == b[:5]) or (len(short) >= 4 and long_.startswith(short))
+
+
+def _overlap(request_words: set[str], words: set[str]) -> int:
+    return sum(1 for w in words if any(_match(w, r) for r in request_words))
+
+
+# -- pieces of a request -------------------------------------------------------------------------------------------
+_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_TERM = r"(?:[1-9]\d*\s*)?[A-Za-z][A-Za-z0-9_]*(?:\([a-z]+\))?|[0∅]"
+_SIDE = rf"(?:{_TERM})(?:\s*\+\s*(?:{_TERM}))*"
+_REACTION = re.compile(
+    rf"(?<![\w<=>-])({_SIDE})\s*(<->|<=>|⇌|->|=>|→)\s*({_SIDE})"
+    rf"(\s*;\s*k[a-z]*\s*=\s*{_NUM}(?:\s*,\s*k[a-z]*\s*=\s*{_NUM})*)?"
+)
+_CONCEPT = r"[A-Za-z0-9][\w\-+()'/.]*(?:\s+[A-Za-z0-9][\w\-+()'/.]*){0,4}?"
+_END = r"(?=\s+(?:through|via|passing|using|with|in|on|from|at|s\s*=|k\s*=)\b|\s*[,;:?!]|\s*\.(?:\s|$)|\s*$)"
+_PAIR_OF_CONCEPTS = re.compile(
+    rf"\b(?:linking|links?|link\s+between|between|connecting|connects?|relating|relate|from)\s+"
+    rf"(?:the\s+)?({_CONCEPT})\s+(?:and|to|with)\s+(?:the\s+)?({_CONCEPT}){_END}",
+    re.IGNORECASE,
+)
+_ONE_CONCEPT = re.compile(
+    rf"\b(?:neighbou?rs\s+of|neighbou?rhood\s+of|around|related\s+to|connected\s+to|linked\s+to)\s+(?:the\s+)?"
+    rf"({_CONCEPT}){_END}",
+    re.IGNORECASE,
+)
+_THROUGH = re.compile(
+    rf"\b(?:passing\s+through|through|via)\s+((?:{_CONCEPT})(?:\s*(?:,|\band\b)\s*(?:{_CONCEPT}))*){_END}",
+    re.IGNORECASE,
+)
+_AGAINST = r"\b(?:against|versus|vs\.?|relative\s+to|compared\s+(?:to|with)|reference|gold)"
+_DURATION = re.compile(rf"\b(?:for|until|over|up\s+to)\s+({_NUM})\s*(?:s|sec|secs|seconds)\b", re.IGNORECASE)
+
+
+@dataclass
+class Entities:
+    """What a request contains that can become tool arguments (see the module docstring)."""
+
+    pairs: dict[str, Any] = field(default_factory=dict)
+    paths: list[str] = field(default_factory=list)
+    smiles: list[str] = field(default_factory=list)
+    reactions: list[str] = field(default_factory=list)
+    species: list[str] = field(default_factory=list)
+    concepts: list[str] = field(default_factory=list)
+    through: list[str] = field(default_factory=list)
+    t_end: float | None = None
+    reference_paths: list[str] = field(default_factory=list)
+    prose: str = ""
+
+
+def _balanced(text: str, start: int, open_ch: str, close_ch: str) -> int | None:
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == open_ch:
+            depth += 1
+        elif text[i] == close_ch:
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+def _value(text: str) -> Any:
+    text = text.strip()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text.strip("'\"")
+
+
+def _cut(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    for a, b in sorted(spans, reverse=True):
+        text = text[:a] + " " + text[b:]
+    return text
+
+
+def _split_top(text: str, sep: str = ",") -> list[str]:
+    """Split on ``sep`` outside brackets and quotes."""
+    parts, depth, quote, cur = [], 0, None, []
+    for ch in text:
+        if quote:
+            cur.append(ch)
+            if ch == quote:
+                quote = None
+            continue
+        if ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == sep and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    if "".join(cur).strip():
+        parts.append("".join(cur))
+    return parts
+
+
+def explicit_calls(request: str, known: set[str]) -> list[dict]:
+    """``tool(k=v, ...)`` and ``tool {json}`` written in the request, in order, with their spans."""
+    calls = []
+    for m in re.finditer(r"\b([a-z][a-z0-9_]*)\s*([({])", request):
+        name = m.group(1)
+        if name not in known:
+            continue
+        open_ch = m.group(2)
+        end = _balanced(request, m.end() - 1, open_ch, ")" if open_ch == "(" else "}")
+        if end is None:
+            continue
+        body = request[m.end() - 1 : end + 1]
+        if open_ch == "{":
+            try:
+                args = json.loads(body)
+            except json.JSONDecodeError:
+                continue
+        else:
+            args = {}
+            for part in _split_top(body[1:-1]):
+                if "=" in part:
+                    k, v = part.split("=", 1)
+                    args[k.strip()] = _value(v)
+        calls.append({"tool": name, "args": args, "span": (m.start(), end + 1)})
+    return calls
+
+
+def _reactions(text: str) -> tuple[list[str], list[str], list[tuple[int, int]]]:
+    """Reaction equations (with their ``; kf=.., kr=..``), their species in order of appearance, and the spans."""
+    reactions, species, spans = [], [], []
+    for m in _REACTION.finditer(text):
+        left, arrow, right, rates = m.groups()
+        reactions.append(
+            f"{left.strip()} {arrow} {right.strip()}" + (f"; {rates.strip()[1:].strip()}" if rates else "")
+        )
+        for term in re.split(r"\s*\+\s*", f"{left}+{right}"):
+            name = re.sub(r"^\d+\s*", "", term.strip())
+            if name and name not in ("0", "∅") and name not in species:
+                species.append(name)
+        spans.append(m.span())
+    return reactions, species, spans
+
+
+def _pairs(text: str) -> tuple[dict[str, Any], list[tuple[int, int]]]:
+    """``key=value`` pairs (values: JSON objects/lists, quoted strings, numbers, words) and their spans."""
+    pairs: dict[str, Any] = {}
+    spans = []
+    for m in re.finditer(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*=\s*", text):
+        start = m.end()
+        if start >= len(text):
+            break
+        ch = text[start]
+        if ch in "{[":
+            end = _balanced(text, start, ch, "}" if ch == "{" else "]")
+            end = len(text) - 1 if end is None else end
+        elif ch in "\"'":
+            end = text.find(ch, start + 1)
+            end = len(text) - 1 if end < 0 else end
+        else:
+            end = start
+            while end + 1 < len(text) and not text[end + 1].isspace() and text[end + 1] not in ",;":
+                end += 1
+        pairs[m.group(1)] = _value(text[start : end + 1])
+        spans.append((m.start(), end + 1))
+    return pairs, spans
+
+
+def _concept(text: str) -> str:
+    return re.sub(r"^(?:the|a|an)\s+", "", text.strip(), flags=re.IGNORECASE).strip(" .")
+
+
+def _looks_like_smiles(token: str) -> bool:
+    if len(token) < 2 or token.lower() in _STOP or (token.isalpha() and not token.isupper() and not token.islower()):
+        return False
+    if token.isalpha() and token.islower() and token not in ("cc", "ccc"):
+        return False  # plain English words that happen to parse (e.g. "co", "no")
+    from ..tools.chem import without_rdkit_log
+
+    try:
+        from rdkit import Chem
+
+        with without_rdkit_log():
+            return Chem.MolFromSmiles(token) is not None
+    except Exception:  # RDKit refuses some inputs by raising
+        return False
+
+
+def extract_entities(request: str) -> Entities:
+    """Split a request into :class:`Entities`; ``prose`` is what is left once they are taken out."""
+    reactions, species, spans = _reactions(request)
+    rest = _cut(request, spans)
+    pairs, spans = _pairs(rest)
+    rest = _cut(rest, spans)
+    ent = Entities(pairs=pairs, reactions=reactions, species=species)
+    m = _DURATION.search(rest)
+    if m:
+        ent.t_end = float(m.group(1))
+        rest = _cut(rest, [m.span()])
+    concept_spans = []
+    m = _PAIR_OF_CONCEPTS.search(rest)
+    if m:
+        ent.concepts = [_concept(m.group(1)), _concept(m.group(2))]
+        concept_spans.append(m.span(1))
+        concept_spans.append(m.span(2))
+    else:
+        m = _ONE_CONCEPT.search(rest)
+        if m:
+            ent.concepts = [_concept(m.group(1))]
+            concept_spans.append(m.span(1))
+    m = _THROUGH.search(rest)
+    if m:
+        ent.through = [_concept(c) for c in re.split(r"\s*,\s*|\s+and\s+", m.group(1)) if _concept(c)]
+        concept_spans.append(m.span(1))
+    tokens = [t.strip(",;:!?\"'()") for t in _cut(rest, concept_spans).split()]
+    tokens = [t[:-1] if t.endswith(".") and not t[:-1].endswith(".") else t for t in tokens]
+    ent.paths = [t for t in tokens if ("/" in t or re.search(r"\.[A-Za-z]{2,5}$", t)) and len(t) > 3]
+    ent.smiles = [t for t in tokens if t not in ent.paths and _looks_like_smiles(t)]
+    ent.reference_paths = [p for p in ent.paths if re.search(rf"{_AGAINST}\s+{re.escape(p)}", rest, re.IGNORECASE)]
+    prose_tokens = [t for t in rest.split() if t.strip(",;:!?\"'()") not in ent.paths + ent.smiles]
+    ent.prose = " ".join(prose_tokens)
+    return ent
+
+
+# -- arguments from entities ---------------------------------------------------------------------------------------
+# Path fields that are not the user's data (a store to write, an output folder): never filled from the request.
+_NOT_INPUT_PATH = ("store", "out", "dir", "plot", "save")
+
+
+def _resolve(prop: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The schema a property points at (``$ref``, or the first non-null branch of ``anyOf``/``allOf``)."""
+    if "$ref" in prop:
+        return defs.get(prop["$ref"].rsplit("/", 1)[-1], {})
+    for key in ("anyOf", "allOf"):
+        for branch in prop.get(key, []):
+            if branch.get("type") != "null":
+                return _resolve(branch, defs)
+    return prop
+
+
+def _types(prop: Mapping[str, Any], defs: Mapping[str, Any]) -> set[str]:
+    branches = prop.get("anyOf") or [prop]
+    out = set()
+    for b in branches:
+        r = _resolve(b, defs) if "$ref" in b else b
+        if "type" in r:
+            out.add(r["type"])
+        elif "properties" in r:
+            out.add("object")
+    return out
+
+
+def _model_props(prop: Mapping[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
+    """Properties of a nested model field (empty for plain values and free-form dicts)."""
+    return dict(_resolve(prop, defs).get("properties", {}))
+
+
+def _is_input_path(name: str) -> bool:
+    low = name.lower()
+    return ("path" in low or "file" in low) and not any(w in low for w in _NOT_INPUT_PATH)
+
+
+def fill_args(tool_name: str, ent: Entities, fallback: Entities | None = None) -> tuple[dict[str, Any], list[str]]:
+    """Arguments for ``tool_name`` from ``ent`` (``fallback``: entities of earlier messages, used for paths, SMILES
+    and reactions the request does not give), and the required fields still missing."""
+    schema = get_tool(tool_name).input_model.model_json_schema()
+    props, defs = schema.get("properties", {}), schema.get("$defs", {})
+    required = set(schema.get("required", []))
+    args: dict[str, Any] = {k: v for k, v in ent.pairs.items() if k in props}
+    leftover = {k: v for k, v in ent.pairs.items() if k not in props}
+    _place_leftover_pairs(leftover, args, props, defs, ent if ent.species else fallback)
+
+    def pool(name: str) -> list:
+        mine = list(getattr(ent, name))
+        return mine if mine or fallback is None else list(getattr(fallback, name))
+
+    pools = {"smiles": pool("smiles"), "path": pool("paths"), "reactions": pool("reactions")}
+    concepts, through = list(ent.concepts), list(ent.through)
+    for name, prop in props.items():
+        if name in args:
+            continue
+        types = _types(prop, defs)
+        desc = str(prop.get("description", "")).lower()
+        nested = _model_props(prop, defs)
+        if "smiles" in name.lower():
+            kind = "smiles"
+        elif _is_input_path(name) or ("path" in nested and "array" not in types):
+            kind = "path"
+        elif "reaction" in name.lower() and "array" in types:
+            kind = "reactions"
+        elif "concept" in desc:
+            if "array" in types:
+                chosen = through if "pass" in desc else [*concepts, *through]
+                if chosen:
+                    args[name] = list(chosen)
+            elif concepts:
+                args[name] = concepts.pop(0)
+            continue
+        elif name == "t_end" and ent.t_end is not None:
+            args[name] = ent.t_end
+            continue
+        else:
+            continue
+        if not pools[kind]:
+            continue
+        if "array" in types:
+            args[name], pools[kind] = pools[kind], []
+            continue
+        value = pools[kind].pop(_pick(pools[kind], name, desc, ent.reference_paths) if kind == "path" else 0)
+        if kind == "path" and "path" in nested and not _is_input_path(name):
+            value = {"path": value}  # a nested source given by file (a mechanism, a dataset)
+        args[name] = value
+    return args, sorted(required - set(args))
+
+
+def _pick(paths: list[str], name: str, desc: str, reference_paths: Sequence[str]) -> int:
+    """Index of the path for field ``name``: a reference/gold field takes a path written after "against" (or
+    "reference", "gold"), other fields the first path that is not one."""
+    wants_reference = any(w in f"{name.lower()} {desc}" for w in ("reference", "gold"))
+    for i, p in enumerate(paths):
+        if (p in reference_paths) == wants_reference:
+            return i
+    return 0
+
+
+def _place_leftover_pairs(
+    leftover: dict[str, Any],
+    args: dict[str, Any],
+    props: Mapping[str, Any],
+    defs: Mapping[str, Any],
+    reaction_ent: Entities | None,
+) -> None:
+    """Pairs that name no top-level field: into a nested model with that property, into a free-form dict field whose
+    description names the key (``fixed``: "must include area ... and c_bulk"), or, for species of the request's
+    reactions, into ``initial``."""
+    species = set(reaction_ent.species) if reaction_ent is not None else set()
+    for key, value in leftover.items():
+        if key in species and "initial" in props and "reactions" in props:
+            args.setdefault("initial", {})[key] = value
+            continue
+        for name, prop in props.items():
+            nested = _model_props(prop, defs)
+            if key in nested and not _resolve(prop, defs).get("required"):  # never half-fill a model
+                if isinstance(args.setdefault(name, {}), dict):
+                    args[name][key] = value
+                break
+            desc = str(prop.get("description", ""))
+            if "object" in _types(prop, defs) and not nested and re.search(rf"(?<!\w){re.escape(key)}(?!\w)", desc):
+                if isinstance(args.setdefault(name, {}), dict):
+                    args[name][key] = value
+                break
+
+
+def _invalid(tool_name: str, args: Mapping[str, Any]) -> str | None:
+    """Why ``args`` do not validate for the tool (the rules never plan a call the gate would refuse), or None."""
+    try:
+        get_tool(tool_name).validate(args)
+    except InvalidInput as err:
+        return f"cannot run with what the request gives: {err}"
+    return None
+
+
+def _describe_missing(tool_name: str, missing: Sequence[str]) -> str:
+    props = get_tool(tool_name).input_model.model_json_schema().get("properties", {})
+    parts = [f"{m} ({str(props.get(m, {}).get('description', '')).rstrip('.')})" for m in missing]
+    return "; ".join(parts)
+
+
+# -- the planner ---------------------------------------------------------------------------------------------------
+class OfflinePlanner:
+    """Deterministic rules in place of a language model; labelled ``[offline planner]`` in everything it writes."""
+
+    offline = True
+    label = OFFLINE_LABEL
+
+    def plan(
+        self, request: str, *, context: Sequence[str] = (), replan: str | None = None, previous: Sequence[dict] = ()
+    ) -> tuple[Reply, int]:
+        """Tasks (one per role, each with its calls) for ``request``; ``context`` holds earlier lines of the
+        conversation (``"user: ..."``), used only for paths, SMILES and reactions the request refers back to."""
+        known = set(list_tools())
+        calls = explicit_calls(request, known)
+        rest = _cut(request, [c["span"] for c in calls])  # the prose around explicit calls may ask for more
+        earlier = _earlier_entities(context)
+        more, notes = self._clause_calls(rest, known, earlier)
+        calls = [{"tool": c["tool"], "args": c["args"]} for c in calls] + more
+        if replan:
+            # Rules cannot invent new arguments: drop calls that were refused or failed and keep the rest.
+            failed = {
+                (e["tool"], canonical_json(e["args"]))
+                for r in previous
+                for e in r.get("evidence", [])
+                if e["status"] in ("denied", "error", "rejected")
+            }
+            kept = [c for c in calls if (c["tool"], canonical_json(c["args"])) not in failed]
+            if len(kept) == len(calls) or not kept:
+                return {
+                    "tasks": [],
+                    "content": f"{TAG} no other plan: the rules map this request to the same calls ({replan})",
+                    "notes": notes,
+                }, 0
+            calls = kept
+        tasks: dict[str, dict] = {}
+        rw = _words(extract_entities(rest).prose)  # prose only: a folder called "review" asks for no review
+        for call in calls:
+            role = call.get("role") or self._role_for(call["tool"], rw)  # intent calls chose theirs per clause
+            if role is None:
+                notes.append(f"no role may call {call['tool']!r}")
+                continue
+            task = tasks.setdefault(role, {"id": "", "role": role, "goal": "", "calls": []})
+            task["calls"].append({"tool": call["tool"], "args": call["args"]})
+        out = []
+        for i, task in enumerate(tasks.values(), start=1):
+            task["id"] = f"t{i}"
+            task["goal"] = f"{TAG} call " + ", ".join(c["tool"] for c in task["calls"])
+            out.append(task)
+        content = None
+        if not out:
+            content = f"{TAG} no tool call planned: " + (
+                " ".join(notes) if notes else "no registered tool matches the request words."
+            )
+            content += " Name a call directly, e.g. describe_molecule(smiles=CCO); `labwright tool list` shows tools."
+        return {"tasks": out, "content": content, "notes": notes}, 0
+
+    def _clause_calls(self, request: str, known: set[str], earlier: Entities | None) -> tuple[list[dict], list[str]]:
+        """Calls for a request that may ask for several things ("describe CCO and check detailed balance of ...").
+
+        The request is split at "and" / "then" / "also" outside reactions, concept pairs and JSON values; if every
+        clause maps to calls on its own, their union is the plan, else the request is matched as a whole."""
+        clauses = _clauses(request)
+        if len(clauses) > 1:
+            per_clause = [self._intent_calls(c, known, earlier) for c in clauses]
+            if all(calls for calls, _ in per_clause):
+                merged: list[dict] = []
+                for calls, _ in per_clause:
+                    merged += [c for c in calls if c not in merged]
+                return merged[: 2 * _MAX_CALLS], []
+        return self._intent_calls(request, known, earlier)
+
+    def _intent_calls(self, request: str, known: set[str], earlier: Entities | None) -> tuple[list[dict], list[str]]:
+        """The best-matching tools (see the module docstring), at most three; only those whose required arguments
+        the request (or, for referring-back requests, the conversation) supplies are called."""
+        ent = extract_entities(request)
+        rw = _words(ent.prose)
+        scored = []
+        for name in sorted(known):
+            if not any(get_role(r).allows(name) for r in WORKER_ROLES):
+                continue
+            name_hits = _overlap(rw, _words(name))
+            desc_hits = _overlap(rw, _words(get_tool(name).description) - _words(name))
+            if name_hits or desc_hits:
+                scored.append((name_hits, desc_hits, name))
+        if not scored:
+            return [], []
+        scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
+        by_name = scored[0][0] > 0
+        calls: list[dict] = []
+        notes: list[str] = []
+        best: tuple[int, int] | None = None
+        for name_hits, desc_hits, name in scored:
+            if by_name and name_hits < scored[0][0]:
+                break
+            if best is not None and (name_hits, desc_hits) < best:
+                break  # only the top-scoring tools (ties allowed) are called
+            args, missing = fill_args(name, ent, earlier)
+            if not by_name and not args:
+                continue  # a description match alone is weak: also require the request to supply an argument
+            problem = f"needs {_describe_missing(name, missing)}" if missing else _invalid(name, args)
+            if problem:
+                if best is None:
+                    notes.append(f"{name} ({self._role_for(name, rw) or 'no role'}) {problem}.")
+                    best = (name_hits, desc_hits)
+                continue
+            best = best or (name_hits, desc_hits)
+            calls.append({"tool": name, "args": args, "role": self._role_for(name, rw)})
+            if len(calls) >= _MAX_CALLS:
+                break
+        if calls:
+            notes = []  # the best tool(s) could be called; what lower-ranked tools would need is noise
+        return calls, notes
+
+    def _role_for(self, tool_name: str, request_words: set[str]) -> str | None:
+        allowed = [r for r in _ROLE_PREFERENCE if get_role(r).allows(tool_name)]
+        if not allowed:
+            return None
+        if "reviewer" in allowed:
+            if request_words & _REVIEW_WORDS:
+                return "reviewer"
+            if len(allowed) > 1:
+                allowed.remove("reviewer")
+        return max(allowed, key=lambda r: (_overlap(request_words, _words(ROLES[r].description)), -allowed.index(r)))
+
+    def worker_turn(self, role: str, task: Mapping[str, Any], messages: list[dict]) -> tuple[Reply, int]:
+        """Turn 0: the task's planned calls; turn 1: a summary quoting what the tools returned."""
+        if not any(m["role"] == "tool" for m in messages):
+            calls = [
+                {"id": f"call_{i}", "name": c["tool"], "arguments": c["args"]}
+                for i, c in enumerate(task.get("calls", []))
+            ]
+            if calls:
+                return {"content": None, "tool_calls": calls}, 0
+            return {"content": f"{TAG} {role}: no tool call was planned for this task", "tool_calls": []}, 0
+        names = {
+            tc["id"]: tc["function"]["name"]
+            for m in messages
+            if m["role"] == "assistant"
+            for tc in m.get("tool_calls") or []
+        }
+        lines = []
+        for m in messages:
+            if m["role"] != "tool":
+                continue
+            name = names.get(m.get("tool_call_id"), "tool")
+            data = json.loads(m["content"])
+            if isinstance(data, dict) and "status" in data and "error" in data:
+                lines.append(f"{name} did not run to a result ({data['status']}): {data['error']}")
+            else:
+                lines.append(f"{name} returned " + _brief(data))
+        return {"content": f"{TAG} {role}: " + "; ".join(lines), "tool_calls": []}, 0
+
+    def compose_answer(self, request: str, results: Sequence[dict], notes: Sequence[str]) -> tuple[Reply, int]:
+        lines = [f"{TAG} deterministic rules, no language model. Request: {request}"]
+        lines += [f"- {r['role']} ({r['status']}): {r['summary']}" for r in results]
+        lines += [f"- review: {n}" for n in notes]
+        return {"content": "\n".join(lines)}, 0
+
+
+_JOINER = re.compile(r"\s*,?\s+\b(?:and\s+then|and\s+also|then|also|and)\b\s+", re.IGNORECASE)
+
+
+def _clauses(request: str) -> list[str]:
+    """``request`` split at joining words that are not inside a reaction, a concept pair or a JSON value."""
+    masked = request
+    spans = [m.span() for m in _REACTION.finditer(request)] + [m.span() for m in _PAIR_OF_CONCEPTS.finditer(request)]
+    for m in re.finditer(r"[\[{]", request):
+        end = _balanced(request, m.start(), m.group(), "]" if m.group() == "[" else "}")
+        spans.append((m.start(), len(request) if end is None else end + 1))
+    for a, b in spans:
+        masked = masked[:a] + "\x00" * (b - a) + masked[b:]
+    cuts = [m.span() for m in _JOINER.finditer(masked)]
+    out, start = [], 0
+    for a, b in cuts:
+        out.append(request[start:a])
+        start = b
+    out.append(request[start:])
+    return [c.strip() for c in out if c.strip()]
+
+
+def _earlier_entities(context: Sequence[str]) -> Entities | None:
+    """Paths, SMILES and reactions of the latest earlier user message that has any (for "this", "it", "that")."""
+    for line in reversed(list(context)):
+        if not line.startswith("user:"):
+            continue
+        ent = extract_entities(line[len("user:") :])
+        if ent.paths or ent.smiles or ent.reactions:
+            return ent
+    return None
+
+
+def _brief(data: Any, limit: int = 400) -> str:
+    """``key=value`` pairs of a tool output, long lists shortened (numbers quoted exactly as returned)."""
+    if isinstance(data, dict):
+        parts = []
+        for k, v in data.items():
+            if isinstance(v, list) and len(v) > 6:
+                v = f"[{len(v)} values]"
+            elif isinstance(v, (dict, list)):
+                v = canonical_json(v)
+            parts.append(f"{k}={v}")
+        text = ", ".join(parts)
+    else:
+        text = canonical_json(data)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
