@@ -93,3 +93,51 @@ def test_resume_after_kill_9_does_not_repeat_the_side_effect(tmp_path, isolated_
     results = [r for r in lab.audit(run["run_id"]) if r.event == "tool_result" and r.tool == "lab_note"]
     assert len(results) == 1
     assert json.loads(json.dumps(reply.results))  # results stay plain JSON
+
+
+@pytest.mark.slow
+def test_resume_after_kill_9_with_the_llm_planner(tmp_path, isolated_home, kineticist_runs_both, openai_server):
+    """The same crash with the model behind a real HTTP server: after the resume the model is not asked again for
+    the turn it already answered (the reply is replayed from the ledger), and lab_note ran exactly once."""
+    note, flag = tmp_path / "notebook.txt", tmp_path / "hold"
+    flag.write_text("hold")
+
+    def script(body):
+        system = body["messages"][0]["content"]
+        if system.startswith("You are the supervisor"):
+            return {"tool_calls": [("delegate", {"tasks": [{"role": "kineticist", "goal": "note, then wait"}]})]}
+        if system.startswith("You are the kineticist"):
+            if not any(m["role"] == "tool" for m in body["messages"]):
+                return {
+                    "tool_calls": [("lab_note", {"path": str(note), "text": "once"}), ("blocker", {"flag": str(flag)})]
+                }
+            return {"content": "Noted once and waited."}
+        return {"content": "The note was written once."}
+
+    openai_server.script = script
+    env = {**os.environ, "LABWRIGHT_HOME": str(isolated_home)}  # carries the server's URL and model name
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(HERE / "testing_tools.py"), "start", str(note), str(flag), "all"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    ready = Path(str(flag) + ".ready")
+    deadline = time.time() + 90
+    while not ready.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() < deadline, "the run never reached the blocking tool"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    flag.unlink()
+    roles_asked = [b["messages"][0]["content"].split()[3] for b in openai_server.requests]
+    assert roles_asked == ["supervisor", "kineticist"]  # plan, then the worker's first turn
+
+    lab = Lab(auto_approve="all")
+    (run,) = lab.runs.list()
+    reply = lab.resume(run["run_id"])
+    assert reply.status == "answered" and reply.answer == "The note was written once.", reply
+    assert note.read_text() == "once\n"  # lab_note's stored result was reused, not repeated
+    roles_asked = [b["messages"][0]["content"].split()[3] for b in openai_server.requests]
+    assert roles_asked == ["supervisor", "kineticist", "kineticist", "answer"]  # only the worker's second turn is new
+    assert [e["status"] for e in reply.results[0]["evidence"]] == ["ok", "ok"]
+    assert lab.verify_audit().ok

@@ -214,3 +214,108 @@ def test_chat_model_gives_up_after_retries_and_parses_bad_arguments(openai_serve
     reply, tokens = model.complete([{"role": "user", "content": "hi"}])
     assert reply["tool_calls"][0]["arguments"] == "{not json" and tokens > 0
     assert json.loads(json.dumps(reply))  # replies are plain JSON (stored in the ledger)
+
+
+@pytest.mark.parametrize("answer", ["approve", "edit", "reject"])
+def test_llm_approval_approve_edit_reject(openai_server, lab_roles, answer):
+    """A costly call waits for a person; an edit runs with the new arguments (the model sees their result); a
+    rejection reaches the model as a tool message and it changes approach (a cheaper call, no approval needed)."""
+
+    def script(body):
+        role = who(body)
+        done = tool_messages(body)
+        if role == "supervisor":
+            return delegate(("electrochemist", "simulate"))
+        if role == "electrochemist":
+            if not done:
+                return {"tool_calls": [("estimate_heavy", {"seconds": 100})]}
+            if "rejected" in done[-1]["content"] and len(done) == 1:
+                return {"tool_calls": [("estimate_heavy", {"seconds": 2})]}
+            value = json.loads(done[-1]["content"])["value"]
+            return {"content": f"The simulation gives {value}."}
+        return {"content": "done"}
+
+    openai_server.script = script
+    lab = Lab()
+    first = lab.chat("simulate")
+    (p,) = first.pending
+    assert (p.kind, p.role, p.tool, p.args) == ("approval", "electrochemist", "estimate_heavy", {"seconds": 100.0})
+    assert p.estimate["seconds"] == 100.0 and "exceeds" in p.reason
+    reply = {"approve": "approve", "edit": {"edit": {"seconds": 25}}, "reject": {"reject": "too slow"}}[answer]
+    done = lab.answer({p.id: reply})
+    assert done.status == "answered", done
+    evidence = [(e["status"], e["args"], e["result"]) for e in done.results[0]["evidence"]]
+    expect = {
+        "approve": [("ok", {"seconds": 100.0}, {"value": 200.0})],
+        "edit": [("ok", {"seconds": 25.0}, {"value": 50.0})],
+        "reject": [("rejected", {"seconds": 100.0}, None), ("ok", {"seconds": 2.0}, {"value": 4.0})],
+    }[answer]
+    assert evidence == expect
+    if answer == "reject":
+        told = tool_messages(requests_of(openai_server, "electrochemist")[1])[0]["content"]
+        assert "rejected by human:" in told and "too slow" in told
+    (decision,) = [r for r in lab.audit() if r.event == "decision" and r.approver.startswith("human:")]
+    assert decision.decision == answer
+    assert lab.verify_audit().ok
+
+
+def test_llm_tool_call_budget_pauses_then_extends_and_never_overruns(openai_server, lab_roles):
+    def script(body):
+        role = who(body)
+        done = tool_messages(body)
+        if role == "supervisor":
+            return delegate(("kineticist", "echo three values"))
+        if role == "kineticist":
+            if not done:
+                return {"tool_calls": [("echo_value", {"value": v}) for v in (1.0, 2.0, 3.0)]}
+            return {"content": "Echoed " + ", ".join(str(json.loads(m["content"])["value"]) for m in done) + "."}
+        return {"content": "ok"}
+
+    openai_server.script = script
+    lab = Lab(budget={"max_tool_calls": 2})
+    first = lab.chat("echo")
+    (p,) = first.pending
+    assert p.kind == "budget" and p.payload["breach"]["limit"] == "max_tool_calls"
+    assert first.usage.tool_calls == 2  # paused before the third call: never past the limit
+    done = lab.answer({p.id: "extend"})
+    assert done.status == "answered" and done.usage.tool_calls == 3
+    assert done.results[0]["summary"] == "Echoed 1.0, 2.0, 3.0."
+    assert lab.runs.view(done.run_id).budget.max_tool_calls == 4  # doubled
+    assert [r.event for r in lab.audit() if r.event.startswith("budget")] == ["budget_pause", "budget_extend"]
+
+
+def test_llm_chat_session_with_inline_approval_and_tampered_audit(openai_server, lab_roles, capsys):
+    import io
+    import sqlite3
+
+    from labwright.agents.chat import ChatSession
+    from labwright.cli import main
+    from labwright.settings import get_settings
+    from rich.console import Console
+
+    def script(body):
+        role = who(body)
+        done = tool_messages(body)
+        if role == "supervisor":
+            return delegate(("electrochemist", "simulate"))
+        if role == "electrochemist":
+            return {"content": "It gives 80.0."} if done else {"tool_calls": [("estimate_heavy", {"seconds": 100})]}
+        return {"content": "The simulation gives 80.0."}
+
+    openai_server.script = script
+    out = io.StringIO()
+    feed = iter(["simulate please", "e", '{"seconds": 40}', "/quit"])
+    session = ChatSession(Lab(), console=Console(file=out, width=120), ask=lambda prompt: next(feed))
+    assert session.run() == 0
+    text = out.getvalue()
+    assert "LLM scripted-model" in text and "approval: electrochemist estimate_heavy" in text
+    assert "The simulation gives 80.0." in text
+    assert main(["audit", "verify"]) == 0
+    conn = sqlite3.connect(get_settings().audit_path)
+    conn.execute("DROP TRIGGER audit_no_update")
+    conn.execute("UPDATE audit SET approver = 'human:someone-else' WHERE event = 'decision' AND decision = 'edit'")
+    conn.commit()
+    conn.close()
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 1
+    assert "edited" in capsys.readouterr().err
