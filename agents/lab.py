@@ -37,6 +37,7 @@ class LabReply(BaseModel):
     pending: list[Pending] = Field(default_factory=list)
     planner: str = ""
     usage: Usage = Field(default_factory=Usage)
+    budget: Budget = Field(default_factory=Budget, description="the run's limits (as extended at budget pauses)")
     results: list[dict[str, Any]] = Field(default_factory=list)
 
     @classmethod
@@ -48,6 +49,7 @@ class LabReply(BaseModel):
             pending=view.pending,
             planner=view.planner,
             usage=view.usage,
+            budget=view.budget,
             results=view.results,
         )
 

@@ -23,9 +23,10 @@ review. Every plan goal, worker summary and answer starts with ``[offline planne
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ OFFLINE_LABEL = "offline planner"
 TAG = f"[{OFFLINE_LABEL}]"
 
 Reply = dict[str, Any]
+_Earlier = Callable[[], "Entities | None"]
 
 _STOP = frozenset(
     "a an and are as at be by for from in into is it of on or that the this to with what which how run use using "
@@ -238,7 +240,13 @@ def _concept(text: str) -> str:
     return re.sub(r"^(?:the|a|an)\s+", "", text.strip(), flags=re.IGNORECASE).strip(" .")
 
 
+_SMILES_CHARS = re.compile(r"[A-Za-z0-9@+\-\[\]()=#$%/\\.:*]+")
+
+
+@functools.lru_cache(maxsize=4096)  # an explicit cache of a pure function: chat repeats tokens
 def _looks_like_smiles(token: str) -> bool:
+    if not _SMILES_CHARS.fullmatch(token) or not (token[0].isalpha() or token[0] in "[(*"):
+        return False  # characters SMILES never uses (e.g. "_", ",", "?"): no need to ask RDKit
     if len(token) < 2 or token.lower() in _STOP or (token.isalpha() and not token.isupper() and not token.islower()):
         return False
     if token.isalpha() and token.islower() and token not in ("cc", "ccc"):
@@ -328,21 +336,39 @@ def _is_input_path(name: str) -> bool:
     return ("path" in low or "file" in low) and not any(w in low for w in _NOT_INPUT_PATH)
 
 
-def fill_args(tool_name: str, ent: Entities, fallback: Entities | None = None) -> tuple[dict[str, Any], list[str]]:
-    """Arguments for ``tool_name`` from ``ent`` (``fallback``: entities of earlier messages, used for paths, SMILES
-    and reactions the request does not give), and the required fields still missing."""
+def fill_args(
+    tool_name: str, ent: Entities, fallback: Entities | Callable[[], Entities | None] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Arguments for ``tool_name`` from ``ent`` and the required fields still missing.
+
+    ``fallback`` (or a function returning it, called only when needed): entities of earlier messages, used for
+    paths, SMILES and reactions the request does not give."""
     schema = get_tool(tool_name).input_model.model_json_schema()
     props, defs = schema.get("properties", {}), schema.get("$defs", {})
     required = set(schema.get("required", []))
     args: dict[str, Any] = {k: v for k, v in ent.pairs.items() if k in props}
     leftover = {k: v for k, v in ent.pairs.items() if k not in props}
-    _place_leftover_pairs(leftover, args, props, defs, ent if ent.species else fallback)
 
-    def pool(name: str) -> list:
-        mine = list(getattr(ent, name))
-        return mine if mine or fallback is None else list(getattr(fallback, name))
+    def earlier() -> Entities | None:
+        return fallback() if callable(fallback) else fallback
 
-    pools = {"smiles": pool("smiles"), "path": pool("paths"), "reactions": pool("reactions")}
+    if leftover:
+        reaction_ent = ent if ent.species or "reactions" not in props else earlier()
+        _place_leftover_pairs(leftover, args, props, defs, reaction_ent)
+    pools: dict[str, list] = {}
+    refs = list(ent.reference_paths)
+
+    def pool(kind: str) -> list:
+        if kind not in pools:
+            attr = {"path": "paths"}.get(kind, kind)
+            pools[kind] = list(getattr(ent, attr))
+            fb = None if pools[kind] else earlier()
+            if fb is not None:
+                pools[kind] = list(getattr(fb, attr))
+                if kind == "path":
+                    refs.extend(fb.reference_paths)
+        return pools[kind]
+
     concepts, through = list(ent.concepts), list(ent.through)
     for name, prop in props.items():
         if name in args:
@@ -369,12 +395,13 @@ def fill_args(tool_name: str, ent: Entities, fallback: Entities | None = None) -
             continue
         else:
             continue
+        pool(kind)
         if not pools[kind]:
             continue
         if "array" in types:
             args[name], pools[kind] = pools[kind], []
             continue
-        value = pools[kind].pop(_pick(pools[kind], name, desc, ent.reference_paths) if kind == "path" else 0)
+        value = pools[kind].pop(_pick(pools[kind], name, desc, refs) if kind == "path" else 0)
         if kind == "path" and "path" in nested and not _is_input_path(name):
             value = {"path": value}  # a nested source given by file (a mechanism, a dataset)
         args[name] = value
@@ -449,7 +476,7 @@ class OfflinePlanner:
         known = set(list_tools())
         calls = explicit_calls(request, known)
         rest = _cut(request, [c["span"] for c in calls])  # the prose around explicit calls may ask for more
-        earlier = _earlier_entities(context)
+        earlier = functools.cache(lambda: _earlier_entities(context))  # parsed only if a request refers back
         more, notes = self._clause_calls(rest, known, earlier)
         calls = [{"tool": c["tool"], "args": c["args"]} for c in calls] + more
         if replan:
@@ -490,7 +517,7 @@ class OfflinePlanner:
             content += " Name a call directly, e.g. describe_molecule(smiles=CCO); `labwright tool list` shows tools."
         return {"tasks": out, "content": content, "notes": notes}, 0
 
-    def _clause_calls(self, request: str, known: set[str], earlier: Entities | None) -> tuple[list[dict], list[str]]:
+    def _clause_calls(self, request: str, known: set[str], earlier: _Earlier) -> tuple[list[dict], list[str]]:
         """Calls for a request that may ask for several things ("describe CCO and check detailed balance of ...").
 
         The request is split at "and" / "then" / "also" outside reactions, concept pairs and JSON values; if every
@@ -505,7 +532,7 @@ class OfflinePlanner:
                 return merged[: 2 * _MAX_CALLS], []
         return self._intent_calls(request, known, earlier)
 
-    def _intent_calls(self, request: str, known: set[str], earlier: Entities | None) -> tuple[list[dict], list[str]]:
+    def _intent_calls(self, request: str, known: set[str], earlier: _Earlier) -> tuple[list[dict], list[str]]:
         """The best-matching tools (see the module docstring), at most three; only those whose required arguments
         the request (or, for referring-back requests, the conversation) supplies are called."""
         ent = extract_entities(request)

@@ -89,6 +89,21 @@ def _time_graph(calls: int, runs: int) -> tuple[list[float], list[float], list[i
     return per_step, per_run, nbytes, supersteps
 
 
+def _time_single_call_runs(runs: int) -> float:
+    """Median wall time of a whole run whose request makes one trivial call (plan, worker, review, answer)."""
+    from labwright.agents.lab import Lab
+
+    lab = Lab(budget={"max_tool_calls": 10_000})
+    lab.chat("bench_echo(value=0.5)")  # warm-up
+    times = []
+    for i in range(runs):
+        t0 = time.perf_counter()
+        reply = lab.chat(f"bench_echo(value={i}.25)")
+        times.append(time.perf_counter() - t0)
+        assert reply.status == "answered" and reply.usage.tool_calls == 1, reply
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20, help="tool calls per run (one worker)")
@@ -102,6 +117,7 @@ def main() -> None:
         bare = _time_bare(2000)
         governed = _time_governed(200)
         per_step, per_run, nbytes, supersteps = _time_graph(args.calls, args.runs)
+        single = _time_single_call_runs(args.runs)
         ckpt_bytes = sum(p.stat().st_size for p in Path(home).glob("checkpoints.sqlite*"))
         med_step = statistics.median(per_step)
         med_bytes = statistics.median(nbytes)
@@ -117,6 +133,10 @@ def main() -> None:
         print(
             f"  whole graph per run                   {statistics.median(per_run) * 1e3:9.1f} ms/run"
             f"   ({supersteps} checkpoints per run, {statistics.median(per_run) / supersteps * 1e3:.1f} ms each)"
+        )
+        print(
+            f"  whole run with a single call          {single * 1e3:9.1f} ms/run   (request -> plan -> worker -> review"
+            " -> answer)"
         )
         print(f"  checkpoint bytes per run              {med_bytes:9.0f} B")
         print(f"  checkpoint bytes per tool step        {med_bytes / args.calls:9.0f} B/step")

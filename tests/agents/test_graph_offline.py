@@ -156,3 +156,22 @@ def test_parallel_workers_cannot_overrun_a_budget_together(lab_roles):
     assert first.usage.tool_calls == 1
     done = lab.answer("stop")
     assert done.status == "stopped" and done.usage.tool_calls == 1
+
+
+def test_tool_seconds_budget_reserves_the_estimate_and_pauses_before_the_call(lab_roles):
+    lab = Lab(budget={"max_tool_seconds": 3.0})
+    first = lab.chat("estimate_heavy(seconds=5)")  # estimated 5 s: under the approval threshold, over the budget
+    (p,) = first.pending
+    assert p.kind == "budget" and p.payload["breach"]["limit"] == "max_tool_seconds"
+    assert p.payload["breach"]["needed"] == 5.0 and first.usage.tool_calls == 0
+    done = lab.answer({p.id: {"extend": {"max_tool_seconds": 10}}})
+    assert done.status == "answered" and "value=10.0" in done.answer
+    assert done.budget.max_tool_seconds == 10 and done.usage.tool_seconds < 10
+
+
+def test_runs_prune_older_than(lab_roles):
+    lab = Lab()
+    run_id = lab.chat("echo_value(value=1)").run_id
+    assert lab.runs.prune(older_than=3600) == []
+    assert lab.runs.prune(older_than=0) == [run_id]
+    assert lab.runs.list() == [] and lab.runs.checkpoint_bytes() == 0
