@@ -51,6 +51,7 @@ __all__ = [
     "ModelComparison",
     "prepare_curves",
     "initial_guesses",
+    "initial_simplex",
     "fit_cv",
     "compare_cv_models",
     "simulate_fit",
@@ -193,9 +194,34 @@ def _apply(base: ECParams, names: Sequence[str], values) -> ECParams:
 # ------------------------------------------------------------------------------------------------- problem ----
 
 
-def _weighted_model(theta, base, programs, dts, scales, names, settings, shared):
+# The full parameter vector in a fixed order: which parameters a fit varies is data (an index array), not part of the
+# compiled program, so fits of different parameter sets with the same count, data shapes and settings share one
+# compilation (compiling the forward-mode Jacobian of a CV run costs seconds).
+_SLOTS: tuple[str, ...] = tuple(FITTABLE)
+_KIND_CODE = np.array([{"id": 0, "log": 1, "logit": 2}[FITTABLE[n]] for n in _SLOTS])
+
+
+def _slot_indices(names: Sequence[str]) -> np.ndarray:
+    return np.array([_SLOTS.index(n) for n in names], dtype=np.int32)
+
+
+def _params_at(theta, idx, base: ECParams) -> ECParams:
+    """``base`` with the parameters at slots ``idx`` set from the unconstrained ``theta`` (shape (p,))."""
+    full = jnp.zeros(len(_SLOTS)).at[idx].set(theta)
+    chosen = jnp.zeros(len(_SLOTS), dtype=bool).at[idx].set(True)
+    kind = jnp.asarray(_KIND_CODE)
+    # exp/sigmoid of the unchosen zeros are finite, so jnp.where passes no NaN into the gradients
+    values = jnp.where(kind == 1, jnp.exp(full), jnp.where(kind == 2, jax.nn.sigmoid(full), full))
+    changes = {n: jnp.where(chosen[j], values[j], getattr(base, n)) for j, n in enumerate(_SLOTS) if n != "D"}
+    d = _SLOTS.index("D")  # "D" ties D_O = D_R
+    changes["D_O"] = jnp.where(chosen[d], values[d], changes["D_O"])
+    changes["D_R"] = jnp.where(chosen[d], values[d], changes["D_R"])
+    return base.replace(**changes)
+
+
+def _weighted_model(theta, idx, base, programs, dts, scales, settings, shared):
     """Simulated currents of every curve divided by their scales, concatenated (shape (sum n_k,))."""
-    params = _apply(base, names, [_backward(n, theta[k]) for k, n in enumerate(names)])
+    params = _params_at(theta, idx, base)
     if shared:  # one program, several scan rates: one vmapped simulation over dt
         sims = jax.vmap(lambda dt: cv_current(params, programs[0], dt, settings=settings))(dts)
         return (sims / scales[:, None]).reshape(-1)
@@ -205,8 +231,8 @@ def _weighted_model(theta, base, programs, dts, scales, names, settings, shared)
 
 
 # Module-level jitted functions: repeated fits of same-shaped data with the same settings reuse the compilation.
-_MODEL = jax.jit(_weighted_model, static_argnames=("names", "settings", "shared"))
-_JACOBIAN = jax.jit(jax.jacfwd(_weighted_model), static_argnames=("names", "settings", "shared"))
+_MODEL = jax.jit(_weighted_model, static_argnames=("settings", "shared"))
+_JACOBIAN = jax.jit(jax.jacfwd(_weighted_model), static_argnames=("settings", "shared"))
 
 
 class _Problem:
@@ -217,11 +243,15 @@ class _Problem:
         self.n_curves = len(curves)
         self.calls = 0
         self.data = np.concatenate([c.I / c.scale for c in curves])
-        shared = all(c.E.shape == curves[0].E.shape and np.array_equal(c.E, curves[0].E) for c in curves)
+        # programs equal to 1 nV (rounding of t·v differs between scan rates): one vmapped simulation over dt
+        shared = all(
+            c.E.shape == curves[0].E.shape and np.allclose(c.E, curves[0].E, rtol=0, atol=1e-9) for c in curves
+        )
         programs = (jnp.asarray(curves[0].E),) if shared else tuple(jnp.asarray(c.E) for c in curves)
         base = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype=jnp.float64), base)
-        args = (base, programs, jnp.asarray([c.dt for c in curves]), jnp.asarray([c.scale for c in curves]))
-        static = {"names": tuple(names), "settings": settings, "shared": shared}
+        dts, scales = jnp.asarray([c.dt for c in curves]), jnp.asarray([c.scale for c in curves])
+        args = (jnp.asarray(_slot_indices(names)), base, programs, dts, scales)
+        static = {"settings": settings, "shared": shared}
         self._model = lambda theta: _MODEL(theta, *args, **static)
         self._jac = lambda theta: _JACOBIAN(theta, *args, **static)
 
@@ -248,12 +278,23 @@ class _Budget(Exception):
 # --------------------------------------------------------------------------------------------- optimisers ----
 
 
-def _levenberg_marquardt(problem: _Problem, theta0, lo, hi, *, max_iter: int, max_calls: int | None, ftol: float):
+def _levenberg_marquardt(
+    problem: _Problem, theta0, lo, hi, *, max_iter: int, max_calls: int | None, ftol: float, chi2_tol: float
+):
+    """Bounded LM (steps clipped to the box). Returns (theta, r, J, iterations, converged, message); J is the
+    Jacobian at theta when the loop already has it (else None), so the covariance need not recompute it.
+
+    Stops when an accepted step lowers χ² = ‖r‖²/s² by less than ``chi2_tol`` (s² = ‖r‖²/(N − p), the residual
+    variance): the parameters then moved by about √chi2_tol standard errors or less, so further iterations cannot
+    change the estimates beyond their uncertainty. ``ftol`` (relative cost change) covers noise-free data, where s²
+    is tiny and the χ² rule would never fire.
+    """
     theta = np.clip(np.asarray(theta0, float), lo, hi)
     r = problem.residual(theta)
     cost = 0.5 * float(r @ r)
     lam, nu = 1e-3, 2.0
     it, converged, message = 0, False, "maximum iterations reached"
+    dof = max(r.size - theta.size, 1)
     J = problem.jacobian(theta)
     while it < max_iter:
         it += 1
@@ -279,11 +320,21 @@ def _levenberg_marquardt(problem: _Problem, theta0, lo, hi, *, max_iter: int, ma
         rho = (cost - cost_new) / predicted if predicted > 0 else -1.0
         if np.isfinite(cost_new) and cost_new < cost:
             rel = (cost - cost_new) / max(cost, 1e-300)
+            s2 = 2.0 * cost_new / dof
+            d_chi2 = 2.0 * (cost - cost_new) / max(s2, 1e-300)
             theta, r, cost = trial, r_new, cost_new
             lam *= max(1 / 3, 1 - (2 * rho - 1) ** 3) if rho > 0 else 1.0
             nu = 2.0
+            if d_chi2 < chi2_tol:
+                converged, message = (
+                    True,
+                    f"chi-square change below {chi2_tol:g} (estimates settled within their errors)",
+                )
+                J = None
+                break
             if rel < ftol or np.max(np.abs(step)) < 1e-10:
                 converged, message = True, "relative cost change below tolerance"
+                J = None
                 break
             J = problem.jacobian(theta)
         else:
@@ -292,7 +343,23 @@ def _levenberg_marquardt(problem: _Problem, theta0, lo, hi, *, max_iter: int, ma
             if lam > 1e12:
                 converged, message = True, "no further decrease possible (damping at its limit)"
                 break
-    return theta, it, converged, message
+    return theta, r, J, it, converged, message
+
+
+# Nelder–Mead's first simplex, per transform: ±10 % for positive quantities, ±0.05 in α near ½, 10 mV in E0. SciPy's
+# default (5 % of each coordinate, 0.00025 for a zero one) would leave α = ½ (logit 0) almost fixed: an unfair baseline.
+_SIMPLEX_STEP = {"log": 0.1, "logit": 0.2, "id": 0.01}
+
+
+def initial_simplex(names: Sequence[str], theta0: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Nelder–Mead's starting simplex in the transformed coordinates, shape (p + 1, p); steps that would leave the
+    box go the other way."""
+    theta0 = np.asarray(theta0, float)
+    simplex = np.tile(theta0, (len(names) + 1, 1))
+    for k, name in enumerate(names):
+        step = _SIMPLEX_STEP[FITTABLE[name]]
+        simplex[k + 1, k] = theta0[k] + step if theta0[k] + step <= hi[k] else theta0[k] - step
+    return np.clip(simplex, lo, hi)
 
 
 def _gradient_free(problem: _Problem, method: str, theta0, lo, hi, *, max_calls: int, seed: int, ftol: float):
@@ -315,7 +382,12 @@ def _gradient_free(problem: _Problem, method: str, theta0, lo, hi, *, max_calls:
                 best["theta"],
                 method="Nelder-Mead",
                 bounds=list(zip(lo, hi)),
-                options={"maxfev": max_calls // problem.n_curves, "xatol": 1e-9, "fatol": ftol * best_cost(problem)},
+                options={
+                    "maxfev": max_calls // problem.n_curves,
+                    "xatol": 1e-9,
+                    "fatol": ftol * best_cost(problem),
+                    "initial_simplex": initial_simplex(problem.names, best["theta"], lo, hi),
+                },
             )
             it, converged, message = res.nit, bool(res.success), str(res.message)
         else:
@@ -394,10 +466,15 @@ def _covariance(J: np.ndarray, r: np.ndarray) -> tuple[np.ndarray | None, float,
     return cov, s2, warnings
 
 
-def _result(problem, theta, theta0, lo, hi, *, method, it, converged, message, t0, warnings) -> CVFitResult:
+def _result(
+    problem, theta, theta0, lo, hi, *, method, it, converged, message, t0, warnings, r=None, J=None
+) -> CVFitResult:
+    """Estimates and diagnostics at ``theta``; ``r`` and ``J`` are reused when the optimiser already has them."""
     names = problem.names
-    r = problem.residual(theta)
-    J = problem.jacobian(theta)
+    if r is None:
+        r = problem.residual(theta)
+    if J is None:
+        J = problem.jacobian(theta)
     cov, _, cov_warn = _covariance(J, r)
     warnings = list(warnings) + cov_warn
     params, corr = {}, None
@@ -512,6 +589,7 @@ def fit_cv(
     bulk: Literal["R", "O"] | None = None,
     seed: int = 0,
     ftol: float = 1e-10,
+    chi2_tol: float = 1e-2,
     plot_dir: str | Path | None = None,
     raise_on_failure: bool = False,
 ) -> CVFitResult:
@@ -537,6 +615,9 @@ def fit_cv(
         ``"differential-evolution"``.
     max_iterations, max_sim_calls
         Limits; gradient-free methods default to 200·p·(number of curves) simulator calls.
+    ftol, chi2_tol
+        Gradient method stops when an accepted step lowers the cost by less than ``ftol`` (relative) or lowers
+        χ² = RSS/s² by less than ``chi2_tol`` (estimates then move by ≲ √chi2_tol standard errors).
     grid, max_points
         Simulator space grid and the largest number of samples kept per curve (thinning).
     plot_dir
@@ -605,10 +686,11 @@ def fit_cv(
     problem = _Problem(curves, base, names, settings)
     warnings: list[str] = []
     if method == "gradient":
-        theta, it, converged, message = _levenberg_marquardt(
-            problem, start, lo, hi, max_iter=max_iterations, max_calls=max_sim_calls, ftol=ftol
+        theta, r, J, it, converged, message = _levenberg_marquardt(
+            problem, start, lo, hi, max_iter=max_iterations, max_calls=max_sim_calls, ftol=ftol, chi2_tol=chi2_tol
         )
     else:
+        r = J = None
         budget = max_sim_calls if max_sim_calls is not None else 200 * len(names) * len(curves)
         theta, it, converged, message = _gradient_free(
             problem, method, start, lo, hi, max_calls=budget, seed=seed, ftol=ftol
@@ -619,7 +701,7 @@ def fit_cv(
             raise FitDidNotConverge(f"{method} fit stopped: {message}; raise max_iterations or max_sim_calls")
     result = _result(
         problem, theta, start, lo, hi, method=method, it=it, converged=converged, message=message, t0=t0,
-        warnings=warnings,
+        warnings=warnings, r=r, J=J,
     )  # fmt: skip
     if plot_dir is not None:
         paths = plot_fit(curves, problem.currents(theta), Path(plot_dir), title=f"{mechanism}/{kinetics} ({method})")
