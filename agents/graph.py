@@ -289,7 +289,8 @@ def review_results(results: Sequence[Mapping[str, Any]]) -> list[str]:
     """Problems with a round's results: claims not backed by tool evidence, and tasks where nothing succeeded.
 
     A number in a worker's summary must appear in (or be a rounding of a number in) the arguments or outputs of that
-    worker's successful calls; integers 0-10 without a decimal point are exempt (counts and ordinals in prose).
+    worker's successful calls, or in the error message of a failed call it quotes; integers 0-10 without a decimal
+    point are exempt (counts and ordinals in prose).
     Calls a person rejected are not problems (the person decided), calls that failed or were denied are.
     """
     issues = []
@@ -304,7 +305,8 @@ def review_results(results: Sequence[Mapping[str, Any]]) -> list[str]:
             issues.append(
                 f"{who}: no tool call succeeded (" + "; ".join(f"{e['tool']}: {e['message']}" for e in bad) + ")"
             )
-        backing = _numbers([[e["args"], e["result"]] for e in ok])
+        # A summary may quote a failure message (numbers included) without claiming a result.
+        backing = _numbers([[e["args"], e["result"]] for e in ok] + [e["message"] for e in bad])
         summary = r.get("summary") or ""
         for claim in _NUM.findall(summary):
             if "." not in claim and "e" not in claim.lower() and abs(float(claim)) <= 10:

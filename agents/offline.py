@@ -455,6 +455,14 @@ def _invalid(tool_name: str, args: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _normal(tool_name: str, args: Any) -> str:
+    """Arguments as the gate stores them (validated, JSON), so ``x=-4`` planned matches ``x=-4.0`` recorded."""
+    try:
+        return canonical_json(get_tool(tool_name).validate(args).model_dump(mode="json"))
+    except Exception:  # unknown tool or invalid arguments: compare as written
+        return canonical_json(args)
+
+
 def _describe_missing(tool_name: str, missing: Sequence[str]) -> str:
     props = get_tool(tool_name).input_model.model_json_schema().get("properties", {})
     parts = [f"{m} ({str(props.get(m, {}).get('description', '')).rstrip('.')})" for m in missing]
@@ -482,12 +490,12 @@ class OfflinePlanner:
         if replan:
             # Rules cannot invent new arguments: drop calls that were refused or failed and keep the rest.
             failed = {
-                (e["tool"], canonical_json(e["args"]))
+                (e["tool"], _normal(e["tool"], e["args"]))
                 for r in previous
                 for e in r.get("evidence", [])
                 if e["status"] in ("denied", "error", "rejected")
             }
-            kept = [c for c in calls if (c["tool"], canonical_json(c["args"])) not in failed]
+            kept = [c for c in calls if (c["tool"], _normal(c["tool"], c["args"])) not in failed]
             if len(kept) == len(calls) or not kept:
                 return {
                     "tasks": [],

@@ -175,3 +175,19 @@ def test_runs_prune_older_than(lab_roles):
     assert lab.runs.prune(older_than=3600) == []
     assert lab.runs.prune(older_than=0) == [run_id]
     assert lab.runs.list() == [] and lab.runs.checkpoint_bytes() == 0
+
+
+def test_offline_tool_error_is_reviewed_and_the_replan_drops_the_failed_call(lab_roles):
+    """The offline planner cannot reason about an error, so its replan (reason recorded) keeps only what did not fail."""
+    lab = Lab()
+    reply = lab.chat("flaky_sim(x=-4) and echo_value(value=2)")
+    assert reply.status == "answered", reply
+    first = [r for r in reply.results if r["round"] == 1]
+    assert {e["status"] for r in first for e in r["evidence"]} == {"error", "ok"}
+    (replan,) = [r for r in lab.audit() if r.event == "replan"]
+    assert "flaky_sim" in replan.detail["reason"] and "SimulationFailed" in replan.detail["reason"]
+    assert "claim" not in replan.detail["reason"]  # quoting the error's numbers is not an unbacked claim
+    second = [r for r in reply.results if r["round"] == 2]
+    assert [e["tool"] for r in second for e in r["evidence"]] == ["echo_value"]
+    assert [e["status"] for r in second for e in r["evidence"]] == ["ok"]
+    assert "echo_value returned value=2.0" in reply.answer
