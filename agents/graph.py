@@ -39,9 +39,49 @@ from .governance import RunContext, ask_human, governed_call, governed_llm
 from .llm import Planner, estimate_tokens, make_planner, worker_messages
 from .policy import idempotency_key
 
-__all__ = ["LabState", "LabDeps", "build_graph", "review_results", "DEPS_KEY"]
+__all__ = ["LabState", "Task", "TaskResult", "Evidence", "LabDeps", "build_graph", "review_results", "DEPS_KEY"]
 
 DEPS_KEY = "labwright_deps"
+
+
+class Call(TypedDict):
+    """A planned tool call (the offline planner plans them; an LLM worker chooses its own)."""
+
+    tool: str
+    args: dict[str, Any]
+
+
+class Task(TypedDict):
+    """One delegated task: ``role`` from ``roles.WORKER_ROLES``."""
+
+    id: str
+    role: str
+    goal: str
+    calls: list[Call]
+
+
+class Evidence(TypedDict):
+    """One governed call as the reviewer sees it: status ``ok``/``error``/``denied``/``rejected``/``stopped``."""
+
+    tool: str
+    args: dict[str, Any]
+    status: str
+    result: dict[str, Any] | None
+    message: str
+    key: str | None
+    approver: str | None
+
+
+class TaskResult(TypedDict):
+    """What a worker returns: status ``done``/``stopped``/``turn_limit``, its summary and the evidence behind it."""
+
+    task_id: str
+    role: str
+    goal: str
+    round: int
+    status: str
+    summary: str
+    evidence: list[Evidence]
 
 
 class LabState(TypedDict, total=False):
@@ -50,8 +90,8 @@ class LabState(TypedDict, total=False):
     request: str
     context: list[str]
     round: int
-    tasks: list[dict]
-    results: Annotated[list[dict], operator.add]
+    tasks: list[Task]
+    results: Annotated[list[TaskResult], operator.add]
     replans: list[str]
     notes: list[str]
     answer: str
@@ -168,7 +208,7 @@ def worker(payload: dict[str, Any], config) -> dict[str, Any]:
     task, rnd, request = payload["task"], payload["round"], payload["request"]
     role = task["role"]
     messages = worker_messages(role, task, request)
-    evidence: list[dict[str, Any]] = []
+    evidence: list[Evidence] = []
     status, summary = "turn_limit", f"stopped after {deps.max_turns} turns without a final summary"
     for turn in range(deps.max_turns):
         step = f"r{rnd}/{task['id']}/turn{turn}"
@@ -230,7 +270,7 @@ def worker(payload: dict[str, Any], config) -> dict[str, Any]:
                 detail={"step": step, "failed": failed},
                 dedupe=f"{ctx.run_id}:reflect:{step}",
             )
-    result = {
+    result: TaskResult = {
         "task_id": task["id"],
         "role": role,
         "goal": task["goal"],
