@@ -10,8 +10,9 @@ Every count and score comes from the knowledge tools (``kg_ingest_text``, ``kg_s
 ``kg_hypotheses``). The reviewer is deterministic and uses no model: for each claim it checks that every cited
 hyperedge carries provenance (document, extractor, character span), that the cited document is a passage of the
 corpus, and that the cited span mentions every entity of the hyperedge (matching surface forms through the store's
-own normaliser, so "ceria" counts as a mention of "cerium oxide"). It also checks that each hypothesis rests on one
-of the bridging paths ``kg_paths`` found independently.
+own normaliser, so "ceria" counts as a mention of "cerium oxide"), and that every concept of the path the claim's
+text names is mentioned by a passage it cites (so an LLM sentence cannot borrow a concept from an edge it does not
+cite). It also checks that each hypothesis rests on one of the bridging paths ``kg_paths`` found independently.
 """
 
 from __future__ import annotations
@@ -195,25 +196,25 @@ class Review(ToolModel):
 _TOKEN = re.compile(r"[\w()/+'\-]+")
 
 
-def _clean(token: str) -> str:
-    """A token without enclosing or unbalanced parentheses ("(PCL)" -> "PCL", "acid)" -> "acid"); inner ones stay
-    ("poly(caprolactone)")."""
-    while token.startswith("(") and token.endswith(")") and len(token) > 1:
-        token = token[1:-1]
-    while token.startswith("(") and token.count("(") > token.count(")"):
-        token = token[1:]
-    while token.endswith(")") and token.count(")") > token.count("("):
-        token = token[:-1]
-    return token
+def _clean(phrase: str) -> str:
+    """A phrase without enclosing or unbalanced parentheses at its ends ("(PCL)" -> "PCL", "acid)" -> "acid");
+    balanced inner ones stay ("poly(lactic co glycolic acid)")."""
+    while phrase.startswith("(") and phrase.endswith(")") and len(phrase) > 1:
+        phrase = phrase[1:-1]
+    while phrase.startswith("(") and phrase.count("(") > phrase.count(")"):
+        phrase = phrase[1:]
+    while phrase.endswith(")") and phrase.count(")") > phrase.count("("):
+        phrase = phrase[:-1]
+    return phrase
 
 
 def _mention_forms(text: str, max_words: int = 6) -> set[str]:
     """Normalised forms of every run of 1..max_words words of ``text`` (the store's own normaliser)."""
-    words = [w for w in (_clean(t) for t in _TOKEN.findall(text)) if w]
+    words = _TOKEN.findall(text)
     forms = set()
     for i in range(len(words)):
         for n in range(1, min(max_words, len(words) - i) + 1):
-            form = normalise_text(" ".join(words[i : i + n]))
+            form = normalise_text(_clean(" ".join(words[i : i + n])))
             if form:
                 forms.add(form)
     return forms
@@ -257,6 +258,47 @@ def _check_edge(edge, passages: Mapping[str, str]) -> list[str]:
     return problems
 
 
+def _named_concepts(text: str, vocabulary: Sequence[str]) -> list[str]:
+    """Concepts of ``vocabulary`` that ``text`` names, read left to right taking the longest match at each word, so
+    that "solid electrolyte interphase" names that concept and not also "electrolyte"."""
+    by_form = {normalise_text(v): v for v in vocabulary}
+    by_form.pop("", None)
+    words = _TOKEN.findall(text)
+    longest = max([len(v.split()) for v in vocabulary] + [4]) + 2  # abbreviations expand ("SEI" -> 3 words)
+    found: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(longest, len(words) - i), 0, -1):
+            hit = by_form.get(normalise_text(_clean(" ".join(words[i : i + n]))))
+            if hit is not None:
+                if hit not in found:
+                    found.append(hit)
+                i += n
+                break
+        else:
+            i += 1
+    return found
+
+
+def _named_entity_problems(text: str, vocabulary: Sequence[str], citations, passages: Mapping[str, str]) -> list[str]:
+    """Concepts of ``vocabulary`` that the claim ``text`` names but none of its cited passage spans mentions.
+
+    This catches a sentence that cites one hyperedge but borrows a concept from another (or from nowhere in the
+    path), which matters for LLM prose; template claims are built from their edges' labels and pass by construction.
+    """
+    named = _named_concepts(text, vocabulary)
+    spans = []
+    for c in citations:
+        span = _span(passages.get(c.document_id, ""), c.locator)
+        if span is not None:
+            spans.append(span)
+    return [
+        f"the claim names {v!r}, which none of its cited passages mentions"
+        for v in named
+        if not any(mentions(sp, v) for sp in spans)
+    ]
+
+
 def review_hypothesis(
     hyp: Hypothesis, rank: int, passages: Mapping[str, str], bridging: Sequence[Sequence[int]]
 ) -> HypothesisVerdict:
@@ -274,8 +316,9 @@ def review_hypothesis(
         Edge-id sequences of the paths ``kg_paths`` found.
     """
     edges = {e.id: e for e in hyp.path.edges}
+    vocabulary = sorted({x for e in hyp.path.edges for x in (*e.sources, *e.targets, *e.members)})
     claims = []
-    for cl in hyp.claims:
+    for cl in [*hyp.claims, *hyp.prose_claims]:  # LLM prose sentences (if any) are held to the same standard
         problems = []
         if not cl.edge_ids:
             problems.append("cites no hyperedge")
@@ -284,6 +327,7 @@ def review_hypothesis(
                 problems.append(f"cites edge {eid}, which is not on the hypothesis' path")
             else:
                 problems += _check_edge(edges[eid], passages)
+        problems += _named_entity_problems(cl.text, vocabulary, cl.citations, passages)
         docs = sorted({c.document_id for c in cl.citations})
         claims.append(
             ClaimVerdict(

@@ -127,6 +127,35 @@ def test_reviewer_accepts_the_genuine_hypothesis_and_rejects_tampered_citations(
     assert all(c.supported for c in off_path.claims)
 
 
+def _with_prose(hyp, sentence: str, edge_index: int):
+    """A copy of ``hyp`` with one LLM-style prose sentence citing path edge ``edge_index`` (with its provenance)."""
+    data = hyp.model_dump(mode="json")
+    edge = data["path"]["edges"][edge_index]
+    data["prose"] = sentence
+    data["prose_claims"] = [{"text": sentence, "edge_ids": [edge["id"]], "citations": edge["citations"]}]
+    return type(hyp).model_validate(data)
+
+
+def test_reviewer_holds_prose_sentences_to_the_concepts_their_cited_passages_mention(ceria_pcl):
+    passages = _passages()
+    path = [[e.id for e in ceria_pcl.path.edges]]
+    # Edge 1 rests on bio-03 ("The cerium oxide nanoparticles in chitosan reduce reactive oxygen species in wounds.").
+    good = review_hypothesis(
+        _with_prose(ceria_pcl, "Ceria nanoparticles in chitosan lower ROS in wounds [E1].", 0), 1, passages, path
+    )
+    assert good.verdict == "accept" and len(good.claims) == len(ceria_pcl.claims) + 1
+    # The same citation cannot carry PCL or scaffolds: bio-03 mentions neither (they come from the second edge).
+    borrowed = review_hypothesis(
+        _with_prose(ceria_pcl, "Ceria nanoparticles protect PCL scaffolds [E1].", 0), 1, passages, path
+    )
+    assert borrowed.verdict == "reject"
+    assert borrowed.claims[-1].problems == [
+        "the claim names 'polycaprolactone', which none of its cited passages mentions",
+        "the claim names 'scaffold', which none of its cited passages mentions",
+    ]
+    assert all(c.supported for c in borrowed.claims[:-1])
+
+
 @pytest.mark.parametrize(
     ("text", "entity", "expected"),
     [
