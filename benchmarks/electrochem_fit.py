@@ -1,13 +1,19 @@
 """Benchmark: fitting CVs at 3 scan rates for k0, α, D (and E0) — gradient vs gradient-free vs cvsim's curve_fit.
 
-Run: ``.venv/bin/python benchmarks/electrochem_fit.py [--rates 0.05 0.2 0.5] [--no-cvsim]``
+Run: ``.venv/bin/python benchmarks/electrochem_fit.py [--rates 0.05 0.2 0.5] [--seeds 8] [--no-cvsim]``; or call
+:func:`main` (returns the headline numbers as a dict).
 
 Data: the SYNTHETIC example set ``examples/data/redox_kinetics`` (1 % noise, made by ``make_data.py`` with a finer time
-step and grid than the fit uses). Every labwright fit runs behind the same interface (``fit_cv(method=...)``) with the
-same residual, the same transforms and the same simulator-call accounting (one CV at one scan rate = 1 call; a
-forward-mode Jacobian with p parameters = 1 + p calls; totals include the final covariance evaluation). Parameter error
-= the largest relative error over k0, α and D. Targets (ANCHORS "Current targets"): ≥ 10× lower parameter error than
-Nelder–Mead at equal simulator calls; ≤ 5 s per fit.
+step and grid than the fit uses), plus further noise realisations of the same noise-free curves (``--seeds``) and the
+noise-free curves themselves. Every labwright fit runs behind the same interface (``fit_cv(method=...)``) with the
+same residual, transforms and simulator-call accounting (one CV at one scan rate = 1 call; a forward-mode Jacobian with
+p parameters = 1 + p calls; Nelder–Mead and differential evolution also pay 3·(2 + p) calls for the final covariance).
+
+Parameter error = the largest relative error over k0, α and D. With 1 % noise the gradient fit's error *is* the
+statistical error of the data (its optimisation error is far below it), so the ratio to Nelder–Mead on noisy data is
+bounded by how far Nelder–Mead still is from the optimum; the table therefore also gives the distance to the
+least-squares optimum and the noise-free case. Targets (ANCHORS "Current targets"): ≥ 10× lower parameter error than
+Nelder–Mead at equal simulator calls; ≤ 5 s per fit (warm).
 
 cvsim 1.0 (benchmark extra) fits one CV at a time with SciPy ``curve_fit`` on its semi-analytical E_q model; its α is
 the transfer coefficient of the forward (here anodic) reaction, so it is reported as 1 − α_cvsim for comparison.
@@ -17,31 +23,64 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import io
 import json
 import time
 from pathlib import Path
 
 import numpy as np
-from labwright.tools.electrochem._fit import fit_cv, initial_guesses, prepare_curves
+from labwright.tools.electrochem._fit import CVFitResult, _Problem, fit_cv, initial_guesses, prepare_curves
 from labwright.tools.electrochem._readers import Voltammogram, VoltammogramMetadata, read_voltammogram_file
-from labwright.tools.electrochem._simulate import ECParams
+from labwright.tools.electrochem._simulate import ECParams, SimSettings
 
 DATA = Path(__file__).resolve().parent.parent / "examples" / "data" / "redox_kinetics"
 PARAMS = ["k0", "alpha", "D", "E0"]
+KEYS = ("k0", "alpha", "D")
 
 
 def errors(values: dict[str, float], truth: dict[str, float]) -> dict[str, float]:
-    return {k: abs(values[k] - truth[k]) / abs(truth[k]) for k in ("k0", "alpha", "D")}
+    return {k: abs(values[k] - truth[k]) / abs(truth[k]) for k in KEYS}
+
+
+def values_of(res: CVFitResult) -> dict[str, float]:
+    return {k: p.value for k, p in res.parameters.items()}
+
+
+def worst(values: dict[str, float], ref: dict[str, float]) -> float:
+    return max(errors(values, ref).values())
 
 
 def row(label: str, calls: int | str, seconds: float, err: dict[str, float], ref: float | None) -> str:
-    worst = max(err.values())
-    ratio = f"{worst / ref:8.1f}x" if ref else "       —"
+    top = max(err.values())
+    ratio = f"{top / ref:8.1f}x" if ref else "       —"
     return (
         f"{label:52s} {calls!s:>6} {seconds:8.2f} {err['k0'] * 100:8.3f} {err['alpha'] * 100:8.3f} "
-        f"{err['D'] * 100:8.3f} {worst * 100:8.3f} {ratio}"
+        f"{err['D'] * 100:8.3f} {top * 100:8.3f} {ratio}"
     )
+
+
+def _make_data_module():
+    spec = importlib.util.spec_from_file_location("make_data", DATA / "make_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def clean_curves(rates: list[float]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Noise-free (t, E, I) of make_data.py at the example files' samples."""
+    make_data = _make_data_module()
+    return [make_data.simulate(v) for v in rates]
+
+
+def as_voltammograms(curves, rates, *, noise: float = 0.0, seed: int = 0) -> list[Voltammogram]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for (t, E, I), v in zip(curves, rates):
+        noisy = I + noise * np.max(np.abs(I)) * rng.standard_normal(I.size) if noise else I
+        meta = VoltammogramMetadata(format="synthetic")
+        out.append(Voltammogram(E=E.tolist(), I=noisy.tolist(), t=t.tolist(), scan_rate=v, metadata=meta))
+    return out
 
 
 def run_cvsim(curve, guess: dict[str, float], fixed: dict[str, float]) -> tuple[dict[str, float], float, int]:
@@ -73,118 +112,186 @@ def run_cvsim(curve, guess: dict[str, float], fixed: dict[str, float]) -> tuple[
     return values, seconds, calls
 
 
-def noise_free(rates: list[float], truth: dict[str, float], fixed: dict[str, float]) -> None:
-    """Same comparison on the noise-free curves of make_data.py: here the error is optimisation error + the fit
-    grid's discretisation bias, not noise."""
-    import importlib.util
+def jacobian_cost_ratio(data: list[Voltammogram], fixed: dict[str, float], guess: dict[str, float]) -> float:
+    """Wall time of one forward-mode Jacobian / one residual (all curves), warm: what a Jacobian really costs in
+    simulator calls, next to the 1 + p the accounting charges."""
+    problem = _Problem(prepare_curves(data), ECParams(**fixed), PARAMS, SimSettings(bulk="R"))
+    theta = np.array([np.log(guess["k0"]), 0.0, np.log(guess["D"]), guess["E0"]])
+    problem.residual(theta), problem.jacobian(theta)  # compiled already by the fits; warm the caches anyway
+    t0 = time.perf_counter()
+    for _ in range(10):
+        problem.residual(theta)
+    t_r = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(10):
+        problem.jacobian(theta)
+    return (time.perf_counter() - t0) / t_r
 
-    spec = importlib.util.spec_from_file_location("make_data", DATA / "make_data.py")
-    make_data = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_data)
-    data = []
-    for v in rates:
-        t, E, I = make_data.simulate(v)
-        meta = VoltammogramMetadata(format="synthetic")
-        data.append(Voltammogram(E=E.tolist(), I=I.tolist(), t=t.tolist(), scan_rate=v, metadata=meta))
-    grad = fit_cv(data, "E", PARAMS, fixed=fixed)
-    g_err = errors({k: p.value for k, p in grad.parameters.items()}, truth)
+
+def table(data, truth, fixed, far) -> dict[str, float]:
+    """The main table on the example files. Returns headline numbers."""
+    header = f"{'method (start)':52s} {'calls':>6} {'wall s':>8} {'k0 %':>8} {'alpha %':>8} {'D %':>8} {'max %':>8}"
+    header += f" {'vs grad':>9}"
+    print(header)
+    print("-" * len(header))
+    cold = fit_cv(data, "E", PARAMS, fixed=fixed)
+    grad = fit_cv(data, "E", PARAMS, fixed=fixed)  # warm: compiled functions are reused
+    g_err = worst(values_of(grad), truth)
+    print(
+        row(
+            "gradient LM (classical guess, cold/compile)",
+            cold.sim_calls,
+            cold.wall_time_s,
+            errors(values_of(cold), truth),
+            None,
+        )
+    )  # noqa: E501
+    print(
+        row(
+            "gradient LM (classical guess, warm)",
+            grad.sim_calls,
+            grad.wall_time_s,
+            errors(values_of(grad), truth),
+            None,
+        )
+    )  # noqa: E501
+    out = {"grad_calls": grad.sim_calls, "grad_wall_s": grad.wall_time_s, "grad_cold_s": cold.wall_time_s}
+    out["grad_err"] = g_err
+    for label, method, mult in [
+        ("nelder-mead, equal calls", "nelder-mead", 1),
+        ("nelder-mead, 10x calls", "nelder-mead", 10),
+        ("diff. evolution, equal calls", "differential-evolution", 1),
+        ("diff. evolution, 10x calls", "differential-evolution", 10),
+    ]:
+        res = fit_cv(data, "E", PARAMS, fixed=fixed, method=method, max_sim_calls=mult * grad.sim_calls)
+        err = errors(values_of(res), truth)
+        out[label] = max(err.values())
+        out[label + " (to optimum)"] = worst(values_of(res), values_of(grad))
+        out[label + " wall_s"] = res.wall_time_s
+        print(row(label + " (classical guess)", res.sim_calls, res.wall_time_s, err, g_err))
+    gfar = fit_cv(data, "E", PARAMS, fixed=fixed, initial=far)
+    gfar_err = errors(values_of(gfar), truth)
+    print(row("gradient LM (far start)", gfar.sim_calls, gfar.wall_time_s, gfar_err, None))
+    nmfar = fit_cv(data, "E", PARAMS, fixed=fixed, initial=far, method="nelder-mead", max_sim_calls=gfar.sim_calls)
+    nm_err = errors(values_of(nmfar), truth)
+    print(
+        row("nelder-mead, equal calls (far start)", nmfar.sim_calls, nmfar.wall_time_s, nm_err, max(gfar_err.values()))
+    )  # noqa: E501
+    out["far: nelder-mead / gradient"] = max(nm_err.values()) / max(gfar_err.values())
     print()
-    print("noise-free curves (error = optimisation + discretisation bias):")
+    print("uncertainties of the warm gradient fit (estimate ± 1 sigma; truth):")
+    for k, p in grad.parameters.items():
+        print(
+            f"  {k:6s} {p.value:.5g} ± {p.stderr:.2g}  (truth {truth[k]:.5g}; {(p.value - truth[k]) / p.stderr:+.1f} σ)"
+        )
+    return out
+
+
+def peer_cvsim(data, fixed, truth, g_err: float) -> None:
+    guess = initial_guesses(prepare_curves(data), ECParams(**fixed))
+    total_s, total_calls, fits = 0.0, 0, []
+    for curve in data:
+        values, seconds, calls = run_cvsim(curve, guess, fixed)
+        total_s, total_calls = total_s + seconds, total_calls + calls
+        fits.append(values)
+        label = f"cvsim FitE_q curve_fit (one CV, {curve.scan_rate:g} V/s)"
+        print(row(label, calls, seconds, errors(values, truth), g_err))
+    mean = {k: float(np.mean([f[k] for f in fits])) for k in KEYS}
+    print(row(f"cvsim, mean of the {len(data)} single-CV fits", total_calls, total_s, errors(mean, truth), g_err))
+
+
+def seeds_study(clean, rates, truth, fixed, n_seeds: int) -> dict[str, float]:
+    """Gradient vs Nelder-Mead vs differential evolution at equal calls over fresh 1 % noise realisations."""
+    ratios_nm, ratios_de, opt_nm, g_errs, walls = [], [], [], [], []
+    for seed in range(1, n_seeds + 1):
+        data = as_voltammograms(clean, rates, noise=0.01, seed=1000 + seed)
+        g = fit_cv(data, "E", PARAMS, fixed=fixed)
+        nm = fit_cv(data, "E", PARAMS, fixed=fixed, method="nelder-mead", max_sim_calls=g.sim_calls)
+        de = fit_cv(data, "E", PARAMS, fixed=fixed, method="differential-evolution", max_sim_calls=g.sim_calls)
+        ge = worst(values_of(g), truth)
+        g_errs.append(ge)
+        walls.append(g.wall_time_s)
+        ratios_nm.append(worst(values_of(nm), truth) / ge)
+        ratios_de.append(worst(values_of(de), truth) / ge)
+        opt_nm.append(worst(values_of(nm), values_of(g)))
+    print(
+        f"over {n_seeds} fresh 1 % noise realisations (equal simulator calls, error vs truth): "
+        f"gradient max error median {np.median(g_errs) * 100:.2f} % (the noise floor); "
+        f"Nelder-Mead / gradient median {np.median(ratios_nm):.1f}x (range {min(ratios_nm):.1f}-{max(ratios_nm):.1f}); "
+        f"differential evolution / gradient median {np.median(ratios_de):.1f}x; "
+        f"Nelder-Mead's distance to the least-squares optimum median {np.median(opt_nm) * 100:.2f} %; "
+        f"gradient fit warm wall median {np.median(walls):.3f} s"
+    )
+    return {"seeds_nm_ratio_median": float(np.median(ratios_nm)), "seeds_de_ratio_median": float(np.median(ratios_de))}
+
+
+def noise_free(clean, rates, truth, fixed) -> float:
+    """Same comparison on the noise-free curves: error = optimisation error + the fit grid's discretisation bias."""
+    data = as_voltammograms(clean, rates)
+    grad = fit_cv(data, "E", PARAMS, fixed=fixed)
+    g_err = errors(values_of(grad), truth)
+    print()
+    print("noise-free curves (error = optimisation + discretisation bias of the fit's coarser grid):")
     print(row("gradient LM (classical guess)", grad.sim_calls, grad.wall_time_s, g_err, None))
     ratios = []
-    for label, budget in [
-        ("nelder-mead, equal calls", grad.sim_calls),
-        ("nelder-mead, 10x calls", 10 * grad.sim_calls),
-    ]:
-        res = fit_cv(data, "E", PARAMS, fixed=fixed, method="nelder-mead", max_sim_calls=budget)
-        err = errors({k: p.value for k, p in res.parameters.items()}, truth)
+    for label, mult in [("nelder-mead, equal calls", 1), ("nelder-mead, 10x calls", 10)]:
+        res = fit_cv(data, "E", PARAMS, fixed=fixed, method="nelder-mead", max_sim_calls=mult * grad.sim_calls)
+        err = errors(values_of(res), truth)
         ratios.append(max(err.values()) / max(g_err.values()))
         print(row(label, res.sim_calls, res.wall_time_s, err, max(g_err.values())))
     print(
         f"noise-free: Nelder-Mead / gradient parameter error {ratios[0]:.1f}x at equal calls, {ratios[1]:.1f}x at 10x"
     )
+    return ratios[0]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Run the benchmark, print the tables, return the headline numbers (ratios, seconds, calls)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", type=float, nargs="+", default=[0.05, 0.2, 0.5], help="scan rates, V/s")
+    parser.add_argument("--seeds", type=int, default=8, help="fresh noise realisations for the ratio study")
     parser.add_argument("--no-cvsim", action="store_true", help="skip the cvsim peer")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
-    truth_doc = json.loads((DATA / "truth.json").read_text())
-    truth = truth_doc["parameters_SI"]
+    truth = json.loads((DATA / "truth.json").read_text())["parameters_SI"]
     fixed = {k: truth[k] for k in ("area", "c_bulk", "T", "n")}
     data = [read_voltammogram_file(DATA / f"cv_{v:g}Vps.csv") for v in args.rates]
     far = {"k0": truth["k0"] * 5, "alpha": 0.62, "D": truth["D"] * 0.7, "E0": truth["E0"] + 0.02}
-
     print(f"CV fit benchmark: {len(data)} scan rates {args.rates} V/s, fitted {PARAMS}, SYNTHETIC data (1 % noise)")
     print(
         f"truth: k0 = {truth['k0']:.3g} m/s, alpha = {truth['alpha']}, D = {truth['D']:.3g} m^2/s, E0 = {truth['E0']} V"
     )
-    header = f"{'method (start)':52s} {'calls':>6} {'wall s':>8} {'k0 %':>8} {'alpha %':>8} {'D %':>8} {'max %':>8}"
-    header += f" {'vs grad':>9}"
-    print(header)
-    print("-" * len(header))
-
-    cold = fit_cv(data, "E", PARAMS, fixed=fixed)
-    grad = fit_cv(data, "E", PARAMS, fixed=fixed)  # warm: compiled functions are reused
-    g_err = max(errors({k: p.value for k, p in grad.parameters.items()}, truth).values())
-    g_err_vals = errors({k: p.value for k, p in grad.parameters.items()}, truth)
-    print(row("gradient LM (classical guess, cold/compile)", cold.sim_calls, cold.wall_time_s, g_err_vals, None))
-    print(row("gradient LM (classical guess, warm)", grad.sim_calls, grad.wall_time_s, g_err_vals, None))
-    results = {}
-    for label, method, budget in [
-        ("nelder-mead, equal calls", "nelder-mead", grad.sim_calls),
-        ("nelder-mead, 10x calls", "nelder-mead", 10 * grad.sim_calls),
-        ("diff. evolution, equal calls", "differential-evolution", grad.sim_calls),
-        ("diff. evolution, 10x calls", "differential-evolution", 10 * grad.sim_calls),
-    ]:
-        res = fit_cv(data, "E", PARAMS, fixed=fixed, method=method, max_sim_calls=budget)
-        err = errors({k: p.value for k, p in res.parameters.items()}, truth)
-        results[label] = max(err.values())
-        print(row(label + " (classical guess)", res.sim_calls, res.wall_time_s, err, g_err))
-
-    gfar = fit_cv(data, "E", PARAMS, fixed=fixed, initial=far)
-    gfar_err = errors({k: p.value for k, p in gfar.parameters.items()}, truth)
-    print(row("gradient LM (far start)", gfar.sim_calls, gfar.wall_time_s, gfar_err, None))
-    nmfar = fit_cv(data, "E", PARAMS, fixed=fixed, initial=far, method="nelder-mead", max_sim_calls=gfar.sim_calls)
-    nmfar_err = errors({k: p.value for k, p in nmfar.parameters.items()}, truth)
-    print(
-        row(
-            "nelder-mead, equal calls (far start)",
-            nmfar.sim_calls,
-            nmfar.wall_time_s,
-            nmfar_err,
-            max(gfar_err.values()),
-        )
-    )
-
+    out = table(data, truth, fixed, far)
     if not args.no_cvsim:
+        print()
         try:
-            mid = data[len(data) // 2]
-            guess = initial_guesses(prepare_curves(data), ECParams(**fixed))
-            values, seconds, calls = run_cvsim(mid, guess, fixed)
-            print(
-                row(
-                    f"cvsim FitE_q curve_fit (one CV, {mid.scan_rate:g} V/s)",
-                    calls,
-                    seconds,
-                    errors(values, truth),
-                    g_err,
-                )
-            )
+            peer_cvsim(data, fixed, truth, out["grad_err"])
         except ImportError:
             print("cvsim not installed (pip install '.[benchmark]'): peer skipped")
-
+    guess = initial_guesses(prepare_curves(data), ECParams(**fixed))
+    jac = jacobian_cost_ratio(data, fixed, guess)
+    out["jacobian_over_residual_time"] = jac
     print()
-    print("uncertainties of the warm gradient fit (estimate ± 1 sigma; truth):")
-    for k, p in grad.parameters.items():
-        print(f"  {k:6s} {p.value:.5g} ± {p.stderr:.2g}  (truth {truth[k if k != 'D' else 'D']:.5g})")
-    ratio = results["nelder-mead, equal calls"] / g_err
+    print(
+        f"a Jacobian (p = {len(PARAMS)}) is charged 1 + p = {1 + len(PARAMS)} calls; its warm wall time is "
+        f"{jac:.1f}x one residual"
+    )
+    ratio = out["nelder-mead, equal calls"] / out["grad_err"]
+    out["nm_ratio"] = ratio
+    print(
+        f"example files: parameter error Nelder-Mead / gradient at equal calls {ratio:.1f}x vs truth (target >= 10x); "
+        f"Nelder-Mead's distance to the optimum {out['nelder-mead, equal calls (to optimum)'] * 100:.2f} % vs "
+        f"gradient's ~0"
+    )
+    print(
+        f"warm gradient fit: {out['grad_wall_s']:.3f} s, {out['grad_calls']} simulator calls (target <= 5 s); "
+        f"cold (compiling) {out['grad_cold_s']:.1f} s"
+    )
+    clean = clean_curves(args.rates)
     print()
-    print(f"parameter error, Nelder-Mead / gradient at equal simulator calls: {ratio:.1f}x (target >= 10x)")
-    print(f"warm gradient fit wall time: {grad.wall_time_s:.2f} s (target <= 5 s); cold {cold.wall_time_s:.2f} s")
-    noise_free(args.rates, truth, fixed)
+    out |= seeds_study(clean, args.rates, truth, fixed, args.seeds)
+    out["noise_free_nm_ratio"] = noise_free(clean, args.rates, truth, fixed)
+    return out
 
 
 if __name__ == "__main__":
