@@ -2,8 +2,17 @@
 
 The default solver is ``Kvaerno5`` (an L-stable ESDIRK method of order 5 with an embedded error estimate) under a
 ``PIDController``: enzyme kinetics and combustion-like networks have time scales spanning many decades, which
-explicit methods cannot step over. Reverse-mode gradients use diffrax's default ``RecursiveCheckpointAdjoint`` (the
-discretise-then-optimise gradient of exactly the computed solution). ``Tsit5`` is offered for non-stiff problems.
+explicit methods cannot step over.
+
+The stage equations of the implicit solvers are solved by a full Newton iteration (``optimistix.Newton``, Jacobian
+refreshed every iteration) instead of diffrax's default ``VeryChord`` (Jacobian frozen at the start of the step).
+On mass-action networks with fast bimolecular steps the frozen Jacobian often fails to converge, and every failure
+rejects the step: on the 20-species network of ``benchmarks/kinetics.py`` at rtol 1e-6 VeryChord took 2,258 steps
+(1,095 rejected) where Newton took 171 (6 rejected), about 5× less time for the same accuracy; it also compiles
+faster. The root finder's tolerances are those of the step-size controller.
+
+Reverse-mode gradients use diffrax's default ``RecursiveCheckpointAdjoint`` (the discretise-then-optimise gradient of
+exactly the computed solution). ``Tsit5`` is offered for non-stiff problems.
 """
 
 from __future__ import annotations
@@ -15,17 +24,29 @@ import diffrax as dfx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optimistix as optx
 
 from ...errors import InvalidInput, SimulationFailed
 from ._massaction import MassActionSystem
 
-__all__ = ["SOLVERS", "make_ode_solver", "solve_ode"]
+__all__ = ["SOLVERS", "build_solver", "make_ode_solver", "solve_ode"]
 
-SOLVERS: dict[str, Callable[[], dfx.AbstractSolver]] = {
+SOLVERS: dict[str, Callable[..., dfx.AbstractSolver]] = {
     "Kvaerno5": dfx.Kvaerno5,
     "Kvaerno3": dfx.Kvaerno3,
     "Tsit5": dfx.Tsit5,
 }
+IMPLICIT = {"Kvaerno5", "Kvaerno3"}
+
+
+def build_solver(name: str, rtol: float, atol: float) -> dfx.AbstractSolver:
+    """The diffrax solver ``name``; implicit ones get a full-Newton stage solver at the given tolerances."""
+    if name not in SOLVERS:
+        raise InvalidInput("solver", f"unknown solver {name!r}; choose one of {sorted(SOLVERS)}")
+    if name in IMPLICIT:
+        return SOLVERS[name](root_finder=optx.Newton(rtol=rtol, atol=atol))
+    return SOLVERS[name]()
+
 
 # Explicit cache of jitted solvers keyed by network structure and options (bounded, least recently used dropped).
 _CACHE: OrderedDict[tuple, Callable] = OrderedDict()
@@ -59,14 +80,12 @@ def make_ode_solver(
         ``x0`` (n_s,) mol/m³, ``k`` (n_d,) rate constants, ``ts`` (n_t,) s increasing with ``ts[0]`` the start
         time -> ``ys`` (n_t, n_s) mol/m³ and ``ok`` (bool scalar). Works under ``jax.vmap`` and ``jax.grad``.
     """
-    if solver not in SOLVERS:
-        raise InvalidInput("solver", f"unknown solver {solver!r}; choose one of {sorted(SOLVERS)}")
     key = (system.key(), solver, float(rtol), float(atol), int(max_steps))
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
     term = dfx.ODETerm(system.rhs)
-    method = SOLVERS[solver]()
+    method = build_solver(solver, rtol, atol)
     controller = dfx.PIDController(rtol=rtol, atol=atol)
 
     @jax.jit

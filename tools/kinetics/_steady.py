@@ -27,7 +27,7 @@ import numpy as np
 
 from ...errors import InvalidInput, SimulationFailed
 from ._massaction import MassActionSystem
-from ._ode import SOLVERS
+from ._ode import build_solver
 
 __all__ = ["make_steady_solver", "solve_steady_state", "steady_residual"]
 
@@ -131,7 +131,7 @@ def make_steady_solver(
     scaled = _scaled_residual(system)
     newton = _newton(F, scaled, tol, max_iter)
     term = dfx.ODETerm(system.rhs)
-    method = SOLVERS[solver]()
+    method = build_solver(solver, rtol, atol)
     controller = dfx.PIDController(rtol=rtol, atol=atol)
     # Stop the relaxation once |dx/dt| is negligible: at steady state a stiff solver's steps grow until its implicit
     # stage equations stall at round-off (many rejected steps), so integrating "to infinity" is both slow and fragile.
