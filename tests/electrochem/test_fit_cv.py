@@ -174,3 +174,19 @@ def test_compare_tool_plumbing_with_a_small_budget(e_data, tmp_path):
     assert out.labels == ["E/bv #1", "E/bv #2"] and len(out.fits) == 2
     assert sum(out.akaike_weights) == pytest.approx(1.0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["E_bv__1", "E_bv__2"]
+
+
+def test_cost_estimate_scales_with_grid_steps_and_iterations():
+    from labwright.tools.electrochem._fit import COMPILE_SECONDS, estimate_fit_seconds
+
+    def work(**kw) -> float:  # seconds beyond the fixed compilation allowance
+        opts = {"method": "gradient", "max_iterations": 10, "max_sim_calls": None} | kw
+        return estimate_fit_seconds(3, opts.pop("n_points", 400), 4, **opts)[0] - COMPILE_SECONDS
+
+    fine = GridSpec(gamma=1.06)  # about twice the default grid's nodes
+    ratio_nodes = fine.n_nodes / GridSpec().n_nodes
+    assert work(grid=fine) == pytest.approx(ratio_nodes * work())
+    assert work(n_points=800) == pytest.approx(2 * work())
+    assert work(max_iterations=20) == pytest.approx(2 * work())
+    seconds, calls = estimate_fit_seconds(3, 400, 4, method="nelder-mead", max_iterations=10, max_sim_calls=None)
+    assert calls == 200 * 4 * 3 and seconds > COMPILE_SECONDS

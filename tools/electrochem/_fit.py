@@ -809,16 +809,36 @@ def compare_cv_models(
     )
 
 
+# Cost model of one simulator call: time ∝ grid nodes × time steps. 2e-8 s per node-step is ~4x the warm cost measured
+# on a busy 2-core machine (0.27 ms for an 801-step CV on the 64-node default grid), to stay on the safe side for the
+# approval policy; a cold process first compiles the model and its Jacobian (measured 20-40 s there).
+SECONDS_PER_NODE_STEP = 2e-8
+COMPILE_SECONDS = 20.0
+
+
 def estimate_fit_seconds(
-    n_curves: int, n_points: int, n_params: int, *, method: str, max_iterations: int, max_sim_calls: int | None
+    n_curves: int,
+    n_points: int,
+    n_params: int,
+    *,
+    method: str,
+    max_iterations: int,
+    max_sim_calls: int | None,
+    grid: GridSpec | None = None,
 ) -> tuple[float, int]:
-    """Rough (seconds, simulator calls) of a fit, for the approval policy: ~3 µs per sample per CV with the default
-    grid on one busy core (measured: 111 calls of 801-sample CVs in 0.4 s warm), plus ~6 s of compilation."""
-    per_call = 3e-6 * min(n_points, 1000)
+    """Rough (seconds, simulator calls) of a fit, for the approval policy: grid nodes × time steps × simulator calls
+    × :data:`SECONDS_PER_NODE_STEP`, plus compilation.
+
+    Calls: the gradient method at most ``max_iterations`` · curves · (2 + p) (a residual and a Jacobian of 1 + p per
+    iteration); gradient-free ones their budget (default 200 · p · curves). ``n_points`` is the samples (time steps)
+    per curve after thinning.
+    """
+    nodes = (grid or GridSpec()).n_nodes
+    per_call = SECONDS_PER_NODE_STEP * nodes * n_points
     if method == "gradient":
         calls = max_iterations * n_curves * (2 + n_params)
     else:
         calls = max_sim_calls if max_sim_calls is not None else 200 * n_params * n_curves
     if max_sim_calls is not None:
         calls = min(calls, max_sim_calls)
-    return 6.0 + calls * per_call, int(calls)
+    return COMPILE_SECONDS + calls * per_call, int(calls)

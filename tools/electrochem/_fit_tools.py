@@ -85,7 +85,10 @@ class FitCVInput(_FitOptions):
 
 
 def _points(inp: _FitOptions) -> int:
-    return min(inp.max_points, 1000)
+    """Time steps per curve after thinning: known for inline data; for files, the thinning limit (an upper bound)."""
+    if inp.voltammograms and not inp.paths:
+        return min(inp.max_points, max(len(v.E) for v in inp.voltammograms))
+    return inp.max_points
 
 
 def _fit_cost(inp: FitCVInput) -> Cost:
