@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import InvalidInput, MalformedFile
 from ._normalise import Concept, normalise_text
-from ._store import KnowledgeStore, Provenance
+from ._store import EdgeSpec, KnowledgeStore, Provenance
 
 __all__ = [
     "hif_schema",
@@ -198,12 +198,16 @@ def load_hif(store: KnowledgeStore, doc: dict[str, Any] | str | Path, *, documen
     """Add a HIF document (or file) to ``store`` in one transaction; returns counts of what it held.
 
     Edges without labwright provenance in their ``attrs`` are cited as ``document_id`` (default: the metadata
-    name, else ``"hif-import"``) with locator ``{"hif_edge": <id>}``.
+    name, else ``"hif-import"``) with locator ``{"hif_edge": <id>}``. Edge ids keep their value when the file was
+    written by labwright (and no ``document_id`` is given); otherwise they are stored as ``"<document>/<id>"``, so
+    two files that both call an edge ``"E1"`` do not merge unrelated edges. Loading the same file again adds nothing.
 
     Raises
     ------
     MalformedFile
         Invalid HIF, an edge without incidences, or malformed provenance; nothing is written.
+    InvalidInput
+        An edge id is already stored with other nodes or another relation (field ``edge``); nothing is written.
     """
     source = str(doc) if isinstance(doc, (str, Path)) else "<hif>"
     if isinstance(doc, (str, Path)):
@@ -212,6 +216,10 @@ def load_hif(store: KnowledgeStore, doc: dict[str, Any] | str | Path, *, documen
         validate_hif(doc, source=source)
     meta = doc.get("metadata") or {}
     default_doc = document_id or str(meta.get("name") or "hif-import")
+    # Edge ids of our own exports are the store's keys and are kept (exact round trip); ids from other writers
+    # ("E1", 0, ...) are only unique within their file, so they are prefixed with the document id.
+    own = meta.get("creator") == "labwright" and document_id is None
+    prefix = "" if own else f"{default_doc}/"
     node_attrs = {n["node"]: n.get("attrs") or {} for n in doc.get("nodes", [])}
     edge_info = {e["edge"]: e for e in doc.get("edges", [])}
     members: dict[Any, list[tuple[Any, str]]] = {}
@@ -224,11 +232,12 @@ def load_hif(store: KnowledgeStore, doc: dict[str, Any] | str | Path, *, documen
     concepts = {n: _node_concept(n, node_attrs.get(n, {})) for n in {*node_attrs, *(v for m in members.values()
                                                                                        for v, _ in m)}}
     with store.transaction():
-        for n, c in sorted(concepts.items(), key=lambda kv: kv[1].key):
-            nid = store.node_id(c)
-            syn = node_attrs.get(n, {}).get("synonyms") or []
-            store.conn.executemany("INSERT OR IGNORE INTO aliases(alias, node_id) VALUES (?, ?)",
-                                   [(str(s), nid) for s in syn])
+        ordered = sorted(concepts.items(), key=lambda kv: kv[1].key)  # ids in key order: deterministic
+        ids = store.node_ids([c for _, c in ordered])
+        store.conn.executemany("INSERT OR IGNORE INTO aliases(alias, node_id) VALUES (?, ?)",
+                               [(str(s), nid) for (n, _), nid in zip(ordered, ids)
+                                for s in node_attrs.get(n, {}).get("synonyms") or []])
+        specs: list[EdgeSpec] = []
         for edge, rows in members.items():
             info = edge_info.get(edge, {})
             attrs = info.get("attrs") or {}
@@ -240,9 +249,9 @@ def load_hif(store: KnowledgeStore, doc: dict[str, Any] | str | Path, *, documen
             extra = attrs.get("attrs") if "relation" in attrs else {k: v for k, v in attrs.items()
                                                                     if k != "provenance"}
             roles = [(concepts[v], r) for v, r in rows]
-            for p in provs:
-                store.add_edge(relation, roles, _provenance(p, source), attrs=extra or {}, confidence=conf,
-                               key=str(edge))
+            specs.extend(EdgeSpec(relation, roles, _provenance(p, source), extra or {}, conf, f"{prefix}{edge}")
+                         for p in provs)
+        store.add_edges(specs)
     return {"nodes": len(concepts), "edges": len(members), "incidences": len(doc["incidences"])}
 
 

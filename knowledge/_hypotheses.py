@@ -45,10 +45,15 @@ class Hypothesis(ToolModel):
 
     @model_validator(mode="after")
     def _cited(self) -> Hypothesis:
-        on_path = {e.id for e in self.path.edges}
+        """Every claim rests on edges of its path, and carries every provenance record of each of those edges."""
+        on_path = {e.id: e for e in self.path.edges}
         for c in [*self.claims, *self.prose_claims]:
-            if not set(c.edge_ids) <= on_path:
-                raise ValueError(f"claim cites edges outside its path: {sorted(set(c.edge_ids) - on_path)}")
+            if not set(c.edge_ids) <= set(on_path):
+                raise ValueError(f"claim cites edges outside its path: {sorted(set(c.edge_ids) - set(on_path))}")
+            for eid in c.edge_ids:
+                edge = on_path[eid]
+                if not edge.citations or any(x not in c.citations for x in edge.citations):
+                    raise ValueError(f"claim {c.text!r} uses edge {eid} without citing all of its provenance")
         return self
 
 

@@ -29,7 +29,7 @@ from ._extract import (
     sha256_short,
 )
 from ._normalise import Concept, normalise_concept
-from ._store import KnowledgeStore, Provenance
+from ._store import EdgeSpec, KnowledgeStore, Provenance
 
 __all__ = [
     "Participant",
@@ -190,17 +190,15 @@ def ingest_documents(store: KnowledgeStore, docs: Iterable[Document], *, extract
     with store.transaction():
         for d, events, name, version in extracted:
             report.documents[d.id] = store.ensure_document(d.id, sha256=sha256_short(d.text), title=d.title)
+            specs = []
             for k, ev in enumerate(events):
                 sources = _concepts(ev.source, f"events.{k}.source")
                 targets = _concepts(ev.target, f"events.{k}.target")
                 prov = Provenance(d.id, {"chunk": ev.chunk, "start": ev.start, "end": ev.end, "sha256": ev.sha256},
                                   name, version)
-                _, created, new_prov = store.add_edge(" ".join(ev.relation.lower().split()),
-                                                      _roles(sources, targets), prov, confidence=ev.confidence,
-                                                      attrs={"evidence": ev.evidence})
-                report.events += 1
-                report.edges_created += created
-                report.provenance_added += new_prov
+                specs.append(EdgeSpec(" ".join(ev.relation.lower().split()), _roles(sources, targets), prov,
+                                      {"evidence": ev.evidence}, ev.confidence))
+            _tally(report, store.add_edges(specs))
     report.nodes_after = store.counts()["nodes"]
     return report
 
@@ -228,6 +226,7 @@ def ingest_events(store: KnowledgeStore, events: Iterable[dict[str, Any] | Event
     """
     report = IngestReport(extractor=extractor, nodes_before=store.counts()["nodes"])
     with store.transaction():
+        specs: list[EdgeSpec] = []
         for i, raw in enumerate(events):
             ev = _validate_event(raw, i)
             doc = ev.document or document_id
@@ -238,13 +237,22 @@ def ingest_events(store: KnowledgeStore, events: Iterable[dict[str, Any] | Event
             report.documents.setdefault(doc, "events")
             prov = Provenance(doc, ev.locator if ev.locator is not None else {"record": i}, extractor,
                               extractor_version)
-            _, created, new_prov = store.add_edge(ev.relation, _roles(sources, targets), prov, attrs=ev.attrs,
-                                                  confidence=ev.confidence)
-            report.events += 1
-            report.edges_created += created
-            report.provenance_added += new_prov
+            specs.append(EdgeSpec(ev.relation, _roles(sources, targets), prov, ev.attrs, ev.confidence))
+            if len(specs) == _BATCH:
+                _tally(report, store.add_edges(specs))
+                specs = []
+        _tally(report, store.add_edges(specs))
     report.nodes_after = store.counts()["nodes"]
     return report
+
+
+_BATCH = 10_000  # events written per batch of statements (all batches share one transaction)
+
+
+def _tally(report: IngestReport, results: list[tuple[int, bool, bool]]) -> None:
+    report.events += len(results)
+    report.edges_created += sum(created for _, created, _ in results)
+    report.provenance_added += sum(new for _, _, new in results)
 
 
 def _validate_event(raw: dict[str, Any] | Event, i: int) -> Event:

@@ -49,7 +49,7 @@ class EdgeView(ToolModel):
     members: list[str] = Field(default_factory=list, description="Labels of members (undirected edges).")
     confidence: float = Field(ge=0, le=1)
     sentence: str = Field(description="The edge as one sentence.")
-    citations: list[Citation] = Field(description="Every provenance record of the edge (never empty).")
+    citations: list[Citation] = Field(min_length=1, description="Every provenance record of the edge (never empty).")
 
 
 class PathView(ToolModel):

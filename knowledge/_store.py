@@ -27,7 +27,7 @@ from ._normalise import Concept, normalise_concept, normalise_text
 from ._schema import DDL, PRAGMAS, SCHEMA_VERSION
 from ._traverse import HyperIndex
 
-__all__ = ["KnowledgeStore", "Provenance", "NodeRecord", "EdgeRecord", "open_store", "edge_key", "utc_now"]
+__all__ = ["KnowledgeStore", "Provenance", "EdgeSpec", "NodeRecord", "EdgeRecord", "open_store", "edge_key", "utc_now"]
 
 Role = Literal["source", "target", "member"]
 
@@ -100,8 +100,43 @@ def edge_key(relation: str, roles: Sequence[tuple[str, Role]]) -> str:
     for key, role in roles:
         by_role[role].append(key)
     # unit/record separators cannot occur in normalised keys, so the joined text is unambiguous
-    blob = "\x1e".join([relation, *("\x1f".join(sorted(by_role[r])) for r in ("source", "target", "member"))])
+    blob = "\x1e".join((relation, "\x1f".join(sorted(by_role["source"])), "\x1f".join(sorted(by_role["target"])),
+                        "\x1f".join(sorted(by_role["member"]))))
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+# One encoder for every attrs/locator text: canonical (sorted keys) so equal records compare equal as text, and
+# built once (json.dumps with options constructs a new encoder per call, a large share of bulk-import time).
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+
+
+@dataclass(frozen=True)
+class EdgeSpec:
+    """One assertion of a hyperedge, for :meth:`KnowledgeStore.add_edges` (fields as in ``add_edge``)."""
+
+    relation: str
+    roles: Sequence[tuple[Concept, Role]]
+    provenance: Provenance
+    attrs: dict[str, Any] | None = None
+    confidence: float = 1.0
+    key: str | None = None
+
+
+def _prepare(i: int, sp: EdgeSpec, batch: bool) -> tuple[str, dict[str, tuple[Concept, Role]], str, str]:
+    """Check one spec; return (edge key, members by node key, attrs JSON, locator JSON)."""
+    where = f"specs.{i}." if batch else ""
+    if not sp.relation:
+        raise InvalidInput(f"{where}relation", "relation must be a non-empty string")
+    if not (0.0 <= sp.confidence <= 1.0):
+        raise InvalidInput(f"{where}confidence", f"confidence must lie in [0, 1], got {sp.confidence}")
+    members: dict[str, tuple[Concept, Role]] = {}
+    for concept, role in sp.roles:
+        members.setdefault(concept.key, (concept, role))
+    if not members:
+        raise InvalidInput(f"{where}roles", "a hyperedge needs at least one node")
+    key = sp.key or edge_key(sp.relation, [(k, r) for k, (_, r) in members.items()])
+    attrs_json = _CANONICAL_JSON(sp.attrs) if sp.attrs else "{}"
+    return key, members, attrs_json, _CANONICAL_JSON(sp.provenance.locator)
 
 
 class KnowledgeStore:
@@ -131,7 +166,8 @@ class KnowledgeStore:
         self.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('revision', '0')")
         self.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,))
         self.store_id = self.conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]
-        self._node_cache: dict[str, int] = {}
+        self._node_cache: dict[str, int] = {}  # node key -> id (committed or in the open transaction)
+        self._alias_seen: set[str] = set()  # aliases known to be stored
         self._pending: list[tuple[int, int, str]] = []  # incidences not yet written (flushed within the transaction)
         self._known_docs: set[str] = set()
         self._now = utc_now()
@@ -163,7 +199,7 @@ class KnowledgeStore:
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
-            self._node_cache.clear()
+            self._reset_caches()
             raise
         finally:
             self._pending.clear()
@@ -208,25 +244,51 @@ class KnowledgeStore:
         self.conn.execute("DELETE FROM edges WHERE id NOT IN (SELECT edge_id FROM provenance)")
         self.conn.executemany("DELETE FROM nodes WHERE id = ? AND id NOT IN (SELECT node_id FROM incidences)",
                               [(n,) for n in set(nodes)])
+        self._reset_caches()
+
+    def _reset_caches(self) -> None:
         self._node_cache.clear()
+        self._alias_seen.clear()
+
+    def _next_id(self, table: str) -> int:
+        # explicit ids equal SQLite's own choice (max + 1) and are safe: BEGIN IMMEDIATE holds the write lock
+        return int(self.conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
+
+    def _ensure_nodes(self, concepts: Iterable[Concept]) -> None:
+        """Create missing nodes (and record each surface form as an alias) with a few batched statements."""
+        concepts = list(concepts)
+        missing: dict[str, Concept] = {}
+        for c in concepts:
+            if c.key not in self._node_cache:
+                missing.setdefault(c.key, c)
+        if missing:
+            for chunk in _chunks(list(missing)):
+                marks = ",".join("?" * len(chunk))
+                for nid, key in self.conn.execute(f"SELECT id, key FROM nodes WHERE key IN ({marks})", chunk):
+                    self._node_cache[key] = nid
+            new = [c for k, c in missing.items() if k not in self._node_cache]
+            if new:
+                first = self._next_id("nodes")
+                rows = [(first + i, c.key, c.label, c.kind, c.smiles) for i, c in enumerate(new)]
+                self.conn.executemany("INSERT INTO nodes(id, key, label, kind, smiles) VALUES (?, ?, ?, ?, ?)", rows)
+                self._node_cache.update((c.key, first + i) for i, c in enumerate(new))
+        aliases = []
+        for c in concepts:
+            if c.surface and c.surface not in self._alias_seen:
+                self._alias_seen.add(c.surface)
+                aliases.append((c.surface, self._node_cache[c.key]))
+        if aliases:  # an alias already naming another node keeps that node (first come)
+            self.conn.executemany("INSERT OR IGNORE INTO aliases(alias, node_id) VALUES (?, ?)", aliases)
 
     def node_id(self, concept: Concept) -> int:
         """Id of the node for ``concept``, created (with its surface form as alias) when new."""
+        return self.node_ids([concept])[0]
+
+    def node_ids(self, concepts: Sequence[Concept]) -> list[int]:
+        """Ids of the nodes for ``concepts`` (in order), creating the missing ones in one batch."""
         self._require_tx()
-        nid = self._node_cache.get(concept.key)
-        if nid is not None:
-            return nid
-        row = self.conn.execute("SELECT id FROM nodes WHERE key = ?", (concept.key,)).fetchone()
-        if row is None:
-            cur = self.conn.execute("INSERT INTO nodes(key, label, kind, smiles) VALUES (?, ?, ?, ?)",
-                                    (concept.key, concept.label, concept.kind, concept.smiles))
-            nid = int(cur.lastrowid)
-        else:
-            nid = int(row[0])
-        if concept.surface:
-            self.conn.execute("INSERT OR IGNORE INTO aliases(alias, node_id) VALUES (?, ?)", (concept.surface, nid))
-        self._node_cache[concept.key] = nid
-        return nid
+        self._ensure_nodes(concepts)
+        return [self._node_cache[c.key] for c in concepts]
 
     def add_edge(self, relation: str, roles: Sequence[tuple[Concept, Role]], provenance: Provenance, *,
                  attrs: dict[str, Any] | None = None, confidence: float = 1.0, key: str | None = None
@@ -252,51 +314,101 @@ class KnowledgeStore:
         -------
         (edge id, whether the edge is new, whether the provenance record is new)
         """
+        return self.add_edges([EdgeSpec(relation, roles, provenance, attrs, confidence, key)])[0]
+
+    def add_edges(self, specs: Sequence[EdgeSpec]) -> list[tuple[int, bool, bool]]:
+        """Add many edge assertions at once (same rules as :meth:`add_edge`, in order, with batched statements).
+
+        Returns one ``(edge id, edge is new, provenance record is new)`` per spec. An edge asserted twice in the
+        batch is created by the first assertion.
+
+        Raises
+        ------
+        InvalidInput
+            A relation is empty, a confidence lies outside [0, 1], an edge has no node (field ``specs.<i>.…``), or an
+            explicit key names a stored edge with other content (field ``edge``).
+        """
         self._require_tx()
-        if not relation:
-            raise InvalidInput("relation", "relation must be a non-empty string")
-        if not (0.0 <= confidence <= 1.0):
-            raise InvalidInput("confidence", f"confidence must lie in [0, 1], got {confidence}")
-        seen: dict[str, tuple[Concept, Role]] = {}
-        for concept, role in roles:
-            seen.setdefault(concept.key, (concept, role))
-        if not seen:
-            raise InvalidInput("roles", "a hyperedge needs at least one node")
-        key = key or edge_key(relation, [(c.key, r) for c, r in seen.values()])
-        attrs_json = json.dumps(attrs, sort_keys=True, ensure_ascii=False) if attrs else "{}"
-        cur = self.conn.execute(
-            "INSERT INTO edges(key, relation, attrs, confidence) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
-            (key, relation, attrs_json, float(confidence)))
-        created = cur.rowcount == 1
-        if created:
-            eid = int(cur.lastrowid)
-            # incidences are written in batches (see _flush) — far fewer statements for bulk imports
-            self._pending.extend((eid, self.node_id(c), r) for c, r in seen.values())
-            if len(self._pending) >= 50_000:
-                self._flush()
+        prepared = [_prepare(i, sp, len(specs) > 1) for i, sp in enumerate(specs)]
+        self._ensure_nodes(c for _, members, *_ in prepared for c, _ in members.values())
+        state = self._edges_by_key(list(dict.fromkeys(p[0] for p in prepared)))  # key -> [id, confidence, relation]
+        stored_before = {row[0] for row in state.values()}
+        known_prov = self._provenance_of(stored_before)
+        new_keys: dict[str, tuple[str, dict[str, tuple[Concept, Role]], str]] = {}
+        next_id, prov_rows, out = -1, [], []
+        for sp, (key, members, attrs_json, locator) in zip(specs, prepared):
+            row = state.get(key)
+            created = row is None
+            if created:
+                next_id = self._next_id("edges") if next_id < 0 else next_id
+                row = state[key] = [next_id, float(sp.confidence), sp.relation]
+                new_keys[key] = (sp.relation, members, attrs_json)
+                next_id += 1
+            elif sp.key is not None:  # an imported id may name a different edge already stored under that id
+                self._check_same_edge(row[0], key, row[2], sp.relation, members, new_keys.get(key))
+            row[1] = max(row[1], float(sp.confidence))
+            prov = sp.provenance
+            record = (row[0], prov.document_id, locator, prov.extractor, prov.extractor_version)
+            new_prov = record not in known_prov
+            if new_prov:
+                known_prov.add(record)
+                prov_rows.append((*record, prov.created_at or self._now))
+            out.append((row[0], created, new_prov))
+        self.conn.executemany("INSERT INTO edges(id, key, relation, attrs, confidence) VALUES (?, ?, ?, ?, ?)",
+                              [(state[k][0], k, rel, aj, state[k][1]) for k, (rel, _, aj) in new_keys.items()])
+        self.conn.executemany("UPDATE edges SET confidence = ? WHERE id = ? AND confidence < ?",
+                              [(row[1], row[0], row[1]) for row in state.values() if row[0] in stored_before])
+        # incidences are written in large batches (see _flush): far fewer statements for bulk imports
+        self._pending.extend((state[k][0], self._node_cache[ck], r)
+                             for k, (_, members, _) in new_keys.items() for ck, (_, r) in members.items())
+        if len(self._pending) >= 50_000:
+            self._flush()
+        docs = [(d, self._now) for d in dict.fromkeys(r[1] for r in prov_rows) if d not in self._known_docs]
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO documents(id, sha256, title, ingested_at) VALUES (?, NULL, NULL, ?)", docs)
+        self._known_docs.update(d for d, _ in docs)
+        self.conn.executemany(
+            "INSERT INTO provenance(edge_id, document_id, locator, extractor, extractor_version, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)", prov_rows)
+        return out
+
+    def _edges_by_key(self, keys: list[str]) -> dict[str, list]:
+        out: dict[str, list] = {}
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            for eid, key, conf, rel in self.conn.execute(
+                    f"SELECT id, key, confidence, relation FROM edges WHERE key IN ({marks})", chunk):
+                out[key] = [eid, conf, rel]
+        return out
+
+    def _provenance_of(self, edge_ids: Iterable[int]) -> set[tuple]:
+        out: set[tuple] = set()
+        for chunk in _chunks(list(edge_ids)):
+            marks = ",".join("?" * len(chunk))
+            out.update(self.conn.execute(
+                "SELECT edge_id, document_id, locator, extractor, extractor_version FROM provenance "
+                f"WHERE edge_id IN ({marks})", chunk))
+        return out
+
+    def _check_same_edge(self, eid: int, key: str, old_relation: str, relation: str,
+                         members: dict[str, tuple[Concept, Role]],
+                         in_batch: tuple[str, dict[str, tuple[Concept, Role]], str] | None) -> None:
+        """Refuse to attach an assertion to an existing edge of the same explicit key but other content."""
+        if in_batch is not None:
+            stored = {(k, r) for k, (_, r) in in_batch[1].items()}
         else:
-            eid, old = self.conn.execute("SELECT id, confidence FROM edges WHERE key = ?", (key,)).fetchone()
-            if confidence > old:
-                self.conn.execute("UPDATE edges SET confidence = ? WHERE id = ?", (float(confidence), eid))
-        return int(eid), created, self._add_provenance(eid, provenance)
+            self._flush()
+            stored = {(k, r) for k, r in self.conn.execute(
+                "SELECT n.key, i.role FROM incidences i JOIN nodes n ON n.id = i.node_id WHERE i.edge_id = ?", (eid,))}
+        given = {(k, r) for k, (_, r) in members.items()}
+        if stored != given or old_relation != relation:
+            raise InvalidInput("edge", f"edge id {key!r} is already in the store with other nodes or relation "
+                                       f"({old_relation!r}); import under another document id")
 
     def _flush(self) -> None:
         if self._pending:
             self.conn.executemany("INSERT INTO incidences(edge_id, node_id, role) VALUES (?, ?, ?)", self._pending)
             self._pending.clear()
-
-    def _add_provenance(self, edge_id: int, prov: Provenance) -> bool:
-        locator = json.dumps(prov.locator, sort_keys=True, ensure_ascii=False)
-        if prov.document_id not in self._known_docs:
-            self.conn.execute(
-                "INSERT OR IGNORE INTO documents(id, sha256, title, ingested_at) VALUES (?, NULL, NULL, ?)",
-                (prov.document_id, self._now))
-            self._known_docs.add(prov.document_id)
-        cur = self.conn.execute(
-            "INSERT OR IGNORE INTO provenance(edge_id, document_id, locator, extractor, extractor_version, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (edge_id, prov.document_id, locator, prov.extractor, prov.extractor_version, prov.created_at or self._now))
-        return cur.rowcount == 1
 
     # ------------------------------------------------------------------ reads
     def counts(self) -> dict[str, int]:
@@ -398,16 +510,29 @@ class KnowledgeStore:
         cached = _INDEX_CACHE.get(self.store_id)
         if cached is not None and cached[0] == rev:
             return cached[1]
-        edge_ids = np.array(self.all_edge_ids(), dtype=np.int64)
-        node_ids = np.array(self.all_node_ids(), dtype=np.int64)
-        inc = np.array(self.conn.execute("SELECT edge_id, node_id FROM incidences").fetchall(), dtype=np.int64)
-        inc = inc.reshape(-1, 2)
-        ix = HyperIndex.from_incidences(np.searchsorted(edge_ids, inc[:, 0]), np.searchsorted(node_ids, inc[:, 1]),
-                                        edge_ids.tolist(), node_ids.tolist())
+        if self._in_tx:  # uncommitted writes: build from them, but never cache what may still roll back
+            self._flush()
+            return self._load_index()
+        # one read transaction: a writer in another connection cannot commit between these reads (WAL snapshot)
+        self.conn.execute("BEGIN")
+        try:
+            rev = self.revision()
+            ix = self._load_index()
+        finally:
+            self.conn.execute("COMMIT")
         _INDEX_CACHE[self.store_id] = (rev, ix)
         while len(_INDEX_CACHE) > _INDEX_CACHE_SIZE:
             _INDEX_CACHE.pop(next(iter(_INDEX_CACHE)))
         return ix
+
+
+    def _load_index(self) -> HyperIndex:
+        edge_ids = np.array(self.all_edge_ids(), dtype=np.int64)
+        node_ids = np.array(self.all_node_ids(), dtype=np.int64)
+        inc = np.array(self.conn.execute("SELECT edge_id, node_id FROM incidences").fetchall(), dtype=np.int64)
+        inc = inc.reshape(-1, 2)
+        return HyperIndex.from_incidences(np.searchsorted(edge_ids, inc[:, 0]), np.searchsorted(node_ids, inc[:, 1]),
+                                          edge_ids.tolist(), node_ids.tolist())
 
 
 def _chunks(ids: list[int], size: int = 900) -> Iterator[list[int]]:

@@ -265,13 +265,18 @@ def s_components(ix: HyperIndex, s: int = 1) -> list[list[int]]:
     cols = n_e + sub.e2s
     n = n_e + sub.n_subsets
     graph = sp.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    if n_e == 0:
+        return []
     _, labels = connected_components(graph, directed=False)
     labels = labels[:n_e]
-    order = np.argsort(labels, kind="stable")
-    cuts = np.flatnonzero(np.diff(labels[order])) + 1
-    comps = [c.tolist() for c in np.split(order, cuts)] if n_e else []
-    comps.sort(key=lambda c: (-len(c), c[0]))
-    return comps
+    order = np.argsort(labels, kind="stable")  # edges grouped by component, ascending within each
+    sizes = np.bincount(labels)
+    starts = np.cumsum(sizes) - sizes
+    present = np.flatnonzero(sizes)  # every component holds an edge, but be safe
+    rank = present[np.lexsort((order[starts[present]], -sizes[present]))]  # largest first, then smallest member
+    # one conversion to Python ints and plain slicing: hundreds of thousands of singletons stay cheap
+    flat = order.tolist()
+    return [flat[a:b] for a, b in zip(starts[rank].tolist(), (starts + sizes)[rank].tolist())]
 
 
 # ---------------------------------------------------------------------- breadth-first search

@@ -139,3 +139,23 @@ def test_malformed_files_and_edges_write_nothing(tmp_path):
     with pytest.raises(MalformedFile, match="document_id"):
         load_hif(store, bad_prov)
     assert store.counts() == {"nodes": 0, "edges": 0, "incidences": 0, "documents": 0, "provenance": 0}
+
+
+def test_foreign_edge_ids_are_kept_apart_per_document(tmp_path):
+    store = KnowledgeStore(tmp_path / "kg.sqlite")
+    # two files written elsewhere, both naming their only edge "E1"
+    def doc(name: str, *nodes: str) -> dict:
+        return {"incidences": [{"edge": "E1", "node": n} for n in nodes], "metadata": {"name": name}}
+
+    a, b = doc("a", "chitosan", "genipin"), doc("b", "collagen", "silk")
+    load_hif(store, a)
+    load_hif(store, b)
+    assert store.counts()["edges"] == 2
+    load_hif(store, a)  # the same file again adds nothing
+    assert store.counts()["edges"] == 2 and store.counts()["provenance"] == 2
+    before = to_hif(store)
+    clash = doc("a", "gelatin")
+    with pytest.raises(InvalidInput, match="already in the store") as err:
+        load_hif(store, clash)
+    assert err.value.field == "edge"
+    assert to_hif(store) == before

@@ -102,21 +102,21 @@ def test_failed_event_late_in_batch_leaves_store_unchanged(tmp_path):
 def test_failure_injected_mid_document_ingest_rolls_back(tmp_path, monkeypatch):
     store = KnowledgeStore(tmp_path / "kg.sqlite")
     before = dump(store)
-    real = KnowledgeStore.add_edge
+    real = KnowledgeStore.add_edges
     calls = {"n": 0}
 
-    def flaky(self, *args, **kwargs):
+    def flaky(self, *args, **kwargs):  # one call per document: fail at the 20th, after 19 were written
         calls["n"] += 1
         if calls["n"] == 20:
             raise OSError("disk full (injected)")
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(KnowledgeStore, "add_edge", flaky)
+    monkeypatch.setattr(KnowledgeStore, "add_edges", flaky)
     with pytest.raises(OSError, match="injected"):
         ingest_documents(store, read_corpus(CORPUS), extractor="offline")
     assert calls["n"] == 20
     assert dump(store) == before
-    monkeypatch.setattr(KnowledgeStore, "add_edge", real)
+    monkeypatch.setattr(KnowledgeStore, "add_edges", real)
     ingest_documents(store, read_corpus(CORPUS), extractor="offline")  # nothing half-written blocks a retry
     assert store.counts()["documents"] >= 30
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import labwright
 import pytest
 from labwright.errors import InvalidInput, NotFound
-from labwright.knowledge import LIBRARIAN_TOOLS, generate_hypotheses
+from labwright.knowledge import LIBRARIAN_TOOLS, Hypothesis, generate_hypotheses
 from labwright.settings import get_settings
+from pydantic import ValidationError
 
 CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus" / "passages.jsonl"
 
@@ -91,6 +92,18 @@ def test_hypotheses_cite_passages_for_the_paper_bridge(corpus_store):
                 assert c.document_id.startswith(("bio-", "elec-", "kin-"))
         used = {e.id for e in h.path.edges}
         assert {i for c in h.claims for i in c.edge_ids} == used
+
+
+def test_a_claim_must_cite_every_edge_it_uses(corpus_store):
+    h = generate_hypotheses(corpus_store, "cerium oxide", "PCL", s=2, k=1).hypotheses[0]
+    data = h.model_dump()
+    assert data["claims"][0]["citations"] != data["claims"][1]["citations"]
+    data["claims"][0]["citations"] = data["claims"][1]["citations"]  # cites the other edge's passage instead
+    with pytest.raises(ValidationError, match="without citing all of its provenance"):
+        Hypothesis.model_validate(data)
+    data["claims"][0]["citations"] = []
+    with pytest.raises(ValidationError):
+        Hypothesis.model_validate(data)
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
