@@ -164,6 +164,11 @@ def supervisor(state: LabState, config) -> Command[Literal["worker", "answer"]]:
     _emit({"event": "plan", "round": rnd, "planner": planner.label, "tasks": tasks})
     if not tasks:
         text = reply.get("content") or "No task was planned."
+        if rnd > 1:
+            # A replan with nothing new to do: answer from the last round's results, with the review's notes and
+            # the supervisor's reason, rather than dropping those results.
+            notes = [*state.get("notes", []), f"supervisor: {text}"]
+            return Command(update={"notes": notes, "planner": planner.label}, goto="answer")
         return Command(update={"round": rnd, "tasks": [], "answer": text, "planner": planner.label}, goto="answer")
     for t in tasks:
         ctx.log(

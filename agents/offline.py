@@ -661,16 +661,36 @@ def _earlier_entities(context: Sequence[str]) -> Entities | None:
 
 
 def _brief(data: Any, limit: int = 400) -> str:
-    """``key=value`` pairs of a tool output, long lists shortened (numbers quoted exactly as returned)."""
-    if isinstance(data, dict):
-        parts = []
-        for k, v in data.items():
-            if isinstance(v, list) and len(v) > 6:
-                v = f"[{len(v)} values]"
-            elif isinstance(v, (dict, list)):
-                v = canonical_json(v)
-            parts.append(f"{k}={v}")
-        text = ", ".join(parts)
-    else:
-        text = canonical_json(data)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """``key=value`` pairs of a tool output, long lists shortened, numbers quoted exactly as returned.
+
+    Past ``limit`` characters whole pairs are left out (``...``), never cut through, so no number is truncated into
+    a different one (the reviewer checks every number in a summary against the tool's output)."""
+    if not isinstance(data, dict):
+        return _cut_at_boundary(canonical_json(data), limit)
+    parts = []
+    for k, v in data.items():
+        if isinstance(v, list) and len(v) > 6:
+            v = f"[{len(v)} values]"
+        elif isinstance(v, (dict, list)):
+            v = canonical_json(v)
+        parts.append(f"{k}={v}")
+    out: list[str] = []
+    used = 0
+    for part in parts:
+        if used + len(part) > limit:
+            if not out:
+                out.append(_cut_at_boundary(part, limit))
+            else:
+                out.append("...")
+            break
+        out.append(part)
+        used += len(part) + 2
+    return ", ".join(out)
+
+
+def _cut_at_boundary(text: str, limit: int) -> str:
+    """``text`` shortened to at most ``limit`` characters at a space or comma (numbers stay whole)."""
+    if len(text) <= limit:
+        return text
+    cut = max(text.rfind(" ", 0, limit), text.rfind(",", 0, limit))
+    return (text[:cut] if cut > 0 else "") + " ..."

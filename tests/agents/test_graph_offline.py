@@ -178,7 +178,7 @@ def test_runs_prune_older_than(lab_roles):
 
 
 def test_offline_tool_error_is_reviewed_and_the_replan_drops_the_failed_call(lab_roles):
-    """The offline planner cannot reason about an error, so its replan (reason recorded) keeps only what did not fail."""
+    """The offline planner cannot reason about an error: its replan (reason recorded) keeps what did not fail."""
     lab = Lab()
     reply = lab.chat("flaky_sim(x=-4) and echo_value(value=2)")
     assert reply.status == "answered", reply
@@ -191,3 +191,24 @@ def test_offline_tool_error_is_reviewed_and_the_replan_drops_the_failed_call(lab
     assert [e["tool"] for r in second for e in r["evidence"]] == ["echo_value"]
     assert [e["status"] for r in second for e in r["evidence"]] == ["ok"]
     assert "echo_value returned value=2.0" in reply.answer
+
+
+def test_a_replan_with_nothing_new_answers_from_the_last_results(lab_roles):
+    lab = Lab()
+    reply = lab.chat("flaky_sim(x=-4)")
+    assert reply.status == "answered", reply
+    assert "flaky_sim did not run to a result (error): SimulationFailed" in reply.answer  # round 1 is kept
+    assert "supervisor: [offline planner] no other plan" in reply.answer
+    assert [e for e, _, _ in _events(lab)].count("plan") == 2
+
+
+def test_offline_summaries_never_cut_a_number():
+    from labwright.agents.graph import review_results
+    from labwright.agents.offline import _brief
+
+    data = {f"value_{i}": 1.234567890123 * 10**-i for i in range(40)}
+    text = _brief(data, limit=120)
+    assert text.endswith("...") and len(text) <= 125
+    evidence = [{"tool": "t", "args": {}, "status": "ok", "result": data, "message": "ok"}]
+    result = {"task_id": "t1", "role": "kineticist", "round": 1, "status": "done", "summary": text}
+    assert review_results([{**result, "evidence": evidence}]) == []

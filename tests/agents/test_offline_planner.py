@@ -69,6 +69,16 @@ def test_fit_request_goes_to_the_electrochemist_then_estimate_then_approval(monk
     assert "not now" in done.answer
 
 
+def test_randles_sevcik_on_three_files_runs_end_to_end():
+    files = [CV.parent / f"cv_{v}Vps.csv" for v in ("0.05", "0.1", "0.2")]
+    reply = Lab().chat("randles sevcik analysis of " + " ".join(map(str, files)) + " with area=7.07e-6 concentration=1")
+    assert reply.status == "answered", reply
+    (ev,) = reply.results[0]["evidence"]
+    assert reply.results[0]["role"] == "electrochemist" and ev["tool"] == "randles_sevcik" and ev["status"] == "ok"
+    assert ev["args"]["paths"] == list(map(str, files)) and ev["result"]["scan_rates"] == [0.05, 0.1, 0.2]
+    assert f"D={ev['result']['D']}" in reply.answer  # the summary quotes the tool's number exactly
+
+
 # -- mechanist -----------------------------------------------------------------------------------------------------
 def test_mechanist_scores_a_mechanism_against_a_reference():
     missing = plan("score this mechanism")
