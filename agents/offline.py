@@ -15,7 +15,9 @@ When no LLM endpoint is configured, :class:`OfflinePlanner` plays the supervisor
    "through Z") into concept fields, and "for 10 s" into ``t_end``. Paths and SMILES of earlier user messages in
    the conversation fill in when the request refers back ("score this mechanism").
 4. A tool whose required arguments the request does not supply is **not called**: the plan says which tool and role
-   would do it and what to add. The rules never invent values.
+   would do it and what to add. The rules never invent values, with one declared exception: the conventional
+   window of a simulation a person would assume too (``_CONVENTIONS``: a ±0.5 V CV around E0 at 0.1 V/s, a 1 s
+   potential step), which the plan and the worker's summary state as assumed.
 
 Each task goes to a role that may call its tool (``roles.py``); the reviewer only when the request asks for a
 review. Every plan goal, worker summary and answer starts with ``[offline planner]``.
@@ -455,6 +457,41 @@ def _invalid(tool_name: str, args: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _window(args: Mapping[str, Any]) -> tuple[float, float]:
+    """(rest, driven) potentials 0.5 V either side of E0: rest where the bulk species does not react, driven where
+    it reacts at the diffusion limit (bulk R: oxidise, so rest below E0; bulk O: reduce, rest above)."""
+    e0 = float(args.get("E0", 0.0)) if isinstance(args.get("E0", 0.0), (int, float)) else 0.0
+    sign = -1.0 if args.get("bulk", "R") == "R" else 1.0
+    return e0 + 0.5 * sign, e0 - 0.5 * sign
+
+
+# Conventional values the offline planner assumes for *required* arguments a request leaves out, as a person asking
+# for "a CV at k0 = 1e-3 m/s" would: a ±0.5 V window around E0 (the standard case of ANCHORS.md) at 0.1 V/s, and a
+# 1 s diffusion-limited potential step sampled every 1 ms. Every assumption is listed in the plan and in the
+# worker's summary; nothing else is ever assumed.
+_CONVENTIONS: dict[str, dict[str, Callable[[Mapping[str, Any]], Any]]] = {
+    "simulate_cv": {
+        "E_start": lambda a: _window(a)[0],
+        "E_vertex": lambda a: _window(a)[1],
+        "scan_rate": lambda a: 0.1,
+    },
+    "simulate_ca": {
+        "E_initial": lambda a: _window(a)[0],
+        "E_steps": lambda a: [_window(a)[1]],
+        "durations": lambda a: [1.0],
+        "dt": lambda a: 1e-3,
+    },
+}
+
+
+def _assume(tool_name: str, args: dict[str, Any], missing: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """Fill ``missing`` fields that have a convention; returns the assumed values and what is still missing."""
+    rules = _CONVENTIONS.get(tool_name, {})
+    assumed = {m: rules[m](args) for m in missing if m in rules}
+    args.update(assumed)
+    return assumed, [m for m in missing if m not in assumed]
+
+
 def _normal(tool_name: str, args: Any) -> str:
     """Arguments as the gate stores them (validated, JSON), so ``x=-4`` planned matches ``x=-4.0`` recorded."""
     try:
@@ -511,11 +548,18 @@ class OfflinePlanner:
                 notes.append(f"no role may call {call['tool']!r}")
                 continue
             task = tasks.setdefault(role, {"id": "", "role": role, "goal": "", "calls": []})
-            task["calls"].append({"tool": call["tool"], "args": call["args"]})
+            planned = {"tool": call["tool"], "args": call["args"]}
+            if call.get("assumed"):
+                planned["assumed"] = call["assumed"]
+                notes.append(f"{call['tool']}: assumed {_assumed_text(call['assumed'])} (not in the request)")
+            task["calls"].append(planned)
         out = []
         for i, task in enumerate(tasks.values(), start=1):
             task["id"] = f"t{i}"
-            task["goal"] = f"{TAG} call " + ", ".join(c["tool"] for c in task["calls"])
+            task["goal"] = f"{TAG} call " + ", ".join(
+                c["tool"] + (f" (assumed {_assumed_text(c['assumed'])})" if c.get("assumed") else "")
+                for c in task["calls"]
+            )
             out.append(task)
         content = None
         if not out:
@@ -568,6 +612,7 @@ class OfflinePlanner:
             args, missing = fill_args(name, ent, earlier)
             if not by_name and not args:
                 continue  # a description match alone is weak: also require the request to supply an argument
+            assumed, missing = _assume(name, args, missing)
             problem = f"needs {_describe_missing(name, missing)}" if missing else _invalid(name, args)
             if problem:
                 if best is None:
@@ -575,7 +620,10 @@ class OfflinePlanner:
                     best = (name_hits, desc_hits)
                 continue
             best = best or (name_hits, desc_hits)
-            calls.append({"tool": name, "args": args, "role": self._role_for(name, rw)})
+            call = {"tool": name, "args": args, "role": self._role_for(name, rw)}
+            if assumed:
+                call["assumed"] = assumed
+            calls.append(call)
             if len(calls) >= _MAX_CALLS:
                 break
         if calls:
@@ -609,7 +657,11 @@ class OfflinePlanner:
             if m["role"] == "assistant"
             for tc in m.get("tool_calls") or []
         }
-        lines = []
+        lines = [
+            f"assumed {_assumed_text(c['assumed'])} for {c['tool']} (not in the request)"
+            for c in task.get("calls", [])
+            if c.get("assumed")
+        ]
         for m in messages:
             if m["role"] != "tool":
                 continue
@@ -647,6 +699,10 @@ def _clauses(request: str) -> list[str]:
         start = b
     out.append(request[start:])
     return [c.strip() for c in out if c.strip()]
+
+
+def _assumed_text(assumed: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={canonical_json(v)}" for k, v in assumed.items())
 
 
 def _earlier_entities(context: Sequence[str]) -> Entities | None:

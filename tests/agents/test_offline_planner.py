@@ -40,9 +40,28 @@ def _values(args: dict, key: str) -> list:
 
 # -- electrochemist ------------------------------------------------------------------------------------------------
 def test_electrochemist_simulates_a_cv_with_the_rate_constant_given():
-    role, tool, args = only_call(plan("simulate a CV for k0=1e-3 m/s"))
+    reply = plan("simulate a CV for k0=1e-3 m/s")
+    role, tool, args = only_call(reply)
     assert (role, tool) == ("electrochemist", "simulate_cv")
     assert _values(args, "k0") == [pytest.approx(1e-3)]
+    # The window is not in the request: the conventional one is assumed and said so (bulk R: oxidise first).
+    (call,) = reply["tasks"][0]["calls"]
+    assert call["assumed"] == {"E_start": -0.5, "E_vertex": 0.5, "scan_rate": 0.1}
+    assert "assumed" in reply["tasks"][0]["goal"] and any("assumed" in n for n in reply["notes"])
+    # What the request gives is never overridden by a convention.
+    _, _, args = only_call(plan("simulate a CV with bulk=O E0=0.2 scan_rate=1 k0=1e-5"))
+    assert args["scan_rate"] == 1 and args["E_start"] == pytest.approx(0.7) and args["E_vertex"] == pytest.approx(-0.3)
+    _, tool, args = only_call(plan("simulate chronoamperometry with k0=1e-5"))
+    assert tool == "simulate_ca" and args["k0"] == 1e-5 and args["durations"] == [1.0]
+
+
+@pytest.mark.slow  # the first simulation compiles the JAX solver (several seconds)
+def test_cv_simulation_runs_end_to_end_and_states_its_assumptions():
+    reply = Lab().chat("simulate a CV for k0=1e-3 m/s")
+    assert reply.status == "answered", reply
+    (ev,) = reply.results[0]["evidence"]
+    assert (ev["tool"], ev["status"], ev["args"]["k0"]) == ("simulate_cv", "ok", 1e-3)
+    assert "assumed" in reply.results[0]["summary"] and reply.answer.startswith(TAG)
 
 
 def test_electrochemist_fit_asks_for_what_it_needs_and_never_invents_it():
