@@ -179,3 +179,22 @@ def test_tools_validate_and_run():
     assert ta.k0 == pytest.approx(1e-7 / (FARADAY * AREA * CONC), rel=2e-2)
     with pytest.raises(InvalidInput, match="eta_max"):
         tafel_analysis(E=list(eta), I=list(eta), E_eq=0.0, eta_min=0.1)
+
+
+def test_tools_write_plots_when_asked(tmp_path):
+    ip = [randles_sevcik_peak_current(v, D, area=AREA, concentration=CONC) for v in RATES]
+    rs = randles_sevcik(scan_rates=list(RATES), peak_currents=ip, area=AREA, concentration=CONC, plot_dir=str(tmp_path))
+    assert rs.plots == [str(tmp_path / "randles_sevcik.png")]
+    t = np.linspace(0.01, 1.0, 50)
+    I = cottrell_current(t, D, area=AREA, concentration=CONC)
+    c = cottrell_analysis(t=list(t), I=list(I), area=AREA, concentration=CONC, plot_dir=str(tmp_path / "ca"))
+    assert c.plots == [str(tmp_path / "ca" / "cottrell.png")]
+    eta = np.linspace(-0.3, 0.3, 121)
+    ta = tafel_analysis(
+        E=list(eta), I=list(_bv(eta, 1e-7, 0.5)), E_eq=0.0, forward_sweep_only=False, plot_dir=str(tmp_path)
+    )
+    assert ta.plots == [str(tmp_path / "tafel.png")]
+    for png in (*rs.plots, *c.plots, *ta.plots):
+        assert open(png, "rb").read(4) == b"\x89PNG"
+    # no folder, no files
+    assert randles_sevcik(scan_rates=list(RATES), peak_currents=ip, area=AREA, concentration=CONC).plots == []

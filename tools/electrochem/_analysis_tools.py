@@ -6,6 +6,7 @@ inline (a :class:`Voltammogram`) or as file paths read with :func:`read_voltammo
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -34,6 +35,7 @@ __all__ = [
     "tafel_analysis",
     "cottrell_analysis",
     "load_voltammograms",
+    "line_plot",
 ]
 
 _CHEAP = Cost(seconds=0.05)
@@ -50,6 +52,50 @@ def load_voltammograms(voltammograms: list[Voltammogram] | None, paths: list[str
         except InvalidInput as err:
             raise InvalidInput(f"paths.{k}", err.reason) from None
     return out
+
+
+PlotDir = Field(default=None, description="Folder for a PNG of the data, the fitted line and its residuals.")
+Plots = Field(default_factory=list, description="PNG files written (when plot_dir was given).")
+
+
+def line_plot(
+    path: Path,
+    x: np.ndarray,
+    y: np.ndarray,
+    used: np.ndarray,
+    slope: float,
+    intercept: float,
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+) -> str:
+    """Write a two-panel PNG: points (those used by the fit highlighted) with the fitted line y = slope·x + intercept
+    over the used range, and the residuals of the used points. Returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x, y, used = np.asarray(x, float), np.asarray(y, float), np.asarray(used, bool)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
+    if (~used).any():
+        top.plot(x[~used], y[~used], ".", color="0.65", ms=3, label="not fitted")
+    top.plot(x[used], y[used], "o", ms=3.5, label="fitted")
+    xs = np.linspace(min(0.0, x[used].min()) if intercept == 0 else x[used].min(), x[used].max(), 50)
+    top.plot(xs, slope * xs + intercept, "-", lw=1.5, label="line")
+    top.set_ylabel(ylabel)
+    top.set_title(title)
+    top.legend(fontsize=8)
+    bottom.axhline(0.0, color="0.5", lw=0.8)
+    bottom.plot(x[used], y[used] - (slope * x[used] + intercept), "o", ms=3)
+    bottom.set_xlabel(xlabel)
+    bottom.set_ylabel("residual")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return str(path)
 
 
 # -------------------------------------------------------------------------------------------------- reading ----
@@ -128,6 +174,7 @@ class RandlesSevcikInput(_CVData):
     )
     alpha: float = Field(default=0.5, gt=0, lt=1, description="Transfer coefficient (irreversible regime only).")
     baseline: Literal["zero", "linear"] = Field(default="zero", description="Peak-height baseline for CV data.")
+    plot_dir: str | None = PlotDir
 
     @model_validator(mode="after")
     def _one_source(self) -> RandlesSevcikInput:
@@ -150,6 +197,7 @@ class RandlesSevcikOutput(ToolModel):
     peak_potentials: list[float] | None = Field(default=None, description="Forward peak potentials, V (CV data).")
     regime: str
     warnings: list[str] = Field(default_factory=list)
+    plots: list[str] = Plots
     reference: str = "Bard & Faulkner, Electrochemical Methods 2nd ed. (2001), sections 6.2.2 and 6.3.1"
 
 
@@ -181,6 +229,16 @@ def randles_sevcik(inp: RandlesSevcikInput) -> RandlesSevcikOutput:
         regime=inp.regime,
         alpha=inp.alpha,
     )
+    plots = []
+    if inp.plot_dir is not None:
+        x, y = np.sqrt(np.asarray(v, float)), np.abs(np.asarray(ip, float))
+        plots.append(
+            line_plot(
+                Path(inp.plot_dir) / "randles_sevcik.png", x, y, np.ones(x.size, bool), res.fit.slope,
+                res.fit.intercept, xlabel="sqrt(v) / (V/s)^1/2", ylabel="|i_p| / A",
+                title=f"Randles-Sevcik ({res.regime}): D = {res.D:.3g} m^2/s",
+            )
+        )  # fmt: skip
     return RandlesSevcikOutput(
         D=res.D,
         D_stderr=res.D_stderr,
@@ -191,6 +249,7 @@ def randles_sevcik(inp: RandlesSevcikInput) -> RandlesSevcikOutput:
         peak_potentials=potentials,
         regime=res.regime,
         warnings=res.warnings,
+        plots=plots,
     )
 
 
@@ -295,6 +354,7 @@ class TafelInput(ToolModel):
     temperature: float = Temperature
     area: PositiveFloat | None = Field(default=None, description="Electrode area, m^2 (to report k0).")
     concentration: PositiveFloat | None = Field(default=None, description="Bulk concentration, mol/m^3 (for k0).")
+    plot_dir: str | None = PlotDir
 
     @model_validator(mode="after")
     def _one_source(self) -> TafelInput:
@@ -323,6 +383,7 @@ class TafelOutput(ToolModel):
     n_points: int
     r2: float
     warnings: list[str] = Field(default_factory=list)
+    plots: list[str] = Plots
     reference: str = "Bard & Faulkner, Electrochemical Methods 2nd ed. (2001), section 3.4.3"
 
 
@@ -361,6 +422,9 @@ def tafel_analysis(inp: TafelInput) -> TafelOutput:
         area=inp.area,
         concentration=inp.concentration,
     )
+    plots = []
+    if inp.plot_dir is not None:
+        plots.append(_tafel_plot(Path(inp.plot_dir) / "tafel.png", E, I, E_eq, res, inp.limiting_current))
     return TafelOutput(
         branch=res.branch,
         tafel_slope=res.slope,
@@ -374,7 +438,27 @@ def tafel_analysis(inp: TafelInput) -> TafelOutput:
         n_points=res.n_points,
         r2=res.r2,
         warnings=res.warnings,
+        plots=plots,
     )
+
+
+def _tafel_plot(path: Path, E: np.ndarray, I: np.ndarray, E_eq: float, res, limiting_current: float | None) -> str:
+    """log10|i| vs η on the branch, the selected window highlighted, with the Tafel line (mass-transport corrected
+    currents when a limiting current was given, as in the fit)."""
+    sgn = 1.0 if res.branch == "anodic" else -1.0
+    eta, i = E - E_eq, I
+    keep = (sgn * eta > 0) & (sgn * i > 0)
+    eta, i = eta[keep], i[keep]
+    if limiting_current is not None:
+        ok = np.abs(i) < 0.98 * abs(limiting_current)
+        eta, i = eta[ok], i[ok] * limiting_current / (limiting_current - i[ok])
+    lo, hi = res.eta_window
+    used = (np.abs(eta) >= lo) & (np.abs(eta) <= hi)
+    how = "auto" if res.auto_selected else "given"
+    return line_plot(
+        path, eta, np.log10(np.abs(i)), used, 1.0 / res.slope, float(np.log10(res.i0)), xlabel="η / V",
+        ylabel="log10 |i / A|", title=f"Tafel {res.branch}: {res.slope * 1e3:.1f} mV/dec, window {how}",
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------- Cottrell ----
@@ -392,6 +476,7 @@ class CottrellInput(ToolModel):
     t_max: PositiveFloat | None = Field(default=None, description="End of the fitted window, s.")
     t_step: FiniteFloat = Field(default=0.0, description="Time of the potential step in the record, s.")
     fit_intercept: bool = Field(default=False, description="Fit a constant background current too.")
+    plot_dir: str | None = PlotDir
 
     @model_validator(mode="after")
     def _one_source(self) -> CottrellInput:
@@ -412,6 +497,7 @@ class CottrellOutput(ToolModel):
     t_window: tuple[float, float] = Field(description="Time window used, s (after the step).")
     n_points: int
     warnings: list[str] = Field(default_factory=list)
+    plots: list[str] = Plots
     reference: str = "Bard & Faulkner, Electrochemical Methods 2nd ed. (2001), section 5.2.1 (Cottrell equation)"
 
 
@@ -438,6 +524,18 @@ def cottrell_analysis(inp: CottrellInput) -> CottrellOutput:
         t_window=window,
         fit_intercept=inp.fit_intercept,
     )
+    plots = []
+    if inp.plot_dir is not None:
+        pos = t > 0
+        lo, hi = res.t_window
+        x, y = 1.0 / np.sqrt(t[pos]), np.abs(I[pos])
+        used = (t[pos] >= lo) & (t[pos] <= hi)
+        plots.append(
+            line_plot(
+                Path(inp.plot_dir) / "cottrell.png", x, y, used, res.fit.slope, res.fit.intercept,
+                xlabel="t^-1/2 / s^-1/2", ylabel="|i| / A", title=f"Cottrell: D = {res.D:.3g} m^2/s",
+            )
+        )  # fmt: skip
     return CottrellOutput(
         D=res.D,
         D_stderr=res.D_stderr,
@@ -447,4 +545,5 @@ def cottrell_analysis(inp: CottrellInput) -> CottrellOutput:
         t_window=res.t_window,
         n_points=res.fit.n,
         warnings=res.warnings,
+        plots=plots,
     )
