@@ -100,3 +100,20 @@ def test_audit_verify_fails_after_a_row_of_a_real_run_is_deleted(lab_roles, caps
 
 def test_parse_age():
     assert parse_age("90s") == 90 and parse_age("2h") == 7200 and parse_age("1.5d") == 129600
+
+
+def test_cli_answers_two_parallel_approvals_one_id_at_a_time(lab_roles, tmp_path, capsys):
+    note = tmp_path / "notebook.txt"
+    first = Lab().chat(f"estimate_heavy(seconds=100) and lab_note(path={note}, text=hi)")
+    by_tool = {p.tool: p.id for p in first.pending}
+    assert set(by_tool) == {"estimate_heavy", "lab_note"}
+    capsys.readouterr()
+    assert main(["runs", "show", first.run_id]) == 0
+    shown = capsys.readouterr().out
+    assert by_tool["estimate_heavy"] in shown and by_tool["lab_note"] in shown  # every pending question is listed
+    assert main(["runs", "approve", first.run_id, "--id", by_tool["lab_note"], "--answer", "reject"]) == 0
+    view = Lab().runs.view(first.run_id)
+    assert view.status == "waiting" and [p.id for p in view.pending] == [by_tool["estimate_heavy"]]
+    assert main(["runs", "approve", first.run_id, "--id", by_tool["estimate_heavy"]]) == 0
+    done = Lab().runs.view(first.run_id)
+    assert done.status == "answered" and "value=200.0" in done.answer and not note.exists()
