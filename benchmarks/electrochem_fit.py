@@ -202,13 +202,14 @@ def peer_cvsim(data, fixed, truth, g_err: float) -> None:
 
 def seeds_study(clean, rates, truth, fixed, n_seeds: int) -> dict[str, float]:
     """Gradient vs Nelder-Mead vs differential evolution at equal calls over fresh 1 % noise realisations."""
-    ratios_nm, ratios_de, opt_nm, g_errs, walls = [], [], [], [], []
+    ratios_nm, ratios_de, opt_nm, g_errs, walls, z = [], [], [], [], [], []
     for seed in range(1, n_seeds + 1):
         data = as_voltammograms(clean, rates, noise=0.01, seed=1000 + seed)
         g = fit_cv(data, "E", PARAMS, fixed=fixed)
         nm = fit_cv(data, "E", PARAMS, fixed=fixed, method="nelder-mead", max_sim_calls=g.sim_calls)
         de = fit_cv(data, "E", PARAMS, fixed=fixed, method="differential-evolution", max_sim_calls=g.sim_calls)
         ge = worst(values_of(g), truth)
+        z += [(g.parameters[k].value - truth[k]) / g.parameters[k].stderr for k in KEYS]
         g_errs.append(ge)
         walls.append(g.wall_time_s)
         ratios_nm.append(worst(values_of(nm), truth) / ge)
@@ -222,7 +223,17 @@ def seeds_study(clean, rates, truth, fixed, n_seeds: int) -> dict[str, float]:
         f"Nelder-Mead's distance to the least-squares optimum median {np.median(opt_nm) * 100:.2f} %; "
         f"gradient fit warm wall median {np.median(walls):.3f} s"
     )
-    return {"seeds_nm_ratio_median": float(np.median(ratios_nm)), "seeds_de_ratio_median": float(np.median(ratios_de))}
+    z = np.abs(np.array(z))
+    print(
+        f"uncertainty calibration over {z.size} estimates (k0, alpha, D x {n_seeds}): |error| <= 1 sigma in "
+        f"{np.mean(z <= 1) * 100:.0f} % (Gaussian 68 %), <= 2 sigma in {np.mean(z <= 2) * 100:.0f} % (95 %), "
+        f"<= 3 sigma in {np.mean(z <= 3) * 100:.0f} % (99.7 %)"
+    )
+    return {
+        "seeds_nm_ratio_median": float(np.median(ratios_nm)),
+        "seeds_de_ratio_median": float(np.median(ratios_de)),
+        "seeds_coverage_2sigma": float(np.mean(z <= 2)),
+    }
 
 
 def noise_free(clean, rates, truth, fixed) -> float:

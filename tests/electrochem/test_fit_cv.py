@@ -62,7 +62,6 @@ def test_gradient_fit_recovers_k0_alpha_D_with_covering_uncertainties(e_data, tm
     assert (tmp_path / "cv_fit.png").read_bytes()[:4] == b"\x89PNG"
 
 
-@pytest.mark.slow
 def test_gradient_beats_nelder_mead_at_equal_simulator_calls(e_data):
     grad = fit_cv(e_data, "E", ["k0", "alpha", "D", "E0"], fixed=FIXED)
     budget = grad.sim_calls
@@ -74,7 +73,7 @@ def test_gradient_beats_nelder_mead_at_equal_simulator_calls(e_data):
     assert _max_rel_error(nm) >= 3 * _max_rel_error(grad)
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # compiles the EC model and its Jacobian (~20-40 s)
 def test_aic_bic_pick_the_generating_mechanism(e_data):
     cands = [
         {"mechanism": "E", "params_to_fit": ["k0", "alpha", "D", "E0"]},
@@ -90,7 +89,6 @@ def test_aic_bic_pick_the_generating_mechanism(e_data):
     assert k_chem.value == pytest.approx(0.5, rel=0.2)
 
 
-@pytest.mark.slow
 def test_identifiability_warning_for_confounded_parameters(e_data):
     # area and concentration enter only as their product: the covariance is singular
     fixed = {k: v for k, v in FIXED.items() if k not in ("area", "c_bulk")}
@@ -144,7 +142,6 @@ def test_differential_evolution_respects_its_budget(e_data):
     assert not res.converged and any("stopped before converging" in w for w in res.warnings)
 
 
-@pytest.mark.slow
 def test_fit_tool_on_the_example_files(tmp_path):
     # examples/data/redox_kinetics: SYNTHETIC, 4 scan rates, 1 % noise, truth in truth.json (made by make_data.py)
     import json
