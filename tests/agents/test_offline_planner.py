@@ -214,3 +214,15 @@ def test_every_text_of_an_offline_run_is_labelled(tmp_path):
     assert all(t["goal"].startswith(TAG) for row in plans for t in row.detail["tasks"])
     sources = {row.detail["source"] for row in lab.audit() if row.event == "planner_call"}
     assert sources == {"offline planner"}
+
+
+def test_malformed_requests_never_crash_the_planner():
+    import random
+    import string
+
+    rng = random.Random(0)
+    alphabet = string.ascii_letters + string.digits + " =<->;,.{}[]()/_+\"'"
+    cases = ["", "{", "a={", 'x="open', "A -> ", "A <-> B; kf=", "linking  and ", "score_mechanism {bad json}"]
+    cases += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60))) for _ in range(150)]
+    for request in cases:
+        plan(request, context=[f"user: {request}"])  # labelled offline, whatever it makes of the text
