@@ -169,6 +169,17 @@ def table(data, truth, fixed, far) -> dict[str, float]:
         out[label + " (to optimum)"] = worst(values_of(res), values_of(grad))
         out[label + " wall_s"] = res.wall_time_s
         print(row(label + " (classical guess)", res.sim_calls, res.wall_time_s, err, g_err))
+    # differential evolution samples its whole box: with the wide default bounds its population is hopeless at these
+    # budgets, so also give it a box around the classical first guesses (x/÷ 3, alpha 0.3-0.7, E0 ± 30 mV)
+    guess = initial_guesses(prepare_curves(data), ECParams(**fixed))
+    box = {"k0": (guess["k0"] / 3, guess["k0"] * 3), "D": (guess["D"] / 3, guess["D"] * 3), "alpha": (0.3, 0.7)}
+    box["E0"] = (guess["E0"] - 0.03, guess["E0"] + 0.03)
+    for mult in (1, 10):
+        res = fit_cv(
+            data, "E", PARAMS, box, fixed=fixed, method="differential-evolution", max_sim_calls=mult * grad.sim_calls
+        )
+        label = f"diff. evolution, {'equal' if mult == 1 else '10x'} calls (narrow box)"
+        print(row(label, res.sim_calls, res.wall_time_s, errors(values_of(res), truth), g_err))
     gfar = fit_cv(data, "E", PARAMS, fixed=fixed, initial=far)
     gfar_err = errors(values_of(gfar), truth)
     print(row("gradient LM (far start)", gfar.sim_calls, gfar.wall_time_s, gfar_err, None))
