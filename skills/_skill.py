@@ -190,6 +190,15 @@ class SkillContext:
         self.record.artifacts = [a for a in self.record.artifacts if a.id != art.id] + [art]
         return art
 
+    def add_file(self, path: Path, *, kind: ArtifactKind = "other", title: str = "") -> Artifact:
+        """Record a file a tool wrote into this step's folder as an artifact (with this step's provenance)."""
+        path = Path(path).resolve()
+        try:
+            rel = path.relative_to(self.step_dir.resolve())
+        except ValueError:
+            raise InvalidInput("path", f"{path} is not inside the step folder {self.step_dir}") from None
+        return self._artifact(str(rel), kind, path.read_bytes(), title)
+
     def save_json(self, name: str, value: Any, *, kind: ArtifactKind = "parameters", title: str = "") -> Artifact:
         """Write ``value`` as JSON (``name`` should end in .json) and return its artifact record."""
         import json

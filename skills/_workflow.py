@@ -92,7 +92,9 @@ class StepSpec(BaseModel):
     id: str = Field(pattern=_ID, description="Unique step id (also the step's folder name).")
     skill: str = Field(description="Registered skill name.")
     after: list[str] = Field(default_factory=list, description="Steps whose outputs feed this one by field name.")
-    inputs: dict[str, InputSource] = Field(default_factory=dict, description="Explicit adapters per input field.")
+    inputs: dict[str, InputSource | list[InputSource]] = Field(
+        default_factory=dict, description="Explicit sources (and adapters) per input field; a list fills an array."
+    )
     params: dict[str, Any] = Field(default_factory=dict, description="Literal input values.")
     checkpoint: bool = Field(default=False, description="Always stop for approval before this step.")
     role: str | None = Field(default=None, description="Override the skill's agent role.")
@@ -168,7 +170,7 @@ class Workflow:
     def dependencies(self, step: StepSpec) -> list[str]:
         """Steps ``step`` waits for: ``after`` plus every step an explicit input reads from."""
         deps = list(step.after)
-        for src in step.inputs.values():
+        for src in _sources(step):
             if src.step not in deps:
                 deps.append(src.step)
         return deps
@@ -190,14 +192,10 @@ class Workflow:
                 if name in out:
                     data[name] = out[name]
         for name, src in step.inputs.items():
-            value: Any = outputs.get(src.step) or {}
-            for part in src.path:
-                value = value[part]
-            if src.adapter:
-                value = get_adapter(src.adapter).func(value)
-                if isinstance(value, BaseModel):
-                    value = value.model_dump(mode="json")
-            data[name] = value
+            if isinstance(src, list):
+                data[name] = [_fetch(s, outputs) for s in src]
+            else:
+                data[name] = _fetch(src, outputs)
         data.update(self.resolved_params(step))
         data.update(overrides or {})
         return data
@@ -219,11 +217,29 @@ class Workflow:
         }
 
 
+def _sources(step: StepSpec) -> list[InputSource]:
+    return [s for v in step.inputs.values() for s in (v if isinstance(v, list) else [v])]
+
+
+def _fetch(src: InputSource, outputs: Mapping[str, Any]) -> Any:
+    value: Any = outputs.get(src.step) or {}
+    for part in src.path:
+        value = value[part]
+    if src.adapter:
+        value = get_adapter(src.adapter).func(value)
+        if isinstance(value, BaseModel):
+            value = value.model_dump(mode="json")
+    return value
+
+
 def _coerce_inputs(data: Any) -> Any:
     """Accept the short form ``inputs: {field: "step.field"}`` for ``{field: {from: "step.field"}}``."""
     if isinstance(data, Mapping) and isinstance(data.get("inputs"), Mapping):
         data = dict(data)
-        data["inputs"] = {k: ({"from": v} if isinstance(v, str) else v) for k, v in data["inputs"].items()}
+        one = lambda v: {"from": v} if isinstance(v, str) else v  # noqa: E731
+        data["inputs"] = {
+            k: ([one(x) for x in v] if isinstance(v, list) else one(v)) for k, v in data["inputs"].items()
+        }
     return data
 
 
@@ -316,42 +332,67 @@ def _check_step(wf: Workflow, step: StepSpec, seen: dict[str, StepSpec]) -> None
             up, ud = field_schema(up_skill.output_model, [name])  # type: ignore[misc]
             _raise_if(incompatibility(up, ud, down, dd, name), up_skill, feeders[name], skill, step.id, name)
         elif name in step.inputs:
-            src = step.inputs[name]
-            up_skill = get_skill(seen[src.step].skill)
-            if src.adapter:
-                ad = get_adapter(src.adapter)
-                found = field_schema(up_skill.output_model, src.path)
-                if found is None:
-                    raise ContractMismatch(
-                        f"{src.step} ({up_skill.ref})",
-                        f"{step.id} ({skill.ref})",
-                        name,
-                        f"field '{src.from_}' does not exist upstream",
+            sources = step.inputs[name]
+            if isinstance(sources, list):
+                # A list of sources fills an array field: each source must validate as one item.
+                target = _resolve_items(down, dd)
+                if target is None:
+                    raise InvalidInput(
+                        f"steps.{step.id}.inputs.{name}",
+                        f"a list of sources needs an array field; {skill.ref}.{name} is not one",
                     )
-                up, ud = found
-                a_in = TypeAdapter(ad.input_type).json_schema()
-                _raise_if(
-                    incompatibility(up, ud, a_in, a_in.get("$defs", {}), src.from_),
-                    up_skill,
-                    src.step,
-                    skill,
-                    step.id,
-                    name,
-                    via=f"adapter {ad.name} input",
-                )
-                a_out = TypeAdapter(ad.output_type).json_schema()
-                up, ud = a_out, a_out.get("$defs", {})
+                for k, src in enumerate(sources):
+                    _check_source(src, seen, skill, step.id, name, target, dd, where=f"{name}[{k}]")
             else:
-                found = field_schema(up_skill.output_model, src.path)
-                if found is None:
-                    raise ContractMismatch(
-                        f"{src.step} ({up_skill.ref})",
-                        f"{step.id} ({skill.ref})",
-                        name,
-                        f"field '{src.from_}' does not exist upstream",
-                    )
-                up, ud = found
-            _raise_if(incompatibility(up, ud, down, dd, name), up_skill, src.step, skill, step.id, name)
+                _check_source(sources, seen, skill, step.id, name, down, dd)
+
+
+def _resolve_items(down: dict, dd: dict) -> dict | None:
+    node = down
+    while "$ref" in node:
+        node = dd[node["$ref"].rsplit("/", 1)[-1]]
+    return node.get("items", {}) if node.get("type") == "array" else None
+
+
+def _check_source(
+    src: InputSource,
+    seen: dict[str, StepSpec],
+    skill: Skill,
+    step_id: str,
+    name: str,
+    down: dict,
+    dd: dict,
+    where: str | None = None,
+) -> None:
+    """Check that ``src`` (through its adapter, if any) validates as schema ``down`` of ``skill``'s field ``name``.
+
+    ``where`` names the place in messages (``values[1]`` for the second source of a list).
+    """
+    up_skill = get_skill(seen[src.step].skill)
+    found = field_schema(up_skill.output_model, src.path)
+    if found is None:
+        raise ContractMismatch(
+            f"{src.step} ({up_skill.ref})",
+            f"{step_id} ({skill.ref})",
+            name,
+            f"field '{src.from_}' does not exist upstream",
+        )
+    up, ud = found
+    if src.adapter:
+        ad = get_adapter(src.adapter)
+        a_in = TypeAdapter(ad.input_type).json_schema()
+        _raise_if(
+            incompatibility(up, ud, a_in, a_in.get("$defs", {}), src.from_),
+            up_skill,
+            src.step,
+            skill,
+            step_id,
+            name,
+            via=f"adapter {ad.name} input",
+        )
+        up = TypeAdapter(ad.output_type).json_schema()
+        ud = up.get("$defs", {})
+    _raise_if(incompatibility(up, ud, down, dd, where or name), up_skill, src.step, skill, step_id, name)
 
 
 def _raise_if(reason: str | None, up: Skill, up_step: str, down: Skill, down_step: str, field: str, via: str = ""):

@@ -92,3 +92,19 @@ class TextOut(ToolModel):
 def text_step(ctx: SkillContext, inp: StepIn) -> TextOut:
     """Emit the value as text (to make a contract mismatch with test.count downstream)."""
     return TextOut(value=str(inp.value), log_path=inp.log_path)
+
+
+class SumIn(ToolModel):
+    values: list[float] = Field(min_length=1)
+
+
+class SumOut(ToolModel):
+    value: float
+
+
+@skill("test.sum", version="1")
+def sum_step(ctx: SkillContext, inp: SumIn) -> SumOut:
+    """Add up values gathered from several upstream steps (a list of sources fills an array field)."""
+    art = ctx.save_json("sum.json", {"values": inp.values, "sum": sum(inp.values)})
+    ctx.claim("sum", value=sum(inp.values), artifacts=[art])
+    return SumOut(value=sum(inp.values))

@@ -71,6 +71,29 @@ def test_explicit_adapter_path_is_checked_too(tmp_path):
         load_workflow(path)
 
 
+def test_a_list_of_sources_fills_an_array_field_and_each_source_is_checked(tmp_path):
+    log = tmp_path / "calls.log"
+    steps = [
+        _count_step("a", log, params={"value": 1.0}),
+        _count_step("b", log, params={"value": 10.0}),
+        {"id": "s", "skill": "test.sum", "inputs": {"values": ["a.value", "b.value"]}},
+    ]
+    res = run(_wf(tmp_path, steps), approve="all")
+    assert res.status == "finished", res.error
+    assert res.outputs["s"]["value"] == pytest.approx(2.0 + 11.0)  # (1 + 1) + (10 + 1), from the two count steps
+    bad = [*steps[:2], {"id": "t", "skill": "test.text", "params": {"label": "t", "log_path": str(log)}}]
+    bad.append({"id": "s", "skill": "test.sum", "inputs": {"values": ["a.value", "t.value"]}})
+    with pytest.raises(ContractMismatch, match=r"t \(test.text@1\) -> s \(test.sum@1\): values\[1\]: expected number"):
+        load_workflow(_wf(tmp_path, bad, name="bad"))
+    not_array = [
+        steps[0],
+        {"id": "c", "skill": "test.count", "inputs": {"value": ["a.value"]}, "params": steps[0]["params"]},
+    ]
+    with pytest.raises(InvalidInput, match="needs an array field") as err:
+        load_workflow(_wf(tmp_path, not_array, name="notarray"))
+    assert err.value.field == "steps.c.inputs.value"
+
+
 @pytest.mark.parametrize(
     ("step", "field"),
     [

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import yaml
+from labwright.agents.audit import AuditLog
 
 PLUGIN = str(Path(__file__).with_name("plugin_tools.py"))
 
@@ -52,3 +53,6 @@ def test_kill_9_between_steps_then_resume_does_not_repeat_finished_steps(tmp_pat
     # a is not repeated; b (killed mid-call) runs once more; c runs once.
     assert (_lines(log, "done a"), _lines(log, "start b"), _lines(log, "done b"), _lines(log, "done c")) == (1, 2, 1, 1)
     assert (isolated_home / "runs" / "k1" / "report.md").is_file()
+    # The CLI's --approve all is recorded in the audit as such, on the start and again on the resume (stored rule).
+    starts = [r for r in AuditLog().rows("k1") if r.event in ("run_start", "run_resume")]
+    assert [(r.event, r.detail["approve"]) for r in starts] == [("run_start", "all"), ("run_resume", "all")]
