@@ -187,3 +187,23 @@ def test_cost_estimate_scales_with_grid_steps_and_iterations():
     assert work(max_iterations=20) == pytest.approx(2 * work())
     seconds, calls = estimate_fit_seconds(3, 400, 4, method="nelder-mead", max_iterations=10, max_sim_calls=None)
     assert calls == 200 * 4 * 3 and seconds > COMPILE_SECONDS
+
+
+def test_classical_analyses_give_the_first_guesses(e_data):
+    # Randles-Sevcik (reversible coefficient) for D, Nicholson psi(dEp) for k0, (Epa + Epc)/2 for E0: rough but in
+    # the basin of the fit (tolerances: quasi-reversible peaks make RS underestimate D by ~10-20 %)
+    from labwright.tools.electrochem._fit import initial_guesses
+
+    guess = initial_guesses(prepare_curves(e_data), ECParams(**FIXED))
+    assert guess["D"] == pytest.approx(TRUE["D"], rel=0.3)
+    assert 0.5 < guess["k0"] / TRUE["k0"] < 2.0
+    assert guess["E0"] == pytest.approx(TRUE["E0"], abs=0.01) and guess["alpha"] == 0.5
+
+
+def test_gradient_fit_from_a_far_start_reaches_the_same_optimum(e_data):
+    near = fit_cv(e_data, "E", ["k0", "alpha", "D", "E0"], fixed=FIXED)
+    far = {"k0": TRUE["k0"] * 5, "alpha": 0.62, "D": TRUE["D"] * 0.7, "E0": TRUE["E0"] + 0.02}
+    res = fit_cv(e_data, "E", ["k0", "alpha", "D", "E0"], fixed=FIXED, initial=far)
+    assert res.converged and res.parameters["k0"].initial == pytest.approx(far["k0"])
+    for name in ("k0", "alpha", "D"):  # same least-squares optimum to well within its standard error
+        assert abs(res.parameters[name].value - near.parameters[name].value) < 0.1 * near.parameters[name].stderr
