@@ -9,8 +9,10 @@ crossed limit enough for the step, at least doubling it), ``{"extend": {"max_too
 Usage is not kept in graph state: it is summed from the run's ledger (stored results and LLM responses), so parallel
 workers see one total and a node re-run on resume does not count twice. A tool call *reserves* its share (one call,
 its estimated seconds) in the same transaction that checks the limits, so parallel workers cannot overrun a limit
-together. What is known only afterwards is checked against estimates: a call that runs longer than its estimate, or
-an LLM reply longer than estimated, can carry usage past a limit by that one step; the next step then pauses.
+together. A model request is sent with ``max_tokens`` set to what the token budget leaves once the (estimated) prompt
+is paid, so a reply cannot spend past the limit. What is known only afterwards is checked against estimates: a call
+that runs longer than its estimate, or a prompt larger than estimated, can carry usage past a limit by that one step;
+the next step then pauses.
 """
 
 from __future__ import annotations

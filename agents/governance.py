@@ -593,15 +593,19 @@ def governed_llm(
     ctx: RunContext,
     role: str,
     step_key: str,
-    request: Callable[[], tuple[dict[str, Any], int]],
+    request: Callable[[int | None], tuple[dict[str, Any], int]],
     *,
     estimate_tokens: int = 0,
+    reply_tokens: int = 0,
     label: str = "llm",
 ) -> dict[str, Any] | None:
     """Make one model request under the token budget; replay the stored reply on a re-run.
 
-    ``request()`` returns ``(reply_as_json_dict, tokens_used)``. Returns the reply, or ``None`` when a person chose to
-    stop at a budget pause.
+    ``estimate_tokens`` is the prompt's estimated size and ``reply_tokens`` the allowance for the reply; together
+    they must fit in what the budget has left, or the run pauses first. ``request(max_tokens)`` returns
+    ``(reply_as_json_dict, tokens_used)``; ``max_tokens`` is what the budget leaves for the reply once the prompt is
+    paid (``None`` without a token limit), so the model cannot spend past the limit (up to the error of the prompt
+    estimate). Returns the reply, or ``None`` when a person chose to stop at a budget pause.
     """
     key = idempotency_key(ctx.run_id, f"llm:{step_key}", "")
     cached = ctx.ledger.get_reply(key)
@@ -614,11 +618,17 @@ def governed_llm(
 
     def claim(force: bool) -> Breach | None:
         # Tokens are known only after the reply: checked against the estimate, recorded when the reply arrives.
-        return None if force else check(ctx.limits(), ctx.ledger.usage(ctx.run_id), llm_tokens=max(estimate_tokens, 1))
+        need = max(estimate_tokens + reply_tokens, 1)
+        return None if force else check(ctx.limits(), ctx.ledger.usage(ctx.run_id), llm_tokens=need)
 
     if _budget_gate(ctx, key, role, label, claim):
         return None
-    reply, tokens = request()
+    limit = ctx.limits().max_llm_tokens
+    cap = None
+    if limit is not None:
+        left = limit - ctx.ledger.usage(ctx.run_id).llm_tokens - estimate_tokens
+        cap = max(left, reply_tokens, 1)  # an extension at the pause covered prompt + allowance
+    reply, tokens = request(cap)
     stored = ctx.ledger.put_reply(key=key, run_id=ctx.run_id, reply=reply, tokens=tokens)
     ctx.log(
         "planner_call",

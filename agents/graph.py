@@ -35,13 +35,21 @@ from typing import Annotated, Any, Literal, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, Send
 
+from ..tools.registry import openai_tools
 from .governance import RunContext, ask_human, governed_call, governed_llm
 from .llm import Planner, estimate_tokens, make_planner, worker_messages
 from .policy import idempotency_key
+from .roles import tools_for
 
 __all__ = ["LabState", "Task", "TaskResult", "Evidence", "LabDeps", "build_graph", "review_results", "DEPS_KEY"]
 
 DEPS_KEY = "labwright_deps"
+
+# Token estimates for budgets: the fixed part of the supervisor's and the answer's prompts (system prompt, role list,
+# the delegate tool) and the allowance for one reply (also the least a reply may be capped to).
+_PLAN_PROMPT_TOKENS = 350
+_ANSWER_PROMPT_TOKENS = 100
+_REPLY_TOKENS = 300
 
 
 class Call(TypedDict):
@@ -141,8 +149,11 @@ def supervisor(state: LabState, config) -> Command[Literal["worker", "answer"]]:
         ctx,
         "supervisor",
         f"plan/r{rnd}",
-        lambda: planner.plan(request, context=state.get("context", []), replan=reason, previous=previous),
-        estimate_tokens=estimate_tokens(request, state.get("context", []), previous) + 400,
+        lambda cap: planner.plan(
+            request, context=state.get("context", []), replan=reason, previous=previous, max_tokens=cap
+        ),
+        estimate_tokens=estimate_tokens(request, state.get("context", []), previous) + _PLAN_PROMPT_TOKENS,
+        reply_tokens=_REPLY_TOKENS,
         label=planner.label,
     )
     if reply is None:
@@ -213,6 +224,8 @@ def worker(payload: dict[str, Any], config) -> dict[str, Any]:
     task, rnd, request = payload["task"], payload["round"], payload["request"]
     role = task["role"]
     messages = worker_messages(role, task, request)
+    # Tool schemas are part of every prompt a model sees (the offline planner sends none).
+    schema_tokens = 0 if planner.offline else estimate_tokens(openai_tools(tools_for(role)))
     evidence: list[Evidence] = []
     status, summary = "turn_limit", f"stopped after {deps.max_turns} turns without a final summary"
     for turn in range(deps.max_turns):
@@ -221,8 +234,9 @@ def worker(payload: dict[str, Any], config) -> dict[str, Any]:
             ctx,
             role,
             step,
-            lambda: planner.worker_turn(role, task, messages),
-            estimate_tokens=estimate_tokens(messages) + 300,
+            lambda cap: planner.worker_turn(role, task, messages, max_tokens=cap),
+            estimate_tokens=estimate_tokens(messages) + schema_tokens,
+            reply_tokens=_REPLY_TOKENS,
             label=planner.label,
         )
         if reply is None:
@@ -429,12 +443,14 @@ def answer(state: LabState, config) -> dict[str, Any]:
     if not text:
         results = [r for r in state.get("results", []) if r["round"] == rnd]
         notes = state.get("notes", [])
+        request_text = state["request"]
         reply = governed_llm(
             ctx,
             "supervisor",
             f"answer/r{rnd}",
-            lambda: planner.compose_answer(state["request"], results, notes),
-            estimate_tokens=estimate_tokens(results, notes) + 400,
+            lambda cap: planner.compose_answer(state["request"], results, notes, max_tokens=cap),
+            estimate_tokens=estimate_tokens(request_text, results, notes) + _ANSWER_PROMPT_TOKENS,
+            reply_tokens=_REPLY_TOKENS,
             label=planner.label,
         )
         if reply is None:

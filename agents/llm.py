@@ -54,13 +54,24 @@ class Planner(Protocol):
     label: str
     offline: bool
 
+    # ``max_tokens``: the most completion tokens the run's budget has left for this reply (``None``: no limit).
     def plan(
-        self, request: str, *, context: Sequence[str] = (), replan: str | None = None, previous: Sequence[dict] = ()
+        self,
+        request: str,
+        *,
+        context: Sequence[str] = (),
+        replan: str | None = None,
+        previous: Sequence[dict] = (),
+        max_tokens: int | None = None,
     ) -> tuple[Reply, int]: ...
 
-    def worker_turn(self, role: str, task: Mapping[str, Any], messages: list[dict]) -> tuple[Reply, int]: ...
+    def worker_turn(
+        self, role: str, task: Mapping[str, Any], messages: list[dict], *, max_tokens: int | None = None
+    ) -> tuple[Reply, int]: ...
 
-    def compose_answer(self, request: str, results: Sequence[dict], notes: Sequence[str]) -> tuple[Reply, int]: ...
+    def compose_answer(
+        self, request: str, results: Sequence[dict], notes: Sequence[str], *, max_tokens: int | None = None
+    ) -> tuple[Reply, int]: ...
 
 
 def estimate_tokens(*parts: Any) -> int:
@@ -103,8 +114,13 @@ class ChatModel:
         # The client's own retries are off: ours are counted, logged and apply the same rules to every endpoint.
         self._client = OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0)
 
-    def complete(self, messages: list[dict], tools: list[dict] | None = None) -> tuple[Reply, int]:
-        """One chat completion; returns ``({"content", "tool_calls"}, total_tokens)``."""
+    def complete(
+        self, messages: list[dict], tools: list[dict] | None = None, *, max_tokens: int | None = None
+    ) -> tuple[Reply, int]:
+        """One chat completion; returns ``({"content", "tool_calls"}, total_tokens)``.
+
+        ``max_tokens`` caps the completion (sent as ``max_tokens``), so a reply cannot spend more of the run's token
+        budget than is left."""
         import openai
 
         transient = (
@@ -117,6 +133,8 @@ class ChatModel:
         if tools:
             kwargs["tools"] = tools
             kwargs["tool_choice"] = "auto"
+        if max_tokens is not None:
+            kwargs["max_tokens"] = max(1, int(max_tokens))
         for attempt in range(self.max_retries + 1):
             try:
                 resp = self._client.chat.completions.create(**kwargs)
@@ -201,7 +219,13 @@ class LLMPlanner:
         self.label = f"LLM {model.model} at {model.base_url}"
 
     def plan(
-        self, request: str, *, context: Sequence[str] = (), replan: str | None = None, previous: Sequence[dict] = ()
+        self,
+        request: str,
+        *,
+        context: Sequence[str] = (),
+        replan: str | None = None,
+        previous: Sequence[dict] = (),
+        max_tokens: int | None = None,
     ) -> tuple[Reply, int]:
         roles = "\n".join(f"- {r}: {ROLES[r].description}" for r in WORKER_ROLES)
         user = request
@@ -214,7 +238,7 @@ class LLMPlanner:
             {"role": "system", "content": _SUPERVISOR_PROMPT.format(roles=roles)},
             {"role": "user", "content": user},
         ]
-        reply, tokens = self.model.complete(messages, [_delegate_tool()])
+        reply, tokens = self.model.complete(messages, [_delegate_tool()], max_tokens=max_tokens)
         tasks, notes = [], []
         for call in reply["tool_calls"]:
             if call["name"] != "delegate" or not isinstance(call["arguments"], dict):
@@ -228,15 +252,19 @@ class LLMPlanner:
                 tasks.append({"id": f"t{len(tasks) + 1}", "role": role, "goal": str(item.get("goal", "")), "calls": []})
         return {"tasks": tasks, "content": reply["content"], "notes": notes}, tokens
 
-    def worker_turn(self, role: str, task: Mapping[str, Any], messages: list[dict]) -> tuple[Reply, int]:
-        return self.model.complete(messages, openai_tools(tools_for(role)))
+    def worker_turn(
+        self, role: str, task: Mapping[str, Any], messages: list[dict], *, max_tokens: int | None = None
+    ) -> tuple[Reply, int]:
+        return self.model.complete(messages, openai_tools(tools_for(role)), max_tokens=max_tokens)
 
-    def compose_answer(self, request: str, results: Sequence[dict], notes: Sequence[str]) -> tuple[Reply, int]:
+    def compose_answer(
+        self, request: str, results: Sequence[dict], notes: Sequence[str], *, max_tokens: int | None = None
+    ) -> tuple[Reply, int]:
         user = f"Request: {request}\n\nWorker summaries:\n{_summaries(results)}"
         if notes:
             user += "\n\nReview notes:\n" + "\n".join(f"- {n}" for n in notes)
         reply, tokens = self.model.complete(
-            [{"role": "system", "content": _ANSWER_PROMPT}, {"role": "user", "content": user}]
+            [{"role": "system", "content": _ANSWER_PROMPT}, {"role": "user", "content": user}], max_tokens=max_tokens
         )
         return {"content": reply["content"] or ""}, tokens
 

@@ -514,10 +514,18 @@ class OfflinePlanner:
     label = OFFLINE_LABEL
 
     def plan(
-        self, request: str, *, context: Sequence[str] = (), replan: str | None = None, previous: Sequence[dict] = ()
+        self,
+        request: str,
+        *,
+        context: Sequence[str] = (),
+        replan: str | None = None,
+        previous: Sequence[dict] = (),
+        max_tokens: int | None = None,
     ) -> tuple[Reply, int]:
         """Tasks (one per role, each with its calls) for ``request``; ``context`` holds earlier lines of the
-        conversation (``"user: ..."``), used only for paths, SMILES and reactions the request refers back to."""
+        conversation (``"user: ..."``), used only for paths, SMILES and reactions the request refers back to.
+        ``max_tokens`` is ignored: the rules use no tokens."""
+        del max_tokens
         known = set(list_tools())
         calls = explicit_calls(request, known)
         rest = _cut(request, [c["span"] for c in calls])  # the prose around explicit calls may ask for more
@@ -641,8 +649,11 @@ class OfflinePlanner:
                 allowed.remove("reviewer")
         return max(allowed, key=lambda r: (_overlap(request_words, _words(ROLES[r].description)), -allowed.index(r)))
 
-    def worker_turn(self, role: str, task: Mapping[str, Any], messages: list[dict]) -> tuple[Reply, int]:
+    def worker_turn(
+        self, role: str, task: Mapping[str, Any], messages: list[dict], *, max_tokens: int | None = None
+    ) -> tuple[Reply, int]:
         """Turn 0: the task's planned calls; turn 1: a summary quoting what the tools returned."""
+        del max_tokens
         if not any(m["role"] == "tool" for m in messages):
             calls = [
                 {"id": f"call_{i}", "name": c["tool"], "arguments": c["args"]}
@@ -673,7 +684,10 @@ class OfflinePlanner:
                 lines.append(f"{name} returned " + _brief(data))
         return {"content": f"{TAG} {role}: " + "; ".join(lines), "tool_calls": []}, 0
 
-    def compose_answer(self, request: str, results: Sequence[dict], notes: Sequence[str]) -> tuple[Reply, int]:
+    def compose_answer(
+        self, request: str, results: Sequence[dict], notes: Sequence[str], *, max_tokens: int | None = None
+    ) -> tuple[Reply, int]:
+        del max_tokens
         lines = [f"{TAG} deterministic rules, no language model. Request: {request}"]
         lines += [f"- {r['role']} ({r['status']}): {r['summary']}" for r in results]
         lines += [f"- review: {n}" for n in notes]

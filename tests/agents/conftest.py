@@ -125,13 +125,14 @@ class ScriptedOpenAI:
         if calls:
             message["tool_calls"] = calls
         prompt = sum(len(str(m.get("content") or "")) for m in body["messages"]) // 4
+        completion = min(20, body.get("max_tokens") or 20)  # a real server never exceeds max_tokens
         return {
             "id": "chatcmpl-test",
             "object": "chat.completion",
             "created": 0,
             "model": body["model"],
             "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
-            "usage": {"prompt_tokens": prompt, "completion_tokens": 20, "total_tokens": prompt + 20},
+            "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
         }
 
     def close(self):

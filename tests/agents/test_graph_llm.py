@@ -319,3 +319,21 @@ def test_llm_chat_session_with_inline_approval_and_tampered_audit(openai_server,
     capsys.readouterr()
     assert main(["audit", "verify"]) == 1
     assert "edited" in capsys.readouterr().err
+
+
+def test_every_model_request_is_capped_by_what_the_token_budget_leaves(openai_server, lab_roles):
+    script = echo_script(1.5, lambda body: "The value is 1.5.", "1.5")
+    openai_server.script = script
+    limit = 50_000  # the kineticist's tool schemas alone are several thousand tokens
+    lab = Lab(budget={"max_llm_tokens": limit})
+    reply = lab.chat("echo")
+    assert reply.status == "answered", reply
+    used = 0
+    for body in openai_server.requests:
+        prompt = sum(len(str(m.get("content") or "")) for m in body["messages"]) // 4  # what the server bills
+        assert 1 <= body["max_tokens"] <= limit - used - prompt
+        used += prompt + min(20, body["max_tokens"])
+    assert reply.usage.llm_tokens == used <= limit
+    unlimited = Lab(budget={"max_llm_tokens": None}).chat("echo")
+    assert unlimited.status == "answered"
+    assert "max_tokens" not in openai_server.requests[-1]  # no limit, no cap
