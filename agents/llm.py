@@ -119,8 +119,8 @@ class ChatModel:
     ) -> tuple[Reply, int]:
         """One chat completion; returns ``({"content", "tool_calls"}, total_tokens)``.
 
-        ``max_tokens`` caps the completion (sent as ``max_tokens``), so a reply cannot spend more of the run's token
-        budget than is left."""
+        ``max_tokens`` caps the completion (sent as ``max_tokens``, or as ``max_completion_tokens`` to an endpoint
+        that refuses the former), so a reply cannot spend more of the run's token budget than is left."""
         import openai
 
         transient = (
@@ -135,7 +135,8 @@ class ChatModel:
             kwargs["tool_choice"] = "auto"
         if max_tokens is not None:
             kwargs["max_tokens"] = max(1, int(max_tokens))
-        for attempt in range(self.max_retries + 1):
+        attempt = 0
+        while True:
             try:
                 resp = self._client.chat.completions.create(**kwargs)
                 break
@@ -145,6 +146,13 @@ class ChatModel:
                         f"{self.base_url}: {type(err).__name__} after {attempt + 1} attempts: {err}"
                     ) from err
                 time.sleep(self.backoff * 2**attempt * (1 + 0.25 * random.random()))
+                attempt += 1
+            except openai.BadRequestError as err:
+                if "max_tokens" in kwargs and "max_tokens" in str(err):
+                    # Some models (OpenAI's reasoning models) take the cap as max_completion_tokens instead.
+                    kwargs["max_completion_tokens"] = kwargs.pop("max_tokens")
+                    continue
+                raise LLMUnavailable(f"{self.base_url}: {type(err).__name__}: {err}") from err
             except openai.APIError as err:
                 raise LLMUnavailable(f"{self.base_url}: {type(err).__name__}: {err}") from err
         if not getattr(resp, "choices", None):

@@ -68,8 +68,9 @@ def lab_roles(test_tools):
 class ScriptedOpenAI:
     """Speaks POST /v1/chat/completions; ``script(request_json) -> reply`` decides each answer.
 
-    A reply is ``{"content": str}``, ``{"tool_calls": [(name, args_dict), ...]}``, or ``{"status": 500}`` for an
-    HTTP error. Every request body is kept in ``requests`` so tests can check what the model was shown.
+    A reply is ``{"content": str}``, ``{"tool_calls": [(name, args_dict), ...]}``, or ``{"status": 500}`` (optionally
+    with ``"message"``) for an HTTP error. Every request body is kept in ``requests`` so tests can check what the
+    model was shown.
     """
 
     def __init__(self):
@@ -93,7 +94,8 @@ class ScriptedOpenAI:
                     outer.requests.append(body)
                     reply = outer.script(body)
                 if "status" in reply:
-                    data = json.dumps({"error": {"message": "scripted failure", "type": "server_error"}}).encode()
+                    message = reply.get("message", "scripted failure")
+                    data = json.dumps({"error": {"message": message, "type": "server_error"}}).encode()
                     self.send_response(reply["status"])
                 else:
                     data = json.dumps(outer._completion(body, reply)).encode()

@@ -337,3 +337,18 @@ def test_every_model_request_is_capped_by_what_the_token_budget_leaves(openai_se
     unlimited = Lab(budget={"max_llm_tokens": None}).chat("echo")
     assert unlimited.status == "answered"
     assert "max_tokens" not in openai_server.requests[-1]  # no limit, no cap
+
+
+def test_cap_is_resent_as_max_completion_tokens_where_max_tokens_is_refused(openai_server):
+    def script(body):
+        if "max_tokens" in body:
+            return {"status": 400, "message": "Unsupported parameter: 'max_tokens'; use 'max_completion_tokens'"}
+        return {"content": f"capped at {body['max_completion_tokens']}"}
+
+    openai_server.script = script
+    model = ChatModel(openai_server.url, "m", "k", max_retries=0)
+    reply, _ = model.complete([{"role": "user", "content": "hi"}], max_tokens=77)
+    assert reply["content"] == "capped at 77" and len(openai_server.requests) == 2
+    openai_server.script = lambda body: {"status": 400, "message": "bad request"}
+    with pytest.raises(LLMUnavailable, match="BadRequest"):
+        model.complete([{"role": "user", "content": "hi"}], max_tokens=77)
