@@ -10,7 +10,7 @@ Analysis API (by a second author): :func:`read_voltammogram_file` -> :class:`Vol
 
 Simulator API (SI units, oxidation current positive): :class:`ECParams`, :class:`SimSettings`, :class:`GridSpec`,
 :func:`cv_current`, and the waveforms :func:`cv_waveform`, :func:`lsv_waveform`, :func:`step_waveform`,
-:func:`uniform_program`.
+:func:`uniform_program`. Tools: ``simulate_cv``, ``simulate_ca``.
 """
 
 import jax as _jax
@@ -46,6 +46,8 @@ from ._peaks import cv_peaks as cv_peaks  # noqa: E402
 from ._peaks import find_peak as find_peak  # noqa: E402
 from ._readers import Voltammogram as Voltammogram  # noqa: E402
 from ._readers import read_voltammogram_file as read_voltammogram_file  # noqa: E402
+from ._sim_tools import simulate_ca as simulate_ca  # noqa: E402
+from ._sim_tools import simulate_cv as simulate_cv  # noqa: E402
 from ._simulate import ECParams as ECParams  # noqa: E402
 from ._simulate import SimSettings as SimSettings  # noqa: E402
 from ._simulate import check_params as check_params  # noqa: E402

@@ -1,0 +1,264 @@
+"""Tools ``simulate_cv`` and ``simulate_ca``: the JAX simulator for the electrochemist role.
+
+Inputs and outputs are SI (V, A, s, m², m²/s, mol/m³, m/s, K, eV, ohm, F); oxidation current is positive. Each tool
+prices a call from the grid size times the number of time steps (plus compilation), and can write a PNG plot
+(matplotlib, Agg backend) to a path the caller names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from ...errors import InvalidInput
+from ..fields import FiniteFloat, NonNegativeFloat, PositiveFloat, PositiveInt, ToolModel
+from ..registry import Cost, tool
+from ._grid import GridSpec
+from ._peaks import cv_peaks
+from ._simulate import ECParams, SimSettings, cv_current
+from ._waveforms import cv_waveform, step_waveform
+
+__all__ = [
+    "CellInput",
+    "SimulateCVInput",
+    "SimulateCVOutput",
+    "SimulateCAInput",
+    "SimulateCAOutput",
+    "CVPeaksOut",
+    "simulate_cv",
+    "simulate_ca",
+    "estimate_sim_seconds",
+]
+
+# Measured on this project's CI-class CPU (benchmarks/electrochem.py): ~0.15 ns per node per variable per step after
+# compilation, ~2 s to compile a new program length or setting. The estimate is rounded up 3x for busy machines.
+_SECONDS_PER_NODE_STEP = 5e-10
+_COMPILE_SECONDS = 3.0
+_N_VAR = {"E": 2, "EC": 2, "CE": 3}
+
+
+def estimate_sim_seconds(n_nodes: int, n_steps: int, mechanism: str = "E") -> float:
+    """Rough wall time (s) of one simulation: compilation plus grid nodes x time steps x transported variables."""
+    return _COMPILE_SECONDS + _SECONDS_PER_NODE_STEP * n_nodes * n_steps * _N_VAR.get(mechanism, 3)
+
+
+class CellInput(ToolModel):
+    """Cell, chemistry and numerics shared by both tools (SI units)."""
+
+    E0: FiniteFloat = Field(default=0.0, description="Formal potential E0', V vs reference.")
+    k0: PositiveFloat = Field(default=1e-2, description="Standard rate constant, m/s (ignored for nernst).")
+    alpha: float = Field(default=0.5, gt=0, lt=1, description="Butler-Volmer transfer coefficient.")
+    D_O: PositiveFloat = Field(default=1e-9, description="Diffusion coefficient of O, m^2/s.")
+    D_R: PositiveFloat = Field(default=1e-9, description="Diffusion coefficient of R, m^2/s.")
+    c_bulk: PositiveFloat = Field(default=1.0, description="Bulk concentration, mol/m^3 (= mM).")
+    area: PositiveFloat = Field(default=1e-6, description="Electrode area, m^2.")
+    T: PositiveFloat = Field(default=298.15, description="Temperature, K.")
+    n: int = Field(default=1, ge=1, le=6, description="Electrons transferred.")
+    lambda_eV: PositiveFloat = Field(default=1.0, description="Marcus reorganisation energy, eV (mhc only).")
+    k_chem: NonNegativeFloat = Field(default=0.0, description="Chemical step rate, 1/s (EC: decay; CE: k_f).")
+    K_eq: PositiveFloat = Field(default=1.0, description="CE pre-equilibrium constant [B]/[Y].")
+    R_u: NonNegativeFloat = Field(default=0.0, description="Uncompensated resistance, ohm (0: no ohmic drop).")
+    C_dl: NonNegativeFloat = Field(default=0.0, description="Double-layer capacitance, F (total).")
+    radius: PositiveFloat | None = Field(default=None, description="Electrode radius, m (spherical geometry).")
+    mechanism: Literal["E", "EC", "CE"] = Field(default="E", description="Reaction mechanism.")
+    kinetics: Literal["nernst", "bv", "mhc"] = Field(default="bv", description="Electron-transfer law.")
+    geometry: Literal["planar", "spherical"] = Field(default="planar", description="Diffusion geometry.")
+    bulk: Literal["R", "O"] = Field(default="R", description="Species in solution at the start.")
+    mhc_method: Literal["quadrature", "zeng"] = Field(default="quadrature", description="MHC integral.")
+    grid_h0: PositiveFloat = Field(default=5e-4, description="First grid spacing, in units of sqrt(D t_total).")
+    grid_gamma: float = Field(default=1.12, ge=1.0, le=2.0, description="Grid expansion factor.")
+    max_points: PositiveInt = Field(default=2000, le=100_000, description="Samples returned (evenly thinned).")
+    plot_path: str | None = Field(default=None, description="Write a PNG plot of the result to this path.")
+
+    # Cross-field checks live in check() (called by the tools), not in a pydantic model validator, so that the
+    # InvalidInput keeps the name of the field at fault.
+    def check(self) -> None:
+        if self.geometry == "spherical" and self.radius is None:
+            raise InvalidInput("radius", "spherical geometry needs the electrode radius in m")
+        if self.plot_path is not None and not self.plot_path.lower().endswith(".png"):
+            raise InvalidInput("plot_path", f"must end in .png, got {self.plot_path!r}")
+
+    def params(self) -> ECParams:
+        return ECParams(
+            E0=self.E0, k0=self.k0, alpha=self.alpha, D_O=self.D_O, D_R=self.D_R, c_bulk=self.c_bulk,
+            area=self.area, T=self.T, n=float(self.n), lambda_eV=self.lambda_eV, k_chem=self.k_chem,
+            K_eq=self.K_eq, R_u=self.R_u, C_dl=self.C_dl, radius=self.radius,
+        )  # fmt: skip
+
+    def grid(self) -> GridSpec:
+        try:
+            return GridSpec(h0=self.grid_h0, gamma=self.grid_gamma)
+        except InvalidInput as err:
+            raise InvalidInput(err.field.replace("grid.", "grid_"), err.reason) from None
+
+    def settings(self) -> SimSettings:
+        return SimSettings(
+            mechanism=self.mechanism, kinetics=self.kinetics, geometry=self.geometry, bulk=self.bulk,
+            grid=self.grid(), mhc_method=self.mhc_method, ohmic=self.R_u > 0,
+        )  # fmt: skip
+
+
+def _thin(n: int, max_points: int) -> np.ndarray:
+    if n <= max_points:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
+
+
+def _plot(path: str, x, y, xlabel: str, title: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(x, np.asarray(y) * 1e6, lw=1.2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("current / µA (oxidation positive)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return str(out)
+
+
+# ------------------------------------------------------------------------------------------------------ CV ----
+
+
+class SimulateCVInput(CellInput):
+    E_start: FiniteFloat = Field(description="Starting potential, V.")
+    E_vertex: FiniteFloat | list[FiniteFloat] = Field(description="Switching potential(s), V.")
+    scan_rate: PositiveFloat = Field(description="Scan rate, V/s.")
+    n_cycles: PositiveInt = Field(default=1, le=100, description="Number of cycles.")
+    dE: PositiveFloat = Field(default=1e-3, le=0.05, description="Potential increment per time step, V.")
+    report_peaks: bool = Field(default=True, description="Find the anodic and cathodic peaks of the first cycle.")
+
+    def check(self) -> None:
+        super().check()
+        if self.report_peaks:
+            vertices = self.E_vertex if isinstance(self.E_vertex, list) else [self.E_vertex]
+            lo, hi = min([self.E_start, *vertices]), max([self.E_start, *vertices])
+            if not lo < self.E0 < hi:
+                raise InvalidInput(
+                    "E_vertex",
+                    f"the window [{lo:g}, {hi:g}] V never crosses E0 = {self.E0:g} V, so there is no peak to report; "
+                    "widen the window or set report_peaks=false",
+                )
+
+    def program(self) -> tuple[np.ndarray, np.ndarray]:
+        return cv_waveform(self.E_start, self.E_vertex, self.scan_rate, n_cycles=self.n_cycles, dE=self.dE)
+
+
+class CVPeaksOut(ToolModel):
+    E_pa: float | None = Field(description="Anodic peak potential, V.")
+    i_pa: float | None = Field(description="Anodic peak current, A.")
+    E_pc: float | None = Field(description="Cathodic peak potential, V.")
+    i_pc: float | None = Field(description="Cathodic peak current, A (negative).")
+    delta_Ep: float | None = Field(description="Peak separation E_pa - E_pc, V.")
+    E_half: float | None = Field(description="Midpoint (E_pa + E_pc) / 2, V.")
+
+
+class SimulateCVOutput(ToolModel):
+    t: list[float] = Field(description="Time, s.")
+    E: list[float] = Field(description="Applied potential, V.")
+    I: list[float] = Field(description="Current, A (oxidation positive).")
+    peaks: CVPeaksOut | None = Field(description="Peaks of the first cycle (None unless report_peaks).")
+    n_steps: int = Field(description="Implicit time steps simulated.")
+    n_nodes: int = Field(description="Space grid nodes.")
+    plot_path: str | None = Field(description="PNG written, if asked.")
+
+
+def _sim_cost(inp: CellInput, n_steps: int) -> Cost:
+    return Cost(seconds=estimate_sim_seconds(inp.grid().n_nodes, n_steps, inp.mechanism), sim_calls=1)
+
+
+def _cv_cost(inp: SimulateCVInput) -> Cost:
+    return _sim_cost(inp, inp.program()[0].size - 1)
+
+
+def _finite_or_none(x) -> float | None:
+    return float(x) if x is not None and np.isfinite(x) else None
+
+
+@tool(name="simulate_cv", cost=_cv_cost)
+def simulate_cv(inp: SimulateCVInput) -> SimulateCVOutput:
+    """Simulate a cyclic voltammogram (E, EC or CE; Nernst, Butler-Volmer or Marcus-Hush-Chidsey kinetics).
+
+    Planar or spherical diffusion, optional ohmic drop and double-layer charging. Returns t, E, I (SI, oxidation
+    positive), the first cycle's peaks, and optionally a PNG of I vs E.
+    """
+    inp.check()
+    t, E = inp.program()
+    current = np.asarray(cv_current(inp.params(), E, t[1] - t[0], settings=inp.settings()))
+    peaks = None
+    if inp.report_peaks:
+        found = cv_peaks(E, current)
+        a, c = found.anodic, found.cathodic
+        peaks = CVPeaksOut(
+            E_pa=a.E_p if a else None, i_pa=a.i_p if a else None, E_pc=c.E_p if c else None,
+            i_pc=c.i_p if c else None, delta_Ep=_finite_or_none(found.delta_Ep), E_half=_finite_or_none(found.E_half),
+        )  # fmt: skip
+    plot = None
+    if inp.plot_path:
+        title = f"CV {inp.mechanism}/{inp.kinetics}, {inp.scan_rate:g} V/s"
+        plot = _plot(inp.plot_path, E, current, "E / V", title)
+    keep = _thin(E.size, inp.max_points)
+    return SimulateCVOutput(
+        t=t[keep].tolist(), E=E[keep].tolist(), I=current[keep].tolist(), peaks=peaks, n_steps=E.size - 1,
+        n_nodes=inp.grid().n_nodes, plot_path=plot,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------------ CA ----
+
+
+class SimulateCAInput(CellInput):
+    E_initial: FiniteFloat = Field(description="Rest potential before the first step, V.")
+    E_steps: list[FiniteFloat] = Field(min_length=1, description="Potential of each step, V.")
+    durations: list[PositiveFloat] = Field(min_length=1, description="Duration of each step, s.")
+    dt: PositiveFloat = Field(description="Time step (and sampling interval), s.")
+
+    def check(self) -> None:
+        super().check()
+        if len(self.durations) != len(self.E_steps):
+            raise InvalidInput(
+                "durations", f"need one duration per step ({len(self.E_steps)}), got {len(self.durations)}"
+            )
+
+    def program(self) -> tuple[np.ndarray, np.ndarray]:
+        return step_waveform(self.E_steps, self.durations, self.dt, E_initial=self.E_initial)
+
+
+class SimulateCAOutput(ToolModel):
+    t: list[float] = Field(description="Time since the program started, s.")
+    E: list[float] = Field(description="Applied potential, V.")
+    I: list[float] = Field(description="Current, A (oxidation positive).")
+    n_steps: int = Field(description="Implicit time steps simulated.")
+    n_nodes: int = Field(description="Space grid nodes.")
+    plot_path: str | None = Field(description="PNG written, if asked.")
+
+
+def _ca_cost(inp: SimulateCAInput) -> Cost:
+    return _sim_cost(inp, inp.program()[0].size - 1)
+
+
+@tool(name="simulate_ca", cost=_ca_cost)
+def simulate_ca(inp: SimulateCAInput) -> SimulateCAOutput:
+    """Simulate chronoamperometry: current after one or more potential steps (same mechanisms and kinetics as CV).
+
+    Returns t, E, I (SI, oxidation positive) and optionally a PNG of I vs t.
+    """
+    inp.check()
+    t, E = inp.program()
+    current = np.asarray(cv_current(inp.params(), E, inp.dt, settings=inp.settings()))
+    plot = _plot(inp.plot_path, t, current, "t / s", f"CA {inp.mechanism}/{inp.kinetics}") if inp.plot_path else None
+    keep = _thin(E.size, inp.max_points)
+    return SimulateCAOutput(
+        t=t[keep].tolist(), E=E[keep].tolist(), I=current[keep].tolist(), n_steps=E.size - 1,
+        n_nodes=inp.grid().n_nodes, plot_path=plot,
+    )  # fmt: skip
