@@ -139,11 +139,12 @@ def test_runs_list_show_and_prune(lab_roles):
     listed = [r["run_id"] for r in lab.runs.list()]
     assert set(ids) <= set(listed)
     assert lab.runs.view(ids[0]).status == "answered"
-    before = lab.runs.checkpoint_bytes()
+    before, on_disk = lab.runs.checkpoint_bytes(), lab.runs.checkpoint_file_bytes()
     pruned = lab.runs.prune(keep=1)
     assert set(pruned) == set(ids[:2])
     assert [r["run_id"] for r in lab.runs.list()] == [ids[2]]
     assert lab.runs.checkpoint_bytes() < before
+    assert lab.runs.checkpoint_file_bytes() < on_disk  # the files shrink too (VACUUM, WAL truncated)
     assert lab.verify_audit().ok  # pruning never touches the audit log
     with pytest.raises(InvalidInput):
         lab.runs.prune()
