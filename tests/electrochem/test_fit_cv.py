@@ -207,3 +207,22 @@ def test_gradient_fit_from_a_far_start_reaches_the_same_optimum(e_data):
     assert res.converged and res.parameters["k0"].initial == pytest.approx(far["k0"])
     for name in ("k0", "alpha", "D"):  # same least-squares optimum to well within its standard error
         assert abs(res.parameters[name].value - near.parameters[name].value) < 0.1 * near.parameters[name].stderr
+
+
+@pytest.mark.slow  # compiles the per-curve (non-vmapped) model: ~20-40 s
+def test_curves_with_different_programs_are_fitted_jointly():
+    # real data rarely share one potential program: different windows and lengths take the per-curve path
+    rng = np.random.default_rng(3)
+    p = ECParams(E0=TRUE["E0"], k0=TRUE["k0"], alpha=TRUE["alpha"], D_O=TRUE["D"], D_R=TRUE["D"], **FIXED)
+    data = []
+    for v, top in ((0.05, 0.8), (0.5, 0.9)):
+        t, E = cv_waveform(0.0, top, v, dE=1e-3)
+        I = np.asarray(cv_current(p, E, t[1] - t[0], grid=FINE))[::4]
+        I = I + 0.01 * np.abs(I).max() * rng.standard_normal(I.size)
+        meta = VoltammogramMetadata(format="synthetic")
+        data.append(Voltammogram(E=E[::4].tolist(), I=I.tolist(), t=t[::4].tolist(), scan_rate=v, metadata=meta))
+    res = fit_cv(data, "E", ["k0", "alpha", "D", "E0"], fixed=FIXED)
+    assert res.converged and res.n_points == len(data[0].E) + len(data[1].E)
+    for name in ("k0", "alpha", "D"):  # two rates only: 3 sigma coverage and 10 %
+        est = res.parameters[name]
+        assert est.value == pytest.approx(TRUE[name], rel=0.1) and abs(est.value - TRUE[name]) <= 3 * est.stderr
