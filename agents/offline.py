@@ -583,7 +583,7 @@ class OfflinePlanner:
         The request is split at "and" / "then" / "also" outside reactions, concept pairs and JSON values; if every
         clause maps to calls on its own, their union is the plan, else the request is matched as a whole."""
         clauses = _clauses(request)
-        if len(clauses) > 1:
+        if 1 < len(clauses) <= 2 * _MAX_CALLS:  # more clauses than calls allowed: not a list of requests
             per_clause = [self._intent_calls(c, known, earlier) for c in clauses]
             if all(calls for calls, _ in per_clause):
                 merged: list[dict] = []
