@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import InvalidInput, MalformedFile
 from ._normalise import Concept, normalise_text
-from ._store import EdgeSpec, KnowledgeStore, Provenance
+from ._store import EdgeSpec, KnowledgeStore, Provenance, gc_paused
 
 __all__ = [
     "hif_schema",
@@ -231,7 +231,7 @@ def load_hif(store: KnowledgeStore, doc: dict[str, Any] | str | Path, *, documen
         raise MalformedFile(source, f"edge {empty[0]!r} has no incidences", field="hif")
     concepts = {n: _node_concept(n, node_attrs.get(n, {})) for n in {*node_attrs, *(v for m in members.values()
                                                                                        for v, _ in m)}}
-    with store.transaction():
+    with gc_paused(), store.transaction():
         ordered = sorted(concepts.items(), key=lambda kv: kv[1].key)  # ids in key order: deterministic
         ids = store.node_ids([c for _, c in ordered])
         store.conn.executemany("INSERT OR IGNORE INTO aliases(alias, node_id) VALUES (?, ?)",

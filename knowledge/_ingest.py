@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..errors import InvalidInput, MalformedFile
+from ..errors import InvalidInput, InvalidSmiles, MalformedFile
 from ..settings import Settings, get_settings
 from ..tools.registry import invalid_input_from
 from ._extract import (
@@ -29,7 +29,7 @@ from ._extract import (
     sha256_short,
 )
 from ._normalise import Concept, normalise_concept
-from ._store import EdgeSpec, KnowledgeStore, Provenance
+from ._store import EdgeSpec, KnowledgeStore, Provenance, gc_paused
 
 __all__ = [
     "Participant",
@@ -107,11 +107,18 @@ class IngestReport:
 def _concepts(items: Iterable[str | Participant], field_: str) -> list[Concept]:
     out = []
     for k, item in enumerate(items):
-        if isinstance(item, Participant):
-            out.append(normalise_concept(item.name, smiles=item.smiles, kind=item.kind, field=f"{field_}.{k}"))
-        else:
-            out.append(normalise_concept(item, field=f"{field_}.{k}"))
+        try:  # field names are built only on error: this loop runs for every name of a bulk import
+            if isinstance(item, Participant):
+                out.append(normalise_concept(item.name, smiles=item.smiles, kind=item.kind))
+            else:
+                out.append(normalise_concept(item))
+        except InvalidInput as err:
+            if isinstance(err, InvalidSmiles):
+                raise InvalidSmiles(err.smiles, err.reason.split(": ", 1)[-1], field=f"{field_}.{k}") from None
+            raise InvalidInput(f"{field_}.{k}", err.reason) from None
     return out
+
+
 
 
 def _roles(sources: list[Concept], targets: list[Concept]) -> list[tuple[Concept, str]]:
@@ -225,7 +232,7 @@ def ingest_events(store: KnowledgeStore, events: Iterable[dict[str, Any] | Event
         An event is invalid (the field is named as ``events.<i>.<field>``); nothing is written.
     """
     report = IngestReport(extractor=extractor, nodes_before=store.counts()["nodes"])
-    with store.transaction():
+    with gc_paused(), store.transaction():
         specs: list[EdgeSpec] = []
         for i, raw in enumerate(events):
             ev = _validate_event(raw, i)

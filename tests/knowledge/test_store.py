@@ -10,6 +10,7 @@ import pytest
 from labwright.errors import InvalidInput, InvalidSmiles, MalformedFile, NotFound
 from labwright.knowledge import (
     KnowledgeStore,
+    Provenance,
     ingest_documents,
     ingest_events,
     ingest_text,
@@ -69,6 +70,57 @@ def test_same_events_twice_are_stored_once(tmp_path):
     # the same assertion from another document is one edge with two citations
     ingest_events(store, [{**events[0], "document": "d2"}])
     assert store.counts()["edges"] == 1 and store.counts()["provenance"] == 2
+
+
+def snapshot(store: KnowledgeStore) -> dict[str, tuple]:
+    """Store content by edge key, independent of row ids and timestamps."""
+    recs = store.edges(store.all_edge_ids())
+    keys = {i: n.key for i, n in store.nodes(store.all_node_ids()).items()}
+    return {e.key: (e.relation, e.confidence, sorted(keys[n] for n in e.sources), sorted(keys[n] for n in e.targets),
+                    sorted(keys[n] for n in e.members),
+                    sorted((p["document_id"], json.dumps(p["locator"])) for p in e.provenance))
+            for e in recs.values()}
+
+
+def test_one_batch_stores_what_one_event_at_a_time_stores(tmp_path):
+    def ev(src, rel, tgt, doc, line, conf=1.0):
+        return {"source": src, "relation": rel, "target": tgt, "document": doc, "locator": {"line": line},
+                "confidence": conf}
+
+    events = [
+        ev(["EGF"], "binds", ["EGFR"], "d1", 1, 0.5),
+        ev(["EGF"], "binds", ["EGFR"], "d1", 1, 0.5),  # the same record again
+        ev(["EGFR"], "binds", ["EGF"], "d2", 7, 0.9),  # the other direction is another edge
+        ev(["EGF"], "binds", ["EGFR"], "d2", 3, 0.8),  # a second citation raises the confidence
+        ev(["EGFR", "PI3K"], "activates", ["Akt"], "d1", 2),
+        ev(["Akt", "mTOR"], "co-occurs with", [], "d3", 1),
+    ]
+    batch, single = KnowledgeStore(tmp_path / "batch.sqlite"), KnowledgeStore(tmp_path / "single.sqlite")
+    report = ingest_events(batch, events)
+    assert (report.events, report.edges_created, report.provenance_added) == (6, 4, 5)
+    for e in events:
+        ingest_events(single, [e])
+    assert snapshot(batch) == snapshot(single)
+    assert batch.counts() == single.counts()
+    egf = snapshot(batch)
+    assert sorted(v[1] for v in egf.values() if v[0] == "binds") == [0.8, 0.9]
+
+
+def test_index_follows_commits_and_ignores_rolled_back_writes(tmp_path):
+    store = KnowledgeStore(tmp_path / "kg.sqlite")
+    ingest_events(store, [{"source": ["EGF"], "relation": "binds", "target": ["EGFR"], "document": "d"}])
+    assert store.index().n_edges_total == 1
+    pair = [(normalise_concept("Raf"), "source"), (normalise_concept("MEK"), "target")]
+    with pytest.raises(RuntimeError, match="abort"):
+        with store.transaction():
+            store.add_edge("phosphorylates", pair, Provenance("d", {"line": 2}, "test", "1"))
+            assert store.index().n_edges_total == 2  # the open transaction sees its own write
+            raise RuntimeError("abort")
+    assert store.index().n_edges_total == 1
+    other = KnowledgeStore(tmp_path / "kg.sqlite")  # a second connection (another tool call) writes
+    ingest_events(other, [{"source": ["MEK"], "relation": "phosphorylates", "target": ["ERK"], "document": "e"}])
+    assert store.index().n_edges_total == 2
+    other.close()
 
 
 def test_changed_document_replaces_what_was_extracted_from_it(tmp_path):

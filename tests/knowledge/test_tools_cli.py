@@ -161,4 +161,4 @@ def test_console_script_reports_unknown_concept_on_one_line(tmp_path):
         timeout=300,
     )
     assert out.returncode == 1 and out.stdout == ""
-    assert out.stderr.strip().splitlines() == ["labwright: error: no node named 'unobtainium' in the knowledge store"]
+    assert out.stderr.strip().splitlines() == ["labwright: error: no node named 'unobtainium' in the knowledge store (field 'a')"]

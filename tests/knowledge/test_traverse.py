@@ -163,9 +163,10 @@ def test_constrained_path_passes_the_required_concept(corpus_store):
 
 
 def test_unknown_concepts_and_same_endpoint(corpus_store):
-    with pytest.raises(NotFound, match="unobtainium"):
+    with pytest.raises(NotFound, match=r"'unobtainium' in the knowledge store \(field 'a'\)") as err:
         find_paths(corpus_store, "unobtainium", "PCL")
-    with pytest.raises(NotFound):
+    assert err.value.field == "a"
+    with pytest.raises(NotFound, match=r"field 'through.0'"):
         find_paths(corpus_store, "ceria", "PCL", through=["phlogiston"])
     with pytest.raises(InvalidInput, match="same concept"):
         find_paths(corpus_store, "PCL", "polycaprolactone")
