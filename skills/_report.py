@@ -126,6 +126,7 @@ def write_report(wf: Workflow, run_id: str, run_dir: Path, state: dict[str, Any]
             }
             for s in wf.spec.steps
         },
+        "terminal_steps": wf.terminal_steps(),
         "claims": claims,
         "artifacts": list(artifacts.values()),
     }

@@ -101,9 +101,37 @@ def _print_summary(res: Any) -> None:
     con.print(table)
 
 
+def _print_findings(res: Any, limit: int = 14) -> None:
+    """The claims of the workflow's final steps (those nothing else consumes), from report.json."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ._report import format_value
+
+    path = Path(res.report_json) if res.report_json else None
+    if path is None or not path.is_file():
+        return
+    doc = json.loads(path.read_text())
+    final = set(doc.get("terminal_steps") or [])
+    claims = [c for c in doc.get("claims", []) if c.get("step") in final]
+    if not claims:
+        return
+    table = Table(title="Findings" + (" (synthetic data)" if doc.get("synthetic") else ""))
+    table.add_column("step")
+    table.add_column("finding", overflow="fold")
+    table.add_column("value", justify="right")
+    for c in claims[:limit]:
+        table.add_row(c["step"], c["text"], format_value(c.get("value"), c.get("unit", "")))
+    Console().print(table)
+    if len(claims) > limit:
+        print(f"... {len(claims) - limit} more findings in the report")
+
+
 def _summary(output: Any, width: int = 90) -> str:
     if not isinstance(output, dict):
         return ""
+    if len(output) == 1 and isinstance(next(iter(output.values())), dict):
+        output = next(iter(output.values()))  # a step that wraps one record (e.g. {"fit": {...}})
     parts = []
     for k, v in output.items():
         if isinstance(v, (int, float, str, bool)) and len(str(v)) < 40:
@@ -142,5 +170,6 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"run id: {res.run_id}")
         print(f"resume with: labwright run --resume {res.run_id} --approve all   (or --answer ID=approve|reject|JSON)")
         return EXIT_WAITING
+    _print_findings(res)
     print(f"report: {res.report_path}")
     return 0
