@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from labwright.errors import InvalidInput
-from labwright.tools.electrochem._fit import compare_cv_models, fit_cv, prepare_curves
+from labwright.tools.electrochem._fit import compare_cv_models, fit_cv, prepare_curves, simulate_fit
 from labwright.tools.electrochem._fit_tools import compare_cv_models_tool, fit_cv_tool
 from labwright.tools.electrochem._grid import GridSpec
 from labwright.tools.electrochem._readers import Voltammogram, VoltammogramMetadata
@@ -59,6 +59,10 @@ def test_gradient_fit_recovers_k0_alpha_D_with_covering_uncertainties(e_data, tm
     assert res.rmse_relative == pytest.approx(0.01, rel=0.2)  # residuals at the noise level (1 % of peak)
     assert res.sim_calls < 400 and not res.warnings
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cv_fit.png", "cv_residuals.png"]
+    # the fitted model re-simulated for reports leaves the same residuals
+    sims = simulate_fit(res, e_data)
+    resid = np.concatenate([(np.asarray(v.I) - s) / np.abs(v.I).max() for v, s in zip(e_data, sims)])
+    assert np.sqrt(np.mean(resid**2)) == pytest.approx(res.rmse_relative, rel=0.01)
     assert (tmp_path / "cv_fit.png").read_bytes()[:4] == b"\x89PNG"
 
 

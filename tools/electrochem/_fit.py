@@ -710,13 +710,23 @@ def fit_cv(
     return result
 
 
-def simulate_fit(result: CVFitResult, data: Sequence[Voltammogram], *, max_points: int = 800) -> list[np.ndarray]:
-    """Currents (A) of the fitted model at the (thinned) samples of each curve, for plots and reports."""
+def simulate_fit(
+    result: CVFitResult, data: Sequence[Voltammogram], *, max_points: int = 800, grid: GridSpec | None = None
+) -> list[np.ndarray]:
+    """Currents (A) of the fitted model at the (thinned) samples of each curve, for plots and reports.
+
+    Give the ``grid`` and ``max_points`` the fit used (defaults match :func:`fit_cv`'s)."""
     curves = prepare_curves(data, max_points=max_points)
     base = ECParams(**{k: v for k, v in result.fixed.items() if v is not None})
     bulk = "R" if curves[0].E[min(3, curves[0].E.size - 1)] > curves[0].E[0] else "O"
-    settings = SimSettings(mechanism=result.mechanism, kinetics=result.kinetics, bulk=bulk)
-    return [np.asarray(cv_current(base, c.E, c.dt, settings=settings)) for c in curves]
+    ohmic = float(result.fixed.get("R_u") or 0.0) != 0.0
+    settings = SimSettings(
+        mechanism=result.mechanism, kinetics=result.kinetics, bulk=bulk, grid=grid or GridSpec(), ohmic=ohmic
+    )
+    # through the fit's own (compiled) model: same padding and parameter handling as during the fit
+    names = list(result.parameters)
+    theta = np.array([_forward(n, result.parameters[n].value) for n in names])
+    return _Problem(curves, base, names, settings).currents(theta)
 
 
 def plot_fit(curves: Sequence[CVCurve], fitted: Sequence[np.ndarray], folder: Path, *, title: str = "") -> list[Path]:
