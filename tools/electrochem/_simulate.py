@@ -23,6 +23,7 @@ from ._mechanisms import MECHANISMS, Bulk, Mechanism, transport_of
 from ._solver import (
     MAX_NEWTON_STEP,
     NEWTON_ITERATIONS,
+    UNROLL,
     Operators,
     factor_flux,
     flux_law,
@@ -98,6 +99,8 @@ class SimSettings:
     ohmic : solve for the ohmic drop R_u i at every step (implicit); off, R_u must be 0.
     checkpoint_every : if set, gradients recompute the scan in chunks of this many steps (bounded memory).
     scheme : ``"bdf2"`` (second order in time, default) or ``"euler"`` (backward Euler, first order).
+    unroll : time steps unrolled per loop iteration; numerics are identical, 8 runs ~2x faster than 1 on CPU but
+        takes ~3x longer to compile (use 1 for one-off runs and tests).
     """
 
     mechanism: Mechanism = "E"
@@ -109,6 +112,7 @@ class SimSettings:
     ohmic: bool = False
     checkpoint_every: int | None = None
     scheme: Literal["bdf2", "euler"] = "bdf2"
+    unroll: int = UNROLL
 
     def __post_init__(self) -> None:
         choices = {
@@ -124,6 +128,8 @@ class SimSettings:
                 raise InvalidInput(name, f"must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
         if not isinstance(self.grid, GridSpec):
             raise InvalidInput("grid", f"must be a GridSpec, got {type(self.grid).__name__}")
+        if int(self.unroll) < 1:
+            raise InvalidInput("unroll", f"must be a positive number of steps, got {self.unroll}")
         if self.checkpoint_every is not None and int(self.checkpoint_every) < 1:
             raise InvalidInput("checkpoint_every", f"must be a positive number of steps, got {self.checkpoint_every}")
 
@@ -272,7 +278,7 @@ def _simulate(params: ECParams, E, dt, settings: SimSettings):
             C_next, J = faradaic(bdf2, history(C, C_prev), fac)
             return (C_next, C), J
 
-        J = scan_steps(step, (C1, C0), (factors[0][2:], factors[1][2:]), settings.checkpoint_every)
+        J = scan_steps(step, (C1, C0), (factors[0][2:], factors[1][2:]), settings.checkpoint_every, settings.unroll)
         i_far = jnp.concatenate([jnp.zeros(1), J1[None], J]) * sc.i_scale
         return i_far + params.C_dl * rate_of_change(E, dt, settings.scheme)
 
@@ -307,7 +313,7 @@ def _simulate(params: ECParams, E, dt, settings: SimSettings):
         C_next, E_true, i = ohmic(bdf2, history(C, C_prev), E_app, E_prev, i_prev, dE_dt)
         return (C_next, C, E_true, E_prev, i), i
 
-    i = scan_steps(ohmic_step, (C1, C0, E1, E_start, i1), E[2:], settings.checkpoint_every)
+    i = scan_steps(ohmic_step, (C1, C0, E1, E_start, i1), E[2:], settings.checkpoint_every, settings.unroll)
     return jnp.concatenate([jnp.zeros(1), i1[None], i])
 
 
@@ -330,6 +336,7 @@ def cv_current(
     ohmic: bool | None = None,
     checkpoint_every: int | None = None,
     scheme: Literal["bdf2", "euler"] = "bdf2",
+    unroll: int = UNROLL,
     settings: SimSettings | None = None,
 ) -> Current:
     """Current (A, oxidation positive) of a cell driven by the potential program ``E`` sampled every ``dt`` s.
@@ -343,7 +350,7 @@ def cv_current(
     params : :class:`ECParams` (SI). Fields may be Python floats or JAX arrays; differentiable, vmap-able.
     E : (n_t,) applied potential, V vs reference; n_t >= 3.
     dt : time between samples, s.
-    mechanism, kinetics, geometry, bulk, grid, mhc_method, checkpoint_every, scheme
+    mechanism, kinetics, geometry, bulk, grid, mhc_method, checkpoint_every, scheme, unroll
         Static settings, see :class:`SimSettings` (or pass ``settings=`` directly).
     ohmic : solve the ohmic drop; ``None`` turns it on when ``params.R_u`` is a concrete nonzero number.
 
@@ -370,6 +377,7 @@ def cv_current(
             ohmic=bool(ohmic),
             checkpoint_every=checkpoint_every,
             scheme=scheme,
+            unroll=unroll,
         )
     check_params(params, settings)
     _check_program(E, dt)
