@@ -124,6 +124,11 @@ def _step_node(wf: Workflow, step: StepSpec, run_id: str, run_dir: Path, gov: Go
         raw = wf.build_input(step, outputs, overrides)
         upstream = [InputRecord(name=f"step:{d}", sha256=sha256_json(outputs.get(d))) for d in deps]
         params = {**wf.resolved_params(step), **(overrides or {})}
+        records = state.get("records") or {}
+        synthetic_upstream = any(
+            (records.get(d) or {}).get("synthetic") or (records.get(d) or {}).get("derived_from_synthetic")
+            for d in deps
+        )
         ctx = SkillContext(
             run_id=run_id,
             step=step.id,
@@ -134,6 +139,7 @@ def _step_node(wf: Workflow, step: StepSpec, run_id: str, run_dir: Path, gov: Go
             parameters=params,
             upstream=upstream,
             base_dir=wf.base_dir,
+            synthetic_upstream=synthetic_upstream,
         )
 
         def approve(inp: BaseModel) -> Mapping[str, Any] | None:

@@ -53,6 +53,7 @@ class StepRecord:
     claims: list[Claim] = field(default_factory=list)
     synthetic: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    derived_from_synthetic: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +63,7 @@ class StepRecord:
             "claims": [c.model_dump() for c in self.claims],
             "synthetic": list(self.synthetic),
             "notes": list(self.notes),
+            "derived_from_synthetic": self.derived_from_synthetic,
         }
 
 
@@ -86,6 +88,8 @@ class SkillContext:
         ``InputRecord`` of each upstream step output this step consumes.
     base_dir
         Folder that relative data paths are shown relative to (the workflow file's folder).
+    synthetic_upstream
+        True when an upstream step (directly or further up) used simulated data: this step's artifacts say so too.
     """
 
     def __init__(
@@ -100,6 +104,7 @@ class SkillContext:
         parameters: Mapping[str, Any] | None = None,
         upstream: list[InputRecord] | None = None,
         base_dir: Path | None = None,
+        synthetic_upstream: bool = False,
     ):
         self.run_id = run_id
         self.step = step
@@ -108,7 +113,7 @@ class SkillContext:
         self.role = role
         self.parameters = dict(parameters or {})
         self.base_dir = base_dir
-        self.record = StepRecord(inputs=list(upstream or []))
+        self.record = StepRecord(inputs=list(upstream or []), derived_from_synthetic=synthetic_upstream)
         self._caller = caller
         self._n_calls = 0
 
@@ -185,7 +190,7 @@ class SkillContext:
             inputs=list(self.record.inputs),
             tools=list(self.record.tools),
             parameters=self.parameters,
-            synthetic=bool(self.record.synthetic),
+            synthetic=bool(self.record.synthetic) or self.record.derived_from_synthetic,
         )
         self.record.artifacts = [a for a in self.record.artifacts if a.id != art.id] + [art]
         return art
@@ -218,13 +223,20 @@ class SkillContext:
             writer.writerows(rows)
         return self._artifact(name, "table", buf.getvalue(), title)
 
+    def figure(self, *, figsize: tuple[float, float] = (6.0, 4.0)) -> Any:
+        """A new matplotlib ``Figure`` outside pyplot's global state, so parallel steps can draw at the same time."""
+        from matplotlib.figure import Figure
+
+        return Figure(figsize=figsize)
+
     def save_figure(self, name: str, fig: Any, *, title: str = "") -> Artifact:
         """Save a matplotlib figure as PNG (``name`` should end in .png), close it and return its record."""
-        import matplotlib.pyplot as plt
-
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-        plt.close(fig)
+        if getattr(fig, "number", None) is not None:  # made with pyplot: release it from pyplot's registry
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
         return self._artifact(name, "figure", buf.getvalue(), title)
 
     def claim(

@@ -62,15 +62,6 @@ def cycle_reactions(p: PdPCParameters) -> list[str]:
     ]
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 # ----------------------------------------------------------------------------------------------------- model ----
 
 
@@ -333,8 +324,8 @@ def saturation_sweep(ctx: SkillContext, inp: SaturationInput) -> SaturationResul
 
 
 def _plot_saturation(ctx: SkillContext, scan, points: list[SaturationPoint]):
-    plt = _plt()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
+    fig = ctx.figure(figsize=(9, 3.6))
+    ax1, ax2 = fig.subplots(1, 2)
     ax1.semilogx(scan.J, scan.response_coefficient, "-", label="Goldbeter–Koshland")
     ma = [(pt.J1, pt.response_coefficient_mass_action) for pt in points if pt.response_coefficient_mass_action]
     if ma:
@@ -441,8 +432,8 @@ def thermodynamic_check(ctx: SkillContext, inp: ThermoInput) -> ThermodynamicChe
         ctx.note(f"{label}: {r.message}; detailed balance: {db.message}")
     eq, dr = variants
     table = ctx.save_table("thermodynamics.csv", [v.model_dump() for v in variants], title="ΔG = 0 vs driven cycle")
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig = ctx.figure(figsize=(5.5, 3.8))
+    ax = fig.subplots()
     for label, (u, f) in curves.items():
         ax.semilogx(u, f, label=label)
     ax.set_xlabel("signal u = k1·E1_T / (k2·E2_T)")

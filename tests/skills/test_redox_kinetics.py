@@ -1,0 +1,110 @@
+"""The redox_kinetics workflow, offline, from Python and the CLI, on the SYNTHETIC example data.
+
+The data (examples/data/redox_kinetics, made by make_data.py with labwright's simulator) are four CVs at 0.05-0.5 V/s
+of a one-electron E mechanism with Butler-Volmer kinetics: E0 = 0.400 V, k0 = 1.5e-4 m/s, alpha = 0.45,
+D = 2.3e-9 m²/s, 1 mM, 7.07e-6 m², white noise of 1 % of each peak current. Tolerances: the joint fit of the true
+model recovers k0 and D within 3 %, alpha within 0.03 and E0 within 2 mV, and each estimate lies within 4 of its
+standard errors of the truth (so the reported uncertainties are not too small). The classical estimates are coarser
+(Randles-Sevcik with the reversible constant underestimates D for quasi-reversible data; Nicholson's table assumes
+alpha = 0.5), hence 15 %.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from labwright.agents.audit import AuditLog
+from labwright.skills import ContractMismatch, load_workflow, resume, run
+
+ROOT = Path(__file__).resolve().parents[2]
+WF = ROOT / "examples" / "workflows" / "redox_kinetics.yaml"
+TRUTH = json.loads((ROOT / "examples" / "data" / "redox_kinetics" / "truth.json").read_text())["parameters_SI"]
+FITS = ["fit_E_bv", "fit_E_mhc", "fit_EC_bv", "fit_EC_mhc"]
+
+
+def _check_fitted_truth(doc: dict) -> None:
+    sel = doc["steps"]["select"]["output"]
+    assert sel["best_aic"] == "E/bv" and sel["best_bic"] == "E/bv"  # the model the data were made with
+    mhc = [r for r in sel["ranking"] if r["label"].endswith("/mhc")]
+    assert mhc and all(r["delta_aic"] > 10 for r in mhc)  # BV data: Marcus-Hush-Chidsey fits clearly worse
+    p = sel["parameters"]
+    assert p["k0"]["value"] == pytest.approx(TRUTH["k0"], rel=0.03)
+    assert p["D"]["value"] == pytest.approx(TRUTH["D"], rel=0.03)
+    assert p["alpha"]["value"] == pytest.approx(TRUTH["alpha"], abs=0.03)
+    assert p["E0"]["value"] == pytest.approx(TRUTH["E0"], abs=2e-3)
+    for name in ("k0", "D", "alpha", "E0"):
+        est = p[name]
+        assert est["stderr"] is not None and est["stderr"] > 0
+        assert abs(est["value"] - TRUTH[name]) < 4 * est["stderr"], name
+        assert est["ci95"][0] < est["value"] < est["ci95"][1]
+    assert sel["recovery"]["k0"] == pytest.approx(abs(p["k0"]["value"] / TRUTH["k0"] - 1))
+
+
+def test_shipped_redox_workflow_loads_and_a_miswired_copy_fails_at_load_naming_both_skills():
+    wf = load_workflow(WF)
+    assert wf.terminal_steps() == ["select"]
+    assert sorted(wf.dependencies(wf.step("select"))) == sorted(["load", *FITS])
+    raw = yaml.safe_load(WF.read_text())
+    select = next(s for s in raw["steps"] if s["id"] == "select")
+    select["inputs"]["fits"] = ["fit_E_bv.fit", "classical.D_rs"]  # a number where a fit summary is expected
+    with pytest.raises(ContractMismatch) as err:
+        load_workflow(raw, base_dir=WF.parent)
+    msg = str(err.value)
+    assert "classical (redox.classical_estimates@1) -> select (redox.select_model@1)" in msg
+    assert "fits[1]" in msg and err.value.field == "fits"
+
+
+def test_redox_kinetics_from_python_stops_for_approval_then_recovers_the_synthetic_truth(isolated_home):
+    res = run(WF)  # no approval rule: the fit plan waits for a person
+    assert res.status == "waiting", res.error
+    assert [(p.kind, p.step) for p in res.pending] == [("step", "plan")]
+    assert res.pending[0].estimate_seconds and res.pending[0].estimate_seconds > 0
+    assert res.steps == {"load": "finished", "classical": "finished"}
+    rows = AuditLog().rows(res.run_id)
+    assert not any(r.tool == "fit_cv" for r in rows)  # nothing expensive ran before the approval
+    classical = res.outputs["classical"]
+    assert classical["k0_nicholson"] == pytest.approx(TRUTH["k0"], rel=0.15)
+    assert classical["D_rs"] == pytest.approx(TRUTH["D"], rel=0.15)
+
+    done = resume(res.run_id, approve="all")
+    assert done.status == "finished", done.error
+    assert set(done.steps.values()) == {"finished"}
+    doc = json.loads(Path(done.report_json).read_text())
+    _check_fitted_truth(doc)
+    # The fit improves on the classical D (same data, the full model instead of the reversible limit).
+    fitted_D = doc["steps"]["select"]["output"]["parameters"]["D"]["value"]
+    assert abs(fitted_D - TRUTH["D"]) < abs(classical["D_rs"] - TRUTH["D"])
+
+    # Synthetic data are labelled as such; every fit left its overlay and residual plots; claims link to artifacts.
+    report = Path(done.report_path).read_text()
+    assert "**Synthetic data.**" in report and doc["synthetic"] is True
+    run_dir = Path(done.run_dir)
+    for step in FITS:
+        assert (run_dir / step / "cv_fit.png").is_file() and (run_dir / step / "cv_residuals.png").is_file()
+    arts = {a["id"]: a for a in doc["artifacts"]}
+    assert arts["fit_E_bv/cv_fit.png"]["tools"][0]["name"] == "fit_cv" and arts["fit_E_bv/cv_fit.png"]["synthetic"]
+    assert any(i["name"].endswith("cv_0.5Vps.csv") for i in arts["load/voltammograms.png"]["inputs"])
+
+    # One fit per model (parallel branches), approved by the recorded rule.
+    rows = AuditLog().rows(res.run_id)
+    assert sum(1 for r in rows if r.event == "tool_result" and r.tool == "fit_cv") == 4
+    plan = [r for r in rows if r.event == "decision" and r.detail.get("step") == "plan"]
+    assert [r.approver for r in plan] == ["rule:all"]
+
+
+@pytest.mark.slow
+def test_redox_kinetics_from_the_cli_with_an_approval_flag(isolated_home):
+    env = {**os.environ, "LABWRIGHT_HOME": str(isolated_home)}
+    cmd = [sys.executable, "-m", "labwright.cli", "run", str(WF), "--approve", "all", "--no-input"]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "Findings (synthetic data)" in out.stdout and "best model by AIC" in out.stdout
+    report = Path(out.stdout.split("report:")[-1].strip())
+    assert report.is_file()
+    _check_fitted_truth(json.loads(report.with_suffix(".json").read_text()))
