@@ -112,8 +112,8 @@ EVENTS_SCHEMA: dict = {
 }
 
 _SYSTEM = (
-    "You extract scientific relations from text as hyperedges. Return JSON {\"events\": [...]} where each event has "
-    "\"source\" (list of entity names), \"relation\" (a short verb phrase) and \"target\" (list of entity names). "
+    'You extract scientific relations from text as hyperedges. Return JSON {"events": [...]} where each event has '
+    '"source" (list of entity names), "relation" (a short verb phrase) and "target" (list of entity names). '
     "Use the entity names as written; include every entity that takes part in a relation; no commentary."
 )
 
@@ -196,13 +196,14 @@ def _tokens(sentence: str) -> list[tuple[str, int, int]]:
     return out
 
 
-def _find_terms(tokens: list[tuple[str, int, int]], vocab: frozenset[str], max_words: int = 6
-                ) -> list[tuple[str, int, int]]:
+def _find_terms(
+    tokens: list[tuple[str, int, int]], vocab: frozenset[str], max_words: int = 6
+) -> list[tuple[str, int, int]]:
     """Greedy longest-match of vocabulary terms over tokens: (normalised term, first token, last token + 1)."""
     found, i = [], 0
     while i < len(tokens):
         for n in range(min(max_words, len(tokens) - i), 0, -1):
-            term = normalise_text(" ".join(t[0] for t in tokens[i:i + n]))
+            term = normalise_text(" ".join(t[0] for t in tokens[i : i + n]))
             if term in vocab:
                 found.append((term, i, i + n))
                 i += n
@@ -261,17 +262,23 @@ def _parse_events(content: str) -> list[dict]:
         raise ExtractionFailed("LLM reply lacks an 'events' list")
     good = []
     for k, ev in enumerate(events):
-        ok = (isinstance(ev, dict) and isinstance(ev.get("relation"), str) and ev["relation"].strip()
-              and all(isinstance(ev.get(r), list) and all(isinstance(x, str) for x in ev[r])
-                      for r in ("source", "target")))
+        ok = (
+            isinstance(ev, dict)
+            and isinstance(ev.get("relation"), str)
+            and ev["relation"].strip()
+            and all(
+                isinstance(ev.get(r), list) and all(isinstance(x, str) for x in ev[r]) for r in ("source", "target")
+            )
+        )
         if not ok:
             raise ExtractionFailed(f"LLM event {k} does not match the events schema: {json.dumps(ev)[:200]}")
         good.append(ev)
     return good
 
 
-def llm_extract(text: str, *, settings: Settings | None = None, max_chars: int = 2000) -> tuple[list[ExtractedEvent],
-                                                                                                 int]:
+def llm_extract(
+    text: str, *, settings: Settings | None = None, max_chars: int = 2000
+) -> tuple[list[ExtractedEvent], int]:
     """Events from ``text`` via the configured OpenAI-compatible endpoint, one request per chunk.
 
     Returns the events and the tokens used. A reply that is not JSON matching :data:`EVENTS_SCHEMA` is asked for
@@ -298,6 +305,7 @@ def llm_extract(text: str, *, settings: Settings | None = None, max_chars: int =
             tgt = tuple(t for t in ev["target"] if t.strip())
             if not src and not tgt:
                 continue
-            out.append(ExtractedEvent(src, ev["relation"].strip(), tgt, a, b, idx, digest, bool(src and tgt), 0.8,
-                                      chunk))
+            out.append(
+                ExtractedEvent(src, ev["relation"].strip(), tgt, a, b, idx, digest, bool(src and tgt), 0.8, chunk)
+            )
     return out, tokens

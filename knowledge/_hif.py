@@ -97,8 +97,7 @@ def validate_hif(doc: Any, *, source: str = "<hif>") -> None:
 
 
 # ---------------------------------------------------------------------------- write
-def to_hif(store: KnowledgeStore, edge_ids: Sequence[int] | None = None, *, name: str | None = None
-           ) -> dict[str, Any]:
+def to_hif(store: KnowledgeStore, edge_ids: Sequence[int] | None = None, *, name: str | None = None) -> dict[str, Any]:
     """The store (or the sub-hypergraph of ``edge_ids`` and their nodes) as a HIF document.
 
     Output is deterministic: records are sorted by id, so equal stores give equal documents.
@@ -119,8 +118,13 @@ def to_hif(store: KnowledgeStore, edge_ids: Sequence[int] | None = None, *, name
         node_rows.append({"node": n.key, "attrs": attrs})
     edge_rows, inc_rows, directed = [], [], False
     for e in sorted(recs.values(), key=lambda e: e.key):
-        edge_rows.append({"edge": e.key, "weight": e.confidence, "attrs": {
-            "relation": e.relation, "attrs": e.attrs, "provenance": [dict(p) for p in e.provenance]}})
+        edge_rows.append(
+            {
+                "edge": e.key,
+                "weight": e.confidence,
+                "attrs": {"relation": e.relation, "attrs": e.attrs, "provenance": [dict(p) for p in e.provenance]},
+            }
+        )
         rows = [(key[n], "tail", "source") for n in e.sources] + [(key[n], "head", "target") for n in e.targets]
         rows += [(key[n], None, "member") for n in e.members]
         for nkey, direction, role in sorted(rows):
@@ -138,8 +142,9 @@ def to_hif(store: KnowledgeStore, edge_ids: Sequence[int] | None = None, *, name
     }
 
 
-def write_hif(store: KnowledgeStore, path: str | Path, edge_ids: Sequence[int] | None = None, *,
-              name: str | None = None) -> dict[str, Any]:
+def write_hif(
+    store: KnowledgeStore, path: str | Path, edge_ids: Sequence[int] | None = None, *, name: str | None = None
+) -> dict[str, Any]:
     """Write :func:`to_hif` to ``path`` (validated first; the file is replaced atomically)."""
     doc = to_hif(store, edge_ids, name=name)
     validate_hif(doc, source=str(path))
@@ -189,12 +194,18 @@ def _provenance(raw: Any, where: str) -> Provenance:
     locator = raw.get("locator", {})
     if not isinstance(locator, dict):
         raise MalformedFile(where, "provenance 'locator' must be an object", field="hif")
-    return Provenance(raw["document_id"], locator, str(raw.get("extractor", "hif-import")),
-                      str(raw.get("extractor_version", HIF_VERSION)), raw.get("created_at"))
+    return Provenance(
+        raw["document_id"],
+        locator,
+        str(raw.get("extractor", "hif-import")),
+        str(raw.get("extractor_version", HIF_VERSION)),
+        raw.get("created_at"),
+    )
 
 
-def load_hif(store: KnowledgeStore, doc: dict[str, Any] | str | Path, *, document_id: str | None = None
-             ) -> dict[str, int]:
+def load_hif(
+    store: KnowledgeStore, doc: dict[str, Any] | str | Path, *, document_id: str | None = None
+) -> dict[str, int]:
     """Add a HIF document (or file) to ``store`` in one transaction; returns counts of what it held.
 
     Edges without labwright provenance in their ``attrs`` are cited as ``document_id`` (default: the metadata
@@ -229,28 +240,36 @@ def load_hif(store: KnowledgeStore, doc: dict[str, Any] | str | Path, *, documen
     empty = [e for e in edge_info if e not in members]
     if empty:
         raise MalformedFile(source, f"edge {empty[0]!r} has no incidences", field="hif")
-    concepts = {n: _node_concept(n, node_attrs.get(n, {})) for n in {*node_attrs, *(v for m in members.values()
-                                                                                       for v, _ in m)}}
+    concepts = {
+        n: _node_concept(n, node_attrs.get(n, {})) for n in {*node_attrs, *(v for m in members.values() for v, _ in m)}
+    }
     with gc_paused(), store.transaction():
         ordered = sorted(concepts.items(), key=lambda kv: kv[1].key)  # ids in key order: deterministic
         ids = store.node_ids([c for _, c in ordered])
-        store.conn.executemany("INSERT OR IGNORE INTO aliases(alias, node_id) VALUES (?, ?)",
-                               [(str(s), nid) for (n, _), nid in zip(ordered, ids)
-                                for s in node_attrs.get(n, {}).get("synonyms") or []])
+        store.conn.executemany(
+            "INSERT OR IGNORE INTO aliases(alias, node_id) VALUES (?, ?)",
+            [(str(s), nid) for (n, _), nid in zip(ordered, ids) for s in node_attrs.get(n, {}).get("synonyms") or []],
+        )
         specs: list[EdgeSpec] = []
         for edge, rows in members.items():
             info = edge_info.get(edge, {})
             attrs = info.get("attrs") or {}
             weight = info.get("weight", 1.0)
             conf = float(weight) if 0 <= float(weight) <= 1 else 1.0
-            provs = attrs.get("provenance") or [{"document_id": default_doc, "locator": {"hif_edge": edge},
-                                                 "extractor": "hif-import", "extractor_version": HIF_VERSION}]
+            provs = attrs.get("provenance") or [
+                {
+                    "document_id": default_doc,
+                    "locator": {"hif_edge": edge},
+                    "extractor": "hif-import",
+                    "extractor_version": HIF_VERSION,
+                }
+            ]
             relation = str(attrs.get("relation") or "hif-edge")
-            extra = attrs.get("attrs") if "relation" in attrs else {k: v for k, v in attrs.items()
-                                                                    if k != "provenance"}
+            extra = attrs.get("attrs") if "relation" in attrs else {k: v for k, v in attrs.items() if k != "provenance"}
             roles = [(concepts[v], r) for v, r in rows]
-            specs.extend(EdgeSpec(relation, roles, _provenance(p, source), extra or {}, conf, f"{prefix}{edge}")
-                         for p in provs)
+            specs.extend(
+                EdgeSpec(relation, roles, _provenance(p, source), extra or {}, conf, f"{prefix}{edge}") for p in provs
+            )
         store.add_edges(specs)
     return {"nodes": len(concepts), "edges": len(members), "incidences": len(doc["incidences"])}
 
@@ -266,10 +285,12 @@ def to_hypernetx(store: KnowledgeStore, edge_ids: Sequence[int] | None = None):
     setsystem: dict[str, list[str]] = {}
     for inc in doc["incidences"]:
         setsystem.setdefault(inc["edge"], []).append(inc["node"])
-    edge_props = pd.DataFrame([{"uid": e["edge"], "relation": e["attrs"]["relation"], "confidence": e["weight"]}
-                               for e in doc["edges"]]).set_index("uid")
-    node_props = pd.DataFrame([{"uid": n["node"], "label": n["attrs"]["label"], "kind": n["attrs"]["kind"]}
-                               for n in doc["nodes"]]).set_index("uid")
+    edge_props = pd.DataFrame(
+        [{"uid": e["edge"], "relation": e["attrs"]["relation"], "confidence": e["weight"]} for e in doc["edges"]]
+    ).set_index("uid")
+    node_props = pd.DataFrame(
+        [{"uid": n["node"], "label": n["attrs"]["label"], "kind": n["attrs"]["kind"]} for n in doc["nodes"]]
+    ).set_index("uid")
     return hnx.Hypergraph(setsystem, edge_properties=edge_props, node_properties=node_props)
 
 
@@ -286,8 +307,9 @@ def from_hypernetx(store: KnowledgeStore, hg, *, document_id: str = "hypernetx-i
         attrs = {"relation": str(relation)} if isinstance(relation, str) and relation else {}
         attrs["attrs"] = {}
         edges.append({"edge": str(e), "attrs": attrs})
-    return load_hif(store, {"network-type": "undirected", "incidences": incidences, "edges": edges},
-                    document_id=document_id)
+    return load_hif(
+        store, {"network-type": "undirected", "incidences": incidences, "edges": edges}, document_id=document_id
+    )
 
 
 def to_networkx(store: KnowledgeStore, edge_ids: Sequence[int] | None = None):

@@ -74,9 +74,13 @@ def _claims(path: PathView) -> list[Claim]:
     claims = [Claim(text=e.sentence, edge_ids=[e.id], citations=list(e.citations)) for e in path.edges]
     for i, shared in enumerate(path.intersections):
         left, right = path.edges[i], path.edges[i + 1]
-        claims.append(Claim(
-            text=f"{', '.join(shared)} links '{left.sentence}' to '{right.sentence}'",
-            edge_ids=[left.id, right.id], citations=_citations([left, right])))
+        claims.append(
+            Claim(
+                text=f"{', '.join(shared)} links '{left.sentence}' to '{right.sentence}'",
+                edge_ids=[left.id, right.id],
+                citations=_citations([left, right]),
+            )
+        )
     return claims
 
 
@@ -93,12 +97,19 @@ _SENTENCES = re.compile(r"(?<=[.!?])\s+")
 
 
 def _prose(a: str, b: str, path: PathView, settings: Settings) -> tuple[str | None, list[Claim], int, int]:
-    lines = [f"[E{i + 1}] {e.sentence} (source: {', '.join(sorted({c.document_id for c in e.citations}))})"
-             for i, e in enumerate(path.edges)]
+    lines = [
+        f"[E{i + 1}] {e.sentence} (source: {', '.join(sorted({c.document_id for c in e.citations}))})"
+        for i, e in enumerate(path.edges)
+    ]
     messages = [
-        {"role": "system", "content": (
-            "You write short mechanistic hypotheses grounded only in the numbered evidence given. End every sentence "
-            "with the labels of the evidence it uses, like [E1][E2]. Do not state anything the evidence lacks.")},
+        {
+            "role": "system",
+            "content": (
+                "You write short mechanistic hypotheses grounded only in the numbered evidence given. "
+                "End every sentence with the labels of the evidence it uses, like [E1][E2]. "
+                "Do not state anything the evidence lacks."
+            ),
+        },
         {"role": "user", "content": f"Propose how {a} could influence {b}.\nEvidence:\n" + "\n".join(lines)},
     ]
     text, tokens = chat(messages, settings=settings)
@@ -116,8 +127,17 @@ def _prose(a: str, b: str, path: PathView, settings: Settings) -> tuple[str | No
     return (" ".join(kept) or None), claims, dropped, tokens
 
 
-def generate_hypotheses(store: KnowledgeStore, a: str, b: str, *, s: int = 1, k: int = 3, through: Sequence[str] = (),
-                        use_llm: bool | None = None, settings: Settings | None = None) -> HypothesisSet:
+def generate_hypotheses(
+    store: KnowledgeStore,
+    a: str,
+    b: str,
+    *,
+    s: int = 1,
+    k: int = 3,
+    through: Sequence[str] = (),
+    use_llm: bool | None = None,
+    settings: Settings | None = None,
+) -> HypothesisSet:
     """Candidate mechanistic links from concept ``a`` to concept ``b``, best first.
 
     Parameters
@@ -148,8 +168,14 @@ def generate_hypotheses(store: KnowledgeStore, a: str, b: str, *, s: int = 1, k:
     out, tokens = [], 0
     for p in paths:
         confidence = sum(e.confidence for e in p.edges) / len(p.edges)
-        hyp = dict(statement=_statement(a, b, p), via=[x for hop in p.intersections for x in hop], length=p.length,
-                   score=confidence / (1 + p.length), claims=_claims(p), path=p)
+        hyp = dict(
+            statement=_statement(a, b, p),
+            via=[x for hop in p.intersections for x in hop],
+            length=p.length,
+            score=confidence / (1 + p.length),
+            claims=_claims(p),
+            path=p,
+        )
         if llm:
             prose, claims, dropped, used = _prose(a, b, p, settings)
             tokens += used

@@ -119,16 +119,15 @@ def _concepts(items: Iterable[str | Participant], field_: str) -> list[Concept]:
     return out
 
 
-
-
 def _roles(sources: list[Concept], targets: list[Concept]) -> list[tuple[Concept, str]]:
     if not targets:
         return [(c, "member") for c in sources]
     return [(c, "source") for c in sources] + [(c, "target") for c in targets]
 
 
-def _extract(doc: Document, extractor: Extractor, settings: Settings, vocabulary, max_chars: int
-             ) -> tuple[list[ExtractedEvent], str, str, int]:
+def _extract(
+    doc: Document, extractor: Extractor, settings: Settings, vocabulary, max_chars: int
+) -> tuple[list[ExtractedEvent], str, str, int]:
     use_llm = extractor == "llm" or (extractor == "auto" and settings.llm_configured)
     if use_llm:
         events, tokens = llm_extract(doc.text, settings=settings, max_chars=max_chars)
@@ -136,9 +135,15 @@ def _extract(doc: Document, extractor: Extractor, settings: Settings, vocabulary
     return offline_extract(doc.text, vocabulary=vocabulary), OFFLINE_EXTRACTOR, OFFLINE_VERSION, 0
 
 
-def ingest_documents(store: KnowledgeStore, docs: Iterable[Document], *, extractor: Extractor = "auto",
-                     vocabulary: Iterable[str] | None = None, settings: Settings | None = None,
-                     max_chars: int = 2000) -> IngestReport:
+def ingest_documents(
+    store: KnowledgeStore,
+    docs: Iterable[Document],
+    *,
+    extractor: Extractor = "auto",
+    vocabulary: Iterable[str] | None = None,
+    settings: Settings | None = None,
+    max_chars: int = 2000,
+) -> IngestReport:
     """Extract events from each document and store them with per-chunk provenance, in one transaction.
 
     Parameters
@@ -201,27 +206,49 @@ def ingest_documents(store: KnowledgeStore, docs: Iterable[Document], *, extract
             for k, ev in enumerate(events):
                 sources = _concepts(ev.source, f"events.{k}.source")
                 targets = _concepts(ev.target, f"events.{k}.target")
-                prov = Provenance(d.id, {"chunk": ev.chunk, "start": ev.start, "end": ev.end, "sha256": ev.sha256},
-                                  name, version)
-                specs.append(EdgeSpec(" ".join(ev.relation.lower().split()), _roles(sources, targets), prov,
-                                      {"evidence": ev.evidence}, ev.confidence))
+                prov = Provenance(
+                    d.id, {"chunk": ev.chunk, "start": ev.start, "end": ev.end, "sha256": ev.sha256}, name, version
+                )
+                specs.append(
+                    EdgeSpec(
+                        " ".join(ev.relation.lower().split()),
+                        _roles(sources, targets),
+                        prov,
+                        {"evidence": ev.evidence},
+                        ev.confidence,
+                    )
+                )
             _tally(report, store.add_edges(specs))
     report.nodes_after = store.counts()["nodes"]
     return report
 
 
-def ingest_text(store: KnowledgeStore, text: str, document_id: str, *, title: str | None = None,
-                extractor: Extractor = "auto", vocabulary: Iterable[str] | None = None,
-                settings: Settings | None = None) -> IngestReport:
+def ingest_text(
+    store: KnowledgeStore,
+    text: str,
+    document_id: str,
+    *,
+    title: str | None = None,
+    extractor: Extractor = "auto",
+    vocabulary: Iterable[str] | None = None,
+    settings: Settings | None = None,
+) -> IngestReport:
     """Ingest one text as document ``document_id`` (see :func:`ingest_documents`)."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput("text", "text is empty")
-    return ingest_documents(store, [Document(document_id, text, title)], extractor=extractor, vocabulary=vocabulary,
-                            settings=settings)
+    return ingest_documents(
+        store, [Document(document_id, text, title)], extractor=extractor, vocabulary=vocabulary, settings=settings
+    )
 
 
-def ingest_events(store: KnowledgeStore, events: Iterable[dict[str, Any] | Event], *, document_id: str | None = None,
-                  extractor: str = "events-import", extractor_version: str = "1") -> IngestReport:
+def ingest_events(
+    store: KnowledgeStore,
+    events: Iterable[dict[str, Any] | Event],
+    *,
+    document_id: str | None = None,
+    extractor: str = "events-import",
+    extractor_version: str = "1",
+) -> IngestReport:
     """Store events (dicts or :class:`Event`) in one transaction, validating each as it is written.
 
     Events without a ``document`` use ``document_id``; events without a ``locator`` get ``{"record": i}``.
@@ -242,8 +269,9 @@ def ingest_events(store: KnowledgeStore, events: Iterable[dict[str, Any] | Event
             sources = _concepts(ev.source, f"events.{i}.source")
             targets = _concepts(ev.target, f"events.{i}.target")
             report.documents.setdefault(doc, "events")
-            prov = Provenance(doc, ev.locator if ev.locator is not None else {"record": i}, extractor,
-                              extractor_version)
+            prov = Provenance(
+                doc, ev.locator if ev.locator is not None else {"record": i}, extractor, extractor_version
+            )
             specs.append(EdgeSpec(ev.relation, _roles(sources, targets), prov, ev.attrs, ev.confidence))
             if len(specs) == _BATCH:
                 _tally(report, store.add_edges(specs))
@@ -312,15 +340,19 @@ def _read_csv(path: Path) -> Iterator[dict[str, Any]]:
             raise MalformedFile(str(path), f"missing column(s): {', '.join(sorted(missing))}", line=1)
         for row in reader:
             n = reader.line_num
-            rec: dict[str, Any] = {"source": _split_list(row["source"] or ""), "relation": row["relation"] or "",
-                                   "target": _split_list(row["target"] or ""),
-                                   "locator": {"file": path.name, "line": n}}
+            rec: dict[str, Any] = {
+                "source": _split_list(row["source"] or ""),
+                "relation": row["relation"] or "",
+                "target": _split_list(row["target"] or ""),
+                "locator": {"file": path.name, "line": n},
+            }
             if row.get("confidence"):
                 try:
                     rec["confidence"] = float(row["confidence"])
                 except ValueError:
-                    raise MalformedFile(str(path), f"confidence {row['confidence']!r} is not a number",
-                                        line=n) from None
+                    raise MalformedFile(
+                        str(path), f"confidence {row['confidence']!r} is not a number", line=n
+                    ) from None
             if row.get("document"):
                 rec["document"] = row["document"]
             yield rec

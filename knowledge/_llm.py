@@ -21,8 +21,9 @@ def _client(settings: Settings):
     return openai.OpenAI(base_url=settings.base_url, api_key=key, timeout=settings.llm_timeout_s, max_retries=1)
 
 
-def chat(messages: list[dict[str, str]], *, settings: Settings | None = None,
-         response_format: dict[str, Any] | None = None) -> tuple[str, int]:
+def chat(
+    messages: list[dict[str, str]], *, settings: Settings | None = None, response_format: dict[str, Any] | None = None
+) -> tuple[str, int]:
     """One chat-completions call; returns (message content, total tokens).
 
     Raises

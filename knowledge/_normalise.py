@@ -93,13 +93,54 @@ SYNONYMS: dict[str, str] = {
 }
 
 # Abbreviations also expanded when they occur as one word of a longer phrase.
-_WORD_SYNONYMS = frozenset({"pcl", "plga", "ros", "sei", "egfr", "egf", "mapk", "pi3k", "akt", "msc", "lipf6", "litfsi",
-                            "ceria", "ceo2", "nanoceria", "fec", "atp"})
+_WORD_SYNONYMS = frozenset(
+    {
+        "pcl",
+        "plga",
+        "ros",
+        "sei",
+        "egfr",
+        "egf",
+        "mapk",
+        "pi3k",
+        "akt",
+        "msc",
+        "lipf6",
+        "litfsi",
+        "ceria",
+        "ceo2",
+        "nanoceria",
+        "fec",
+        "atp",
+    }
+)
 
 # Words whose final "s" is not a plural (checked after lower-casing).
-_NOT_PLURAL = {"species", "series", "gas", "bis", "chitosan", "analysis", "synthesis", "osteogenesis", "angiogenesis",
-               "apoptosis", "stress", "process", "mass", "glass", "class", "status", "sepsis", "fibrosis", "lysis",
-               "kinetics", "dynamics", "physics", "diabetes"}
+_NOT_PLURAL = {
+    "species",
+    "series",
+    "gas",
+    "bis",
+    "chitosan",
+    "analysis",
+    "synthesis",
+    "osteogenesis",
+    "angiogenesis",
+    "apoptosis",
+    "stress",
+    "process",
+    "mass",
+    "glass",
+    "class",
+    "status",
+    "sepsis",
+    "fibrosis",
+    "lysis",
+    "kinetics",
+    "dynamics",
+    "physics",
+    "diabetes",
+}
 _SPACE = re.compile(r"[\s_\-‐‑–—]+")
 _PUNCT_EDGE = re.compile(r"^[\s\"'`.,;:!?]+|[\s\"'`.,;:!?]+$")
 
@@ -186,8 +227,7 @@ def _concept_cached(name: str, smiles: str | None, kind: str | None) -> Concept:
     return Concept(f"text:{surface}", surface, kind or "concept", surface)
 
 
-def normalise_concept(name: str, *, smiles: str | None = None, kind: str | None = None,
-                      field: str = "name") -> Concept:
+def normalise_concept(name: str, *, smiles: str | None = None, kind: str | None = None, field: str = "name") -> Concept:
     """Resolve a mention to its canonical :class:`Concept`.
 
     Parameters

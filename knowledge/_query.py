@@ -87,10 +87,18 @@ def edge_views(store: KnowledgeStore, edge_ids: Sequence[int]) -> list[EdgeView]
     out = []
     for eid in edge_ids:
         e = recs[eid]
-        out.append(EdgeView(
-            id=e.id, relation=e.relation, sources=[label[i] for i in e.sources],
-            targets=[label[i] for i in e.targets], members=[label[i] for i in e.members], confidence=e.confidence,
-            sentence=_sentence(e, label), citations=[Citation(**p) for p in e.provenance]))
+        out.append(
+            EdgeView(
+                id=e.id,
+                relation=e.relation,
+                sources=[label[i] for i in e.sources],
+                targets=[label[i] for i in e.targets],
+                members=[label[i] for i in e.members],
+                confidence=e.confidence,
+                sentence=_sentence(e, label),
+                citations=[Citation(**p) for p in e.provenance],
+            )
+        )
     return out
 
 
@@ -113,8 +121,7 @@ def neighbours(store: KnowledgeStore, concept: str, *, limit: int = 50) -> list[
     counts.pop(v, None)
     top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
     recs = store.nodes(ix.node_ids[p] for p, _ in top)
-    return [Neighbour(node=recs[ix.node_ids[p]].label, kind=recs[ix.node_ids[p]].kind, shared_edges=c)
-            for p, c in top]
+    return [Neighbour(node=recs[ix.node_ids[p]].label, kind=recs[ix.node_ids[p]].kind, shared_edges=c) for p, c in top]
 
 
 def components(store: KnowledgeStore, *, s: int = 1, limit: int = 20) -> tuple[int, list[ComponentView]]:
@@ -128,13 +135,26 @@ def components(store: KnowledgeStore, *, s: int = 1, limit: int = 20) -> tuple[i
             c.update(ix.nodes_of(e).tolist())
         top = [p for p, _ in c.most_common(10)]
         recs = store.nodes(ix.node_ids[p] for p in top)
-        views.append(ComponentView(size=len(comp), edge_ids=[ix.edge_ids[e] for e in comp[:200]],
-                                   top_nodes=[recs[ix.node_ids[p]].label for p in top]))
+        views.append(
+            ComponentView(
+                size=len(comp),
+                edge_ids=[ix.edge_ids[e] for e in comp[:200]],
+                top_nodes=[recs[ix.node_ids[p]].label for p in top],
+            )
+        )
     return len(comps), views
 
 
-def find_paths(store: KnowledgeStore, a: str, b: str, *, s: int = 1, k: int = 3, through: Sequence[str] = (),
-               max_extra_hops: int = 2) -> list[PathView]:
+def find_paths(
+    store: KnowledgeStore,
+    a: str,
+    b: str,
+    *,
+    s: int = 1,
+    k: int = 3,
+    through: Sequence[str] = (),
+    max_extra_hops: int = 2,
+) -> list[PathView]:
     """Up to ``k`` shortest s-paths between concepts ``a`` and ``b`` that pass ``through`` (in order).
 
     Raises
@@ -156,6 +176,11 @@ def find_paths(store: KnowledgeStore, a: str, b: str, *, s: int = 1, k: int = 3,
     out = []
     for p in paths:
         ids = [ix.edge_ids[e] for e in p.edges]
-        out.append(PathView(length=p.length, edges=edge_views(store, ids),
-                            intersections=[[labels[ix.node_ids[v]] for v in hop] for hop in p.hops]))
+        out.append(
+            PathView(
+                length=p.length,
+                edges=edge_views(store, ids),
+                intersections=[[labels[ix.node_ids[v]] for v in hop] for hop in p.hops],
+            )
+        )
     return out

@@ -65,8 +65,14 @@ def _ks(tail: np.ndarray, alpha: float, x_min: int) -> float:
     return float(np.max(np.abs(empirical - model)))
 
 
-def fit_power_law(data: np.ndarray | list[int], *, x_min: int | None = None, min_tail: int = 10,
-                  max_candidates: int = 60, alpha_bounds: tuple[float, float] = (1.0001, 8.0)) -> PowerLawFit:
+def fit_power_law(
+    data: np.ndarray | list[int],
+    *,
+    x_min: int | None = None,
+    min_tail: int = 10,
+    max_candidates: int = 60,
+    alpha_bounds: tuple[float, float] = (1.0001, 8.0),
+) -> PowerLawFit:
     """Fit a discrete power law to positive integers by maximum likelihood, choosing ``x_min`` by KS distance.
 
     Parameters

@@ -101,8 +101,14 @@ def edge_key(relation: str, roles: Sequence[tuple[str, Role]]) -> str:
     for key, role in roles:
         by_role[role].append(key)
     # unit/record separators cannot occur in normalised keys, so the joined text is unambiguous
-    blob = "\x1e".join((relation, "\x1f".join(sorted(by_role["source"])), "\x1f".join(sorted(by_role["target"])),
-                        "\x1f".join(sorted(by_role["member"]))))
+    blob = "\x1e".join(
+        (
+            relation,
+            "\x1f".join(sorted(by_role["source"])),
+            "\x1f".join(sorted(by_role["target"])),
+            "\x1f".join(sorted(by_role["member"])),
+        )
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
@@ -216,8 +222,9 @@ class KnowledgeStore:
         return int(self.conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
 
     # ------------------------------------------------------------------ writes
-    def ensure_document(self, document_id: str, *, sha256: str | None = None, title: str | None = None
-                        ) -> Literal["new", "unchanged", "changed"]:
+    def ensure_document(
+        self, document_id: str, *, sha256: str | None = None, title: str | None = None
+    ) -> Literal["new", "unchanged", "changed"]:
         """Register a document; if it exists with different content, drop what was extracted from it before.
 
         Returns ``"unchanged"`` when the document exists with the same ``sha256`` (callers then skip extraction).
@@ -227,14 +234,18 @@ class KnowledgeStore:
             raise InvalidInput("document_id", "a non-empty document id is required for provenance")
         row = self.conn.execute("SELECT sha256 FROM documents WHERE id = ?", (document_id,)).fetchone()
         if row is None:
-            self.conn.execute("INSERT INTO documents(id, sha256, title, ingested_at) VALUES (?, ?, ?, ?)",
-                              (document_id, sha256, title, utc_now()))
+            self.conn.execute(
+                "INSERT INTO documents(id, sha256, title, ingested_at) VALUES (?, ?, ?, ?)",
+                (document_id, sha256, title, utc_now()),
+            )
             return "new"
         if sha256 is None or row[0] == sha256:
             return "unchanged"
         self._forget_document(document_id)
-        self.conn.execute("UPDATE documents SET sha256 = ?, title = ?, ingested_at = ? WHERE id = ?",
-                          (sha256, title, utc_now(), document_id))
+        self.conn.execute(
+            "UPDATE documents SET sha256 = ?, title = ?, ingested_at = ? WHERE id = ?",
+            (sha256, title, utc_now(), document_id),
+        )
         return "changed"
 
     def _forget_document(self, document_id: str) -> None:
@@ -243,8 +254,9 @@ class KnowledgeStore:
         nodes = [r[0] for r in self.conn.execute(touched, (document_id,))]
         self.conn.execute("DELETE FROM provenance WHERE document_id = ?", (document_id,))
         self.conn.execute("DELETE FROM edges WHERE id NOT IN (SELECT edge_id FROM provenance)")
-        self.conn.executemany("DELETE FROM nodes WHERE id = ? AND id NOT IN (SELECT node_id FROM incidences)",
-                              [(n,) for n in set(nodes)])
+        self.conn.executemany(
+            "DELETE FROM nodes WHERE id = ? AND id NOT IN (SELECT node_id FROM incidences)", [(n,) for n in set(nodes)]
+        )
         self._reset_caches()
 
     def _reset_caches(self) -> None:
@@ -291,9 +303,16 @@ class KnowledgeStore:
         self._ensure_nodes(concepts)
         return [self._node_cache[c.key] for c in concepts]
 
-    def add_edge(self, relation: str, roles: Sequence[tuple[Concept, Role]], provenance: Provenance, *,
-                 attrs: dict[str, Any] | None = None, confidence: float = 1.0, key: str | None = None
-                 ) -> tuple[int, bool, bool]:
+    def add_edge(
+        self,
+        relation: str,
+        roles: Sequence[tuple[Concept, Role]],
+        provenance: Provenance,
+        *,
+        attrs: dict[str, Any] | None = None,
+        confidence: float = 1.0,
+        key: str | None = None,
+    ) -> tuple[int, bool, bool]:
         """Add (or find) a hyperedge and attach one provenance record to it.
 
         Parameters
@@ -355,22 +374,32 @@ class KnowledgeStore:
                 known_prov.add(record)
                 prov_rows.append((*record, prov.created_at or self._now))
             out.append((row[0], created, new_prov))
-        self.conn.executemany("INSERT INTO edges(id, key, relation, attrs, confidence) VALUES (?, ?, ?, ?, ?)",
-                              [(state[k][0], k, rel, aj, state[k][1]) for k, (rel, _, aj) in new_keys.items()])
-        self.conn.executemany("UPDATE edges SET confidence = ? WHERE id = ? AND confidence < ?",
-                              [(row[1], row[0], row[1]) for row in state.values() if row[0] in stored_before])
+        self.conn.executemany(
+            "INSERT INTO edges(id, key, relation, attrs, confidence) VALUES (?, ?, ?, ?, ?)",
+            [(state[k][0], k, rel, aj, state[k][1]) for k, (rel, _, aj) in new_keys.items()],
+        )
+        self.conn.executemany(
+            "UPDATE edges SET confidence = ? WHERE id = ? AND confidence < ?",
+            [(row[1], row[0], row[1]) for row in state.values() if row[0] in stored_before],
+        )
         # incidences are written in large batches (see _flush): far fewer statements for bulk imports
-        self._pending.extend((state[k][0], self._node_cache[ck], r)
-                             for k, (_, members, _) in new_keys.items() for ck, (_, r) in members.items())
+        self._pending.extend(
+            (state[k][0], self._node_cache[ck], r)
+            for k, (_, members, _) in new_keys.items()
+            for ck, (_, r) in members.items()
+        )
         if len(self._pending) >= 50_000:
             self._flush()
         docs = [(d, self._now) for d in dict.fromkeys(r[1] for r in prov_rows) if d not in self._known_docs]
         self.conn.executemany(
-            "INSERT OR IGNORE INTO documents(id, sha256, title, ingested_at) VALUES (?, NULL, NULL, ?)", docs)
+            "INSERT OR IGNORE INTO documents(id, sha256, title, ingested_at) VALUES (?, NULL, NULL, ?)", docs
+        )
         self._known_docs.update(d for d, _ in docs)
         self.conn.executemany(
             "INSERT INTO provenance(edge_id, document_id, locator, extractor, extractor_version, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)", prov_rows)
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            prov_rows,
+        )
         return out
 
     def _edges_by_key(self, keys: list[str]) -> dict[str, list]:
@@ -378,7 +407,8 @@ class KnowledgeStore:
         for chunk in _chunks(keys):
             marks = ",".join("?" * len(chunk))
             for eid, key, conf, rel in self.conn.execute(
-                    f"SELECT id, key, confidence, relation FROM edges WHERE key IN ({marks})", chunk):
+                f"SELECT id, key, confidence, relation FROM edges WHERE key IN ({marks})", chunk
+            ):
                 out[key] = [eid, conf, rel]
         return out
 
@@ -386,25 +416,43 @@ class KnowledgeStore:
         out: set[tuple] = set()
         for chunk in _chunks(list(edge_ids)):
             marks = ",".join("?" * len(chunk))
-            out.update(self.conn.execute(
-                "SELECT edge_id, document_id, locator, extractor, extractor_version FROM provenance "
-                f"WHERE edge_id IN ({marks})", chunk))
+            out.update(
+                self.conn.execute(
+                    "SELECT edge_id, document_id, locator, extractor, extractor_version FROM provenance "
+                    f"WHERE edge_id IN ({marks})",
+                    chunk,
+                )
+            )
         return out
 
-    def _check_same_edge(self, eid: int, key: str, old_relation: str, relation: str,
-                         members: dict[str, tuple[Concept, Role]],
-                         in_batch: tuple[str, dict[str, tuple[Concept, Role]], str] | None) -> None:
+    def _check_same_edge(
+        self,
+        eid: int,
+        key: str,
+        old_relation: str,
+        relation: str,
+        members: dict[str, tuple[Concept, Role]],
+        in_batch: tuple[str, dict[str, tuple[Concept, Role]], str] | None,
+    ) -> None:
         """Refuse to attach an assertion to an existing edge of the same explicit key but other content."""
         if in_batch is not None:
             stored = {(k, r) for k, (_, r) in in_batch[1].items()}
         else:
             self._flush()
-            stored = {(k, r) for k, r in self.conn.execute(
-                "SELECT n.key, i.role FROM incidences i JOIN nodes n ON n.id = i.node_id WHERE i.edge_id = ?", (eid,))}
+            stored = {
+                (k, r)
+                for k, r in self.conn.execute(
+                    "SELECT n.key, i.role FROM incidences i JOIN nodes n ON n.id = i.node_id WHERE i.edge_id = ?",
+                    (eid,),
+                )
+            }
         given = {(k, r) for k, (_, r) in members.items()}
         if stored != given or old_relation != relation:
-            raise InvalidInput("edge", f"edge id {key!r} is already in the store with other nodes or relation "
-                                       f"({old_relation!r}); import under another document id")
+            raise InvalidInput(
+                "edge",
+                f"edge id {key!r} is already in the store with other nodes or relation "
+                f"({old_relation!r}); import under another document id",
+            )
 
     def _flush(self) -> None:
         if self._pending:
@@ -415,8 +463,10 @@ class KnowledgeStore:
     def counts(self) -> dict[str, int]:
         """Numbers of nodes, edges, incidences, documents and provenance records."""
         q = self.conn.execute
-        return {t: int(q(f"SELECT count(*) FROM {t}").fetchone()[0])
-                for t in ("nodes", "edges", "incidences", "documents", "provenance")}
+        return {
+            t: int(q(f"SELECT count(*) FROM {t}").fetchone()[0])
+            for t in ("nodes", "edges", "incidences", "documents", "provenance")
+        }
 
     def resolve(self, name: str, *, field: str = "node") -> int:
         """Node id of a concept given by name, synonym, SMILES-free molecule name or canonical key.
@@ -447,7 +497,8 @@ class KnowledgeStore:
         words = [w for w in text.split() if len(w) > 2] or [text]
         like = self.conn.execute(
             "SELECT alias FROM aliases WHERE " + " OR ".join("alias LIKE ?" for _ in words) + " LIMIT 200",
-            [f"%{w[:4]}%" for w in words]).fetchall()  # word stems: tolerate typos past the 4th letter
+            [f"%{w[:4]}%" for w in words],
+        ).fetchall()  # word stems: tolerate typos past the 4th letter
         close = difflib.get_close_matches(text, [r[0] for r in like], n=3, cutoff=0.3)
         return f"; close: {', '.join(close)}" if close else ""
 
@@ -459,8 +510,9 @@ class KnowledgeStore:
             marks = ",".join("?" * len(chunk))
             rows = self.conn.execute(f"SELECT id, key, label, kind, smiles FROM nodes WHERE id IN ({marks})", chunk)
             syn: dict[int, list[str]] = {}
-            for nid, alias in self.conn.execute(f"SELECT node_id, alias FROM aliases WHERE node_id IN ({marks}) "
-                                                "ORDER BY alias", chunk):
+            for nid, alias in self.conn.execute(
+                f"SELECT node_id, alias FROM aliases WHERE node_id IN ({marks}) ORDER BY alias", chunk
+            ):
                 syn.setdefault(nid, []).append(alias)
             for nid, key, label, kind, smiles in rows:
                 out[nid] = NodeRecord(nid, key, label, kind, smiles, tuple(syn.get(nid, ())))
@@ -474,22 +526,41 @@ class KnowledgeStore:
             marks = ",".join("?" * len(chunk))
             roles: dict[int, dict[str, list[int]]] = {}
             for eid, nid, role in self.conn.execute(
-                    f"SELECT edge_id, node_id, role FROM incidences WHERE edge_id IN ({marks}) ORDER BY edge_id, "
-                    "node_id", chunk):
+                f"SELECT edge_id, node_id, role FROM incidences WHERE edge_id IN ({marks}) ORDER BY edge_id, node_id",
+                chunk,
+            ):
                 roles.setdefault(eid, {"source": [], "target": [], "member": []})[role].append(nid)
             provs: dict[int, list[dict[str, Any]]] = {}
             if with_provenance:
                 for row in self.conn.execute(
-                        "SELECT edge_id, document_id, locator, extractor, extractor_version, created_at FROM "
-                        f"provenance WHERE edge_id IN ({marks}) ORDER BY id", chunk):
-                    provs.setdefault(row[0], []).append({
-                        "document_id": row[1], "locator": json.loads(row[2]), "extractor": row[3],
-                        "extractor_version": row[4], "created_at": row[5]})
+                    "SELECT edge_id, document_id, locator, extractor, extractor_version, created_at FROM "
+                    f"provenance WHERE edge_id IN ({marks}) ORDER BY id",
+                    chunk,
+                ):
+                    provs.setdefault(row[0], []).append(
+                        {
+                            "document_id": row[1],
+                            "locator": json.loads(row[2]),
+                            "extractor": row[3],
+                            "extractor_version": row[4],
+                            "created_at": row[5],
+                        }
+                    )
             for eid, key, relation, attrs, conf in self.conn.execute(
-                    f"SELECT id, key, relation, attrs, confidence FROM edges WHERE id IN ({marks})", chunk):
+                f"SELECT id, key, relation, attrs, confidence FROM edges WHERE id IN ({marks})", chunk
+            ):
                 r = roles.get(eid, {"source": [], "target": [], "member": []})
-                out[eid] = EdgeRecord(eid, key, relation, conf, json.loads(attrs), tuple(r["source"]),
-                                      tuple(r["target"]), tuple(r["member"]), tuple(provs.get(eid, ())))
+                out[eid] = EdgeRecord(
+                    eid,
+                    key,
+                    relation,
+                    conf,
+                    json.loads(attrs),
+                    tuple(r["source"]),
+                    tuple(r["target"]),
+                    tuple(r["member"]),
+                    tuple(provs.get(eid, ())),
+                )
         return out
 
     def all_edge_ids(self) -> list[int]:
@@ -528,14 +599,17 @@ class KnowledgeStore:
             _INDEX_CACHE.pop(next(iter(_INDEX_CACHE)))
         return ix
 
-
     def _load_index(self) -> HyperIndex:
         edge_ids = np.array(self.all_edge_ids(), dtype=np.int64)
         node_ids = np.array(self.all_node_ids(), dtype=np.int64)
         inc = np.array(self.conn.execute("SELECT edge_id, node_id FROM incidences").fetchall(), dtype=np.int64)
         inc = inc.reshape(-1, 2)
-        return HyperIndex.from_incidences(np.searchsorted(edge_ids, inc[:, 0]), np.searchsorted(node_ids, inc[:, 1]),
-                                          edge_ids.tolist(), node_ids.tolist())
+        return HyperIndex.from_incidences(
+            np.searchsorted(edge_ids, inc[:, 0]),
+            np.searchsorted(node_ids, inc[:, 1]),
+            edge_ids.tolist(),
+            node_ids.tolist(),
+        )
 
 
 @contextlib.contextmanager
@@ -557,7 +631,7 @@ def gc_paused() -> Iterator[None]:
 
 def _chunks(ids: list[int], size: int = 900) -> Iterator[list[int]]:
     for i in range(0, len(ids), size):
-        yield ids[i:i + size]
+        yield ids[i : i + size]
 
 
 def open_store(path: str | Path | None = None) -> KnowledgeStore:

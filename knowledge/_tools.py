@@ -32,8 +32,15 @@ __all__ = [
     "LIBRARIAN_TOOLS",
 ]
 
-LIBRARIAN_TOOLS = ("kg_ingest_text", "kg_ingest_events", "kg_stats", "kg_neighbors", "kg_paths", "kg_hypotheses",
-                   "kg_export")
+LIBRARIAN_TOOLS = (
+    "kg_ingest_text",
+    "kg_ingest_events",
+    "kg_stats",
+    "kg_neighbors",
+    "kg_paths",
+    "kg_hypotheses",
+    "kg_export",
+)
 
 _STORE_FIELD = Field(default=None, description="SQLite file of the store; default: settings.knowledge_path.")
 
@@ -57,14 +64,16 @@ class IngestTextInput(_StoreInput):
     document_id: str = Field(min_length=1, description="Id that provenance will cite (passage id, DOI, file name).")
     title: str | None = Field(default=None, description="Document title.")
     extractor: Literal["auto", "offline", "llm"] = Field(
-        default="auto", description="'offline' (deterministic), 'llm' (configured endpoint) or 'auto'.")
+        default="auto", description="'offline' (deterministic), 'llm' (configured endpoint) or 'auto'."
+    )
 
     _blank = field_validator("text", "document_id")(_not_blank)
 
 
 class IngestEventsInput(_StoreInput):
     events: list[dict[str, Any]] = Field(
-        min_length=1, description="Events {source: [..], relation, target: [..], confidence?, document?, locator?}.")
+        min_length=1, description="Events {source: [..], relation, target: [..], confidence?, document?, locator?}."
+    )
     document_id: str | None = Field(default=None, description="Document id for events that name none.")
 
 
@@ -84,14 +93,19 @@ def _ingest_out(store: KnowledgeStore, report: IngestReport) -> IngestOutput:
     return IngestOutput(store_path=str(store.path), **report.as_dict())
 
 
-@tool(side_effect="writes_store", version="1",
-      cost=lambda inp: Cost(seconds=0.05 + len(inp.text) / 2e5, tokens=0 if inp.extractor == "offline"
-                            else len(inp.text) // 3))
+@tool(
+    side_effect="writes_store",
+    version="1",
+    cost=lambda inp: Cost(
+        seconds=0.05 + len(inp.text) / 2e5, tokens=0 if inp.extractor == "offline" else len(inp.text) // 3
+    ),
+)
 def kg_ingest_text(inp: IngestTextInput) -> IngestOutput:
     """Extract n-ary relations from a text into the knowledge store, with per-chunk provenance (all or nothing)."""
     with _open(inp.store_path) as store:
-        return _ingest_out(store, ingest_text(store, inp.text, inp.document_id, title=inp.title,
-                                              extractor=inp.extractor))
+        return _ingest_out(
+            store, ingest_text(store, inp.text, inp.document_id, title=inp.title, extractor=inp.extractor)
+        )
 
 
 @tool(side_effect="writes_store", version="1", cost=lambda inp: Cost(seconds=0.05 + len(inp.events) * 1e-4))
@@ -126,8 +140,9 @@ class StatsOutput(ToolModel):
     max_degree: int
     mean_edge_size: float
     max_edge_size: int
-    edge_size_distribution: dict[int, int]
-    power_law: PowerLaw | None
+    degree_distribution: dict[int, int] = Field(description="Degree (hyperedges at a node) -> number of nodes.")
+    edge_size_distribution: dict[int, int] = Field(description="Edge size (nodes) -> number of hyperedges.")
+    power_law: PowerLaw | None = Field(description="Discrete power-law MLE of the degrees (None: too few nodes).")
     s: int
     components: int = Field(description="Number of s-connected components of the hyperedges.")
     largest_components: list[ComponentView]
@@ -141,10 +156,28 @@ def kg_stats(inp: StatsInput) -> StatsOutput:
         st = hypergraph_stats(store.index(), fit=inp.fit)
         n, comps = components(store, s=inp.s, limit=5)
         return StatsOutput(
-            store_path=str(store.path), documents=counts["documents"], provenance=counts["provenance"],
-            **{k: st[k] for k in ("nodes", "edges", "incidences", "mean_degree", "max_degree", "mean_edge_size",
-                                  "max_edge_size", "edge_size_distribution")},
-            power_law=st["power_law"], s=inp.s, components=n, largest_components=comps)
+            store_path=str(store.path),
+            documents=counts["documents"],
+            provenance=counts["provenance"],
+            **{
+                k: st[k]
+                for k in (
+                    "nodes",
+                    "edges",
+                    "incidences",
+                    "mean_degree",
+                    "max_degree",
+                    "mean_edge_size",
+                    "max_edge_size",
+                    "degree_distribution",
+                    "edge_size_distribution",
+                )
+            },
+            power_law=st["power_law"],
+            s=inp.s,
+            components=n,
+            largest_components=comps,
+        )
 
 
 class NeighborsInput(_StoreInput):
@@ -200,8 +233,9 @@ def kg_hypotheses(inp: HypothesesInput) -> HypothesisSet:
 
 class ExportInput(_StoreInput):
     path: str = Field(min_length=1, description="Output HIF JSON file.")
-    around: list[str] = Field(default_factory=list,
-                              description="Export only hyperedges containing these concepts (default: everything).")
+    around: list[str] = Field(
+        default_factory=list, description="Export only hyperedges containing these concepts (default: everything)."
+    )
 
 
 class ExportOutput(ToolModel):
@@ -219,10 +253,18 @@ def kg_export(inp: ExportInput) -> ExportOutput:
         edge_ids = None
         if inp.around:
             ix = store.index()
-            positions = {int(e) for i, c in enumerate(inp.around)
-                         for e in ix.edges_of(ix.node_pos(store.resolve(c, field=f"around.{i}")))}
+            positions = {
+                int(e)
+                for i, c in enumerate(inp.around)
+                for e in ix.edges_of(ix.node_pos(store.resolve(c, field=f"around.{i}")))
+            }
             edge_ids = sorted(ix.edge_ids[e] for e in positions)
         doc = write_hif(store, inp.path, edge_ids)
     digest = hashlib.sha256(Path(inp.path).read_bytes()).hexdigest()
-    return ExportOutput(path=inp.path, sha256=digest, nodes=len(doc["nodes"]), edges=len(doc["edges"]),
-                        incidences=len(doc["incidences"]))
+    return ExportOutput(
+        path=inp.path,
+        sha256=digest,
+        nodes=len(doc["nodes"]),
+        edges=len(doc["edges"]),
+        incidences=len(doc["incidences"]),
+    )

@@ -99,8 +99,9 @@ class HyperIndex:
     _node_pos: dict | None = field(default=None, repr=False)
 
     @classmethod
-    def from_incidences(cls, edge_of: np.ndarray, node_of: np.ndarray, edge_ids: Sequence, node_ids: Sequence
-                        ) -> HyperIndex:
+    def from_incidences(
+        cls, edge_of: np.ndarray, node_of: np.ndarray, edge_ids: Sequence, node_ids: Sequence
+    ) -> HyperIndex:
         """Build from parallel arrays of dense edge and node positions (one entry per incidence).
 
         Parameters
@@ -118,8 +119,14 @@ class HyperIndex:
         inc.sort_indices()
         inc_t = inc.T.tocsr()
         inc_t.sort_indices()
-        return cls(list(edge_ids), list(node_ids), inc.indptr.astype(np.int64), inc.indices.astype(np.int64),
-                   inc_t.indptr.astype(np.int64), inc_t.indices.astype(np.int64))
+        return cls(
+            list(edge_ids),
+            list(node_ids),
+            inc.indptr.astype(np.int64),
+            inc.indices.astype(np.int64),
+            inc_t.indptr.astype(np.int64),
+            inc_t.indices.astype(np.int64),
+        )
 
     @classmethod
     def from_dict(cls, edges: Mapping[Hashable, Iterable[Hashable]]) -> HyperIndex:
@@ -132,8 +139,9 @@ class HyperIndex:
             for v in edges[e]:
                 e_of.append(i)
                 n_of.append(node_pos.setdefault(v, len(node_pos)))
-        return cls.from_incidences(np.array(e_of, dtype=np.int64), np.array(n_of, dtype=np.int64),
-                                   edge_ids, list(node_pos))
+        return cls.from_incidences(
+            np.array(e_of, dtype=np.int64), np.array(n_of, dtype=np.int64), edge_ids, list(node_pos)
+        )
 
     # ------------------------------------------------------------------ lookups
     @property
@@ -172,11 +180,11 @@ class HyperIndex:
 
     def nodes_of(self, e: int) -> np.ndarray:
         """Dense node positions of edge position ``e`` (sorted)."""
-        return self.e_nodes[self.e_ptr[e]:self.e_ptr[e + 1]]
+        return self.e_nodes[self.e_ptr[e] : self.e_ptr[e + 1]]
 
     def edges_of(self, v: int) -> np.ndarray:
         """Dense edge positions containing node position ``v`` (sorted)."""
-        return self.n_edges[self.n_ptr[v]:self.n_ptr[v + 1]]
+        return self.n_edges[self.n_ptr[v] : self.n_ptr[v + 1]]
 
     def contains_mask(self, v: int) -> np.ndarray:
         """Boolean mask over edges: which edges contain node position ``v``."""
@@ -204,7 +212,7 @@ class HyperIndex:
             raise InvalidInput("s", f"s = {s} needs {total:,} s-subsets (limit {MAX_SUBSETS:,}); use a larger s")
         keys_parts, edge_parts = [], []
         n_n = max(self.n_nodes_total, 1)
-        encodable = n_n ** s < 2**62
+        encodable = n_n**s < 2**62
         for k in np.unique(sizes):
             k = int(k)
             if k < s:
@@ -223,8 +231,9 @@ class HyperIndex:
             edge_parts.append(np.repeat(es, len(combos)))
         if not edge_parts:
             empty = np.zeros(0, dtype=np.int64)
-            return _SubsetIndex(np.zeros(self.n_edges_total + 1, dtype=np.int64), empty, np.zeros(1, np.int64),
-                                empty, 0)
+            return _SubsetIndex(
+                np.zeros(self.n_edges_total + 1, dtype=np.int64), empty, np.zeros(1, np.int64), empty, 0
+            )
         edge_of = np.concatenate(edge_parts)
         if encodable:
             _, sub_of = np.unique(np.concatenate(keys_parts), return_inverse=True)
@@ -234,13 +243,18 @@ class HyperIndex:
         n_s = int(sub_of.max()) + 1
         b = sp.csr_matrix((np.ones(len(edge_of), dtype=np.int8), (edge_of, sub_of)), shape=(self.n_edges_total, n_s))
         bt = b.T.tocsr()
-        return _SubsetIndex(b.indptr.astype(np.int64), b.indices.astype(np.int64), bt.indptr.astype(np.int64),
-                            bt.indices.astype(np.int64), n_s)
+        return _SubsetIndex(
+            b.indptr.astype(np.int64),
+            b.indices.astype(np.int64),
+            bt.indptr.astype(np.int64),
+            bt.indices.astype(np.int64),
+            n_s,
+        )
 
     def neighbours(self, e: int, s: int) -> np.ndarray:
         """Dense positions of edges s-adjacent to edge position ``e`` (excluding ``e``), sorted."""
         sub = self.subsets(s)
-        subs = sub.e2s[sub.e2s_ptr[e]:sub.e2s_ptr[e + 1]]
+        subs = sub.e2s[sub.e2s_ptr[e] : sub.e2s_ptr[e + 1]]
         nb, _ = _gather(sub.s2e_ptr, sub.s2e, subs)
         nb = np.unique(nb)
         return nb[nb != e]
@@ -294,8 +308,10 @@ class EdgePath:
 
 
 def _hops(ix: HyperIndex, edges: list[int]) -> list[list[int]]:
-    return [np.intersect1d(ix.nodes_of(a), ix.nodes_of(b), assume_unique=True).tolist()
-            for a, b in zip(edges[:-1], edges[1:])]
+    return [
+        np.intersect1d(ix.nodes_of(a), ix.nodes_of(b), assume_unique=True).tolist()
+        for a, b in zip(edges[:-1], edges[1:])
+    ]
 
 
 def _advance(stage: np.ndarray, edges: np.ndarray, required: list[np.ndarray]) -> np.ndarray:
@@ -315,8 +331,14 @@ def _advance(stage: np.ndarray, edges: np.ndarray, required: list[np.ndarray]) -
     return stage
 
 
-def _bfs(ix: HyperIndex, starts: np.ndarray, goal: np.ndarray, s: int, required: list[np.ndarray],
-         max_hops: int | None = None) -> list[int] | None:
+def _bfs(
+    ix: HyperIndex,
+    starts: np.ndarray,
+    goal: np.ndarray,
+    s: int,
+    required: list[np.ndarray],
+    max_hops: int | None = None,
+) -> list[int] | None:
     """Shortest edge sequence from any edge in ``starts`` to any edge of ``goal`` passing the required nodes.
 
     The search runs on the product of edges and constraint stages (stage j = the first j required nodes have been
@@ -498,8 +520,16 @@ def _distance_to(ix: HyperIndex, v: int, s: int) -> np.ndarray:
     return dist
 
 
-def k_shortest_s_paths(ix: HyperIndex, a: int, b: int, s: int = 1, k: int = 3, through: Sequence[int] = (),
-                       max_extra_hops: int = 2, max_expansions: int = 20_000) -> list[EdgePath]:
+def k_shortest_s_paths(
+    ix: HyperIndex,
+    a: int,
+    b: int,
+    s: int = 1,
+    k: int = 3,
+    through: Sequence[int] = (),
+    max_extra_hops: int = 2,
+    max_expansions: int = 20_000,
+) -> list[EdgePath]:
     """Up to ``k`` shortest simple s-paths from node ``a`` to node ``b`` (dense positions), shortest first.
 
     Paths are minimal: only the last edge reaches the goal (``b`` after every required node), and without

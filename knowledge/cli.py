@@ -35,15 +35,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     common(q)
     q.set_defaults(func=_stats)
 
-    for name, func, text in (("path", _path, "k shortest s-paths between two concepts"),
-                             ("hypotheses", _hypotheses, "grounded hypotheses linking two concepts")):
+    for name, func, text in (
+        ("path", _path, "k shortest s-paths between two concepts"),
+        ("hypotheses", _hypotheses, "grounded hypotheses linking two concepts"),
+    ):
         q = kg.add_parser(name, help=text)
         q.add_argument("a")
         q.add_argument("b")
         q.add_argument("--s", type=int, default=1)
         q.add_argument("--k", type=int, default=3)
-        q.add_argument("--through", action="append", default=[], metavar="CONCEPT",
-                       help="a concept the path must pass (repeat, in order)")
+        q.add_argument(
+            "--through",
+            action="append",
+            default=[],
+            metavar="CONCEPT",
+            help="a concept the path must pass (repeat, in order)",
+        )
         common(q)
         q.set_defaults(func=func)
 
@@ -95,8 +102,10 @@ def _ingest(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2))
     else:
         t = out["totals"]
-        print(f"ingested {path} ({fmt}) into {out['store']}: {t['nodes']} nodes, {t['edges']} hyperedges, "
-              f"{t['provenance']} provenance records, {t['documents']} documents")
+        print(
+            f"ingested {path} ({fmt}) into {out['store']}: {t['nodes']} nodes, {t['edges']} hyperedges, "
+            f"{t['provenance']} provenance records, {t['documents']} documents"
+        )
     return 0
 
 
@@ -108,14 +117,20 @@ def _stats(args: argparse.Namespace) -> int:
         print(out.model_dump_json(indent=2))
         return 0
     print(f"{out.nodes} nodes, {out.edges} hyperedges, {out.incidences} incidences, {out.documents} documents")
-    print(f"degree: mean {out.mean_degree:.2f}, max {out.max_degree}; edge size: mean {out.mean_edge_size:.2f}, "
-          f"max {out.max_edge_size}")
+    print(
+        f"degree: mean {out.mean_degree:.2f}, max {out.max_degree}; edge size: mean {out.mean_edge_size:.2f}, "
+        f"max {out.max_edge_size}"
+    )
     if out.power_law:
         pl = out.power_law
-        print(f"power law: alpha = {pl.alpha:.3f} ± {pl.sigma:.3f} for degree ≥ {pl.x_min} "
-              f"({pl.n_tail} nodes, KS {pl.ks:.3f})")
-    print(f"s = {out.s}: {out.components} components; largest: "
-          + "; ".join(f"{c.size} edges ({', '.join(c.top_nodes[:4])})" for c in out.largest_components[:3]))
+        print(
+            f"power law: alpha = {pl.alpha:.3f} ± {pl.sigma:.3f} for degree ≥ {pl.x_min} "
+            f"({pl.n_tail} nodes, KS {pl.ks:.3f})"
+        )
+    print(
+        f"s = {out.s}: {out.components} components; largest: "
+        + "; ".join(f"{c.size} edges ({', '.join(c.top_nodes[:4])})" for c in out.largest_components[:3])
+    )
     return 0
 
 
@@ -153,8 +168,10 @@ def _hypotheses(args: argparse.Namespace) -> int:
     for i, h in enumerate(out.hypotheses):
         print(f"hypothesis {i + 1} (score {h.score:.2f}): {h.statement}")
         for c in h.claims:
-            cites = "; ".join(f"{x.document_id} {x.locator.get('start', '')}-{x.locator.get('end', '')}".strip(" -")
-                              for x in c.citations)
+            cites = "; ".join(
+                f"{x.document_id} {x.locator.get('start', '')}-{x.locator.get('end', '')}".strip(" -")
+                for x in c.citations
+            )
             print(f"  - {c.text}  [{cites}]")
         if h.prose:
             print(f"  prose: {h.prose}")
@@ -168,6 +185,8 @@ def _export(args: argparse.Namespace) -> int:
     if args.json:
         print(out.model_dump_json(indent=2))
     else:
-        print(f"wrote {out.path}: {out.nodes} nodes, {out.edges} hyperedges, {out.incidences} incidences "
-              f"(sha256 {out.sha256[:12]}…)")
+        print(
+            f"wrote {out.path}: {out.nodes} nodes, {out.edges} hyperedges, {out.incidences} incidences "
+            f"(sha256 {out.sha256[:12]}…)"
+        )
     return 0

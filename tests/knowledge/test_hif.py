@@ -113,8 +113,14 @@ def test_malformed_hif_is_rejected_with_a_json_path(doc, message):
 
 def test_validator_agrees_with_fastjsonschema_on_the_shipped_schema():
     reference = fastjsonschema.compile(hif_schema())
-    good = [{"incidences": []}, {"incidences": [{"edge": "e", "node": 3, "weight": 0.5, "direction": "head",
-                                                  "attrs": {}}], "network-type": "asc", "metadata": {"x": 1}}]
+    good = [
+        {"incidences": []},
+        {
+            "incidences": [{"edge": "e", "node": 3, "weight": 0.5, "direction": "head", "attrs": {}}],
+            "network-type": "asc",
+            "metadata": {"x": 1},
+        },
+    ]
     for doc in good:
         validate_hif(doc)
         reference(doc)
@@ -134,8 +140,10 @@ def test_malformed_files_and_edges_write_nothing(tmp_path):
     doc = {"incidences": [{"edge": "a", "node": 1}], "edges": [{"edge": "a"}, {"edge": "b"}]}
     with pytest.raises(MalformedFile, match="edge 'b' has no incidences"):
         load_hif(store, doc)
-    bad_prov = {"incidences": [{"edge": "a", "node": 1}, {"edge": "c", "node": 2}],
-                "edges": [{"edge": "c", "attrs": {"relation": "r", "provenance": [{"locator": {}}]}}]}
+    bad_prov = {
+        "incidences": [{"edge": "a", "node": 1}, {"edge": "c", "node": 2}],
+        "edges": [{"edge": "c", "attrs": {"relation": "r", "provenance": [{"locator": {}}]}}],
+    }
     with pytest.raises(MalformedFile, match="document_id"):
         load_hif(store, bad_prov)
     assert store.counts() == {"nodes": 0, "edges": 0, "incidences": 0, "documents": 0, "provenance": 0}
@@ -143,6 +151,7 @@ def test_malformed_files_and_edges_write_nothing(tmp_path):
 
 def test_foreign_edge_ids_are_kept_apart_per_document(tmp_path):
     store = KnowledgeStore(tmp_path / "kg.sqlite")
+
     # two files written elsewhere, both naming their only edge "E1"
     def doc(name: str, *nodes: str) -> dict:
         return {"incidences": [{"edge": "E1", "node": n} for n in nodes], "metadata": {"name": name}}

@@ -9,8 +9,10 @@ import pytest
 from labwright.errors import ExtractionFailed, InvalidInput
 from labwright.knowledge import KnowledgeStore, generate_hypotheses, ingest_text
 
-TEXT = ("Cerium oxide nanoparticles scavenge reactive oxygen species. "
-        "Chitosan coatings on PCL scaffolds carry the nanoparticles.")
+TEXT = (
+    "Cerium oxide nanoparticles scavenge reactive oxygen species. "
+    "Chitosan coatings on PCL scaffolds carry the nanoparticles."
+)
 
 
 def events_reply(body: dict) -> str:
@@ -20,8 +22,9 @@ def events_reply(body: dict) -> str:
     if "Cerium" in chunk:
         events.append({"source": ["nanoceria"], "relation": "scavenges", "target": ["ROS"]})
     if "Chitosan" in chunk:
-        events.append({"source": ["chitosan coating", "PCL scaffolds"], "relation": "carries",
-                       "target": ["cerium oxide"]})
+        events.append(
+            {"source": ["chitosan coating", "PCL scaffolds"], "relation": "carries", "target": ["cerium oxide"]}
+        )
     return json.dumps({"events": events})
 
 
@@ -40,7 +43,7 @@ def test_llm_extraction_uses_the_json_schema_and_records_chunk_provenance(tmp_pa
     for e in edges.values():
         (prov,) = e.provenance
         assert prov["extractor"] == "llm:local-test-model" and prov["document_id"] == "paper-1"
-        assert TEXT[prov["locator"]["start"]:prov["locator"]["end"]] == TEXT  # one chunk holds the whole text
+        assert TEXT[prov["locator"]["start"] : prov["locator"]["end"]] == TEXT  # one chunk holds the whole text
     # synonyms from the model are normalised onto the same nodes as elsewhere
     assert store.resolve("cerium oxide") == store.resolve("nanoceria")
     assert store.resolve("reactive oxygen species") == store.resolve("ROS")
@@ -53,8 +56,9 @@ def test_small_chunks_give_one_request_per_chunk(tmp_path, chat_server):
 
     ingest_documents(store, [Document("paper-2", TEXT)], extractor="llm", max_chars=70)
     assert len(server.requests) == 2
-    spans = sorted({json.dumps(p["locator"]["chunk"]) for e in store.edges(store.all_edge_ids()).values()
-                    for p in e.provenance})
+    spans = sorted(
+        {json.dumps(p["locator"]["chunk"]) for e in store.edges(store.all_edge_ids()).values() for p in e.provenance}
+    )
     assert spans == ["0", "1"]
 
 
@@ -80,8 +84,10 @@ def test_hypothesis_prose_keeps_only_cited_sentences(corpus_store, chat_server):
     def prose(body: dict) -> str:
         evidence = body["messages"][-1]["content"]
         n = len(re.findall(r"^\[E\d+\]", evidence, flags=re.M))
-        return (f"Ceria scavenges reactive oxygen species in chitosan [E1]. Chitosan coats PCL scaffolds [E{n}]. "
-                "This will certainly cure osteoporosis. Ceria also binds collagen [E99].")
+        return (
+            f"Ceria scavenges reactive oxygen species in chitosan [E1]. Chitosan coats PCL scaffolds [E{n}]. "
+            "This will certainly cure osteoporosis. Ceria also binds collagen [E99]."
+        )
 
     chat_server(prose)
     out = generate_hypotheses(corpus_store, "cerium oxide", "PCL", s=2, k=1)

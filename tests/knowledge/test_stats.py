@@ -12,7 +12,7 @@ from scipy.special import zeta
 def sample_discrete_power_law(alpha: float, x_min: int, n: int, seed: int, x_max: int = 1_000_000) -> np.ndarray:
     """Exact inverse-CDF sampling of p(x) = x^-alpha / zeta(alpha, x_min) (tail above x_max is < 1e-8 here)."""
     xs = np.arange(x_min, x_max)
-    cdf = np.cumsum(xs ** -alpha) / zeta(alpha, x_min)
+    cdf = np.cumsum(xs**-alpha) / zeta(alpha, x_min)
     u = np.random.default_rng(seed).random(n)
     return xs[np.minimum(np.searchsorted(cdf, u), len(xs) - 1)]
 

@@ -28,7 +28,7 @@ def dump(store: KnowledgeStore) -> list[str]:
     """Every row of the store as SQL text (independent connection, so uncommitted writes would be invisible)."""
     con = sqlite3.connect(store.path)
     try:
-        return [line for line in con.iterdump() if not line.startswith("INSERT INTO \"meta\"")]
+        return [line for line in con.iterdump() if not line.startswith('INSERT INTO "meta"')]
     finally:
         con.close()
 
@@ -45,11 +45,11 @@ def test_shipped_corpus_ingests_offline_with_citable_provenance(corpus_store):
         for p in e.provenance:
             assert p["extractor"] == OFFLINE_EXTRACTOR and p["extractor_version"] == "1"
             text = docs[p["document_id"]]
-            span = text[p["locator"]["start"]:p["locator"]["end"]]
+            span = text[p["locator"]["start"] : p["locator"]["end"]]
             assert span.strip(), p
         # the cited span of the first record is the sentence the edge was read from
         first = e.provenance[0]
-        assert docs[first["document_id"]][first["locator"]["start"]:first["locator"]["end"]] == e.attrs["evidence"]
+        assert docs[first["document_id"]][first["locator"]["start"] : first["locator"]["end"]] == e.attrs["evidence"]
 
 
 def test_reingesting_identical_text_adds_nothing(corpus_store):
@@ -76,16 +76,29 @@ def snapshot(store: KnowledgeStore) -> dict[str, tuple]:
     """Store content by edge key, independent of row ids and timestamps."""
     recs = store.edges(store.all_edge_ids())
     keys = {i: n.key for i, n in store.nodes(store.all_node_ids()).items()}
-    return {e.key: (e.relation, e.confidence, sorted(keys[n] for n in e.sources), sorted(keys[n] for n in e.targets),
-                    sorted(keys[n] for n in e.members),
-                    sorted((p["document_id"], json.dumps(p["locator"])) for p in e.provenance))
-            for e in recs.values()}
+    return {
+        e.key: (
+            e.relation,
+            e.confidence,
+            sorted(keys[n] for n in e.sources),
+            sorted(keys[n] for n in e.targets),
+            sorted(keys[n] for n in e.members),
+            sorted((p["document_id"], json.dumps(p["locator"])) for p in e.provenance),
+        )
+        for e in recs.values()
+    }
 
 
 def test_one_batch_stores_what_one_event_at_a_time_stores(tmp_path):
     def ev(src, rel, tgt, doc, line, conf=1.0):
-        return {"source": src, "relation": rel, "target": tgt, "document": doc, "locator": {"line": line},
-                "confidence": conf}
+        return {
+            "source": src,
+            "relation": rel,
+            "target": tgt,
+            "document": doc,
+            "locator": {"line": line},
+            "confidence": conf,
+        }
 
     events = [
         ev(["EGF"], "binds", ["EGFR"], "d1", 1, 0.5),
@@ -139,8 +152,10 @@ def test_failed_event_late_in_batch_leaves_store_unchanged(tmp_path):
     store = KnowledgeStore(tmp_path / "kg.sqlite")
     ingest_events(store, [{"source": ["Raf"], "relation": "phosphorylates", "target": ["MEK"], "document": "k"}])
     before, rev = dump(store), store.revision()
-    batch = [{"source": [f"kinase {i}"], "relation": "phosphorylates", "target": [f"substrate {i}"],
-              "document": "bulk"} for i in range(200)]
+    batch = [
+        {"source": [f"kinase {i}"], "relation": "phosphorylates", "target": [f"substrate {i}"], "document": "bulk"}
+        for i in range(200)
+    ]
     batch.append({"source": ["MEK"], "relation": "phosphorylates", "target": ["ERK"], "confidence": 1.7})
     with pytest.raises(InvalidInput) as err:
         ingest_events(store, batch)
@@ -226,11 +241,22 @@ def test_unknown_concept_is_not_found_with_suggestions(corpus_store):
 
 def test_events_from_jsonl_and_csv_files(tmp_path):
     jl = tmp_path / "events.jsonl"
-    jl.write_text("\n".join(json.dumps(e) for e in [
-        {"source": ["EGFR"], "relation": "activates", "target": ["PI3K"]},
-        {"source": [{"name": "LiPF6", "smiles": "[Li+].F[P-](F)(F)(F)(F)F"}, "water"], "relation": "reacts with",
-         "target": ["HF"], "confidence": 0.9, "document": "elec-06"},
-    ]) + "\n")
+    jl.write_text(
+        "\n".join(
+            json.dumps(e)
+            for e in [
+                {"source": ["EGFR"], "relation": "activates", "target": ["PI3K"]},
+                {
+                    "source": [{"name": "LiPF6", "smiles": "[Li+].F[P-](F)(F)(F)(F)F"}, "water"],
+                    "relation": "reacts with",
+                    "target": ["HF"],
+                    "confidence": 0.9,
+                    "document": "elec-06",
+                },
+            ]
+        )
+        + "\n"
+    )
     csv = tmp_path / "events.csv"
     csv.write_text("source,relation,target,confidence,document\nRaf;Ras,phosphorylates,MEK,0.7,kin-02\n")
     store = KnowledgeStore(tmp_path / "kg.sqlite")

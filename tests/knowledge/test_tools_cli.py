@@ -57,6 +57,7 @@ def test_tools_on_an_explicit_store(tmp_path):
     assert claim_docs == {"a", "b"}
     stats = labwright.call_tool("kg_stats", {"store_path": store, "s": 1})
     assert stats.edges == 2 and stats.components == 1
+    assert stats.degree_distribution == {1: 2, 2: 1}  # ceria and PCL in one edge each, chitosan in both
     export = labwright.call_tool(
         "kg_export", {"store_path": store, "path": str(tmp_path / "x.json"), "around": ["PCL"]}
     )
@@ -161,4 +162,6 @@ def test_console_script_reports_unknown_concept_on_one_line(tmp_path):
         timeout=300,
     )
     assert out.returncode == 1 and out.stdout == ""
-    assert out.stderr.strip().splitlines() == ["labwright: error: no node named 'unobtainium' in the knowledge store (field 'a')"]
+    assert out.stderr.strip().splitlines() == [
+        "labwright: error: no node named 'unobtainium' in the knowledge store (field 'a')"
+    ]

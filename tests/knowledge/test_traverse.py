@@ -45,8 +45,9 @@ def test_components_and_distances_match_hypernetx(seed):
     pairs = [tuple(rng.sample(sorted(edges), 2)) for _ in range(15)]
     for s in (1, 2, 3):
         ours = sorted(sorted(ix.edge_ids[e] for e in comp) for comp in s_components(ix, s))
-        theirs = sorted(sorted(str(e) for e in comp)
-                        for comp in hg.s_connected_components(s=s, edges=True, return_singletons=True))
+        theirs = sorted(
+            sorted(str(e) for e in comp) for comp in hg.s_connected_components(s=s, edges=True, return_singletons=True)
+        )
         assert ours == theirs, f"seed {seed}, s = {s}"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # HyperNetX warns for each unreachable pair
@@ -96,8 +97,15 @@ def test_k_shortest_and_constrained_paths_match_brute_force(seed):
         for _ in range(4):
             a, b, c = rng.sample(nodes, 3)
             for through in ([], [c]):
-                ours = k_shortest_s_paths(ix, ix.node_pos(a), ix.node_pos(b), s=s, k=4,
-                                          through=[ix.node_pos(v) for v in through], max_extra_hops=1)
+                ours = k_shortest_s_paths(
+                    ix,
+                    ix.node_pos(a),
+                    ix.node_pos(b),
+                    s=s,
+                    k=4,
+                    through=[ix.node_pos(v) for v in through],
+                    max_extra_hops=1,
+                )
                 shortest = s_shortest_path(ix, ix.node_pos(a), ix.node_pos(b), s, [ix.node_pos(v) for v in through])
                 if shortest is None:
                     assert ours == []
