@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 import pytest
 from labwright.errors import InvalidInput
@@ -33,6 +34,9 @@ def test_stoichiometric_matrix_and_graph():
     np.testing.assert_array_equal(n[:, 0], [-1, -1, 1, 0, 0, 0])
     g = net.graph()
     assert g.nodes["r2"]["kind"] == "reaction" and g.nodes["W"]["bipartite"] == 0
+    # Bipartite: every edge joins a species and a reaction (networkx's own check on the species node set).
+    assert nx.bipartite.is_bipartite_node_set(g.to_undirected(), net.species)
+    assert g.number_of_edges() == 12  # 3 species per reaction (no catalyst appears on both sides here)
     assert g.has_edge("E1W", "r2") and g.has_edge("r2", "W*") and g["r2"]["W*"]["stoichiometry"] == 1
 
 
@@ -43,6 +47,15 @@ def test_conservation_laws_are_nonnegative_integer_basis():
     assert {net.describe_law(r) for r in laws} == {"E1 + E1W", "E2 + E2W*", "W + E1W + W* + E2W*"}
     assert not np.any(laws @ net.stoichiometric_matrix())
     assert parse_network(["0 -> X; k=1", "X -> 0; k=1"]).conservation_laws().shape == (0, 1)
+
+
+def test_conservation_law_with_mixed_signs_when_no_semipositive_basis_exists():
+    # 0 -> A + B makes A and B together; only A − B is conserved (no non-negative invariant): the exact integer
+    # basis must then be returned instead.
+    net = parse_network(["0 -> A + B; k=1", "A + B <-> C; kf=1, kr=1"])
+    laws = net.conservation_laws()
+    assert laws.tolist() == [[1, -1, 0]] and net.describe_law(laws[0]) == "A - B"
+    assert not np.any(laws @ net.stoichiometric_matrix())
 
 
 def test_integer_nullspace_exact():
