@@ -249,3 +249,27 @@ def test_rollback_changes_an_earlier_step_and_reruns_only_what_depends_on_it(tmp
     assert (_calls(log, "a"), _calls(log, "b"), _calls(log, "c")) == (2, 1, 1)
     rows = AuditLog().rows(res.run_id)
     assert any(r.event == "rollback" and r.detail["step"] == "a" for r in rows)
+
+
+@pytest.mark.parametrize("rule", ["all", "under=60s"])
+def test_cli_approval_rule_settles_a_checkpoint_and_is_recorded_in_the_audit(tmp_path, capsys, rule):
+    from labwright.cli import main
+
+    log = tmp_path / "calls.log"
+    path = _wf(tmp_path, [_count_step("a", log, checkpoint=True), _count_step("b", log, after=["a"])])
+    assert main(["run", str(path), "--run-id", "w1", "--no-input"]) == 3  # no rule: waits at the checkpoint
+    assert "waiting for approval" in capsys.readouterr().out and not log.exists()
+    assert main(["run", "--resume", "w1", "--approve", rule, "--no-input"]) == 0
+    assert "report:" in capsys.readouterr().out
+    rows = AuditLog().rows("w1")
+    assert [(r.event, r.detail["approve"]) for r in rows if r.event in ("run_start", "run_resume")] == [
+        ("run_start", "none"),
+        ("run_resume", rule),
+    ]
+    steps = [
+        (r.detail["step"], r.decision, r.approver)
+        for r in rows
+        if r.event == "decision" and r.tool.startswith("skill:")
+    ]
+    assert steps == [("a", "approve", f"rule:{rule}")]
+    assert (_calls(log, "a"), _calls(log, "b")) == (1, 1)
