@@ -56,3 +56,16 @@ def test_kill_9_between_steps_then_resume_does_not_repeat_finished_steps(tmp_pat
     # The CLI's --approve all is recorded in the audit as such, on the start and again on the resume (stored rule).
     starts = [r for r in AuditLog().rows("k1") if r.event in ("run_start", "run_resume")]
     assert [(r.event, r.detail["approve"]) for r in starts] == [("run_start", "all"), ("run_resume", "all")]
+
+
+def test_importing_the_workflow_plane_turns_off_asynchronous_cpu_dispatch():
+    # Parallel branches run jitted tools from several threads; XLA's asynchronous CPU dispatch can hang there for good
+    # (jax-ml/jax#25861; seen with four parallel CV fits on 2 cores), so the workflow plane switches it off before the
+    # CPU backend starts. Checked in a fresh process, since the flag only counts before JAX first runs.
+    code = (
+        "import labwright.skills._governance as g, jax, jax.numpy as jnp; jnp.ones(2).block_until_ready(); "
+        "print(jax.config.values['jax_cpu_enable_async_dispatch'], g.sync_cpu_dispatch())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "True"]
