@@ -175,6 +175,7 @@ class KnowledgeStore:
         self.store_id = self.conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]
         self._node_cache: dict[str, int] = {}  # node key -> id (committed or in the open transaction)
         self._alias_seen: set[str] = set()  # aliases known to be stored
+        self._cache_revision = -1  # store revision the two caches above are valid for
         self._pending: list[tuple[int, int, str]] = []  # incidences not yet written (flushed within the transaction)
         self._known_docs: set[str] = set()
         self._now = utc_now()
@@ -200,9 +201,12 @@ class KnowledgeStore:
         self._in_tx = True
         self._now = utc_now()  # one timestamp per transaction
         try:
+            if self.revision() != self._cache_revision:  # another connection wrote: cached node ids may be stale
+                self._reset_caches()
             yield self
             self._flush()
             self.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
+            self._cache_revision = self.revision()
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")

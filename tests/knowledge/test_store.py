@@ -136,6 +136,20 @@ def test_index_follows_commits_and_ignores_rolled_back_writes(tmp_path):
     other.close()
 
 
+def test_long_lived_store_sees_nodes_removed_by_another_connection(tmp_path):
+    path = tmp_path / "kg.sqlite"
+    first = KnowledgeStore(path)
+    ingest_text(
+        first, "Chitosan improves the hydrophilicity of polycaprolactone scaffolds.", "doc", extractor="offline"
+    )
+    other = KnowledgeStore(path)  # replaces the document, which deletes the nodes only it mentioned
+    ingest_text(other, "Genipin crosslinks collagen.", "doc", extractor="offline")
+    # `first` cached the id of 'hydrophilicity'; reusing it would point an incidence at a deleted node
+    ingest_events(first, [{"source": ["hydrophilicity"], "relation": "of", "target": ["chitosan"], "document": "x"}])
+    assert first.resolve("hydrophilicity") and first.counts()["edges"] == 2
+    other.close()
+
+
 def test_changed_document_replaces_what_was_extracted_from_it(tmp_path):
     store = KnowledgeStore(tmp_path / "kg.sqlite")
     text = "Chitosan improves the hydrophilicity of polycaprolactone scaffolds."
