@@ -32,8 +32,9 @@ __all__ = ["KnowledgeStore", "Provenance", "EdgeSpec", "NodeRecord", "EdgeRecord
 
 Role = Literal["source", "target", "member"]
 
-# Explicit process-wide cache of in-memory indexes: store id -> (revision, index); oldest entries evicted first.
-_INDEX_CACHE: dict[str, tuple[int, HyperIndex]] = {}
+# Explicit process-wide cache of in-memory indexes: (store id, file) -> (revision, index); oldest evicted first. The
+# file is part of the key because a copied file keeps the store id and may then diverge at an equal revision.
+_INDEX_CACHE: dict[tuple[str, str], tuple[int, HyperIndex]] = {}
 _INDEX_CACHE_SIZE = 4
 
 
@@ -580,15 +581,16 @@ class KnowledgeStore:
     def index(self) -> HyperIndex:
         """In-memory incidence index (dense positions ↔ store ids), rebuilt only after a write.
 
-        Indexes are kept in a small explicit cache keyed by (store id, revision), shared by every
-        :class:`KnowledgeStore` opened on the same file in this process, so tool calls that reopen the store do not
-        reload it.
+        Indexes are kept in a small explicit cache keyed by (store id, file) and checked against the revision, shared
+        by every :class:`KnowledgeStore` opened on the same file in this process, so tool calls that reopen the store
+        do not reload it.
         """
         if self._in_tx:  # uncommitted writes: build from them, but never cache what may still roll back
             self._flush()
             return self._load_index()
         rev = self.revision()
-        cached = _INDEX_CACHE.get(self.store_id)
+        cache_key = (self.store_id, str(Path(self.path).resolve()) if isinstance(self.path, Path) else str(id(self)))
+        cached = _INDEX_CACHE.get(cache_key)
         if cached is not None and cached[0] == rev:
             return cached[1]
         # one read transaction: a writer in another connection cannot commit between these reads (WAL snapshot)
@@ -598,7 +600,7 @@ class KnowledgeStore:
             ix = self._load_index()
         finally:
             self.conn.execute("COMMIT")
-        _INDEX_CACHE[self.store_id] = (rev, ix)
+        _INDEX_CACHE[cache_key] = (rev, ix)
         while len(_INDEX_CACHE) > _INDEX_CACHE_SIZE:
             _INDEX_CACHE.pop(next(iter(_INDEX_CACHE)))
         return ix

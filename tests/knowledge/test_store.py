@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -148,6 +149,18 @@ def test_long_lived_store_sees_nodes_removed_by_another_connection(tmp_path):
     ingest_events(first, [{"source": ["hydrophilicity"], "relation": "of", "target": ["chitosan"], "document": "x"}])
     assert first.resolve("hydrophilicity") and first.counts()["edges"] == 2
     other.close()
+
+
+def test_a_copied_store_file_gets_its_own_index(tmp_path):
+    a = KnowledgeStore(tmp_path / "a.sqlite")
+    ingest_events(a, [{"source": ["EGF"], "relation": "binds", "target": ["EGFR"], "document": "d"}])
+    a.close()
+    shutil.copy(tmp_path / "a.sqlite", tmp_path / "b.sqlite")  # same store id, same revision
+    a, b = KnowledgeStore(tmp_path / "a.sqlite"), KnowledgeStore(tmp_path / "b.sqlite")
+    ingest_events(a, [{"source": ["Raf"], "relation": "phosphorylates", "target": ["MEK"], "document": "d"}])
+    ingest_events(b, [{"source": ["PI3K", "Akt", "mTOR"], "relation": "co-occurs with", "document": "e"}])
+    assert a.revision() == b.revision()
+    assert a.index().n_nodes_total == 4 and b.index().n_nodes_total == 5
 
 
 def test_changed_document_replaces_what_was_extracted_from_it(tmp_path):
