@@ -70,14 +70,21 @@ def test_irreversible_step_in_span_of_reversible_ones():
     coeffs = {t.reaction: t.coefficient for t in rep.offending_combination}
     assert coeffs == {"r1": -1.0, "r2": -1.0, "r3": 1.0}  # A→C then back C→B→A
     assert _is_cycle(net, rep.offending_combination)
-    assert rep.algebraic_ok is None  # constants missing: only the structural verdict
-    assert rep.satisfied is None
+    assert rep.algebraic_ok  # the reversible part A ⇌ B ⇌ C has no cycle: nothing to check without constants
+    assert rep.satisfied is False  # decided by the structural condition alone
+    # With a reversible cycle but no constants, the algebraic verdict stays open and the structural one decides.
+    open_cycle = extended_detailed_balance(parse_network(["A <-> B", "B <-> C", "C <-> A", "A -> D"]))
+    assert open_cycle.structural_ok and open_cycle.algebraic_ok is None and open_cycle.satisfied is None
+    assert open_cycle.cycle_conditions == ["k+r1·k+r2·k+r3 = k-r1·k-r2·k-r3"]
 
 
 def test_michaelis_menten_with_irreversible_product_step_passes():
     rep = check_detailed_balance(reactions=["E + S <-> ES; kf=100, kr=1", "ES -> E + P; kf=10"])
     assert rep.satisfied and rep.structural_ok and rep.offending_combination == []
     assert rep.irreversible == ["r2"]
+    # Without constants the verdict is the same: the reversible part has no cycle, so Wegscheider asks nothing.
+    bare = check_detailed_balance(reactions=["E + S <-> ES", "ES -> E + P"])
+    assert bare.satisfied and bare.algebraic_ok and bare.cycle_conditions == []
 
 
 def test_reversible_pdpc_balanced_only_at_zero_phosphorylation_potential():

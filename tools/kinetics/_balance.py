@@ -41,7 +41,8 @@ class DetailedBalanceReport(ToolModel):
     """Result of the extended detailed-balance check."""
 
     satisfied: bool | None = Field(
-        description="Both conditions hold (None if the algebraic one could not be evaluated for lack of constants)."
+        description="Both conditions hold (None if the structural one holds but the algebraic one could not be "
+        "evaluated for lack of constants)."
     )
     structural_ok: bool = Field(description="No oriented cycle through an irreversible reaction.")
     offending_combination: list[ReactionTerm] = Field(
@@ -154,7 +155,9 @@ def extended_detailed_balance(network: ReactionNetwork, *, rtol: float = 1e-6) -
     algebraic_ok: bool | None = None
     violated: list[ReactionTerm] = []
     deviation = None
-    if have_constants:
+    if not cycles:
+        algebraic_ok = True  # no cycle in the reversible part: the Wegscheider conditions are empty
+    elif have_constants:
         log_k = np.array([math.log(r.k_forward) - math.log(r.k_reverse) for r in rev])
         algebraic_ok = True
         for c in cycles:
@@ -169,7 +172,8 @@ def extended_detailed_balance(network: ReactionNetwork, *, rtol: float = 1e-6) -
                 ]
                 break
     structural_ok = structural is None
-    satisfied = None if algebraic_ok is None else (structural_ok and algebraic_ok)
+    # A structural violation decides the verdict even when the constants needed for Wegscheider are missing.
+    satisfied = False if not structural_ok else algebraic_ok
     parts = []
     if structural_ok:
         parts.append("structural condition holds (no oriented cycle through an irreversible step)")

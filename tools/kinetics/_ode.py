@@ -79,6 +79,13 @@ def make_ode_solver(
     callable
         ``x0`` (n_s,) mol/m³, ``k`` (n_d,) rate constants, ``ts`` (n_t,) s increasing with ``ts[0]`` the start
         time -> ``ys`` (n_t, n_s) mol/m³ and ``ok`` (bool scalar). Works under ``jax.vmap`` and ``jax.grad``.
+
+    Notes
+    -----
+    Under ``jax.vmap`` all lanes step in lock-step until the slowest is done, and on CPU the per-lane Jacobian and
+    LU work does not get cheaper when batched. So vmap pays off for small networks (the 6-species PdPC sweep in
+    ``benchmarks/kinetics.py``: 2–7× over a loop of calls) but not for larger stiff ones (20 species: a Python loop of
+    calls was ~7× faster than vmap on 2 CPU cores).
     """
     key = (system.key(), solver, float(rtol), float(atol), int(max_steps))
     if key in _CACHE:
