@@ -7,7 +7,8 @@ Data: the SYNTHETIC example set ``examples/data/redox_kinetics`` (1 % noise, mad
 step and grid than the fit uses), plus further noise realisations of the same noise-free curves (``--seeds``) and the
 noise-free curves themselves. Every labwright fit runs behind the same interface (``fit_cv(method=...)``) with the
 same residual, transforms and simulator-call accounting (one CV at one scan rate = 1 call; a forward-mode Jacobian with
-p parameters = 1 + p calls; Nelder–Mead and differential evolution also pay 3·(2 + p) calls for the final covariance).
+p parameters, its primal included, = 1 + p calls; Nelder–Mead and differential evolution also pay 3·(1 + p) calls
+for the final covariance).
 
 Parameter error = the largest relative error over k0, α and D. With 1 % noise the gradient fit's error *is* the
 statistical error of the data (its optimisation error is far below it), so the ratio to Nelder–Mead on noisy data is

@@ -484,10 +484,8 @@ def _result(
 ) -> CVFitResult:
     """Estimates and diagnostics at ``theta``; ``r`` and ``J`` are reused when the optimiser already has them."""
     names = problem.names
-    if r is None:
-        r = problem.residual(theta)
-    if J is None:
-        J = problem.jacobian(theta)
+    if r is None or J is None:
+        r, J = problem.residual_and_jacobian(theta)
     cov, _, cov_warn = _covariance(J, r)
     warnings = list(warnings) + cov_warn
     params, corr = {}, None
