@@ -12,15 +12,21 @@ Sources:
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from labwright.tools.electrochem import ECParams, cv_current, cv_peaks, cv_waveform, find_peak, lsv_waveform
+from labwright.tools.electrochem import ECParams, cv_peaks, cv_waveform, find_peak, lsv_waveform
+from labwright.tools.electrochem import cv_current as _cv_current
 from labwright.tools.electrochem._kinetics import bv_factors, mhc_factors, mhc_quadrature, mhc_zeng
 from labwright.tools.electrochem._units import BOLTZMANN_EV, FARADAY, GAS_CONSTANT
 from scipy.integrate import quad
 from scipy.special import expit
+
+# one-off simulations: unroll=1 compiles ~3x faster (identical numbers; the default 8 is for speed)
+cv_current = partial(_cv_current, unroll=1)
 
 T = 298.15
 F_RT = FARADAY / (GAS_CONSTANT * T)
