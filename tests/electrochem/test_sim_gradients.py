@@ -55,6 +55,7 @@ def test_gradient_matches_finite_differences_and_checkpointing_changes_nothing(q
     np.testing.assert_allclose(np.asarray(jax.grad(chunked)(jnp.asarray(x))), grad, rtol=1e-10)
 
 
+@pytest.mark.slow  # ~25 s on a busy 2-core machine: reverse mode through 8 Newton iterations per step compiles slowly
 def test_gradient_with_ohmic_drop(quasi_reversible):
     # the implicit Newton solve for the true potential E - R_u i is differentiated through; tolerance 1e-5
     E, dt, data, _ = quasi_reversible
