@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from labwright.errors import InvalidInput
 from labwright.tools.electrochem._units import FARADAY, GAS_CONSTANT
 from labwright.tools.registry import call_tool, get_tool
 
@@ -46,3 +47,17 @@ def test_cost_grows_with_grid_and_steps():
     coarse = spec.estimate_cost(base).seconds
     assert spec.estimate_cost({**base, "dE": 1e-4}).seconds > coarse
     assert spec.estimate_cost({**base, "grid_h0": 1e-6, "grid_gamma": 1.01}).seconds > coarse
+
+
+def test_simulate_ca_sphere_defaults_area_from_radius():
+    # sphere: area defaults to 4 pi r0²; i = F A D c (1/(pi D t)^1/2 + 1/r0) (B&F eq. 5.2.18), 1 % at the end
+    r0 = 5e-6
+    out = call_tool("simulate_ca", {"E_initial": -0.5, "E_steps": [0.5], "durations": [0.5], "dt": 2e-3,
+                                    "kinetics": "nernst", "geometry": "spherical", "radius": r0})  # fmt: skip
+    t_end, i_end = out.t[-1], out.I[-1]
+    area = 4 * np.pi * r0**2
+    assert i_end == pytest.approx(FARADAY * area * 1e-9 * (1 / np.sqrt(np.pi * 1e-9 * t_end) + 1 / r0), rel=0.01)
+    with pytest.raises(InvalidInput) as err:
+        call_tool("simulate_ca", {"E_initial": -0.5, "E_steps": [0.5], "durations": [0.5], "dt": 2e-3,
+                                  "geometry": "spherical"})  # fmt: skip
+    assert err.value.field == "radius"

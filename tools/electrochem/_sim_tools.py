@@ -54,7 +54,9 @@ class CellInput(ToolModel):
     D_O: PositiveFloat = Field(default=1e-9, description="Diffusion coefficient of O, m^2/s.")
     D_R: PositiveFloat = Field(default=1e-9, description="Diffusion coefficient of R, m^2/s.")
     c_bulk: PositiveFloat = Field(default=1.0, description="Bulk concentration, mol/m^3 (= mM).")
-    area: PositiveFloat = Field(default=1e-6, description="Electrode area, m^2.")
+    area: PositiveFloat | None = Field(
+        default=None, description="Electrode area, m^2 (default 1e-6 planar, 4 pi radius^2 spherical)."
+    )
     T: PositiveFloat = Field(default=298.15, description="Temperature, K.")
     n: int = Field(default=1, ge=1, le=6, description="Electrons transferred.")
     lambda_eV: PositiveFloat = Field(default=1.0, description="Marcus reorganisation energy, eV (mhc only).")
@@ -81,10 +83,15 @@ class CellInput(ToolModel):
         if self.plot_path is not None and not self.plot_path.lower().endswith(".png"):
             raise InvalidInput("plot_path", f"must end in .png, got {self.plot_path!r}")
 
+    def electrode_area(self) -> float:
+        if self.area is not None:
+            return self.area
+        return 4.0 * np.pi * self.radius**2 if self.geometry == "spherical" else 1e-6
+
     def params(self) -> ECParams:
         return ECParams(
             E0=self.E0, k0=self.k0, alpha=self.alpha, D_O=self.D_O, D_R=self.D_R, c_bulk=self.c_bulk,
-            area=self.area, T=self.T, n=float(self.n), lambda_eV=self.lambda_eV, k_chem=self.k_chem,
+            area=self.electrode_area(), T=self.T, n=float(self.n), lambda_eV=self.lambda_eV, k_chem=self.k_chem,
             K_eq=self.K_eq, R_u=self.R_u, C_dl=self.C_dl, radius=self.radius,
         )  # fmt: skip
 
