@@ -135,7 +135,7 @@ class DoseInput(ToolModel):
     parameters: PdPCParameters = Field(description="Constants and totals (SI).")
     signal_ratio_min: PositiveFloat = Field(default=0.01, description="Lowest u swept.")
     signal_ratio_max: PositiveFloat = Field(default=100.0, description="Highest u swept.")
-    n_points: int = Field(default=120, ge=10, le=2000, description="Signal values (log-spaced).")
+    n_points: int = Field(default=80, ge=10, le=2000, description="Signal values (log-spaced).")
 
 
 class DoseResponse(ToolModel):

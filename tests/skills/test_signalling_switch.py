@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from labwright.agents.audit import AuditLog
+from labwright.cli import main
 from labwright.skills import load_workflow, run
 
 WF = Path(__file__).resolve().parents[2] / "examples" / "workflows" / "signalling_switch.yaml"
@@ -36,18 +34,17 @@ def test_shipped_signalling_workflow_loads_with_its_contracts_checked():
     assert sorted(wf.terminal_steps()) == ["dose_response", "saturation", "thermodynamics"]  # three parallel branches
 
 
-def test_signalling_switch_stops_at_its_checkpoint_then_finishes_from_the_cli(isolated_home):
+def test_signalling_switch_stops_at_its_checkpoint_then_finishes_from_the_cli(capsys):
     res = run(WF)  # no approval rule: the saturation sweep waits for a person
     assert res.status == "waiting", res.error
     assert [(p.kind, p.step) for p in res.pending] == [("step", "saturation")]
     assert res.steps == {"model": "finished", "dose_response": "finished", "thermodynamics": "finished"}
 
-    env = {**os.environ, "LABWRIGHT_HOME": str(isolated_home)}
-    cmd = [sys.executable, "-m", "labwright.cli", "run", "--resume", res.run_id, "--approve", "all", "--no-input"]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "Findings" in out.stdout and "report:" in out.stdout
-    report = Path(out.stdout.split("report:")[-1].strip())
+    # The CLI's entry point, in this process (the JAX programs compiled above are reused).
+    assert main(["run", "--resume", res.run_id, "--approve", "all", "--no-input"]) == 0
+    printed = capsys.readouterr().out
+    assert "Findings" in printed and "report:" in printed
+    report = Path(printed.split("report:")[-1].strip())
     doc = json.loads(report.with_suffix(".json").read_text())
     assert {s: v["status"] for s, v in doc["steps"].items()} == dict.fromkeys(
         ["model", "dose_response", "saturation", "thermodynamics"], "finished"
