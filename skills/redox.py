@@ -178,7 +178,8 @@ class PlanInput(ToolModel):
     paths: list[str] = Field(min_length=2, description="CV files, one per scan rate.")
     initial: dict[str, float] = Field(description="First guesses, SI (from the classical estimates).")
     candidates: list[str] = Field(
-        default=["E/bv", "E/mhc", "EC/bv", "EC/mhc"], description="Models to fit, 'mechanism/kinetics'."
+        default=["E/bv", "E/mhc", "EC/bv", "EC/mhc"],
+        description="Models the fit steps run, 'mechanism/kinetics' (for the cost estimate shown at the checkpoint).",
     )
     max_iterations: PositiveInt = Field(default=25, le=500, description="Levenberg-Marquardt iterations per fit.")
     max_points: int = Field(default=200, ge=50, le=2000, description="Samples kept per curve in the fits.")
@@ -406,6 +407,7 @@ def select_model(ctx: SkillContext, inp: SelectInput) -> ModelSelection:
             "model": best.label,
             "parameters": {k: v.model_dump() for k, v in best.parameters.items()},
             "truth": inp.truth,
+            "scan_rates_V_per_s": inp.scan_rates,
             "relative_error": recovery,
         },
         title="Best-model parameters",
