@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, MalformedFile
+from ._gc import gc_paused
 from ._normalise import Concept, normalise_text
-from ._store import EdgeSpec, KnowledgeStore, Provenance, gc_paused
+from ._store import EdgeSpec, KnowledgeStore, Provenance
 
 __all__ = [
     "hif_schema",

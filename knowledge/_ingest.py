@@ -28,8 +28,9 @@ from ._extract import (
     offline_extract,
     sha256_short,
 )
+from ._gc import gc_paused
 from ._normalise import Concept, normalise_concept
-from ._store import EdgeSpec, KnowledgeStore, Provenance, gc_paused
+from ._store import EdgeSpec, KnowledgeStore, Provenance
 
 __all__ = [
     "Participant",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import difflib
-import gc
 import hashlib
 import json
 import sqlite3
@@ -24,6 +23,7 @@ import numpy as np
 
 from ..errors import InvalidInput, NotFound
 from ..settings import get_settings
+from ._gc import gc_paused
 from ._normalise import Concept, normalise_concept, normalise_text
 from ._schema import DDL, PRAGMAS, SCHEMA_VERSION
 from ._traverse import HyperIndex
@@ -606,9 +606,10 @@ class KnowledgeStore:
         return ix
 
     def _load_index(self) -> HyperIndex:
-        edge_ids = np.array(self.all_edge_ids(), dtype=np.int64)
-        node_ids = np.array(self.all_node_ids(), dtype=np.int64)
-        inc = np.array(self.conn.execute("SELECT edge_id, node_id FROM incidences").fetchall(), dtype=np.int64)
+        with gc_paused():  # a million row tuples: no collector passes while they are alive
+            edge_ids = np.array(self.all_edge_ids(), dtype=np.int64)
+            node_ids = np.array(self.all_node_ids(), dtype=np.int64)
+            inc = np.array(self.conn.execute("SELECT edge_id, node_id FROM incidences").fetchall(), dtype=np.int64)
         inc = inc.reshape(-1, 2)
         return HyperIndex.from_incidences(
             np.searchsorted(edge_ids, inc[:, 0]),
@@ -616,23 +617,6 @@ class KnowledgeStore:
             edge_ids.tolist(),
             node_ids.tolist(),
         )
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a bulk write.
-
-    A large import allocates millions of small acyclic objects (events, concepts, rows) that reference counting
-    frees; the cyclic collector would traverse the growing live set again and again, about a third of the build time
-    at 160k edges. Collection resumes (if it was on) when the block ends, also on error.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _chunks(ids: list[int], size: int = 900) -> Iterator[list[int]]:

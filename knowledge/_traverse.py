@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from ..errors import InvalidInput, NotFound
+from ._gc import gc_paused
 
 __all__ = [
     "HyperIndex",
@@ -290,7 +291,9 @@ def s_components(ix: HyperIndex, s: int = 1) -> list[list[int]]:
     rank = present[np.lexsort((order[starts[present]], -sizes[present]))]  # largest first, then smallest member
     # one conversion to Python ints and plain slicing: hundreds of thousands of singletons stay cheap
     flat = order.tolist()
-    return [flat[a:b] for a, b in zip(starts[rank].tolist(), (starts + sizes)[rank].tolist())]
+    bounds = zip(starts[rank].tolist(), (starts + sizes)[rank].tolist())
+    with gc_paused():  # hundreds of thousands of new lists would otherwise trigger repeated full collections
+        return [flat[a:b] for a, b in bounds]
 
 
 # ---------------------------------------------------------------------- breadth-first search
