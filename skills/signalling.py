@@ -87,6 +87,9 @@ class CycleModel(ToolModel):
 def pdpc_model(ctx: SkillContext, inp: ModelInput) -> CycleModel:
     """Build the mass-action PdPC, check its detailed-balance structure and relax one example to steady state."""
     p = inp.parameters
+    ctx.mark_synthetic(
+        "every curve is simulated from the mass-action model by labwright's own kinetics solvers; no measured data"
+    )
     reactions = cycle_reactions(p)
     db = ctx.call("check_detailed_balance", {"reactions": reactions})
     e1 = inp.signal_ratio * p.k2 * p.E2_total / p.k1

@@ -51,6 +51,9 @@ def test_signalling_switch_stops_at_its_checkpoint_then_finishes_from_the_cli(ca
     )
     for fig in ("model/time_course.png", "dose_response/dose_response.png", "saturation/saturation.png"):
         assert (report.parent / fig).is_file()
+    # Simulated, not measured: the report says so, and so does every artifact down the chain.
+    assert doc["synthetic"] is True and "**Synthetic data.**" in report.read_text()
+    assert all(a["synthetic"] for a in doc["artifacts"])
 
     # Finished branches were not repeated on resume: every tool ran exactly as often as the skills call it.
     rows = AuditLog().rows(res.run_id)
