@@ -130,6 +130,7 @@ def bench_stiff(repeat: int) -> None:
     for name, t, y in rows:
         err = float(np.max(np.abs(y - ref)))
         print(f"    {name:44s} {t * 1e3:9.1f} ms {err:20.1e} {t / t_jax:18.2f}x")
+        assert err < 1e-5, f"{name} disagrees with the Radau reference ({err:.1e} mol/m³)"
 
     # Batch of 64 initial states (total mass spread over the A and D pools): one vmapped call vs a SciPy loop.
     rng = np.random.default_rng(1)
@@ -159,13 +160,25 @@ def bench_stiff(repeat: int) -> None:
         f"    {'labwright loop of jitted solves (no vmap)':44s} {t_loop:9.2f} s  max |Δ| vs vmap "
         f"{np.max(np.abs(y_loop - np.asarray(yb))):.1e}  vmap speed-up {t_loop / t_vmap:.2f}x"
     )
+    assert np.max(np.abs(y_loop - np.asarray(yb))) < 1e-9  # vmap and loop compute the same solution
+    worst = {}
     for method in ("BDF", "LSODA"):
         t, ys_sp = best_of(lambda m=method: scipy_loop(m), max(1, repeat - 1))
-        diff = float(np.max(np.abs(ys_sp - np.asarray(yb))))
+        lane_diff = np.max(np.abs(ys_sp - np.asarray(yb)), axis=(1, 2))
+        worst[method] = (int(np.argmax(lane_diff)), ys_sp)
         print(
-            f"    {'scipy ' + method + ' loop':44s} {t:9.2f} s  max |Δ| vs vmap {diff:.1e}  "
+            f"    {'scipy ' + method + ' loop':44s} {t:9.2f} s  max |Δ| vs vmap {lane_diff.max():.1e}  "
             f"labwright speed-up: vmap {t / t_vmap:.2f}x, loop {t / t_loop:.2f}x"
         )
+    # Who is right where they differ most? A tight Radau reference for the worst lanes.
+    for method, (lane, ys_sp) in worst.items():
+        ref_b = solve_ivp(
+            model.rhs, (0, ts[-1]), batch[lane], method="Radau", t_eval=ts, rtol=1e-12, atol=1e-16, jac=model.jac
+        ).y.T
+        e_jax = float(np.max(np.abs(np.asarray(yb[lane]) - ref_b)))
+        e_sp = float(np.max(np.abs(ys_sp[lane] - ref_b)))
+        print(f"    worst lane vs {method} (#{lane}): |err| vs Radau: labwright {e_jax:.1e}, {method} {e_sp:.1e}")
+        assert e_jax < 1e-4, f"labwright lane {lane} disagrees with the Radau reference ({e_jax:.1e})"
 
 
 # ---- 2. PdPC dose–response -----------------------------------------------------------------------------------------
@@ -227,8 +240,11 @@ def bench_pdpc(repeat: int, n_points: int = 200) -> None:
         f"    {'labwright per point (jit, no vmap)':44s} {t_loop:7.2f} s {np.max(np.abs(f_loop - f_jax)):17.1e} "
         f"{np.max(np.abs(f_loop - f_gk)):13.1e} {t_loop / t_vmap:8.2f}x"
     )
+    assert np.max(np.abs(f_jax - f_gk)) < 5e-4  # GK holds to O(E_T/K) here (see tests/kinetics/test_pdpc.py)
+    assert np.max(np.abs(f_loop - f_jax)) < 1e-9
     for method in ("BDF", "LSODA"):
         t, f_sp = best_of(lambda m=method: scipy_sweep(m), max(1, repeat - 1))
+        assert np.max(np.abs(f_sp - f_jax)) < 1e-6, f"{method} steady states disagree with labwright"
         print(
             f"    {'scipy solve_ivp ' + method + ' per point':44s} {t:7.2f} s {np.max(np.abs(f_sp - f_jax)):17.1e} "
             f"{np.max(np.abs(f_sp - f_gk)):13.1e} {t / t_vmap:8.2f}x"
