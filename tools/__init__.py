@@ -3,6 +3,7 @@
 Importing this package imports each subsystem, which registers its tools in :mod:`labwright.tools.registry`.
 """
 
+from . import _runtime as _runtime  # noqa: F401  (JAX settings before any tool runs)
 from . import chem as chem
 from . import electrochem as electrochem
 from . import kinetics as kinetics
