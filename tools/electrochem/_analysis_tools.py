@@ -72,14 +72,11 @@ def line_plot(
 ) -> str:
     """Write a two-panel PNG: points (those used by the fit highlighted) with the fitted line y = slope·x + intercept
     over the used range, and the residuals of the used points. Returns the path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .._figures import subplots
 
     path.parent.mkdir(parents=True, exist_ok=True)
     x, y, used = np.asarray(x, float), np.asarray(y, float), np.asarray(used, bool)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
+    fig, (top, bottom) = subplots(2, 1, figsize=(6, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
     if (~used).any():
         top.plot(x[~used], y[~used], ".", color="0.65", ms=3, label="not fitted")
     top.plot(x[used], y[used], "o", ms=3.5, label="fitted")
@@ -94,7 +91,6 @@ def line_plot(
     bottom.set_ylabel("residual")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return str(path)
 
 

@@ -741,13 +741,10 @@ def simulate_fit(
 
 def plot_fit(curves: Sequence[CVCurve], fitted: Sequence[np.ndarray], folder: Path, *, title: str = "") -> list[Path]:
     """Write ``cv_fit.png`` (data as points, fit as lines, per scan rate) and ``cv_residuals.png`` into ``folder``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .._figures import subplots
 
     folder.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = subplots(figsize=(6, 4.5))
     for c, f in zip(curves, fitted):
         line = ax.plot(c.E, f * 1e6, lw=1.5, label=f"fit {c.scan_rate:g} V/s")[0]
         ax.plot(c.E, c.I * 1e6, ".", ms=2, color=line.get_color(), alpha=0.5)
@@ -758,8 +755,7 @@ def plot_fit(curves: Sequence[CVCurve], fitted: Sequence[np.ndarray], folder: Pa
     fit_png = folder / "cv_fit.png"
     fig.tight_layout()
     fig.savefig(fit_png, dpi=120)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = subplots(figsize=(6, 3.5))
     for c, f in zip(curves, fitted):
         ax.plot(np.arange(c.I.size), (c.I - f) / c.scale * 100, lw=0.8, label=f"{c.scan_rate:g} V/s")
     ax.set_xlabel("sample")
@@ -768,7 +764,6 @@ def plot_fit(curves: Sequence[CVCurve], fitted: Sequence[np.ndarray], folder: Pa
     res_png = folder / "cv_residuals.png"
     fig.tight_layout()
     fig.savefig(res_png, dpi=120)
-    plt.close(fig)
     return [fit_png, res_png]
 
 

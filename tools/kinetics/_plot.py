@@ -48,12 +48,9 @@ def plot_time_course(
     observed: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> str:
     """Lines per species against time (s); optional observed points; returns the file's sha256."""
-    import matplotlib
+    from .._figures import subplots
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     for name, y in series.items():
         line = ax.plot(times, y, lw=1.6, label=name)[0]
         if observed and name in observed:
@@ -64,10 +61,7 @@ def plot_time_course(
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _save(fig, path)
 
 
 def plot_dose_response(
@@ -80,12 +74,9 @@ def plot_dose_response(
     markers: Sequence[str] = (),
 ) -> str:
     """Fraction modified against signal on a log axis; names in ``markers`` are drawn as points."""
-    import matplotlib
+    from .._figures import subplots
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     for name, y in curves.items():
         style = dict(marker="o", ms=2.5, ls="none") if name in markers else dict(lw=1.6)
         ax.plot(signal, y, label=name, **style)
@@ -98,7 +89,4 @@ def plot_dose_response(
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _save(fig, path)
