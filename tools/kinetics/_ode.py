@@ -85,7 +85,7 @@ def make_ode_solver(
     Under ``jax.vmap`` all lanes step in lock-step until the slowest is done, and on CPU the per-lane Jacobian and
     LU work does not get cheaper when batched. So vmap pays off for small networks (the 6-species PdPC sweep in
     ``benchmarks/kinetics.py``: 2–7× over a loop of calls) but not for larger stiff ones (20 species: a Python loop of
-    calls was ~7× faster than vmap on 2 CPU cores).
+    calls was 4–7× faster than vmap on 2 CPU cores).
     """
     key = (system.key(), solver, float(rtol), float(atol), int(max_steps))
     if key in _CACHE:
