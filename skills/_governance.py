@@ -5,11 +5,18 @@ Tool calls go through :func:`labwright.agents.governance.governed_call` (policy 
 step names another. Step checkpoints use the same :class:`~labwright.agents.policy.ApprovalRule` and
 :class:`~labwright.agents.audit.AuditLog`; the rule that settled a question is recorded as its approver
 (``"rule:all"``, ``"rule:under=60s"``) and a person's answer as ``"human"``.
+
+A step approved at its checkpoint gets a :class:`~labwright.skills._skill.StepGrant`: the tool calls the step then
+makes that would ask at their own gate (a store write, a long call) are approved by that grant instead of asking
+again, while their summed estimates stay within the approved estimate of the step. Each such call is recorded in the
+ledger and the audit log as approved, with approver ``step:<step>(<who approved the step>)`` and the reason; a call
+past the approved estimate, or any call of a step that was not approved at a checkpoint, still asks.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -19,8 +26,12 @@ from pydantic import BaseModel
 from ..agents.audit import sha256_of
 from ..agents.policy import ApprovalRule
 from ..errors import InvalidInput, LabwrightError, PermissionDenied
-from ..tools.registry import get_tool
-from ._skill import StepRejected
+from ..tools.registry import Cost, get_tool
+from ._skill import StepApproval, StepGrant, StepRejected
+
+# Ledger namespace of approvals settled by a step's grant: never a LangGraph task namespace, so re-running the node
+# does not replay an interrupt() for them (see labwright.agents.governance.ask_human).
+_GRANT_NS = "labwright:step-grant"
 
 __all__ = ["Governance", "ToolFailed", "parse_step_answer", "sync_cpu_dispatch"]
 
@@ -83,6 +94,20 @@ def parse_step_answer(answer: Any, inp: Mapping[str, Any]) -> dict[str, Any] | N
     raise InvalidInput("answer", f"a step checkpoint takes 'approve', 'reject' or {{'edit': {{...}}}}, got {answer!r}")
 
 
+def _grant(step: Any, skill: Any, key: str, approver: str, data: Mapping[str, Any], estimate: Cost) -> StepGrant:
+    """The grant a step approved with input ``data`` at estimated cost ``estimate`` gives its own tool calls."""
+    return StepGrant(
+        step=step.id,
+        skill=skill.ref,
+        reference=key,
+        approver=approver,
+        input_sha256=sha256_of(dict(data)),
+        tools=tuple(skill.tools),
+        seconds=float(estimate.seconds),
+        tokens=int(estimate.tokens),
+    )
+
+
 class Governance:
     """Governance for one workflow run: the agents' :class:`~labwright.agents.governance.RunContext` (policy with the
     approval rule, audit log, ledger, budget) plus step checkpoints.
@@ -102,18 +127,25 @@ class Governance:
         self.rule = ApprovalRule.parse(approve)
         self.ctx = RunContext.open(run_id, auto_approve=str(self.rule))
         self.policy = self.ctx.policy
+        # ask key -> approver, for pending questions this process answered by the approval rule (on resume)
+        self._settled: dict[str, str] = {}
 
     # -- tool calls --------------------------------------------------------------------------------------------------
-    def call_tool(self, role: str, tool: str, args: Mapping[str, Any], step_key: str) -> BaseModel:
+    def call_tool(
+        self, role: str, tool: str, args: Mapping[str, Any], step_key: str, grant: StepGrant | None = None
+    ) -> BaseModel:
         """Run ``tool`` through :func:`~labwright.agents.governance.governed_call`; return its output model.
 
-        A denial raises :class:`PermissionDenied`; a rejection or a budget stop raises :class:`StepRejected` (the step
-        ends as "rejected"); a tool error raises :class:`ToolFailed` with the tool's message.
+        ``grant``: the approval of the calling step; a call that would ask is approved by it when it fits (see the
+        module docstring). A denial raises :class:`PermissionDenied`; a rejection or a budget stop raises
+        :class:`StepRejected` (the step ends as "rejected"); a tool error raises :class:`ToolFailed` with the tool's
+        message.
         """
         from ..agents.governance import governed_call
 
+        ctx = self._context_for(role, tool, args, step_key, grant)
         with _TOOL_GUARD:
-            out = governed_call(self.ctx, role, tool, dict(args), step_key)
+            out = governed_call(ctx, role, tool, dict(args), step_key)
         if out.ok:
             return get_tool(tool).output_model.model_validate(out.result)
         if out.status == "denied":
@@ -122,16 +154,91 @@ class Governance:
             raise StepRejected(f"{tool}: {out.message}")
         raise ToolFailed(f"{tool}: {out.message}")
 
+    def _context_for(
+        self, role: str, tool: str, args: Mapping[str, Any], step_key: str, grant: StepGrant | None
+    ) -> Any:
+        """The run context to call ``tool`` with: the run's own, or a copy whose approver is the step's grant (its
+        approval already recorded in the ledger) or the rule that settled this call's pending question."""
+        from ..agents.policy import gate
+
+        dec = gate(role, tool, args, self.policy, run_id=self.run_id, step_key=step_key)
+        if dec.decision != "ask" or dec.idempotency_key is None:
+            return self.ctx
+        key = dec.idempotency_key
+        if key in self._settled:
+            return dataclasses.replace(self.ctx, approver=self._settled[key])
+        if grant is None or dec.auto_approver is not None:
+            return self.ctx  # no step approval to lean on, or the rule approves the call itself
+        # Charge every call that needs approval, also one whose result is stored, so a re-run decides the same way.
+        if not grant.take(tool, dec.estimate):
+            return self.ctx  # past what was approved (or a tool the skill does not declare): the gate asks
+        asked = self.ctx.ledger.get_ask(key, "approval")
+        if asked is not None and asked["ns"] != _GRANT_NS:
+            return self.ctx  # a person was asked about this call before: their answer (or the question) stands
+        if asked is None and self.ctx.ledger.get_result(key) is None:
+            self._record_grant(dec, key, step_key, grant)
+        return dataclasses.replace(self.ctx, approver=grant.approver_ref)
+
+    def _record_grant(self, dec: Any, key: str, step_key: str, grant: StepGrant) -> None:
+        """Store the call's approval by ``grant`` in the ledger, where governed_call reads it as answered."""
+        reason = (
+            f"covered by the approval of step {grant.step!r} by {grant.approver} (checkpoint {grant.reference[:12]}): "
+            f"{dec.reason}; estimates so far {grant.spent_seconds:.3g} s of the approved {grant.seconds:.3g} s"
+        )
+        payload = {
+            "kind": "approval",
+            "run_id": self.run_id,
+            "role": dec.role,
+            "tool": dec.tool,
+            "args": dec.args,
+            "estimate": dec.estimate.model_dump(),
+            "side_effect": dec.side_effect,
+            "reason": dec.reason,
+            "key": key,
+            "step": step_key,
+            "covered_by": grant.to_json(),
+        }
+        ledger = self.ctx.ledger
+        ledger.put_ask(key=key, kind="approval", run_id=self.run_id, payload=payload, ns=_GRANT_NS)
+        ledger.answer_ask(key, "approval", {"decision": "approve", "reason": reason}, _GRANT_NS)
+
+    def settle_pending(self, pending: Any) -> bool:
+        """Answer one pending question by this run's approval rule if it approves it; record that in the audit.
+
+        Used when a run is resumed with a rule (``approve="all"``) while questions asked earlier are still open.
+        Budget questions are not approvals and are never settled this way. True if settled.
+        """
+        if pending.kind not in ("step", "approval"):
+            return False
+        if not self.rule.approves(Cost(seconds=float(pending.estimate_seconds or 0.0))):
+            return False
+        approver = f"rule:{self.rule}"
+        key = pending.payload.get("ask_key")
+        if key:
+            self._settled[key] = approver
+        self.ctx.log(
+            "approval_settled",
+            actor="workflow",
+            role="workflow",
+            tool=pending.tool or (f"skill:{pending.payload.get('skill')}" if pending.kind == "step" else None),
+            decision="approve",
+            approver=approver,
+            detail={"interrupt": pending.id, "kind": pending.kind, "step": pending.step, "reason": pending.reason},
+            dedupe=f"{key or pending.id}:settled",
+        )
+        return True
+
     # -- step checkpoints --------------------------------------------------------------------------------------------
-    def approve_step(self, step: Any, skill: Any, inp: BaseModel) -> dict[str, Any] | None:
-        """Stop ``step`` for approval if its rule says so; return the input to run with, or None if rejected."""
+    def approve_step(self, step: Any, skill: Any, inp: BaseModel) -> StepApproval | None:
+        """Stop ``step`` for approval if its rule says so; return the input to run with and the grant covering the
+        step's tool calls (None when the step needs no approval), or None if rejected."""
         from ..agents.governance import ask_human
         from ..agents.policy import idempotency_key
 
         data = inp.model_dump(mode="json")
         reason = skill.needs_approval(inp, self.policy.approval_seconds, forced=step.checkpoint)
         if reason is None:
-            return data
+            return StepApproval(data)
         estimate = skill.estimate_cost(inp)
         key = idempotency_key(self.run_id, f"{step.id}/checkpoint", sha256_of(data))
         common = {"role": "workflow", "tool": f"skill:{skill.ref}", "args": data}
@@ -145,7 +252,7 @@ class Governance:
                 dedupe=f"{key}:decision",
                 **common,
             )
-            return data
+            return StepApproval(data, _grant(step, skill, key, f"rule:{self.rule}", data, estimate))
         payload = {
             "kind": "step",
             "run_id": self.run_id,
@@ -167,16 +274,21 @@ class Governance:
         answer = ask_human(self.ctx, key, "step", payload)
         decided = parse_step_answer(answer, data)
         verdict = "reject" if decided is None else ("edit" if decided != data else "approve")
+        approver = self._settled.get(key, self.ctx.approver)
         self.ctx.log(
             "decision",
             actor="workflow",
             decision=verdict,
-            approver=self.ctx.approver,
+            approver=approver,
             detail={"step": step.id, "reason": reason, "edited": decided if verdict == "edit" else None},
             dedupe=f"{key}:decision",
             **common,
         )
-        return decided
+        if decided is None:
+            return None
+        # An edit was approved as edited: the grant covers the cost estimated for the input the step runs with.
+        cost = estimate if verdict == "approve" else skill.estimate_cost(skill.validate_input(decided))
+        return StepApproval(decided, _grant(step, skill, key, approver, decided, cost))
 
     # -- run events --------------------------------------------------------------------------------------------------
     def record_start(self, workflow: str, *, resumed: bool) -> None:

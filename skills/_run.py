@@ -12,7 +12,12 @@ gated again by the agents' policy (:mod:`labwright.agents.governance`). A stoppe
 parameters for the step, or new arguments for a tool call) or ``{"rollback": {"step": ID, "params": {...}}}`` (go
 back to an earlier step, change its inputs and run again from there). Non-interactive runs pass an explicit approval
 rule, ``approve="all"`` or ``approve="under=60s"``, which the audit log records as the approver of every question it
-settles.
+settles; resuming a run with a rule also settles the questions already pending that the rule approves. A step approved
+at its checkpoint covers its own tool calls up to the approved estimate (see ``_governance``).
+
+A skill may decide not to run (``StepSkipped``, e.g. a fit branch the approved plan left out): the step is recorded
+as skipped with the reason, and a downstream step that gathers a list from several steps gets the entries of the
+steps that ran.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from ..errors import InvalidInput, LabwrightError, NotFound
 from ..settings import get_settings
 from ._governance import Governance
 from ._provenance import InputRecord, sha256_json, write_atomic
-from ._skill import SkillContext, StepRejected
+from ._skill import SkillContext, StepRejected, StepSkipped
 from ._workflow import StepSpec, Workflow, WorkflowSpec, load_workflow
 
 __all__ = ["run", "resume", "rollback", "RunResult", "PendingApproval", "run_dir_of", "Answer"]
@@ -109,10 +114,16 @@ def _checkpointer():
 def _step_node(wf: Workflow, step: StepSpec, run_id: str, run_dir: Path, gov: Governance) -> Callable:
     skill = wf.skill_of(step.id)
     deps = wf.dependencies(step)
+    optional = wf.list_only_sources(step)  # steps that only feed entries of a gathered list
 
     def node(state: RunState) -> RunState:
         status = state.get("status") or {}
-        blocked = [d for d in deps if status.get(d) != "finished"]
+        records = state.get("records") or {}
+        blocked = [
+            d for d in deps if status.get(d) != "finished" and not (d in optional and _chose_to_skip(records, d))
+        ]
+        if not blocked and optional and all(status.get(d) != "finished" for d in optional):
+            blocked = list(optional)  # every step feeding the gathered list skipped itself: nothing to gather
         if blocked:
             return {
                 "status": {step.id: "skipped"},
@@ -124,7 +135,6 @@ def _step_node(wf: Workflow, step: StepSpec, run_id: str, run_dir: Path, gov: Go
         raw = wf.build_input(step, outputs, overrides)
         upstream = [InputRecord(name=f"step:{d}", sha256=sha256_json(outputs.get(d))) for d in deps]
         params = {**wf.resolved_params(step), **(overrides or {})}
-        records = state.get("records") or {}
         synthetic_upstream = any(
             (records.get(d) or {}).get("synthetic") or (records.get(d) or {}).get("derived_from_synthetic")
             for d in deps
@@ -134,7 +144,7 @@ def _step_node(wf: Workflow, step: StepSpec, run_id: str, run_dir: Path, gov: Go
             step=step.id,
             skill=skill,
             run_dir=run_dir,
-            caller=gov.call_tool,
+            caller=gov.call_tool,  # with grant= once the step was approved at its checkpoint
             role=step.role or skill.role,
             parameters=params,
             upstream=upstream,
@@ -147,6 +157,12 @@ def _step_node(wf: Workflow, step: StepSpec, run_id: str, run_dir: Path, gov: Go
 
         try:
             result = skill.subgraph(ctx, approve).invoke({"input": raw})
+        except StepSkipped as err:
+            return {
+                "status": {step.id: "skipped"},
+                "outputs": {step.id: None},
+                "records": {step.id: {**ctx.record.to_json(), "notes": [f"skipped: {err}"], "chose_to_skip": True}},
+            }
         except StepRejected as err:
             return {
                 "status": {step.id: "rejected"},
@@ -166,6 +182,11 @@ def _step_node(wf: Workflow, step: StepSpec, run_id: str, run_dir: Path, gov: Go
         }
 
     return node
+
+
+def _chose_to_skip(records: Mapping[str, Any], step: str) -> bool:
+    """True when ``step`` was skipped by its own skill (not because something upstream of it did not finish)."""
+    return bool((records.get(step) or {}).get("chose_to_skip"))
 
 
 def _report_node(wf: Workflow, run_id: str, run_dir: Path, approve_rule: str) -> Callable:
@@ -343,6 +364,8 @@ def run(
                 answer = pending_answers.pop(p.id, None)
                 if answer is None and p.step is not None and p.kind == "step":
                     answer = pending_answers.pop(p.step, None)
+                if answer is None and gov.settle_pending(p):
+                    answer = "approve"  # the run's approval rule approves it (recorded in the audit as such)
                 if answer is None and ask is not None:
                     answer = ask(p)
                 if answer is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import threading
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ __all__ = [
     "get_skill",
     "list_skills",
     "StepRejected",
+    "StepSkipped",
+    "StepGrant",
+    "StepApproval",
 ]
 
 CheckpointRule = Literal["auto", "always", "never"]
@@ -41,6 +45,94 @@ CheckpointRule = Literal["auto", "always", "never"]
 
 class StepRejected(LabwrightError):
     """A human (or the approval policy) rejected a step at its checkpoint."""
+
+
+class StepSkipped(LabwrightError):
+    """A skill decided not to run (e.g. its branch is not in the approved plan); the message is the reason."""
+
+
+@dataclass
+class StepGrant:
+    """What a step's approval covers: the step's own tool calls, up to the cost that was approved.
+
+    When a step stops at its checkpoint and is approved (by a person, with or without edits, or by the ``--approve``
+    rule), the approval is for running the skill with that input at its estimated cost. The tool calls the skill then
+    makes (only tools it declares) are covered by that approval while their summed estimates stay within the
+    approved estimate; a call past it asks again at its own gate.
+
+    Attributes
+    ----------
+    step, skill
+        The approved step and skill ref.
+    reference
+        Idempotency key of the step's checkpoint (where the approval is recorded).
+    approver
+        Who approved the step: ``"human:<user>"`` or ``"rule:all"`` etc.
+    input_sha256
+        sha256 of the approved input (canonical JSON).
+    tools
+        Tools the grant covers (those the skill declares).
+    seconds, tokens
+        Approved estimate of the whole step: s, LLM tokens.
+    """
+
+    step: str
+    skill: str
+    reference: str
+    approver: str
+    input_sha256: str
+    tools: tuple[str, ...]
+    seconds: float
+    tokens: int = 0
+    spent_seconds: float = 0.0
+    spent_tokens: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def approver_ref(self) -> str:
+        """The approver recorded on a covered call: the step and who approved it, e.g. ``step:ingest(human:ana)``."""
+        return f"step:{self.step}({self.approver})"
+
+    def take(self, tool: str, estimate: Cost) -> bool:
+        """Charge one call's estimate to the grant; False (nothing charged) if the tool is not covered or it would
+        exceed the approved estimate. Calls are charged in the order the skill makes them, so a re-run of the step
+        (which replays the same calls) decides the same way."""
+        if tool not in self.tools:
+            return False
+        slack = 1e-9 * max(1.0, self.seconds)  # sums of the same float estimates in another order
+        with self._lock:
+            seconds = self.spent_seconds + estimate.seconds
+            tokens = self.spent_tokens + estimate.tokens
+            if seconds > self.seconds + slack or tokens > self.tokens:
+                return False
+            self.spent_seconds, self.spent_tokens = seconds, tokens
+            return True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "skill": self.skill,
+            "reference": self.reference,
+            "approver": self.approver,
+            "input_sha256": self.input_sha256,
+            "tools": list(self.tools),
+            "seconds": self.seconds,
+            "tokens": self.tokens,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StepGrant:
+        """A fresh grant (nothing spent) from :meth:`to_json` output."""
+        return cls(**{**data, "tools": tuple(data["tools"])})
+
+
+@dataclass(frozen=True)
+class StepApproval:
+    """What a step checkpoint decided: the input to run with and, if the step was approved at a checkpoint, the
+    grant that covers its tool calls (None when the step needed no approval)."""
+
+    input: dict[str, Any]
+    grant: StepGrant | None = None
 
 
 @dataclass
@@ -79,7 +171,8 @@ class SkillContext:
     run_dir
         The run folder; artifacts go to ``run_dir / step``.
     caller
-        ``caller(role, tool, args, step_key) -> BaseModel``: the governed tool call (see ``_governance``).
+        ``caller(role, tool, args, step_key) -> BaseModel``: the governed tool call (see ``_governance``); called
+        with ``grant=`` as well once the step was approved at its checkpoint (:class:`StepGrant`).
     role
         The agent role whose allowlist applies to this step's tool calls.
     parameters
@@ -116,6 +209,7 @@ class SkillContext:
         self.record = StepRecord(inputs=list(upstream or []), derived_from_synthetic=synthetic_upstream)
         self._caller = caller
         self._n_calls = 0
+        self.grant: StepGrant | None = None  # set when the step was approved at its checkpoint
 
     @property
     def step_dir(self) -> Path:
@@ -144,7 +238,11 @@ class SkillContext:
                 f"{', '.join(self.skill.tools) or 'none'}",
             )
         self._n_calls += 1
-        out = self._caller(self.role, tool, payload, f"{self.step}#{self._n_calls}")
+        key = f"{self.step}#{self._n_calls}"
+        if self.grant is not None:
+            out = self._caller(self.role, tool, payload, key, grant=self.grant)
+        else:
+            out = self._caller(self.role, tool, payload, key)
         self.record.tools.append(ToolUse(name=tool, version=spec.version, args_sha256=sha256_json(payload)))
         return out
 
@@ -253,6 +351,7 @@ class _SubState(TypedDict, total=False):
     approved: bool
     output: dict[str, Any] | None
     record: dict[str, Any]
+    grant: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -329,12 +428,14 @@ class Skill:
     def subgraph(
         self,
         ctx: SkillContext,
-        approve: Callable[[BaseModel], Mapping[str, Any] | None],
+        approve: Callable[[BaseModel], StepApproval | Mapping[str, Any] | None],
     ):
         """The step as a compiled LangGraph subgraph: validate -> approve -> run -> check.
 
-        ``approve(inp)`` returns the (possibly edited) input to run with, or None when the step was rejected; it may
-        call ``interrupt()``. The subgraph inherits the parent's checkpointer, so a resumed step skips the nodes it
+        ``approve(inp)`` returns the (possibly edited) input to run with (a mapping, or a :class:`StepApproval` that
+        also carries the grant covering the step's tool calls), or None when the step was rejected; it may call
+        ``interrupt()``. The grant is kept in the subgraph's state, so a step resumed in another process still has it.
+        The subgraph inherits the parent's checkpointer, so a resumed step skips the nodes it
         already finished.
         """
         from langgraph.graph import END, START, StateGraph
@@ -346,11 +447,17 @@ class Skill:
             decided = approve(self.validate_input(state["input"]))
             if decided is None:
                 return {"approved": False, "output": None}
-            return {"approved": True, "input": self.validate_input(decided).model_dump(mode="json")}
+            grant = None
+            if isinstance(decided, StepApproval):
+                grant = decided.grant.to_json() if decided.grant is not None else None
+                decided = decided.input
+            return {"approved": True, "input": self.validate_input(decided).model_dump(mode="json"), "grant": grant}
 
         def run(state: _SubState) -> _SubState:
             if not state.get("approved", True):
                 return {}
+            grant = state.get("grant")
+            ctx.grant = StepGrant.from_json(grant) if grant else None
             out = self.func(ctx, self.validate_input(state["input"]))
             return {"output": out.model_dump(mode="json") if isinstance(out, BaseModel) else out}
 

@@ -175,6 +175,16 @@ class Workflow:
                 deps.append(src.step)
         return deps
 
+    def list_only_sources(self, step: StepSpec) -> list[str]:
+        """Steps that feed ``step`` only as entries of a list input (not through ``after`` or a single input).
+
+        Such a step may skip itself (:class:`~labwright.skills._skill.StepSkipped`): ``step`` then runs with the
+        entries of the steps that ran.
+        """
+        single = {s.step for v in step.inputs.values() if not isinstance(v, list) for s in [v]}
+        listed = [s.step for v in step.inputs.values() if isinstance(v, list) for s in v]
+        return [d for d in dict.fromkeys(listed) if d not in step.after and d not in single]
+
     def terminal_steps(self) -> list[str]:
         used = {d for s in self.spec.steps for d in self.dependencies(s)}
         return [s.id for s in self.spec.steps if s.id not in used]
@@ -191,9 +201,12 @@ class Workflow:
             for name in fields:
                 if name in out:
                     data[name] = out[name]
+        optional = set(self.list_only_sources(step))
         for name, src in step.inputs.items():
             if isinstance(src, list):
-                data[name] = [_fetch(s, outputs) for s in src]
+                # An entry from a step that skipped itself (no output) is left out of the list.
+                ran = [s for s in src if not (s.step in optional and outputs.get(s.step) is None)]
+                data[name] = [_fetch(s, outputs) for s in ran]
             else:
                 data[name] = _fetch(src, outputs)
         data.update(self.resolved_params(step))

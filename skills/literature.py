@@ -27,6 +27,7 @@ from pydantic import Field
 from ..errors import InvalidInput
 from ..knowledge import Hypothesis, PathView, normalise_text, read_corpus  # also registers the kg_* tools
 from ..tools.fields import ToolModel
+from ..tools.registry import Cost, get_tool
 from ._skill import SkillContext, skill
 
 __all__ = [
@@ -66,7 +67,28 @@ class CorpusStore(ToolModel):
     provenance: int = Field(description="Provenance records (kg_stats): one per assertion of an edge.")
 
 
-@skill("lit.ingest_corpus", version="1", role="librarian", tools=("kg_ingest_text", "kg_stats"))
+def _ingest_args(doc, extractor: str, store: str | None) -> dict:
+    return {"text": doc.text, "document_id": doc.id, "title": doc.title, "extractor": extractor, "store_path": store}
+
+
+def _ingest_cost(inp: IngestInput) -> Cost:
+    """The step's cost: the tools' own estimates of one kg_ingest_text call per passage plus kg_stats.
+
+    This is what a person approves at the checkpoint; the approval then covers exactly those calls. An unreadable
+    corpus estimates as nothing (the step itself reports the error by field).
+    """
+    try:
+        docs = read_corpus(Path(inp.corpus))
+    except (OSError, ValueError):
+        return Cost()
+    ingest, stats = get_tool("kg_ingest_text"), get_tool("kg_stats")
+    total = stats.estimate_cost({"store_path": None, "s": 2, "fit": False})
+    for d in docs:
+        total = total + ingest.estimate_cost(_ingest_args(d, inp.extractor, None))
+    return total
+
+
+@skill("lit.ingest_corpus", version="1", role="librarian", tools=("kg_ingest_text", "kg_stats"), estimate=_ingest_cost)
 def ingest_corpus(ctx: SkillContext, inp: IngestInput) -> CorpusStore:
     """Ingest a passage corpus into a hypergraph knowledge store, one document per passage, with provenance."""
     docs = read_corpus(ctx.input_file(inp.corpus))
@@ -75,10 +97,7 @@ def ingest_corpus(ctx: SkillContext, inp: IngestInput) -> CorpusStore:
     store = str(Path(inp.store_path) if inp.store_path is not None else ctx.step_dir / "knowledge.sqlite")
     status = {}
     for d in docs:
-        out = ctx.call(
-            "kg_ingest_text",
-            {"text": d.text, "document_id": d.id, "title": d.title, "extractor": inp.extractor, "store_path": store},
-        )
+        out = ctx.call("kg_ingest_text", _ingest_args(d, inp.extractor, store))
         status[d.id] = {"status": out.documents.get(d.id), "events": out.events, "edges_created": out.edges_created}
     stats = ctx.call("kg_stats", {"store_path": store, "s": 2, "fit": False})
     art = ctx.save_json(

@@ -83,6 +83,25 @@ def store_step(ctx: SkillContext, inp: StepIn) -> StepOut:
     return StepOut(value=inp.value, log_path=inp.log_path)
 
 
+class StoreManyIn(ToolModel):
+    label: str
+    log_path: str
+    calls: int = Field(default=1, ge=1, description="lw_test_store calls the step makes")
+    estimated_calls: int = Field(default=1, ge=0, description="calls the step's estimate counts")
+
+
+def _store_many_cost(inp: StoreManyIn) -> Cost:
+    return Cost(seconds=0.001 * inp.estimated_calls)  # lw_test_store's own estimate per call
+
+
+@skill("test.store_many", version="1", tools=("lw_test_store",), estimate=_store_many_cost)
+def store_many_step(ctx: SkillContext, inp: StoreManyIn) -> StepOut:
+    """Write to a (pretend) store ``calls`` times; its estimate covers ``estimated_calls`` of them."""
+    for i in range(inp.calls):
+        ctx.call("lw_test_store", {"label": f"{inp.label}{i}", "log_path": inp.log_path})
+    return StepOut(value=float(inp.calls), log_path=inp.log_path)
+
+
 class TextOut(ToolModel):
     value: str
     log_path: str

@@ -220,13 +220,68 @@ def test_approval_rule_is_recorded_in_the_audit(tmp_path):
     assert _calls(log, "s") == 1
 
 
-def test_tool_level_ask_inside_a_step_waits_and_can_be_rejected(tmp_path):
+def _store_many(log: Path, calls: int, estimated_calls: int, **extra) -> dict:
+    params = {"label": "s", "log_path": str(log), "calls": calls, "estimated_calls": estimated_calls}
+    return {"id": "s", "skill": "test.store_many", "params": params, **extra}
+
+
+def test_step_approval_covers_its_own_store_writes_and_the_audit_names_it(tmp_path):
     log = tmp_path / "calls.log"
-    path = _wf(tmp_path, [{"id": "s", "skill": "test.store", "params": {"label": "s", "log_path": str(log)}}])
-    res = run(path, answers={"s": "approve"})  # the step checkpoint; the tool's own gate still asks
-    assert res.status == "waiting" and res.pending[0].kind == "approval" and res.pending[0].tool == "lw_test_store"
+    path = _wf(tmp_path, [_store_many(log, calls=3, estimated_calls=3)])
+    res = run(path)
+    assert [(p.kind, p.step) for p in res.pending] == [("step", "s")]
+    done = run(resume=res.run_id, answers={"s": "approve"})  # one answer: the three writes do not ask again
+    assert done.status == "finished", done.pending
+    assert [_calls(log, f"s{i}") for i in range(3)] == [1, 1, 1]
+    rows = AuditLog().rows(res.run_id)
+    (step,) = [r for r in rows if r.event == "decision" and r.tool == "skill:test.store_many@1"]
+    assert step.decision == "approve" and step.approver.startswith("human:")
+    writes = [r for r in rows if r.event == "decision" and r.tool == "lw_test_store"]
+    assert [(r.decision, r.approver) for r in writes] == [("approve", f"step:s({step.approver})")] * 3
+    assert all("covered by the approval of step 's'" in r.detail["reason"] for r in writes)
+    results = [r for r in rows if r.event == "tool_result" and r.tool == "lw_test_store"]
+    assert [r.approver for r in results] == [f"step:s({step.approver})"] * 3
+
+
+def test_a_write_past_the_approved_estimate_asks_at_its_own_gate_and_can_be_rejected(tmp_path):
+    log = tmp_path / "calls.log"
+    path = _wf(tmp_path, [_store_many(log, calls=2, estimated_calls=1)])
+    res = run(path, answers={"s": "approve"})  # the approval covers one write; the second one asks
+    assert res.status == "waiting" and [(p.kind, p.tool) for p in res.pending] == [("approval", "lw_test_store")]
+    assert res.pending[0].payload["args"]["label"] == "s1" and _calls(log, "s0") == 1
     done = run(resume=res.run_id, answers={res.pending[0].id: "reject"})
-    assert done.steps == {"s": "rejected"} and _calls(log, "s") == 0
+    assert done.steps == {"s": "rejected"} and (_calls(log, "s0"), _calls(log, "s1")) == (1, 0)
+
+
+def test_calls_of_a_step_that_was_not_approved_still_ask(tmp_path):
+    # test.count declares no estimate and writes nothing, so its step has no checkpoint and no grant; a call whose
+    # own estimate (40 s) crosses the 30 s threshold asks at its gate. Rejected, so nothing sleeps.
+    log = tmp_path / "calls.log"
+    path = _wf(tmp_path, [_count_step("a", log, params={"sleep_s": 40.0})])
+    res = run(path)
+    assert res.status == "waiting" and [(p.kind, p.tool) for p in res.pending] == [("approval", "lw_test_count")]
+    done = run(resume=res.run_id, answers={res.pending[0].id: "reject"})
+    assert done.steps == {"a": "rejected"} and _calls(log, "a") == 0
+    rows = AuditLog().rows(res.run_id)
+    assert not any(r.approver and r.approver.startswith("step:") for r in rows)
+
+
+def test_resume_with_a_rule_settles_pending_questions_and_records_it(tmp_path):
+    log = tmp_path / "calls.log"
+    path = _wf(tmp_path, [_store_many(log, calls=2, estimated_calls=1)])
+    res = run(path, answers={"s": "approve"})
+    assert res.status == "waiting" and len(res.pending) == 1
+    done = run(resume=res.run_id, approve="all")  # no answer by id: the rule settles the pending question
+    assert done.status == "finished", done.pending
+    assert (_calls(log, "s0"), _calls(log, "s1")) == (1, 1)
+    rows = AuditLog().rows(res.run_id)
+    settled = [r for r in rows if r.event == "approval_settled"]
+    assert [(r.tool, r.approver, r.detail["interrupt"]) for r in settled] == [
+        ("lw_test_store", "rule:all", res.pending[0].id)
+    ]
+    writes = [(r.decision, r.approver) for r in rows if r.event == "decision" and r.tool == "lw_test_store"]
+    assert writes[0][0] == "approve" and writes[0][1].startswith("step:s(human:")  # covered by the step approval
+    assert writes[1] == ("approve", "rule:all")  # the one past it, settled by the rule on resume
 
 
 def test_rollback_changes_an_earlier_step_and_reruns_only_what_depends_on_it(tmp_path):
