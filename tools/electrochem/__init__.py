@@ -10,7 +10,8 @@ Analysis API (by a second author): :func:`read_voltammogram_file` -> :class:`Vol
 
 Simulator API (SI units, oxidation current positive): :class:`ECParams`, :class:`SimSettings`, :class:`GridSpec`,
 :func:`cv_current`, and the waveforms :func:`cv_waveform`, :func:`lsv_waveform`, :func:`step_waveform`,
-:func:`uniform_program`. Tools: ``simulate_cv``, ``simulate_ca``.
+:func:`uniform_program`; :func:`diffuse_layer_potential` (Gouy–Chapman–Stern phi2 of the Frumkin
+correction, on when ``ECParams.c_el`` is set). Tools: ``simulate_cv``, ``simulate_ca``.
 """
 
 import jax as _jax
@@ -28,6 +29,7 @@ from ._classical import nicholson_k0_values as nicholson_k0_values  # noqa: E402
 from ._classical import nicholson_psi as nicholson_psi  # noqa: E402
 from ._classical import randles_sevcik_D as randles_sevcik_D  # noqa: E402
 from ._classical import tafel_fit as tafel_fit  # noqa: E402
+from ._double_layer import diffuse_layer_potential as diffuse_layer_potential  # noqa: E402
 from ._fit import CVFitResult as CVFitResult  # noqa: E402
 from ._fit import ModelComparison as ModelComparison  # noqa: E402
 from ._fit import compare_cv_models as compare_cv_models  # noqa: E402

@@ -65,6 +65,16 @@ class CellInput(ToolModel):
     R_u: NonNegativeFloat = Field(default=0.0, description="Uncompensated resistance, ohm (0: no ohmic drop).")
     C_dl: NonNegativeFloat = Field(default=0.0, description="Double-layer capacitance, F (total).")
     radius: PositiveFloat | None = Field(default=None, description="Electrode radius, m (spherical geometry).")
+    c_el: PositiveFloat | None = Field(
+        default=None,
+        description="Supporting electrolyte concentration, mol/m^3; set it to apply the Frumkin double-layer "
+        "correction (Gouy-Chapman-Stern phi2) to bv/mhc rates. None: no correction.",
+    )
+    z_O: FiniteFloat = Field(default=0.0, description="Charge number of O (R has z_O - n); Frumkin only.")
+    z_el: PositiveFloat = Field(default=1.0, description="Charge number of the z:z electrolyte ions; Frumkin only.")
+    E_pzc: FiniteFloat = Field(default=0.0, description="Potential of zero charge, V vs reference; Frumkin only.")
+    C_H: NonNegativeFloat = Field(default=0.2, description="Compact-layer capacitance, F/m^2; Frumkin only.")
+    eps_r: PositiveFloat = Field(default=78.4, description="Relative permittivity of the solvent; Frumkin only.")
     mechanism: Literal["E", "EC", "CE"] = Field(default="E", description="Reaction mechanism.")
     kinetics: Literal["nernst", "bv", "mhc"] = Field(default="bv", description="Electron-transfer law.")
     geometry: Literal["planar", "spherical"] = Field(default="planar", description="Diffusion geometry.")
@@ -92,7 +102,8 @@ class CellInput(ToolModel):
         return ECParams(
             E0=self.E0, k0=self.k0, alpha=self.alpha, D_O=self.D_O, D_R=self.D_R, c_bulk=self.c_bulk,
             area=self.electrode_area(), T=self.T, n=float(self.n), lambda_eV=self.lambda_eV, k_chem=self.k_chem,
-            K_eq=self.K_eq, R_u=self.R_u, C_dl=self.C_dl, radius=self.radius,
+            K_eq=self.K_eq, R_u=self.R_u, C_dl=self.C_dl, radius=self.radius, c_el=self.c_el, z_O=self.z_O,
+            z_el=self.z_el, E_pzc=self.E_pzc, C_H=self.C_H, eps_r=self.eps_r,
         )  # fmt: skip
 
     def grid(self) -> GridSpec:
@@ -202,7 +213,7 @@ def _finite_or_none(x) -> float | None:
 def simulate_cv(inp: SimulateCVInput) -> SimulateCVOutput:
     """Simulate a cyclic voltammogram (E, EC or CE; Nernst, Butler-Volmer or Marcus-Hush-Chidsey kinetics).
 
-    Planar or spherical diffusion, optional ohmic drop and double-layer charging. Returns t, E, I (SI, oxidation
+    Planar or spherical diffusion, optional ohmic drop, double-layer charging and Frumkin correction (c_el). Returns t, E, I (SI, oxidation
     positive), the first cycle's peaks, and optionally a PNG of I vs E.
     """
     inp.check()

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ...errors import InvalidInput
+from ._double_layer import diffuse_layer_potential, frumkin_scale
 from ._grid import Geometry, GridSpec
 from ._kinetics import Kinetics, MHCMethod
 from ._mechanisms import MECHANISMS, Bulk, Mechanism, transport_of
@@ -26,7 +27,6 @@ from ._solver import (
     UNROLL,
     Operators,
     factor_flux,
-    flux_law,
     planar_modes,
     rate_factors,
     rate_of_change,
@@ -61,6 +61,14 @@ class ECParams(eqx.Module):
     R_u : uncompensated resistance, ohm (used when ``ohmic`` is on).
     C_dl : double-layer capacitance, F (total, not per area).
     radius : electrode radius r0, m (spherical geometry only; ``None`` for planar).
+    c_el : supporting electrolyte concentration, mol/m³; ``None`` (default) switches the Frumkin double-layer
+        correction off. When set, rates (Butler–Volmer, MHC) feel the diffuse-layer potential phi2(E) of a
+        Gouy–Chapman–Stern interface (:mod:`._double_layer`); Nernstian surfaces are unaffected.
+    z_O : charge number of O (R carries z_O - n); Frumkin only.
+    z_el : charge number of the z:z supporting electrolyte ions; Frumkin only.
+    E_pzc : potential of zero charge, V vs reference; Frumkin only.
+    C_H : compact (Stern) layer capacitance, F/m² (0.2 F/m² = 20 µF/cm²); Frumkin only.
+    eps_r : relative permittivity of the solvent in the diffuse layer (78.4: water, 25 °C); Frumkin only.
     """
 
     E0: float = 0.0
@@ -78,6 +86,12 @@ class ECParams(eqx.Module):
     R_u: float = 0.0
     C_dl: float = 0.0
     radius: float | None = None
+    c_el: float | None = None
+    z_O: float = 0.0
+    z_el: float = 1.0
+    E_pzc: float = 0.0
+    C_H: float = 0.2
+    eps_r: float = 78.4
 
     def replace(self, **changes) -> ECParams:
         """A copy with some fields changed (``params.replace(k0=1e-5)``)."""
@@ -151,6 +165,12 @@ _RULES: dict[str, tuple[float | None, bool]] = {
     "R_u": (0.0, False),
     "C_dl": (0.0, False),
     "radius": (0.0, True),
+    "c_el": (0.0, True),
+    "z_O": (None, False),
+    "z_el": (0.0, True),
+    "E_pzc": (None, False),
+    "C_H": (0.0, False),
+    "eps_r": (0.0, True),
 }
 
 
@@ -182,6 +202,8 @@ def check_params(params: ECParams, settings: SimSettings = SimSettings()) -> Non
                 continue
             if value is None:
                 raise InvalidInput("radius", "spherical geometry needs the electrode radius r0 in m")
+        if value is None:  # an option that is off (c_el: no Frumkin correction)
+            continue
         if not _is_concrete(value):
             continue
         for x in np.ravel(np.asarray(value, dtype=float)):
@@ -233,6 +255,21 @@ def _traced_checks(current, params: ECParams, E, dt, settings: SimSettings):
     return eqx.branched_error_if(current, jnp.any(flags), jnp.argmax(flags), names)
 
 
+def _rate_factors_at(E, params: ECParams, settings: SimSettings, nf, lam):
+    """Rate factors of the flux law at electrode potential(s) ``E`` (V), with the Frumkin correction when on.
+
+    Without it: the law at theta = n F (E - E0) / RT. With it (``params.c_el`` set, BV or MHC): the law at the
+    driving force n F (E - E0 - phi2) / RT, times exp(-z F phi2 / RT) for the reacting species' charge
+    (:func:`._double_layer.frumkin_scale`). Elementwise over ``E``.
+    """
+    if params.c_el is None or settings.kinetics == "nernst":
+        return rate_factors(settings.kinetics, nf * (E - params.E0), params.alpha, lam, settings.mhc_method)
+    phi2 = diffuse_layer_potential(E, params.E_pzc, params.c_el, params.C_H, params.z_el, params.eps_r, params.T)
+    f_ox, f_red = rate_factors(settings.kinetics, nf * (E - params.E0 - phi2), params.alpha, lam, settings.mhc_method)
+    g_ox, g_red = frumkin_scale(phi2, params.z_O, params.n, params.T)
+    return f_ox * g_ox, f_red * g_red
+
+
 def _simulate(params: ECParams, E, dt, settings: SimSettings):
     E = jnp.asarray(E, dtype=jnp.float64)
     dt = jnp.asarray(dt, dtype=jnp.float64)
@@ -255,7 +292,6 @@ def _simulate(params: ECParams, E, dt, settings: SimSettings):
     bdf2 = euler if settings.scheme == "euler" else Operators(tr, modes, dtau, 1.5)
     K0 = rate_to_dimless(params.k0, sc)
     lam = lambda_to_kt(params.lambda_eV, params.T)
-    law = flux_law(settings.kinetics, K0, params.alpha, lam, settings.mhc_method)
     C0 = jnp.zeros_like(euler.G)  # modal amplitudes of the deviation from bulk: the cell starts at rest
 
     def history(C, C_prev):
@@ -263,8 +299,7 @@ def _simulate(params: ECParams, E, dt, settings: SimSettings):
 
     if not settings.ohmic:
         # the potential of every step is known: evaluate the rate factors for all steps outside the time loop
-        theta = sc.nf * (E - params.E0)
-        factors = rate_factors(settings.kinetics, theta, params.alpha, lam, settings.mhc_method)
+        factors = _rate_factors_at(E, params, settings, sc.nf, lam)
 
         def faradaic(ops, S, fac):
             u, u_R, u_O = ops.propagate(S)
@@ -287,7 +322,8 @@ def _simulate(params: ECParams, E, dt, settings: SimSettings):
         u, u_R, u_O = ops.propagate(S)
 
         def total(E_true):
-            J = law(sc.nf * (E_true - params.E0), u_R, u_O, ops.a, ops.b)
+            fac = _rate_factors_at(E_true, params, settings, sc.nf, lam)
+            J = factor_flux(settings.kinetics, K0, fac, u_R, u_O, ops.a, ops.b)
             return J * sc.i_scale + params.C_dl * dE_dt(E_true), J
 
         def residual(E_true):
