@@ -213,8 +213,8 @@ def _finite_or_none(x) -> float | None:
 def simulate_cv(inp: SimulateCVInput) -> SimulateCVOutput:
     """Simulate a cyclic voltammogram (E, EC or CE; Nernst, Butler-Volmer or Marcus-Hush-Chidsey kinetics).
 
-    Planar or spherical diffusion, optional ohmic drop, double-layer charging and Frumkin correction (c_el). Returns t, E, I (SI, oxidation
-    positive), the first cycle's peaks, and optionally a PNG of I vs E.
+    Planar or spherical diffusion, optional ohmic drop, double-layer charging and Frumkin correction (c_el).
+    Returns t, E, I (SI, oxidation positive), the first cycle's peaks, and optionally a PNG of I vs E.
     """
     inp.check()
     t, E = inp.program()
