@@ -5,6 +5,9 @@ The ``redox_kinetics`` workflow chains these skills::
     load -> classical (Randles-Sevcik D, Nicholson k0) -> plan (checkpoint) -> fit_* (in parallel: E/EC x BV/MHC)
          -> select (AIC/BIC, parameters with uncertainties, overlay and residual plots)
 
+The plan's model list, as approved (a person may edit it at the checkpoint), decides which fit steps run: a fit whose
+model is not in it skips itself with that reason, and ``select`` ranks the fits that ran.
+
 Every number comes from a registered electrochemistry tool (``read_voltammogram``, ``randles_sevcik``,
 ``nicholson_k0``, ``fit_cv``); the skills only arrange calls, record provenance and draw the summary plots.
 """
@@ -17,12 +20,12 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..errors import InvalidInput
 from ..tools.fields import PositiveFloat, PositiveInt, ToolModel
 from ..tools.registry import Cost, get_tool
-from ._skill import SkillContext, skill
+from ._skill import SkillContext, StepSkipped, skill
 
 __all__ = [
     "VoltammogramSet",
@@ -179,8 +182,22 @@ class PlanInput(ToolModel):
     initial: dict[str, float] = Field(description="First guesses, SI (from the classical estimates).")
     candidates: list[str] = Field(
         default=["E/bv", "E/mhc", "EC/bv", "EC/mhc"],
-        description="Models the fit steps run, 'mechanism/kinetics' (for the cost estimate shown at the checkpoint).",
+        min_length=1,
+        description="Models to fit, 'mechanism/kinetics'. The approved (possibly edited) list decides which fit "
+        "steps run and what the checkpoint's cost estimate counts.",
     )
+
+    @field_validator("candidates")
+    @classmethod
+    def _known_models(cls, v: list[str]) -> list[str]:
+        known = [f"{m}/{k}" for m, k in _FIT_PARAMS]
+        bad = [c for c in v if c not in known]
+        if bad:
+            raise ValueError(f"unknown model {bad[0]!r}; choose from {', '.join(known)}")
+        if len(set(v)) != len(v):
+            raise ValueError("each model at most once")
+        return v
+
     max_iterations: PositiveInt = Field(default=25, le=500, description="Levenberg-Marquardt iterations per fit.")
     max_points: int = Field(default=200, ge=50, le=2000, description="Samples kept per curve in the fits.")
     area: PositiveFloat = Field(description="Electrode area, m^2.")
@@ -188,6 +205,7 @@ class PlanInput(ToolModel):
 
 
 class FitPlan(ToolModel):
+    candidates: list[str] = Field(description="The approved models, 'mechanism/kinetics': the fits that run.")
     initial: dict[str, float] = Field(description="Starting values for every fit, SI.")
     max_iterations: PositiveInt
     max_points: int
@@ -257,7 +275,9 @@ def plan_fits(ctx: SkillContext, inp: PlanInput) -> FitPlan:
         title="Fit plan",
     )
     ctx.claim("estimated cost of the planned fits", value=cost.seconds, unit="s", artifacts=[art])
+    ctx.claim("models to fit (approved plan)", value=", ".join(inp.candidates), artifacts=[art])
     return FitPlan(
+        candidates=list(inp.candidates),
         initial=inp.initial,
         max_iterations=inp.max_iterations,
         max_points=inp.max_points,
@@ -279,6 +299,11 @@ class FitInput(ToolModel):
     n: PositiveInt = Field(default=1, description="Electrons transferred.")
     max_iterations: PositiveInt = Field(default=25, le=500, description="Levenberg-Marquardt iterations.")
     max_points: int = Field(default=200, ge=50, le=2000, description="Samples kept per curve.")
+    candidates: list[str] | None = Field(
+        default=None,
+        description="The approved plan's models; the fit runs only if its 'mechanism/kinetics' is among them "
+        "(None: no plan, always run).",
+    )
 
 
 class Estimate(ToolModel):
@@ -309,6 +334,10 @@ class FitOutput(ToolModel):
 @skill("redox.fit_model", version="1", tools=("fit_cv",))
 def fit_model(ctx: SkillContext, inp: FitInput) -> FitOutput:
     """Gradient fit (Levenberg-Marquardt on JAX Jacobians) of one model to all scan rates jointly."""
+    label = f"{inp.mechanism}/{inp.kinetics}"
+    if inp.candidates is not None and label not in inp.candidates:
+        # The plan approved at the checkpoint left this model out: no fit, and model selection ranks the others.
+        raise StepSkipped(f"{label} is not in the approved plan (models: {', '.join(inp.candidates)})")
     args = _fit_args(
         inp.paths,
         inp.mechanism,
@@ -323,7 +352,6 @@ def fit_model(ctx: SkillContext, inp: FitInput) -> FitOutput:
         plot_dir=str(ctx.step_dir),
     )
     res = ctx.call("fit_cv", args)
-    label = f"{inp.mechanism}/{inp.kinetics}"
     plots = [
         ctx.add_file(Path(p), kind="figure", title=f"{label}: {Path(p).stem.replace('_', ' ')}") for p in res.plots
     ]

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from labwright.skills import SkillContext, skill
+from labwright.skills._skill import StepSkipped
 from labwright.tools.fields import ToolModel
 from labwright.tools.registry import Cost, tool
 from pydantic import Field
@@ -100,6 +101,19 @@ def store_many_step(ctx: SkillContext, inp: StoreManyIn) -> StepOut:
     for i in range(inp.calls):
         ctx.call("lw_test_store", {"label": f"{inp.label}{i}", "log_path": inp.log_path})
     return StepOut(value=float(inp.calls), log_path=inp.log_path)
+
+
+class MaybeIn(StepIn):
+    skip: bool = False
+
+
+@skill("test.maybe", version="1", tools=("lw_test_count",))
+def maybe_step(ctx: SkillContext, inp: MaybeIn) -> StepOut:
+    """Like test.count, but skips itself (with a reason) when told to."""
+    if inp.skip:
+        raise StepSkipped(f"{inp.label} was told to skip")
+    ctx.call("lw_test_count", {"label": inp.label, "log_path": inp.log_path})
+    return StepOut(value=inp.value + 1, log_path=inp.log_path)
 
 
 class TextOut(ToolModel):

@@ -284,6 +284,33 @@ def test_resume_with_a_rule_settles_pending_questions_and_records_it(tmp_path):
     assert writes[1] == ("approve", "rule:all")  # the one past it, settled by the rule on resume
 
 
+def _maybe(id_: str, log: Path, skip: bool, **extra) -> dict:
+    return {"id": id_, "skill": "test.maybe", "params": {"label": id_, "log_path": str(log), "skip": skip}, **extra}
+
+
+def test_a_step_that_skips_itself_leaves_its_entry_out_of_a_gathered_list(tmp_path):
+    log = tmp_path / "calls.log"
+    gather = {"id": "total", "skill": "test.sum", "inputs": {"values": ["a.value", "b.value", "c.value"]}}
+    path = _wf(tmp_path, [_maybe("a", log, False), _maybe("b", log, True), _maybe("c", log, False), gather])
+    res = run(path, approve="all")
+    assert res.steps == {"a": "finished", "b": "skipped", "c": "finished", "total": "finished"}
+    assert res.outputs["total"]["value"] == pytest.approx(4.0)  # 2 + 2: b's entry is left out, not counted as 0
+    assert (_calls(log, "a"), _calls(log, "b"), _calls(log, "c")) == (1, 0, 1)
+    assert "_skipped: b was told to skip_" in Path(res.report_path).read_text()
+    # Nothing to gather when every source skipped itself: the gathering step is skipped too, not run on [].
+    none = run(_wf(tmp_path, [_maybe("a", log, True), _maybe("b", log, True), gather | {"inputs": {
+        "values": ["a.value", "b.value"]}}], name="none"), approve="all")  # fmt: skip
+    assert none.steps == {"a": "skipped", "b": "skipped", "total": "skipped"}
+
+
+def test_a_step_downstream_of_a_rejected_step_is_not_run_even_when_gathered(tmp_path):
+    log = tmp_path / "calls.log"
+    gather = {"id": "total", "skill": "test.sum", "inputs": {"values": ["a.value", "b.value"]}}
+    path = _wf(tmp_path, [_maybe("a", log, False, checkpoint=True), _maybe("b", log, False), gather])
+    res = run(path, answers={"a": "reject"})
+    assert res.steps == {"a": "rejected", "b": "finished", "total": "skipped"}  # only a skill's own skip is tolerated
+
+
 def test_rollback_changes_an_earlier_step_and_reruns_only_what_depends_on_it(tmp_path):
     log = tmp_path / "calls.log"
     path = _wf(

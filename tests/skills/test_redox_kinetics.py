@@ -72,11 +72,18 @@ def test_redox_kinetics_from_python_stops_for_approval_then_recovers_the_synthet
     assert classical["k0_nicholson"] == pytest.approx(TRUTH["k0"], rel=0.15)
     assert classical["D_rs"] == pytest.approx(TRUTH["D"], rel=0.15)
 
-    done = resume(res.run_id, approve="all")
-    assert done.status == "finished", done.error
-    assert set(done.steps.values()) == {"finished"}
+    # The person edits the plan at the checkpoint to two models: exactly those two fit branches run, the other two
+    # are recorded as skipped with the reason. (All four run in the slow CLI test below.)
+    two = ["E/bv", "E/mhc"]
+    done = resume(res.run_id, answers={"plan": {"edit": {"candidates": two}}})
+    assert done.status == "finished", (done.error, done.pending)
+    assert done.steps == {
+        "load": "finished", "classical": "finished", "plan": "finished", "fit_E_bv": "finished",
+        "fit_E_mhc": "finished", "fit_EC_bv": "skipped", "fit_EC_mhc": "skipped", "select": "finished",
+    }  # fmt: skip
     doc = json.loads(Path(done.report_json).read_text())
     _check_fitted_truth(doc)
+    assert [r["label"] for r in doc["steps"]["select"]["output"]["ranking"]] == two  # ranks the two that ran
     # The fit improves on the classical D (same data, the full model instead of the reversible limit).
     fitted_D = doc["steps"]["select"]["output"]["parameters"]["D"]["value"]
     assert abs(fitted_D - TRUTH["D"]) < abs(classical["D_rs"] - TRUTH["D"])
@@ -84,18 +91,34 @@ def test_redox_kinetics_from_python_stops_for_approval_then_recovers_the_synthet
     # Synthetic data are labelled as such; every fit left its overlay and residual plots; claims link to artifacts.
     report = Path(done.report_path).read_text()
     assert "**Synthetic data.**" in report and doc["synthetic"] is True
+    assert "_skipped: EC/bv is not in the approved plan (models: E/bv, E/mhc)_" in report
     run_dir = Path(done.run_dir)
-    for step in FITS:
+    for step in ("fit_E_bv", "fit_E_mhc"):
         assert (run_dir / step / "cv_fit.png").is_file() and (run_dir / step / "cv_residuals.png").is_file()
+    assert not (run_dir / "fit_EC_bv").exists()
     arts = {a["id"]: a for a in doc["artifacts"]}
     assert arts["fit_E_bv/cv_fit.png"]["tools"][0]["name"] == "fit_cv" and arts["fit_E_bv/cv_fit.png"]["synthetic"]
     assert any(i["name"].endswith("cv_0.5Vps.csv") for i in arts["load/voltammograms.png"]["inputs"])
 
-    # One fit per model (parallel branches), approved by the recorded rule.
+    # Exactly two fits ran; the plan was approved as edited by a person.
     rows = AuditLog().rows(res.run_id)
-    assert sum(1 for r in rows if r.event == "tool_result" and r.tool == "fit_cv") == 4
+    assert sum(1 for r in rows if r.event == "tool_result" and r.tool == "fit_cv") == 2
     plan = [r for r in rows if r.event == "decision" and r.detail.get("step") == "plan"]
-    assert [r.approver for r in plan] == ["rule:all"]
+    assert [(r.decision, r.approver.split(":")[0]) for r in plan] == [("edit", "human")]
+    assert plan[0].detail["edited"]["candidates"] == two
+
+
+def test_plan_candidates_must_be_known_models_each_once():
+    from labwright.errors import InvalidInput
+    from labwright.skills import get_skill
+
+    plan = get_skill("redox.plan_fits")
+    base = {"paths": ["a.csv", "b.csv"], "initial": {}, "area": 7.07e-6, "concentration": 1.0}
+    assert plan.validate_input({**base, "candidates": ["EC/mhc"]}).candidates == ["EC/mhc"]
+    for bad, why in ((["E/foo"], "unknown model 'E/foo'"), (["E/bv", "E/bv"], "at most once"), ([], "")):
+        with pytest.raises(InvalidInput) as err:
+            plan.validate_input({**base, "candidates": bad})
+        assert err.value.field == "candidates" and why in str(err.value)
 
 
 @pytest.mark.slow
