@@ -79,6 +79,7 @@ def make_ode_solver(
     callable
         ``x0`` (n_s,) mol/m³, ``k`` (n_d,) rate constants, ``ts`` (n_t,) s increasing with ``ts[0]`` the start
         time -> ``ys`` (n_t, n_s) mol/m³ and ``ok`` (bool scalar). Works under ``jax.vmap`` and ``jax.grad``.
+        The solver steps onto every output time, so n_t is also a lower bound on the number of steps.
 
     Notes
     -----
@@ -93,10 +94,13 @@ def make_ode_solver(
         return _CACHE[key]
     term = dfx.ODETerm(system.rhs)
     method = build_solver(solver, rtol, atol)
-    controller = dfx.PIDController(rtol=rtol, atol=atol)
 
     @jax.jit
     def run(x0: jax.Array, k: jax.Array, ts: jax.Array) -> tuple[jax.Array, jax.Array]:
+        # Steps land on every output time (step_ts): Kvaerno's dense output is a cubic Hermite interpolant, whose error
+        # between long stiff steps dominated the result (2.5e-5 vs 6e-7 mol/m³ on a benchmark lane at rtol 1e-6, for
+        # 11 % more steps).
+        controller = dfx.PIDController(rtol=rtol, atol=atol, step_ts=ts)
         sol = dfx.diffeqsolve(
             term,
             method,
