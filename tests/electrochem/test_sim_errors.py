@@ -39,7 +39,7 @@ def test_bad_program_and_settings():
         step_waveform(0.3, -1.0, 1e-3)
     assert err.value.field == "durations"
     with pytest.raises(InvalidInput) as err:
-        cv_current(ECParams(), E, t[1], mechanism="ECE")
+        cv_current(ECParams(), E, t[1], mechanism="ECEC")  # not a mechanism here (ECE is)
     assert err.value.field == "mechanism"
     with pytest.raises(InvalidInput) as err:
         GridSpec(gamma=0.9)

@@ -10,6 +10,12 @@ a separate tridiagonal system and the surface flux is the only unknown shared be
   bulk species B (R or O), which is then electrolysed. Y shares B's diffusion coefficient, so the sum s = c_B + c_Y
   only diffuses and q = c_B - K_eq c_Y diffuses and relaxes at rate k_f + k_b (the classic decoupling of Koutecký
   and of Bard & Faulkner, 2nd ed., section 12.3); both see the electrode flux of B.
+* ``"ECE"``: O1 + n e⁻ ⇌ R1 (at E0), R1 -> O2 (first order, ``k_chem``), O2 + n e⁻ ⇌ R2 (at E0_2); mirrored for
+  ``bulk="R"`` (R1 ⇌ O1 + n e⁻, O1 -> R2, R2 ⇌ O2 + n e⁻). The bulk species diffuses with its own D, and every
+  electrogenerated species (the intermediate P, its product Q and the final product) with the other one, so that
+  s = c_P + c_Q only diffuses while c_P diffuses and decays: four uncoupled variables (bulk, P, s, final). The
+  second couple has its own oxidation flux J2 (``sign2``); the surface c of its members are ``to_R2``, ``to_O2``.
+  Cross reactions in solution (disproportionation R1 + O2 -> O1 + R2) are not modelled.
 
 ``bulk`` says which member of the couple is in solution at the start: ``"R"`` (first sweep anodic, oxidation
 current positive) or ``"O"`` (first sweep cathodic). Concentrations are relative to ``c_bulk``, the analytical
@@ -27,9 +33,9 @@ from ...errors import InvalidInput
 
 __all__ = ["Mechanism", "Bulk", "MECHANISMS", "Transport", "transport_of"]
 
-Mechanism = Literal["E", "EC", "CE"]
+Mechanism = Literal["E", "EC", "CE", "ECE"]
 Bulk = Literal["R", "O"]
-MECHANISMS: tuple[str, ...] = ("E", "EC", "CE")
+MECHANISMS: tuple[str, ...] = ("E", "EC", "CE", "ECE")
 
 
 class Transport(eqx.Module):
@@ -42,6 +48,8 @@ class Transport(eqx.Module):
     sign : (n_var,) +1 if the variable is consumed by oxidation at the electrode (R-like), -1 if produced (O-like).
     bulk : (n_var,) value at t = 0 and at the outer boundary.
     to_R, to_O : (n_var,) weights turning the variables into the concentrations of R and O.
+    sign2, to_R2, to_O2 : (n_var,) for ECE only (else ``None``): the signs of the second couple's oxidation flux and
+        the weights giving its R2 and O2 (``sign``, ``to_R``, ``to_O`` then describe the first couple).
     """
 
     d: jnp.ndarray
@@ -50,6 +58,9 @@ class Transport(eqx.Module):
     bulk: jnp.ndarray
     to_R: jnp.ndarray
     to_O: jnp.ndarray
+    sign2: jnp.ndarray | None = None
+    to_R2: jnp.ndarray | None = None
+    to_O2: jnp.ndarray | None = None
 
 
 def transport_of(mechanism: str, bulk: str, d_R, d_O, k_chem, K_eq) -> Transport:
@@ -88,5 +99,22 @@ def transport_of(mechanism: str, bulk: str, d_R, d_O, k_chem, K_eq) -> Transport
             bulk=jnp.stack([one, zero, zero]),
             to_R=w_B if start_R else w_P,
             to_O=w_P if start_R else w_B,
+        )
+    if mechanism == "ECE":
+        # variables (B, P, s = P + Q, F): bulk species, intermediate, s, final product. For bulk O: B = O1, P = R1,
+        # Q = O2, F = R2; for bulk R: B = R1, P = O1, Q = R2, F = O2. P decays into Q at k_chem; s only diffuses.
+        d_B, d_P = (d_R, d_O) if start_R else (d_O, d_R)
+        sB = 1.0 if start_R else -1.0  # B is consumed by oxidation when it is R1
+        e = jnp.eye(4)
+        return Transport(
+            d=jnp.stack([d_B, d_P, d_P, d_P]),
+            decay=jnp.stack([zero, k_chem, zero, zero]),
+            sign=jnp.array([sB, -sB, -sB, 0.0]),  # couple 1: B and P (hence s) change with J1
+            bulk=jnp.stack([one, zero, zero, zero]),
+            to_R=e[0] if start_R else e[1],
+            to_O=e[1] if start_R else e[0],
+            sign2=jnp.array([0.0, 0.0, sB, -sB]),  # couple 2: Q (inside s) and F change with J2
+            to_R2=(e[2] - e[1]) if start_R else e[3],
+            to_O2=e[3] if start_R else (e[2] - e[1]),
         )
     raise InvalidInput("mechanism", f"unknown mechanism {mechanism!r}; choose one of {', '.join(MECHANISMS)}")

@@ -37,7 +37,7 @@ __all__ = [
 # compilation, ~2 s to compile a new program length or setting. The estimate is rounded up 3x for busy machines.
 _SECONDS_PER_NODE_STEP = 5e-10
 _COMPILE_SECONDS = 3.0
-_N_VAR = {"E": 2, "EC": 2, "CE": 3}
+_N_VAR = {"E": 2, "EC": 2, "CE": 3, "ECE": 4}
 
 
 def estimate_sim_seconds(n_nodes: int, n_steps: int, mechanism: str = "E") -> float:
@@ -75,7 +75,9 @@ class CellInput(ToolModel):
     E_pzc: FiniteFloat = Field(default=0.0, description="Potential of zero charge, V vs reference; Frumkin only.")
     C_H: NonNegativeFloat = Field(default=0.2, description="Compact-layer capacitance, F/m^2; Frumkin only.")
     eps_r: PositiveFloat = Field(default=78.4, description="Relative permittivity of the solvent; Frumkin only.")
-    mechanism: Literal["E", "EC", "CE"] = Field(default="E", description="Reaction mechanism.")
+    mechanism: Literal["E", "EC", "CE", "ECE"] = Field(default="E", description="Reaction mechanism.")
+    E0_2: FiniteFloat | None = Field(default=None, description="ECE: formal potential of the second couple, V.")
+    k0_2: PositiveFloat | None = Field(default=None, description="ECE: k0 of the second couple, m/s (None: k0).")
     kinetics: Literal["nernst", "bv", "mhc"] = Field(default="bv", description="Electron-transfer law.")
     geometry: Literal["planar", "spherical"] = Field(default="planar", description="Diffusion geometry.")
     bulk: Literal["R", "O"] = Field(default="R", description="Species in solution at the start.")
@@ -92,6 +94,10 @@ class CellInput(ToolModel):
             raise InvalidInput("radius", "spherical geometry needs the electrode radius in m")
         if self.plot_path is not None and not self.plot_path.lower().endswith(".png"):
             raise InvalidInput("plot_path", f"must end in .png, got {self.plot_path!r}")
+        if self.mechanism == "ECE" and self.E0_2 is None:
+            raise InvalidInput("E0_2", "the ECE mechanism needs the formal potential of its second couple in V")
+        if self.mechanism == "ECE" and self.R_u > 0:
+            raise InvalidInput("R_u", "the ohmic-drop solve is not available for the ECE mechanism; set R_u = 0")
 
     def electrode_area(self) -> float:
         if self.area is not None:
@@ -103,7 +109,7 @@ class CellInput(ToolModel):
             E0=self.E0, k0=self.k0, alpha=self.alpha, D_O=self.D_O, D_R=self.D_R, c_bulk=self.c_bulk,
             area=self.electrode_area(), T=self.T, n=float(self.n), lambda_eV=self.lambda_eV, k_chem=self.k_chem,
             K_eq=self.K_eq, R_u=self.R_u, C_dl=self.C_dl, radius=self.radius, c_el=self.c_el, z_O=self.z_O,
-            z_el=self.z_el, E_pzc=self.E_pzc, C_H=self.C_H, eps_r=self.eps_r,
+            z_el=self.z_el, E_pzc=self.E_pzc, C_H=self.C_H, eps_r=self.eps_r, E0_2=self.E0_2, k0_2=self.k0_2,
         )  # fmt: skip
 
     def grid(self) -> GridSpec:
@@ -211,7 +217,7 @@ def _finite_or_none(x) -> float | None:
 
 @tool(name="simulate_cv", cost=_cv_cost)
 def simulate_cv(inp: SimulateCVInput) -> SimulateCVOutput:
-    """Simulate a cyclic voltammogram (E, EC or CE; Nernst, Butler-Volmer or Marcus-Hush-Chidsey kinetics).
+    """Simulate a cyclic voltammogram (E, EC, CE or ECE; Nernst, Butler-Volmer or Marcus-Hush-Chidsey kinetics).
 
     Planar or spherical diffusion, optional ohmic drop, double-layer charging and Frumkin correction (c_el).
     Returns t, E, I (SI, oxidation positive), the first cycle's peaks, and optionally a PNG of I vs E.

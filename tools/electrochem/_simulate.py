@@ -69,6 +69,9 @@ class ECParams(eqx.Module):
     E_pzc : potential of zero charge, V vs reference; Frumkin only.
     C_H : compact (Stern) layer capacitance, F/m² (0.2 F/m² = 20 µF/cm²); Frumkin only.
     eps_r : relative permittivity of the solvent in the diffuse layer (78.4: water, 25 °C); Frumkin only.
+    E0_2 : formal potential of the second couple of the ECE mechanism, V (required for ``"ECE"``, else unused).
+    k0_2 : standard rate constant of the second ECE couple, m/s; ``None``: the same as ``k0`` (alpha, lambda and n
+        are shared by both couples).
     """
 
     E0: float = 0.0
@@ -92,6 +95,8 @@ class ECParams(eqx.Module):
     E_pzc: float = 0.0
     C_H: float = 0.2
     eps_r: float = 78.4
+    E0_2: float | None = None
+    k0_2: float | None = None
 
     def replace(self, **changes) -> ECParams:
         """A copy with some fields changed (``params.replace(k0=1e-5)``)."""
@@ -104,7 +109,7 @@ class SimSettings:
 
     Attributes
     ----------
-    mechanism : ``"E"``, ``"EC"`` or ``"CE"`` (see :mod:`._mechanisms`).
+    mechanism : ``"E"``, ``"EC"``, ``"CE"`` or ``"ECE"`` (see :mod:`._mechanisms`).
     kinetics : ``"nernst"``, ``"bv"`` (Butler–Volmer) or ``"mhc"`` (Marcus–Hush–Chidsey).
     geometry : ``"planar"`` (linear diffusion) or ``"spherical"`` (radial diffusion to a sphere of ``radius``).
     bulk : ``"R"`` (reduced form in solution; oxidation first) or ``"O"``.
@@ -144,6 +149,8 @@ class SimSettings:
             raise InvalidInput("grid", f"must be a GridSpec, got {type(self.grid).__name__}")
         if int(self.unroll) < 1:
             raise InvalidInput("unroll", f"must be a positive number of steps, got {self.unroll}")
+        if self.mechanism == "ECE" and self.ohmic:
+            raise InvalidInput("ohmic", "the ohmic-drop solve is not available for the ECE mechanism; set R_u = 0")
         if self.checkpoint_every is not None and int(self.checkpoint_every) < 1:
             raise InvalidInput("checkpoint_every", f"must be a positive number of steps, got {self.checkpoint_every}")
 
@@ -171,6 +178,8 @@ _RULES: dict[str, tuple[float | None, bool]] = {
     "E_pzc": (None, False),
     "C_H": (0.0, False),
     "eps_r": (0.0, True),
+    "E0_2": (None, False),
+    "k0_2": (0.0, True),
 }
 
 
@@ -210,6 +219,11 @@ def check_params(params: ECParams, settings: SimSettings = SimSettings()) -> Non
             reason = _violation(name, float(x))
             if reason:
                 raise InvalidInput(name, reason)
+    if settings.mechanism == "ECE":
+        if params.E0_2 is None:
+            raise InvalidInput("E0_2", "the ECE mechanism needs the formal potential of its second couple in V")
+        if params.c_el is not None:
+            raise InvalidInput("c_el", "the Frumkin correction is not available for the ECE mechanism; set c_el=None")
     if not settings.ohmic and _is_concrete(params.R_u) and np.any(np.asarray(params.R_u) != 0):
         raise InvalidInput("R_u", "is nonzero but the ohmic-drop solve is off; pass ohmic=True")
 
@@ -296,6 +310,34 @@ def _simulate(params: ECParams, E, dt, settings: SimSettings):
 
     def history(C, C_prev):
         return C if settings.scheme == "euler" else 2.0 * C - 0.5 * C_prev
+
+    if settings.mechanism == "ECE":
+        # two couples, two fluxes: J1 does not depend on J2 (the first couple's species never see the second couple),
+        # so J1 is the E-mechanism flux and J2 follows from the surface left by J1. Ohmic drop is refused upstream.
+        fac1 = _rate_factors_at(E, params, settings, sc.nf, lam)
+        fac2 = rate_factors(settings.kinetics, sc.nf * (E - params.E0_2), params.alpha, lam, settings.mhc_method)
+        K0_2 = K0 if params.k0_2 is None else rate_to_dimless(params.k0_2, sc)
+
+        def faradaic2(ops, S, f1, f2):
+            u, surface = ops.propagate_two(S)
+            J1 = factor_flux(settings.kinetics, K0, f1, ops.to_R @ surface, ops.to_O @ surface, ops.a, ops.b)
+            u_R2, u_O2 = ops.second_couple(surface, J1)
+            J2 = factor_flux(settings.kinetics, K0_2, f2, u_R2, u_O2, ops.a2, ops.b2)
+            return u - J1 * ops.sw - J2 * ops.sw2, J1 + J2
+
+        def pick(k):
+            return (fac1[0][k], fac1[1][k]), (fac2[0][k], fac2[1][k])
+
+        C1, J1 = faradaic2(euler, C0, *pick(1))
+
+        def step2(carry, facs):
+            C, C_prev = carry
+            C_next, J = faradaic2(bdf2, history(C, C_prev), *facs)
+            return (C_next, C), J
+
+        J = scan_steps(step2, (C1, C0), pick(slice(2, None)), settings.checkpoint_every, settings.unroll)
+        i_far = jnp.concatenate([jnp.zeros(1), J1[None], J]) * sc.i_scale
+        return i_far + params.C_dl * rate_of_change(E, dt, settings.scheme)
 
     if not settings.ohmic:
         # the potential of every step is known: evaluate the rate factors for all steps outside the time loop

@@ -129,6 +129,9 @@ class Operators(eqx.Module):
     g : (n_var, n_m) constant source (decay of a nonzero bulk value; zero for the mechanisms here).
     sw : (n_var, n_m) change of the next amplitudes per unit oxidation flux J (sign included).
     a, b : scalars; surface c_R0 = u_R - J a and c_O0 = u_O + J b.
+    sw2, a2, b2, w1, to_R2, to_O2 : ECE only (else ``None``): ``sw`` of the second couple's flux J2; its surface
+        c_R2 = to_R2 · (s0 - J1 w1) - J2 a2 and c_O2 = to_O2 · (s0 - J1 w1) + J2 b2, with s0 the flux-free surface
+        values of the variables and w1 (n_var,) their change per unit J1.
     """
 
     G: jnp.ndarray
@@ -140,6 +143,12 @@ class Operators(eqx.Module):
     b: jnp.ndarray
     to_R: jnp.ndarray
     to_O: jnp.ndarray
+    sw2: jnp.ndarray | None
+    a2: jnp.ndarray | None
+    b2: jnp.ndarray | None
+    w1: jnp.ndarray | None
+    to_R2: jnp.ndarray | None
+    to_O2: jnp.ndarray | None
 
     def __init__(self, tr: Transport, modes: Modes, dtau, lead: float):
         den = lead / dtau + tr.d[:, None] * modes.mu[None] + tr.decay[:, None]
@@ -151,12 +160,30 @@ class Operators(eqx.Module):
         self.a = tr.to_R @ surface
         self.b = -(tr.to_O @ surface)
         self.to_R, self.to_O = tr.to_R, tr.to_O
+        self.sw2 = self.a2 = self.b2 = self.w1 = self.to_R2 = self.to_O2 = None
+        if tr.sign2 is not None:
+            self.sw2 = tr.sign2[:, None] * modes.phi0[None] / den
+            surface2 = self.sw2 @ modes.phi0
+            self.a2 = tr.to_R2 @ surface2
+            self.b2 = -(tr.to_O2 @ surface2)
+            self.w1 = surface
+            self.to_R2, self.to_O2 = tr.to_R2, tr.to_O2
 
     def propagate(self, S):
         """Flux-free part u of the next amplitudes from the history S, and its surface values (u_R, u_O)."""
         u = self.G * S + self.g
         surface = self.bulk + u @ self.phi0
         return u, self.to_R @ surface, self.to_O @ surface
+
+    def propagate_two(self, S):
+        """ECE: flux-free amplitudes u and the surface values of every variable (n_var,)."""
+        u = self.G * S + self.g
+        return u, self.bulk + u @ self.phi0
+
+    def second_couple(self, surface, J1):
+        """ECE: flux-free surface values (u_R2, u_O2) of the second couple once the first carries flux ``J1``."""
+        rest = surface - J1 * self.w1
+        return self.to_R2 @ rest, self.to_O2 @ rest
 
 
 def rate_factors(kinetics: str, theta, alpha, lam, mhc_method: str):
