@@ -25,8 +25,10 @@ it depends on the traced electrode radius and is solved with ``jnp.linalg.eigh``
 
 Superposition turns the electrode boundary condition into one scalar equation for J, solved in closed form for
 Nernst/Butler–Volmer/MHC (:mod:`._kinetics`), or by a few Newton iterations on the true electrode potential when the
-uncompensated resistance R_u is on. Without ohmic drop the potential of every step is known in advance, so the rate
-factors (exponentials, the MHC integral) are evaluated for all steps at once outside the time loop.
+uncompensated resistance R_u is on. The ECE mechanism has a second flux J2 (its second couple); J1 does not depend on
+J2, so both stay explicit: J1 as above, then J2 from the surface values left by J1. Without ohmic drop the potential
+of every step is known in advance, so the rate factors (exponentials, the MHC integral) are evaluated for all steps
+at once outside the time loop.
 
 Memory of gradients: ``checkpoint_every=k`` runs the scan in chunks of k steps under ``jax.checkpoint``, so reverse
 mode keeps one state per chunk and recomputes inside it (memory ~ (n_t/k + k) states instead of n_t).
