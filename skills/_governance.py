@@ -242,7 +242,9 @@ class Governance:
         estimate = skill.estimate_cost(inp)
         key = idempotency_key(self.run_id, f"{step.id}/checkpoint", sha256_of(data))
         common = {"role": "workflow", "tool": f"skill:{skill.ref}", "args": data}
-        if self.rule.approves(estimate):
+        # A question already put to a person stays theirs: on resume it is answered by id (or step id) if an answer is
+        # given, else settled by the rule in the run loop (``settle_pending``, audited), never skipped by a re-run.
+        if self.rule.approves(estimate) and self.ctx.ledger.get_ask(key, "step") is None:
             self.ctx.log(
                 "decision",
                 actor="workflow",

@@ -284,6 +284,20 @@ def test_resume_with_a_rule_settles_pending_questions_and_records_it(tmp_path):
     assert writes[1] == ("approve", "rule:all")  # the one past it, settled by the rule on resume
 
 
+def test_an_explicit_answer_on_resume_wins_over_the_rule_which_settles_the_rest(tmp_path):
+    log = tmp_path / "calls.log"
+    steps = [_count_step("a", log, checkpoint=True), _count_step("b", log, checkpoint=True)]
+    res = run(_wf(tmp_path, steps))
+    assert sorted(p.step for p in res.pending) == ["a", "b"]  # two parallel checkpoints wait
+    done = run(resume=res.run_id, approve="all", answers={"a": {"edit": {"value": 10.0}}})
+    assert done.status == "finished" and done.outputs["a"]["value"] == pytest.approx(11.0)
+    rows = AuditLog().rows(res.run_id)
+    steps = {r.detail["step"]: (r.decision, r.approver.split(":")[0]) for r in rows if r.event == "decision"
+             and r.tool.startswith("skill:")}  # fmt: skip
+    assert steps == {"a": ("edit", "human"), "b": ("approve", "rule")}
+    assert [r.detail["step"] for r in rows if r.event == "approval_settled"] == ["b"]
+
+
 def _maybe(id_: str, log: Path, skip: bool, **extra) -> dict:
     return {"id": id_, "skill": "test.maybe", "params": {"label": id_, "log_path": str(log), "skip": skip}, **extra}
 
