@@ -69,3 +69,33 @@ def test_importing_the_workflow_plane_turns_off_asynchronous_cpu_dispatch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_a_step_approval_still_covers_its_writes_after_a_kill_and_resume_in_another_process(tmp_path, isolated_home):
+    from labwright.skills import run
+
+    log = tmp_path / "calls.log"
+    wf = tmp_path / "wf.yaml"
+    params = {"label": "s", "log_path": str(log), "calls": 3, "estimated_calls": 3}
+    wf.write_text(yaml.safe_dump({"name": "grant", "imports": [PLUGIN], "steps": [
+        {"id": "s", "skill": "test.store_many", "params": params}]}))  # fmt: skip
+    first = run(wf, run_id="g1")
+    assert [(p.kind, p.step) for p in first.pending] == [("step", "s")]
+    hold = tmp_path / "hold"
+    hold.touch()
+    env = {**os.environ, "LABWRIGHT_HOME": str(isolated_home), "LW_TEST_HOLD": str(hold), "LW_TEST_HOLD_LABEL": "s1"}
+    code = "from labwright.skills import resume; resume('g1', answers={'s': 'approve'})"
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 90
+        while _lines(log, "start s1") == 0 and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert _lines(log, "start s1") == 1, proc.stderr.read().decode() if proc.poll() is not None else "timeout"
+        os.kill(proc.pid, signal.SIGKILL)  # approved, first write done, second in the middle
+    finally:
+        proc.wait(timeout=30)
+    done = run(resume="g1")  # no answer, no rule: the step's approval (kept in the run's state) covers the rest
+    assert done.status == "finished", done.pending
+    assert (_lines(log, "done s0"), _lines(log, "done s1"), _lines(log, "done s2")) == (1, 1, 1)
+    writes = [r.approver for r in AuditLog().rows("g1") if r.event == "decision" and r.tool == "lw_test_store"]
+    assert len(writes) == 3 and all(a.startswith("step:s(human:") for a in writes)
