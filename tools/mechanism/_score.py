@@ -135,6 +135,12 @@ def _same_species(keys: list[str | None], key: str | None, skip: int | None = No
     return [k + 1 for k, other in enumerate(keys) if key is not None and other == key and k != skip]
 
 
+def _out_of_order_hint(ref_keys: list[str | None], key: str | None, skip: int | None = None) -> str:
+    """A message tail naming the reference step whose species a predicted step forms ("" when none does)."""
+    other = _same_species(ref_keys, key, skip=skip)
+    return f"; it forms the species of reference step {other[0]}, so it is out of order" if other else ""
+
+
 def _diagnose_match(
     i: int, j: int, reference: Mechanism, pred: Mechanism, sim: float | None, identical: bool, tau: float
 ) -> StepDiagnostic:
@@ -183,8 +189,7 @@ def _diagnose(
             out.append(_diagnose_match(i, j, reference, pred, sims.get((i, j)), identical, tau))
         elif act == "type_mismatch" and i is not None and j is not None:
             rs, ps = reference.steps[i], pred.steps[j]
-            other = _same_species(ref_keys, pred_keys[j], skip=i)
-            hint = f"; it forms the species of reference step {other[0]}, so it is out of order" if other else ""
+            hint = _out_of_order_hint(ref_keys, pred_keys[j], skip=i)
             out.append(
                 _diag(
                     j,
@@ -210,8 +215,7 @@ def _diagnose(
             )
         elif j is not None:
             ps = pred.steps[j]
-            other = _same_species(ref_keys, pred_keys[j])
-            hint = f"; it forms the species of reference step {other[0]}, so it is out of order" if other else ""
+            hint = _out_of_order_hint(ref_keys, pred_keys[j])
             out.append(
                 _diag(
                     j,
