@@ -308,6 +308,19 @@ def _split_list(cell: str) -> list[str]:
     return [p.strip() for p in cell.replace("|", ";").split(";") if p.strip()]
 
 
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """``(line number, parsed value)`` for each non-blank line of a JSONL file, lazily, so a malformed line is reported
+    (as :class:`MalformedFile` with its 1-based line number) only when reached."""
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield n, json.loads(line)
+            except json.JSONDecodeError as err:
+                raise MalformedFile(str(path), f"not valid JSON: {err.msg}", line=n) from None
+
+
 def read_events(path: str | Path) -> Iterator[dict[str, Any]]:
     """Events from a JSONL file (one event object per line) or a CSV file with columns ``source, relation,
     target`` (lists separated by ``;``) and optional ``confidence, document``.
@@ -320,17 +333,10 @@ def read_events(path: str | Path) -> Iterator[dict[str, Any]]:
     if path.suffix.lower() == ".csv":
         yield from _read_csv(path)
         return
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise MalformedFile(str(path), f"not valid JSON: {err.msg}", line=n) from None
-            if isinstance(rec, dict) and "locator" not in rec:
-                rec["locator"] = {"file": path.name, "line": n}
-            yield rec
+    for n, rec in _jsonl_lines(path):
+        if isinstance(rec, dict) and "locator" not in rec:
+            rec["locator"] = {"file": path.name, "line": n}
+        yield rec
 
 
 def _read_csv(path: Path) -> Iterator[dict[str, Any]]:
@@ -373,15 +379,8 @@ def read_corpus(path: str | Path) -> list[Document]:
     if path.suffix.lower() in (".txt", ".md"):
         return [Document(path.stem, path.read_text(encoding="utf-8"), path.stem)]
     docs = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise MalformedFile(str(path), f"not valid JSON: {err.msg}", line=n) from None
-            if not isinstance(rec, dict) or not isinstance(rec.get("id"), str) or not isinstance(rec.get("text"), str):
-                raise MalformedFile(str(path), "each line needs string fields 'id' and 'text'", line=n)
-            docs.append(Document(rec["id"], rec["text"], rec.get("title")))
+    for n, rec in _jsonl_lines(path):
+        if not isinstance(rec, dict) or not isinstance(rec.get("id"), str) or not isinstance(rec.get("text"), str):
+            raise MalformedFile(str(path), "each line needs string fields 'id' and 'text'", line=n)
+        docs.append(Document(rec["id"], rec["text"], rec.get("title")))
     return docs
