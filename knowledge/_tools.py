@@ -21,17 +21,7 @@ from ._query import ComponentView, Neighbour, PathView, components, find_paths, 
 from ._stats import hypergraph_stats
 from ._store import KnowledgeStore, open_store
 
-__all__ = [
-    "kg_ingest_text",
-    "kg_ingest_events",
-    "kg_stats",
-    "kg_neighbors",
-    "kg_paths",
-    "kg_hypotheses",
-    "kg_export",
-    "LIBRARIAN_TOOLS",
-]
-
+# The registered tool names; the tool functions below carry the same names, so they are the module's exports too.
 LIBRARIAN_TOOLS = (
     "kg_ingest_text",
     "kg_ingest_events",
@@ -41,6 +31,8 @@ LIBRARIAN_TOOLS = (
     "kg_hypotheses",
     "kg_export",
 )
+
+__all__ = [*LIBRARIAN_TOOLS, "LIBRARIAN_TOOLS"]
 
 _STORE_FIELD = Field(default=None, description="SQLite file of the store; default: settings.knowledge_path.")
 
