@@ -401,6 +401,50 @@ def _finish(
     return _from_stored(stored, dec, cached=False)
 
 
+def approval_payload(run_id: str, dec: GateDecision, key: str, step_key: str) -> dict[str, Any]:
+    """The question a person answers before ``dec``'s call runs (also what a step grant stores as answered).
+
+    Returns a JSON object: kind, run_id, role, tool, args, estimate, side_effect, reason, key and step.
+    """
+    return {
+        "kind": "approval",
+        "run_id": run_id,
+        "role": dec.role,
+        "tool": dec.tool,
+        "args": dec.args,
+        "estimate": dec.estimate.model_dump(),
+        "side_effect": dec.side_effect,
+        "reason": dec.reason,
+        "key": key,
+        "step": step_key,
+    }
+
+
+def _log_decision(
+    ctx: RunContext,
+    dec: GateDecision,
+    key: str,
+    verdict: str,
+    approver: str,
+    detail: dict[str, Any],
+    *,
+    args: dict[str, Any] | None = None,
+    event: str = "decision",
+) -> None:
+    """Audit the verdict on ``dec``'s call once per idempotency key (a re-run logs nothing new)."""
+    ctx.log(
+        event,
+        actor=dec.role,
+        role=dec.role,
+        tool=dec.tool,
+        args=dec.args if args is None else args,
+        decision=verdict,
+        approver=approver,
+        detail=detail,
+        dedupe=f"{key}:decision",
+    )
+
+
 def governed_call(
     ctx: RunContext, role: str | None, tool: str, args: Mapping[str, Any] | None, step_key: str
 ) -> ToolOutcome:
@@ -447,17 +491,7 @@ def governed_call(
         dedupe=f"{key}:request",
     )
     if dec.decision == "deny":
-        ctx.log(
-            "denial",
-            actor=actor,
-            role=dec.role,
-            tool=tool,
-            args=dec.args,
-            decision="deny",
-            approver="policy",
-            detail={"reason": dec.reason, "step": step_key},
-            dedupe=f"{key}:decision",
-        )
+        _log_decision(ctx, dec, key, "deny", "policy", {"reason": dec.reason, "step": step_key}, event="denial")
         return _finish(
             ctx, dec, key, step_key, status="denied", args=dec.args, message=f"denied: {dec.reason}", approver="policy"
         )
@@ -478,43 +512,12 @@ def governed_call(
     run_args: dict[str, Any] = dec.args
     if dec.decision == "allow":
         approver = "policy"
-        ctx.log(
-            "decision",
-            actor=actor,
-            role=dec.role,
-            tool=tool,
-            args=dec.args,
-            decision="allow",
-            approver=approver,
-            detail={"reason": dec.reason},
-            dedupe=f"{key}:decision",
-        )
+        _log_decision(ctx, dec, key, "allow", approver, {"reason": dec.reason})
     elif dec.auto_approver and ctx.ledger.get_ask(key, "approval") is None:
         approver = dec.auto_approver
-        ctx.log(
-            "decision",
-            actor=actor,
-            role=dec.role,
-            tool=tool,
-            args=dec.args,
-            decision="approve",
-            approver=approver,
-            detail={"reason": dec.reason, "rule": str(ctx.policy.auto_approve)},
-            dedupe=f"{key}:decision",
-        )
+        _log_decision(ctx, dec, key, "approve", approver, {"reason": dec.reason, "rule": str(ctx.policy.auto_approve)})
     else:
-        payload = {
-            "kind": "approval",
-            "run_id": ctx.run_id,
-            "role": dec.role,
-            "tool": tool,
-            "args": dec.args,
-            "estimate": dec.estimate.model_dump(),
-            "side_effect": dec.side_effect,
-            "reason": dec.reason,
-            "key": key,
-            "step": step_key,
-        }
+        payload = approval_payload(ctx.run_id, dec, key, step_key)
         ctx.log(
             "approval_request",
             actor=actor,
@@ -531,17 +534,7 @@ def governed_call(
             ctx.ledger.release(key)  # outside a graph nothing waits: give the reserved budget back
             raise
         approver = f"human:{by}" if by else ctx.approver
-        ctx.log(
-            "decision",
-            actor=actor,
-            role=dec.role,
-            tool=tool,
-            args=edited if edited is not None else dec.args,
-            decision=verdict,
-            approver=approver,
-            detail={"reason": why or dec.reason},
-            dedupe=f"{key}:decision",
-        )
+        _log_decision(ctx, dec, key, verdict, approver, {"reason": why or dec.reason}, args=edited)
         if verdict == "reject":
             msg = f"rejected by {approver}" + (f": {why}" if why else "") + "; choose another approach"
             return _finish(ctx, dec, key, step_key, status="rejected", args=dec.args, message=msg, approver=approver)

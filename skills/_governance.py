@@ -185,19 +185,9 @@ class Governance:
             f"covered by the approval of step {grant.step!r} by {grant.approver} (checkpoint {grant.reference[:12]}): "
             f"{dec.reason}; estimates so far {grant.spent_seconds:.3g} s of the approved {grant.seconds:.3g} s"
         )
-        payload = {
-            "kind": "approval",
-            "run_id": self.run_id,
-            "role": dec.role,
-            "tool": dec.tool,
-            "args": dec.args,
-            "estimate": dec.estimate.model_dump(),
-            "side_effect": dec.side_effect,
-            "reason": dec.reason,
-            "key": key,
-            "step": step_key,
-            "covered_by": grant.to_json(),
-        }
+        from ..agents.governance import approval_payload
+
+        payload = {**approval_payload(self.run_id, dec, key, step_key), "covered_by": grant.to_json()}
         ledger = self.ctx.ledger
         ledger.put_ask(key=key, kind="approval", run_id=self.run_id, payload=payload, ns=_GRANT_NS)
         ledger.answer_ask(key, "approval", {"decision": "approve", "reason": reason}, _GRANT_NS)
