@@ -48,6 +48,28 @@ def kineticist_runs_both(test_tools, monkeypatch):
     )
 
 
+def start_until_blocked(args: list[str], env: dict[str, str], flag: Path) -> subprocess.Popen:
+    """Run SCRIPT with ``args`` (mode, note, flag, rule) in a child process; return it once it is inside blocker."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(HERE / "testing_tools.py"), *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    ready = Path(str(flag) + ".ready")
+    deadline = time.time() + 90
+    while not ready.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() < deadline, "the run never reached the blocking tool"
+        time.sleep(0.05)
+    return proc
+
+
+def kill_9(proc: subprocess.Popen) -> None:
+    """SIGKILL the child mid-step (no cleanup, no checkpoint) and reap it."""
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("approval", ["rule", "person"])
 def test_resume_after_kill_9_does_not_repeat_the_side_effect(tmp_path, isolated_home, kineticist_runs_both, approval):
@@ -66,20 +88,9 @@ def test_resume_after_kill_9_does_not_repeat_the_side_effect(tmp_path, isolated_
     else:
         mode = "start"
     env = {**os.environ, "LABWRIGHT_HOME": str(isolated_home)}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, str(HERE / "testing_tools.py"), mode, *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    ready = Path(str(flag) + ".ready")
-    deadline = time.time() + 90
-    while not ready.exists():
-        assert proc.poll() is None, proc.communicate()
-        assert time.time() < deadline, "the run never reached the blocking tool"
-        time.sleep(0.05)
+    proc = start_until_blocked([mode, *args], env, flag)
     assert note.read_text() == "once\n"  # the side effect happened before the kill
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate()
-    assert proc.returncode == -signal.SIGKILL
+    kill_9(proc)
     flag.unlink()
 
     lab = Lab(auto_approve=rule)
@@ -116,18 +127,8 @@ def test_resume_after_kill_9_with_the_llm_planner(tmp_path, isolated_home, kinet
 
     openai_server.script = script
     env = {**os.environ, "LABWRIGHT_HOME": str(isolated_home)}  # carries the server's URL and model name
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, str(HERE / "testing_tools.py"), "start", str(note), str(flag), "all"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    ready = Path(str(flag) + ".ready")
-    deadline = time.time() + 90
-    while not ready.exists():
-        assert proc.poll() is None, proc.communicate()
-        assert time.time() < deadline, "the run never reached the blocking tool"
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate()
+    proc = start_until_blocked(["start", str(note), str(flag), "all"], env, flag)
+    kill_9(proc)
     flag.unlink()
     roles_asked = [b["messages"][0]["content"].split()[3] for b in openai_server.requests]
     assert roles_asked == ["supervisor", "kineticist"]  # plan, then the worker's first turn
