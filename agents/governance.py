@@ -281,6 +281,22 @@ def _merge_limits(current: Budget, new: Budget) -> Budget:
     return Budget(**merged)
 
 
+def _log_budget_answer(
+    ctx: RunContext, key: str, role: str, what: str, event: str, decision: str, detail: dict[str, Any]
+) -> None:
+    """Audit a person's answer at a budget pause (``budget_stop`` or ``budget_extend``) once per pause."""
+    ctx.log(
+        event,
+        actor=role,
+        role=role,
+        tool=what,
+        decision=decision,
+        approver=ctx.approver,
+        detail=detail,
+        dedupe=f"{key}:budget_answer",
+    )
+
+
 def _budget_gate(ctx: RunContext, key: str, role: str, what: str, claim: Callable[[bool], Breach | None]) -> str | None:
     """Pause for a budget answer if the next step crosses a limit; ``None`` to go on, else the stop reason.
 
@@ -316,28 +332,11 @@ def _budget_gate(ctx: RunContext, key: str, role: str, what: str, claim: Callabl
         reason = "stopped by a person at a budget pause"
     if new is None:
         ctx.ledger.mark_stopped(ctx.run_id, reason)
-        ctx.log(
-            "budget_stop",
-            actor=role,
-            role=role,
-            tool=what,
-            decision="stop",
-            approver=ctx.approver,
-            detail={"breach": breach.model_dump(), "reason": reason},
-            dedupe=f"{key}:budget_answer",
-        )
+        stop = {"breach": breach.model_dump(), "reason": reason}
+        _log_budget_answer(ctx, key, role, what, "budget_stop", "stop", stop)
         return reason
     ctx.ledger.set_budget(ctx.run_id, _merge_limits(ctx.limits(), new))
-    ctx.log(
-        "budget_extend",
-        actor=role,
-        role=role,
-        tool=what,
-        decision="extend",
-        approver=ctx.approver,
-        detail={"budget": new.model_dump()},
-        dedupe=f"{key}:budget_answer",
-    )
+    _log_budget_answer(ctx, key, role, what, "budget_extend", "extend", {"budget": new.model_dump()})
     claim(True)
     return None
 
