@@ -7,8 +7,21 @@ parameters in unconstrained form: log for positive quantities (k0, D, k_chem, ..
 * ``method="gradient"``: Levenberg–Marquardt (Marquardt's diagonal scaling, Nielsen's damping update) with the exact
   Jacobian from forward-mode differentiation through the whole simulation (``jax.jacfwd``; r and J from one pass),
   stopping once an accepted step changes χ² by less than 0.01 (the estimates have settled well within their errors).
+* ``method="lbfgs"``: optax L-BFGS (``optax.scale_by_lbfgs``, memory 10) on ½‖r‖² with the gradient from
+  reverse mode through the whole simulation (``jax.value_and_grad``), a host-side backtracking (Armijo) line search
+  and steps projected onto the box; it stops on the same χ² rule (two accepted steps in a row, since a quasi-Newton
+  step can stall briefly far from the optimum). The host-side line search because optax's zoom line search traces the
+  objective into a ``lax.while_loop``: every fit shape would compile the reverse-mode simulation a second time
+  (measured on the 2-core dev machine, 3 CVs x 201 points: 10.6 s to jit one ``optax.lbfgs()`` update on top of 6.0 s
+  for ``value_and_grad`` itself), and the simulator calls it makes are hidden inside the compiled loop.
 * ``method="nelder-mead"`` / ``"differential-evolution"``: SciPy's gradient-free optimisers on ½‖r‖², the baselines
   (Nelder–Mead from a simplex of ±10 % in positive parameters, ±0.05 in α, 10 mV in E0).
+
+Levenberg–Marquardt stays the default: the objective is a sum of squares, so JᵀJ is a good Hessian from first
+derivatives alone, and LM converges in a handful of iterations (quadratically near a small-residual optimum), whereas
+L-BFGS must learn the curvature from successive gradients and so needs more evaluations; with p ≈ 4 parameters a
+forward-mode Jacobian (1 + p calls) is not much dearer than a reverse-mode gradient. L-BFGS is there for fits with
+many parameters, where one gradient beats p tangents, and as the quasi-Newton reference of the issue.
 
 All curves run as one vmapped simulation (programs padded to a common length), and the fitted parameter set is an
 index array rather than part of the compiled program, so fits of the same data shapes share one compilation.
@@ -16,7 +29,9 @@ index array rather than part of the compiled program, so fits of the same data s
 Every method reports the same things: estimates, standard errors from the Gauss–Newton covariance
 Σ = s² (JᵀJ)⁻¹ with s² = ‖r‖²/(N − p) (delta method back to SI units), correlations, identifiability warnings,
 AIC/BIC, and the number of simulator calls. One simulator call is one CV at one scan rate; a forward-mode Jacobian
-with p parameters is counted as 1 + p calls (its primal plus p tangents cost about that much).
+with p parameters is counted as 1 + p calls (its primal plus p tangents cost about that much); a reverse-mode
+value-and-gradient as 1 + :data:`GRADIENT_CALLS` calls (the primal, then the backward pass, which re-runs the forward
+sweep to rebuild what it needs and solves the transposed systems: measured ≈ 2 CVs, see the benchmark).
 
 References
 ----------
@@ -27,6 +42,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -50,6 +66,7 @@ from ._simulate import ECParams, SimSettings, check_params, cv_current
 __all__ = [
     "FITTABLE",
     "Method",
+    "METHODS",
     "CVCurve",
     "ParameterEstimate",
     "CVFitResult",
@@ -64,7 +81,8 @@ __all__ = [
     "estimate_fit_seconds",
 ]
 
-Method = Literal["gradient", "nelder-mead", "differential-evolution"]
+Method = Literal["gradient", "lbfgs", "nelder-mead", "differential-evolution"]
+METHODS: tuple[str, ...] = ("gradient", "lbfgs", "nelder-mead", "differential-evolution")
 
 # parameter -> transform: "log" (positive), "logit" (in (0, 1)), "id" (any real)
 FITTABLE: dict[str, str] = {
@@ -247,6 +265,20 @@ _JACOBIAN = jax.jit(
     static_argnames=("settings",),
 )
 
+# One reverse-mode pass = the forward recomputation + the transposed solves, charged as this many simulator calls
+# beyond the primal. Measured on the 2-core dev machine (3 curves x 201 points, default grid, warm): value_and_grad
+# takes ~3x one residual, i.e. 1 + 2.
+GRADIENT_CALLS = 2
+
+
+def _half_sum_squares(theta, data, *args, **kwargs):
+    """½‖r‖² with r = weighted model − weighted data (the objective the line search and L-BFGS see)."""
+    r = _weighted_model(theta, *args, **kwargs) - data
+    return 0.5 * jnp.sum(r * r)
+
+
+_VALUE_AND_GRAD = jax.jit(jax.value_and_grad(_half_sum_squares), static_argnames=("settings",))
+
 
 class _Problem:
     """The weighted residual r(θ) of all curves, jitted, with a counter of simulator calls."""
@@ -265,6 +297,8 @@ class _Problem:
         static = {"settings": settings}
         self._model = lambda theta: _MODEL(theta, *args, **static)
         self._jac = lambda theta: _JACOBIAN(theta, *args, **static)
+        data = jnp.asarray(self.data)
+        self._value_grad = lambda theta: _VALUE_AND_GRAD(theta, data, *args, **static)
 
     def residual(self, theta: np.ndarray) -> np.ndarray:
         self.calls += self.n_curves
@@ -277,6 +311,14 @@ class _Problem:
         J, model = self._jac(jnp.asarray(theta))
         r = np.asarray(model) - self.data
         return (r if np.all(np.isfinite(r)) else np.full_like(r, np.inf)), np.asarray(J)
+
+    def cost_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """½‖r(θ)‖² (inf where the simulation failed) and its gradient (p,) by reverse mode, charged
+        1 + GRADIENT_CALLS calls per curve."""
+        self.calls += self.n_curves * (1 + GRADIENT_CALLS)
+        value, grad = self._value_grad(jnp.asarray(theta))
+        value, grad = float(value), np.asarray(grad)
+        return (value, grad) if np.isfinite(value) and np.all(np.isfinite(grad)) else (np.inf, grad)
 
     def jacobian(self, theta: np.ndarray) -> np.ndarray:
         return self.residual_and_jacobian(theta)[1]
@@ -357,6 +399,74 @@ def _levenberg_marquardt(
                 converged, message = True, "no further decrease possible (damping at its limit)"
                 break
     return theta, r, J, it, converged, message
+
+
+@functools.cache
+def _lbfgs_direction():
+    """optax's L-BFGS preconditioner (memory 10): ``init`` and a jitted ``update`` (run op by op, its two-loop
+    recursion costs ~0.25 s per iteration in dispatch, 100x a simulation)."""
+    import optax  # only this method needs it
+
+    transform = optax.scale_by_lbfgs(memory_size=10)
+    return transform.init, jax.jit(transform.update)
+
+
+def _lbfgs(problem: _Problem, theta0, lo, hi, *, max_iter: int, max_calls: int | None, ftol: float, chi2_tol: float):
+    """L-BFGS (optax ``scale_by_lbfgs`` for the direction) with a backtracking Armijo line search on the host and
+    trial points projected onto the box. Returns (theta, iterations, converged, message).
+
+    optax keeps the curvature pairs (s, y) of accepted steps and scales its very first direction to a unit-norm step
+    (a tenth of a decade in the log parameters is then reached after ≤ 4 halvings). Every trial point costs one
+    value-and-gradient: an accepted trial's gradient is the next iteration's. Stops when two accepted steps in a row
+    each lower χ² = ‖r‖²/s² by less than ``chi2_tol`` (or the cost by less than ``ftol`` relative), as LM does.
+    """
+    theta = np.clip(np.asarray(theta0, float), lo, hi)
+    cost, grad = problem.cost_and_gradient(theta)
+    if not np.isfinite(cost):
+        return theta, 0, False, "simulation failed at the starting point"
+    dof = max(problem.data.size - theta.size, 1)
+    init, update = _lbfgs_direction()
+    state = init(jnp.asarray(theta))
+    it, small, converged, message = 0, 0, False, "maximum iterations reached"
+    while it < max_iter:
+        it += 1
+        if np.max(np.abs(grad)) < 1e-14 * max(1.0, cost):
+            converged, message = True, "gradient vanished"
+            break
+        # the preconditioner learns from (theta, grad) pairs of accepted points only
+        d, state = update(jnp.asarray(grad), state, jnp.asarray(theta))
+        d = -np.asarray(d)
+        if not grad @ d < 0:  # not a descent direction (curvature pair went bad): fall back to steepest descent
+            d = -grad / max(np.linalg.norm(grad), 1e-300)
+        step, accepted = 1.0, False
+        for _ in range(30):
+            if max_calls is not None and problem.calls >= max_calls:
+                break
+            trial = np.clip(theta + step * d, lo, hi)
+            cost_new, grad_new = problem.cost_and_gradient(trial)
+            # Armijo on the projected step: sufficient decrease relative to the first-order prediction
+            if np.isfinite(cost_new) and cost_new <= cost + 1e-4 * float(grad @ (trial - theta)):
+                accepted = True
+                break
+            step *= 0.5
+        if not accepted:
+            if max_calls is not None and problem.calls >= max_calls:
+                message = "simulator-call budget reached"
+            else:
+                converged, message = True, "line search found no further decrease"
+            break
+        rel = (cost - cost_new) / max(cost, 1e-300)
+        d_chi2 = 2.0 * (cost - cost_new) / max(2.0 * cost_new / dof, 1e-300)
+        moved = np.max(np.abs(trial - theta))
+        theta, cost, grad = trial, cost_new, grad_new
+        small = small + 1 if d_chi2 < chi2_tol else 0
+        if small >= 2:
+            converged, message = True, f"chi-square change below {chi2_tol:g} twice (estimates settled within errors)"
+            break
+        if rel < ftol or moved < 1e-10:
+            converged, message = True, "relative cost change below tolerance"
+            break
+    return theta, it, converged, message
 
 
 # Nelder–Mead's first simplex, per transform: ±10 % for positive quantities, ±0.05 in α near ½, 10 mV in E0. SciPy's
@@ -622,7 +732,8 @@ def fit_cv(
     initial
         Starting values in SI; missing ones come from :func:`initial_guesses` (classical analyses).
     method
-        ``"gradient"`` (Levenberg–Marquardt with forward-mode Jacobians), ``"nelder-mead"``,
+        ``"gradient"`` (Levenberg–Marquardt with forward-mode Jacobians), ``"lbfgs"`` (optax L-BFGS with
+        reverse-mode gradients), ``"nelder-mead"``,
         ``"differential-evolution"``.
     max_iterations, max_sim_calls
         Limits; gradient-free methods default to 200·p·(number of curves) simulator calls.
@@ -648,8 +759,8 @@ def fit_cv(
         raise InvalidInput("params_to_fit", "give at least one parameter, each once")
     if "D" in params_to_fit and ("D_O" in params_to_fit or "D_R" in params_to_fit):
         raise InvalidInput("params_to_fit", "'D' ties D_O = D_R; do not fit it together with D_O or D_R")
-    if method not in ("gradient", "nelder-mead", "differential-evolution"):
-        raise InvalidInput("method", f"must be 'gradient', 'nelder-mead' or 'differential-evolution', got {method!r}")
+    if method not in METHODS:
+        raise InvalidInput("method", f"must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
     curves = prepare_curves(data, max_points=max_points)
     fixed = dict(fixed or {})
     bad = [k for k in fixed if k not in _PARAM_FIELDS]
@@ -698,6 +809,11 @@ def fit_cv(
     warnings: list[str] = []
     if method == "gradient":
         theta, r, J, it, converged, message = _levenberg_marquardt(
+            problem, start, lo, hi, max_iter=max_iterations, max_calls=max_sim_calls, ftol=ftol, chi2_tol=chi2_tol
+        )
+    elif method == "lbfgs":
+        r = J = None  # the covariance takes the Gauss-Newton Jacobian at the optimum (1 + p calls per curve)
+        theta, it, converged, message = _lbfgs(
             problem, start, lo, hi, max_iter=max_iterations, max_calls=max_sim_calls, ftol=ftol, chi2_tol=chi2_tol
         )
     else:
@@ -853,6 +969,8 @@ def estimate_fit_seconds(
     per_call = SECONDS_PER_NODE_STEP * nodes * n_points
     if method == "gradient":
         calls = max_iterations * n_curves * (2 + n_params)
+    elif method == "lbfgs":  # ~2 value-and-gradients per iteration (line search), plus the covariance Jacobian
+        calls = max_iterations * n_curves * 2 * (1 + GRADIENT_CALLS) + n_curves * (1 + n_params)
     else:
         calls = max_sim_calls if max_sim_calls is not None else 200 * n_params * n_curves
     if max_sim_calls is not None:

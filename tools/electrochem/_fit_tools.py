@@ -44,10 +44,14 @@ class _FitOptions(ToolModel):
     initial: dict[str, float] | None = Field(
         default=None, description="Starting values, SI; default from Randles-Sevcik / Nicholson first guesses."
     )
-    method: Literal["gradient", "nelder-mead", "differential-evolution"] = Field(
-        default="gradient", description="Levenberg-Marquardt on exact JAX Jacobians, or a gradient-free baseline."
+    method: Literal["gradient", "lbfgs", "nelder-mead", "differential-evolution"] = Field(
+        default="gradient",
+        description="Levenberg-Marquardt on exact JAX Jacobians (default, fewest simulator calls), optax L-BFGS on "
+        "reverse-mode gradients, or a gradient-free baseline.",
     )
-    max_iterations: PositiveInt = Field(default=50, le=1000, description="Iteration limit (gradient method).")
+    max_iterations: PositiveInt = Field(
+        default=50, le=1000, description="Iteration limit (gradient and lbfgs methods)."
+    )
     max_sim_calls: PositiveInt | None = Field(
         default=None, description="Simulator-call budget (one CV at one scan rate = 1 call)."
     )
