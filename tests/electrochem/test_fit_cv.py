@@ -155,6 +155,9 @@ def test_fit_tool_cost_estimate_grows_with_the_work(e_data):
     )  # fmt: skip
     assert 0 < small.seconds < big.seconds and big.sim_calls == 200_000
     assert big.seconds > 60  # long enough for the default approval rule to ask a human
+    # the tool takes method="lbfgs"; its estimate allows ~2 value-and-gradients (3 calls each) per iteration
+    lbfgs = spec.estimate_cost({"voltammograms": [v.model_dump() for v in e_data], "fixed": FIXED, "method": "lbfgs"})
+    assert lbfgs.sim_calls == 50 * 3 * 2 * 3 + 3 * 5 and lbfgs.seconds > small.seconds
 
 
 def test_differential_evolution_respects_its_budget(e_data):

@@ -36,6 +36,7 @@ sweep to rebuild what it needs and solves the transposed systems: measured ≈ 2
 References
 ----------
 .. [M63] D. W. Marquardt, *J. SIAM* 11 (1963) 431.  .. [N99] H. B. Nielsen, IMM-REP-1999-05 (DTU), damping update.
+.. [LN89] D. C. Liu, J. Nocedal, *Math. Program.* 45 (1989) 503: L-BFGS.
 .. [BA02] K. P. Burnham, D. R. Anderson, *Model Selection and Multimodel Inference*, 2nd ed., Springer 2002:
    AIC = N ln(RSS/N) + 2p, BIC = N ln(RSS/N) + p ln N for Gaussian errors; Akaike weights.
 """
