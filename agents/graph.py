@@ -443,13 +443,13 @@ def answer(state: LabState, config) -> dict[str, Any]:
     if not text:
         results = [r for r in state.get("results", []) if r["round"] == rnd]
         notes = state.get("notes", [])
-        request_text = state["request"]
+        request = state["request"]
         reply = governed_llm(
             ctx,
             "supervisor",
             f"answer/r{rnd}",
-            lambda cap: planner.compose_answer(state["request"], results, notes, max_tokens=cap),
-            estimate_tokens=estimate_tokens(request_text, results, notes) + _ANSWER_PROMPT_TOKENS,
+            lambda cap: planner.compose_answer(request, results, notes, max_tokens=cap),
+            estimate_tokens=estimate_tokens(request, results, notes) + _ANSWER_PROMPT_TOKENS,
             reply_tokens=_REPLY_TOKENS,
             label=planner.label,
         )
