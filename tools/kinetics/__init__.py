@@ -9,7 +9,8 @@ with its Goldbeter–Koshland limit and thermodynamic (ΔG = 0) equilibrium.
 Units: concentrations mol/m³ (= mM), time s, rate constants (m³/mol)^(n−1)/s for reaction order n; stochastic
 models count molecules, with system size Ω (molecules per mol/m³) linking the two.
 
-Importing this package enables JAX float64 (``jax_enable_x64``), which stiff kinetics and Newton solves need.
+Stiff kinetics and Newton solves need JAX float64 (``jax_enable_x64``); :mod:`labwright.tools` enables it
+(``tools/_runtime.py``) before this package is imported.
 """
 
 from ._balance import DetailedBalanceReport as DetailedBalanceReport

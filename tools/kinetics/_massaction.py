@@ -9,8 +9,8 @@ Powers are taken from a small table ``P[o, i] = x_i**o`` (o = 0 … max order, i
 derivatives stay finite at x = 0 (``x**0.0`` as a float power would give a NaN gradient there). The same trick with
 falling factorials gives the stochastic propensities (see :mod:`._ssa`).
 
-JAX precision: this package turns on ``jax_enable_x64`` when imported (stiff kinetics and Newton solves need float64;
-the electrochemistry simulator does the same).
+JAX precision: stiff kinetics and Newton solves need float64; :mod:`labwright.tools` turns on ``jax_enable_x64``
+(``tools/_runtime.py``) before this package is imported.
 """
 
 from __future__ import annotations
@@ -19,13 +19,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
-jax.config.update("jax_enable_x64", True)
-
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ._network import ReactionNetwork, _rref  # noqa: E402
+from ._network import ReactionNetwork, _rref
 
 __all__ = ["MassActionSystem", "compile_network"]
 
