@@ -15,9 +15,7 @@ past the approved estimate, or any call of a step that was not approved at a che
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,34 +31,7 @@ from ._skill import StepApproval, StepGrant, StepRejected
 # does not replay an interrupt() for them (see labwright.agents.governance.ask_human).
 _GRANT_NS = "labwright:step-grant"
 
-__all__ = ["Governance", "ToolFailed", "parse_step_answer", "sync_cpu_dispatch"]
-
-
-def sync_cpu_dispatch() -> bool:
-    """Make XLA's CPU client run computations on the calling thread; True if that is (or already was) in force.
-
-    Why: parallel workflow branches call jitted tools from several Python threads at once. With XLA's default
-    asynchronous CPU dispatch this can hang for good, every worker of the small CPU pool blocked on a buffer that a
-    computation queued behind it would produce (jax-ml/jax#25861; seen here with four parallel CV fits on 2 cores).
-    Synchronous dispatch avoids it. The flag only counts before the CPU backend starts, so it returns False when JAX
-    already ran in this process with asynchronous dispatch; tool calls are then serialised (see ``_TOOL_GUARD``).
-    """
-    import jax
-
-    try:
-        from jax._src.xla_bridge import backends_are_initialized
-    except ImportError:  # a JAX without this helper: assume the worst
-        return not jax.config.values.get("jax_cpu_enable_async_dispatch", True)
-    if not jax.config.values.get("jax_cpu_enable_async_dispatch", True):
-        return True
-    if backends_are_initialized():
-        return False
-    jax.config.update("jax_cpu_enable_async_dispatch", False)
-    return True
-
-
-# Serialises tool calls across threads only when asynchronous CPU dispatch could not be turned off in time.
-_TOOL_GUARD: Any = contextlib.nullcontext() if sync_cpu_dispatch() else threading.Lock()
+__all__ = ["Governance", "ToolFailed", "parse_step_answer"]
 
 
 class ToolFailed(LabwrightError):
@@ -144,8 +115,7 @@ class Governance:
         from ..agents.governance import governed_call
 
         ctx = self._context_for(role, tool, args, step_key, grant)
-        with _TOOL_GUARD:
-            out = governed_call(ctx, role, tool, dict(args), step_key)
+        out = governed_call(ctx, role, tool, dict(args), step_key)
         if out.ok:
             return get_tool(tool).output_model.model_validate(out.result)
         if out.status == "denied":

@@ -60,15 +60,17 @@ def test_kill_9_between_steps_then_resume_does_not_repeat_finished_steps(tmp_pat
 
 def test_importing_the_workflow_plane_turns_off_asynchronous_cpu_dispatch():
     # Parallel branches run jitted tools from several threads; XLA's asynchronous CPU dispatch can hang there for good
-    # (jax-ml/jax#25861; seen with four parallel CV fits on 2 cores), so the workflow plane switches it off before the
-    # CPU backend starts. Checked in a fresh process, since the flag only counts before JAX first runs.
+    # (jax-ml/jax#25861; seen with four parallel CV fits on 2 cores), so importing the workflow plane (through
+    # labwright.tools' runtime settings) switches it off before the CPU backend starts. Checked in a fresh process,
+    # since the flag only counts before JAX first runs.
     code = (
-        "import labwright.skills._governance as g, jax, jax.numpy as jnp; jnp.ones(2).block_until_ready(); "
-        "print(jax.config.values['jax_cpu_enable_async_dispatch'], g.sync_cpu_dispatch())"
+        "import labwright.skills._governance, jax, jax.numpy as jnp; from jax._src.xla_bridge import "
+        "backends_are_initialized as started; s = started(); jnp.ones(2).block_until_ready(); "
+        "print(s, jax.config.values['jax_cpu_enable_async_dispatch'])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["False", "True"]
+    assert out.stdout.split() == ["False", "False"]
 
 
 def test_a_step_approval_still_covers_its_writes_after_a_kill_and_resume_in_another_process(tmp_path, isolated_home):
