@@ -365,14 +365,10 @@ def review_hypothesis(
     )
 
 
-def _verdict_figure(verdicts: list[HypothesisVerdict]):
+def _verdict_figure(ctx: SkillContext, verdicts: list[HypothesisVerdict]):
     """Bars of the hypotheses' kg_hypotheses scores, coloured by the reviewer's verdict."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 0.6 + 0.5 * max(1, len(verdicts))))
+    fig = ctx.figure(figsize=(6.5, 0.6 + 0.5 * max(1, len(verdicts))))
+    ax = fig.subplots()
     colours = ["tab:green" if v.verdict == "accept" else "tab:red" for v in verdicts]
     labels = [f"H{v.rank} ({sum(c.supported for c in v.claims)}/{len(v.claims)} claims)" for v in verdicts]
     ax.barh(range(len(verdicts)), [v.score for v in verdicts], color=colours)
@@ -391,7 +387,7 @@ def review_hypotheses(ctx: SkillContext, inp: ReviewInput) -> Review:
     verdicts = [review_hypothesis(h, i, passages, bridging) for i, h in enumerate(inp.hypotheses, start=1)]
     out = Review(verdicts=verdicts, accepted=sum(v.verdict == "accept" for v in verdicts))
     art = ctx.save_json("verdicts.json", out, kind="hypothesis", title="Reviewer verdicts per hypothesis and claim")
-    figs = [ctx.save_figure("verdicts.png", _verdict_figure(verdicts), title="Hypothesis scores and verdicts")]
+    figs = [ctx.save_figure("verdicts.png", _verdict_figure(ctx, verdicts), title="Hypothesis scores and verdicts")]
     for v in verdicts:
         n_ok = sum(c.supported for c in v.claims)
         first = next((p for c in v.claims for p in c.problems), None)

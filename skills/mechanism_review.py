@@ -436,16 +436,13 @@ def rank_order(scores: list[CandidateScore], validations: list[CandidateValidati
     ]
 
 
-def _score_figure(rows: list[RankedCandidate], scores: dict[str, CandidateScore]):
+def _score_figure(ctx: SkillContext, rows: list[RankedCandidate], scores: dict[str, CandidateScore]):
     """Grouped bars: each candidate's score components and total, in rank order."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
     parts = ["validity", "balance", "alignment", "similarity", "logic", "continuity"]
-    fig, ax = plt.subplots(figsize=(8.0, 3.8))
+    fig = ctx.figure(figsize=(8.0, 3.8))
+    ax = fig.subplots()
     x = np.arange(len(rows))
     width = 0.8 / (len(parts) + 1)
     for j, p in enumerate(parts):
@@ -490,7 +487,7 @@ def rank_candidates(ctx: SkillContext, inp: RankInput) -> Ranking:
     flat = [{**r.model_dump(), "errors": "; ".join(r.errors)} for r in rows]
     table = ctx.save_table("ranking.csv", flat, title="Ranked candidates")
     js = ctx.save_json("ranking.json", out, kind="table", title="Ranked candidates (JSON)")
-    fig = ctx.save_figure("scores.png", _score_figure(rows, scores), title="Score components per candidate")
+    fig = ctx.save_figure("scores.png", _score_figure(ctx, rows, scores), title="Score components per candidate")
     for r in rows:
         why = "; ".join(r.errors) if r.errors else "no chemical errors"
         ctx.claim(f"rank {r.rank}: {r.label} ({why}); score", value=r.total, artifacts=[js, table, fig])
