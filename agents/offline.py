@@ -345,7 +345,7 @@ def fill_args(
 
     ``fallback`` (or a function returning it, called only when needed): entities of earlier messages, used for
     paths, SMILES and reactions the request does not give."""
-    schema = get_tool(tool_name).input_model.model_json_schema()
+    schema = get_tool(tool_name).input_schema
     props, defs = schema.get("properties", {}), schema.get("$defs", {})
     required = set(schema.get("required", []))
     args: dict[str, Any] = {k: v for k, v in ent.pairs.items() if k in props}
@@ -501,7 +501,7 @@ def _normal(tool_name: str, args: Any) -> str:
 
 
 def _describe_missing(tool_name: str, missing: Sequence[str]) -> str:
-    props = get_tool(tool_name).input_model.model_json_schema().get("properties", {})
+    props = get_tool(tool_name).input_schema.get("properties", {})
     parts = [f"{m} ({str(props.get(m, {}).get('description', '')).rstrip('.')})" for m in missing]
     return "; ".join(parts)
 

@@ -17,6 +17,7 @@ module-level cache in labwright (see DESIGN.md); it is filled when the tool modu
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import re
@@ -147,6 +148,14 @@ class ToolSpec:
             return out
         return self.output_model.model_validate(out)
 
+    @functools.cached_property
+    def input_schema(self) -> dict[str, Any]:
+        """JSON schema of the input model, built once: planners and model adapters read it on every turn.
+
+        Shared by every caller; read it, do not modify it (:meth:`openai_schema` hands out a copy).
+        """
+        return self.input_model.model_json_schema()
+
     def openai_schema(self) -> dict[str, Any]:
         """The tool as an OpenAI function-calling definition (``{"type": "function", ...}``)."""
         return {
@@ -154,7 +163,7 @@ class ToolSpec:
             "function": {
                 "name": self.name,
                 "description": self.description,
-                "parameters": self.input_model.model_json_schema(),
+                "parameters": copy.deepcopy(self.input_schema),
             },
         }
 
