@@ -163,7 +163,7 @@ def fit_constants(
         if not accepted:
             break  # no decrease possible along the L-BFGS direction: at the noise floor of the loss
         theta, value, grad, state = trial, v_trial, g_trial, new_state
-    final = float(loss(theta))
+    final = float(value)  # loss at the accepted theta, from its last value-and-gradient call
     y_fit, _ = predict(theta)
     y_fit = np.asarray(y_fit)
     resid = (y_fit - np.asarray(y_obs)) * np.asarray(w)
