@@ -31,21 +31,21 @@ from ._massaction import MassActionSystem
 
 __all__ = ["SOLVERS", "build_solver", "make_ode_solver", "solve_ode"]
 
-SOLVERS: dict[str, Callable[..., dfx.AbstractSolver]] = {
+SOLVERS: dict[str, type[dfx.AbstractSolver]] = {
     "Kvaerno5": dfx.Kvaerno5,
     "Kvaerno3": dfx.Kvaerno3,
     "Tsit5": dfx.Tsit5,
 }
-IMPLICIT = {"Kvaerno5", "Kvaerno3"}
 
 
 def build_solver(name: str, rtol: float, atol: float) -> dfx.AbstractSolver:
     """The diffrax solver ``name``; implicit ones get a full-Newton stage solver at the given tolerances."""
     if name not in SOLVERS:
         raise InvalidInput("solver", f"unknown solver {name!r}; choose one of {sorted(SOLVERS)}")
-    if name in IMPLICIT:
-        return SOLVERS[name](root_finder=optx.Newton(rtol=rtol, atol=atol))
-    return SOLVERS[name]()
+    cls = SOLVERS[name]
+    if issubclass(cls, dfx.AbstractImplicitSolver):
+        return cls(root_finder=optx.Newton(rtol=rtol, atol=atol))
+    return cls()
 
 
 # Explicit cache of jitted solvers keyed by network structure and options (bounded, least recently used dropped).
