@@ -53,6 +53,7 @@ from labwright.tools.kinetics import (
     pdpc_dose_response,
     pdpc_network,
 )
+from labwright.tools.kinetics._pdpc import relaxation_time
 from labwright.tools.kinetics._ssa import make_ssa
 from scipy.integrate import solve_ivp
 
@@ -210,10 +211,7 @@ def bench_pdpc(repeat: int, n_points: int = 200) -> None:
     u = np.logspace(-2, 2, n_points)
     e1 = u * p.k2 * p.E2_total / p.k1
     system = compile_network(pdpc_network(p))
-    # Relaxation time chosen by pdpc_dose_response (200 × the slowest cycle time, plus binding).
-    slowest = min(p.k1 * e1.min(), p.k2 * p.E2_total)
-    binding = 1.0 / min(p.a1 * p.E2_total, p.a2 * p.E2_total, p.d1, p.d2)
-    t_relax = 200.0 * (p.W_total + p.K1 + p.K2) / slowest + 200.0 * binding
+    t_relax = relaxation_time(p, e1)  # the one pdpc_dose_response chooses
     print(
         f"\n[2] PdPC dose–response: {n_points} kinase totals (u = 0.01…100), J1 = J2 = {p.J1:g}, "
         f"E2_T/W_T = {p.E2_total / p.W_total:g}, relaxation to {t_relax:.3g} s"

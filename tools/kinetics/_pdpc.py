@@ -167,6 +167,13 @@ def phosphorylation_potential(p: PdPCParameters, temperature: float = 298.15) ->
     return GAS_CONSTANT * temperature * math.log(gamma)
 
 
+def relaxation_time(p: PdPCParameters, e1_totals: np.ndarray) -> float:
+    """Default ODE relaxation time of :func:`pdpc_dose_response`, s: 200 × the slowest cycle time plus binding."""
+    slowest = min(p.k1 * np.min(e1_totals), p.k2 * p.E2_total)
+    binding = 1.0 / min(p.a1 * p.E2_total, p.a2 * p.E2_total, p.d1, p.d2)
+    return 200.0 * (p.W_total + p.K1 + p.K2) / slowest + 200.0 * binding
+
+
 def pdpc_dose_response(
     p: PdPCParameters, e1_totals: np.ndarray, *, t_relax: float | None = None, accept: float = 1e-7
 ) -> dict[str, np.ndarray]:
@@ -197,9 +204,7 @@ def pdpc_dose_response(
         raise InvalidInput("signal", "kinase totals must be a non-empty 1-D array of finite values > 0 (mol/m³)")
     system = compile_network(pdpc_network(p))
     if t_relax is None:
-        slowest = min(p.k1 * e1.min(), p.k2 * p.E2_total)
-        binding = 1.0 / min(p.a1 * p.E2_total, p.a2 * p.E2_total, p.d1, p.d2)
-        t_relax = 200.0 * (p.W_total + p.K1 + p.K2) / slowest + 200.0 * binding
+        t_relax = relaxation_time(p, e1)
     run = make_steady_solver(system)
     x0 = np.zeros((e1.size, 6))
     x0[:, 0] = p.W_total
