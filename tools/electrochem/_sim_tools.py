@@ -2,7 +2,7 @@
 
 Inputs and outputs are SI (V, A, s, m², m²/s, mol/m³, m/s, K, eV, ohm, F); oxidation current is positive. Each tool
 prices a call from the grid size times the number of time steps (plus compilation), and can write a PNG plot
-(matplotlib, Agg backend) to a path the caller names.
+(a bare matplotlib Figure, no pyplot) to a path the caller names.
 """
 
 from __future__ import annotations
@@ -138,14 +138,11 @@ def _thin(n: int, max_points: int) -> np.ndarray:
 
 
 def _plot(path: str, x, y, xlabel: str, title: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .._figures import subplots
 
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     ax.plot(x, np.asarray(y) * 1e6, lw=1.2)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("current / µA (oxidation positive)")
@@ -153,7 +150,6 @@ def _plot(path: str, x, y, xlabel: str, title: str) -> str:
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
-    plt.close(fig)
     return str(out)
 
 
