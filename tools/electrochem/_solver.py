@@ -45,7 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._grid import GridSpec, cell_geometry
-from ._kinetics import bv_factors, mhc_factors, nernst_flux, rate_flux
+from ._kinetics import bv_factors, mhc_factors, rate_flux
 from ._mechanisms import Transport
 
 __all__ = [
@@ -55,7 +55,6 @@ __all__ = [
     "Operators",
     "rate_factors",
     "factor_flux",
-    "flux_law",
     "rate_of_change",
     "scan_steps",
     "banded_reference",
@@ -208,17 +207,6 @@ def factor_flux(kinetics: str, K0, factors, u_R, u_O, a, b):
     if kinetics == "nernst":
         return (f1 * u_R - f2 * u_O) / (f1 * a + f2 * b)
     return rate_flux(K0 * f1, K0 * f2, u_R, u_O, a, b)
-
-
-def flux_law(kinetics: str, K0, alpha, lam, mhc_method: str) -> Callable:
-    """``J(theta, u_R, u_O, a, b)``: oxidation flux for surface concentrations c_R0 = u_R - J a, c_O0 = u_O + J b."""
-    if kinetics == "nernst":
-        return nernst_flux
-
-    def law(theta, u_R, u_O, a, b):
-        return factor_flux(kinetics, K0, rate_factors(kinetics, theta, alpha, lam, mhc_method), u_R, u_O, a, b)
-
-    return law
 
 
 def scan_steps(step: Callable, carry, xs, checkpoint_every: int | None, unroll: int = UNROLL):
