@@ -311,6 +311,21 @@ def _simulate(params: ECParams, E, dt, settings: SimSettings):
     def history(C, C_prev):
         return C if settings.scheme == "euler" else 2.0 * C - 0.5 * C_prev
 
+    def known_potentials(faradaic, factors):
+        """The time loop when the potential of every step is known: ``factors`` (arrays over the steps, any pytree)
+        are the rate factors of all steps, evaluated outside the loop; ``faradaic(ops, S, factors_of_one_step)``."""
+        C1, J1 = faradaic(euler, C0, jax.tree.map(lambda f: f[1], factors))
+
+        def step(carry, fac):
+            C, C_prev = carry
+            C_next, J = faradaic(bdf2, history(C, C_prev), fac)
+            return (C_next, C), J
+
+        rest = jax.tree.map(lambda f: f[2:], factors)
+        J = scan_steps(step, (C1, C0), rest, settings.checkpoint_every, settings.unroll)
+        i_far = jnp.concatenate([jnp.zeros(1), J1[None], J]) * sc.i_scale
+        return i_far + params.C_dl * rate_of_change(E, dt, settings.scheme)
+
     if settings.mechanism == "ECE":
         # two couples, two fluxes: J1 does not depend on J2 (the first couple's species never see the second couple),
         # so J1 is the E-mechanism flux and J2 follows from the surface left by J1. Ohmic drop is refused upstream.
@@ -318,46 +333,24 @@ def _simulate(params: ECParams, E, dt, settings: SimSettings):
         fac2 = rate_factors(settings.kinetics, sc.nf * (E - params.E0_2), params.alpha, lam, settings.mhc_method)
         K0_2 = K0 if params.k0_2 is None else rate_to_dimless(params.k0_2, sc)
 
-        def faradaic2(ops, S, f1, f2):
+        def faradaic2(ops, S, facs):
+            f1, f2 = facs
             u, surface = ops.propagate_two(S)
             J1 = factor_flux(settings.kinetics, K0, f1, ops.to_R @ surface, ops.to_O @ surface, ops.a, ops.b)
             u_R2, u_O2 = ops.second_couple(surface, J1)
             J2 = factor_flux(settings.kinetics, K0_2, f2, u_R2, u_O2, ops.a2, ops.b2)
             return u - J1 * ops.sw - J2 * ops.sw2, J1 + J2
 
-        def pick(k):
-            return (fac1[0][k], fac1[1][k]), (fac2[0][k], fac2[1][k])
-
-        C1, J1 = faradaic2(euler, C0, *pick(1))
-
-        def step2(carry, facs):
-            C, C_prev = carry
-            C_next, J = faradaic2(bdf2, history(C, C_prev), *facs)
-            return (C_next, C), J
-
-        J = scan_steps(step2, (C1, C0), pick(slice(2, None)), settings.checkpoint_every, settings.unroll)
-        i_far = jnp.concatenate([jnp.zeros(1), J1[None], J]) * sc.i_scale
-        return i_far + params.C_dl * rate_of_change(E, dt, settings.scheme)
+        return known_potentials(faradaic2, (tuple(fac1), tuple(fac2)))
 
     if not settings.ohmic:
         # the potential of every step is known: evaluate the rate factors for all steps outside the time loop
-        factors = _rate_factors_at(E, params, settings, sc.nf, lam)
-
         def faradaic(ops, S, fac):
             u, u_R, u_O = ops.propagate(S)
             J = factor_flux(settings.kinetics, K0, fac, u_R, u_O, ops.a, ops.b)
             return u - J * ops.sw, J
 
-        C1, J1 = faradaic(euler, C0, (factors[0][1], factors[1][1]))
-
-        def step(carry, fac):
-            C, C_prev = carry
-            C_next, J = faradaic(bdf2, history(C, C_prev), fac)
-            return (C_next, C), J
-
-        J = scan_steps(step, (C1, C0), (factors[0][2:], factors[1][2:]), settings.checkpoint_every, settings.unroll)
-        i_far = jnp.concatenate([jnp.zeros(1), J1[None], J]) * sc.i_scale
-        return i_far + params.C_dl * rate_of_change(E, dt, settings.scheme)
+        return known_potentials(faradaic, tuple(_rate_factors_at(E, params, settings, sc.nf, lam)))
 
     def ohmic(ops, S, E_app, E_prev, i_prev, dE_dt):
         """Faradaic + charging current with the true electrode potential E_app - R_u i solved by Newton."""
