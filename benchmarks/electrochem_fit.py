@@ -120,36 +120,32 @@ def run_cvsim(curve, guess: dict[str, float], fixed: dict[str, float]) -> tuple[
     return values, seconds, calls
 
 
+def _cost_ratio(data: list[Voltammogram], fixed: dict[str, float], guess: dict[str, float], method: str) -> float:
+    """Wall time of one call of ``_Problem.<method>`` / one residual (all curves), warm, each over 10 calls."""
+    problem = _Problem(prepare_curves(data), ECParams(**fixed), PARAMS, SimSettings(bulk="R"))
+    theta = np.array([np.log(guess["k0"]), 0.0, np.log(guess["D"]), guess["E0"]])
+    work = getattr(problem, method)
+    problem.residual(theta), work(theta)  # compiled already by the fits; warm the caches anyway
+    t0 = time.perf_counter()
+    for _ in range(10):
+        problem.residual(theta)
+    t_r = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(10):
+        work(theta)
+    return (time.perf_counter() - t0) / t_r
+
+
 def jacobian_cost_ratio(data: list[Voltammogram], fixed: dict[str, float], guess: dict[str, float]) -> float:
     """Wall time of one forward-mode Jacobian / one residual (all curves), warm: what a Jacobian really costs in
     simulator calls, next to the 1 + p the accounting charges."""
-    problem = _Problem(prepare_curves(data), ECParams(**fixed), PARAMS, SimSettings(bulk="R"))
-    theta = np.array([np.log(guess["k0"]), 0.0, np.log(guess["D"]), guess["E0"]])
-    problem.residual(theta), problem.jacobian(theta)  # compiled already by the fits; warm the caches anyway
-    t0 = time.perf_counter()
-    for _ in range(10):
-        problem.residual(theta)
-    t_r = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for _ in range(10):
-        problem.jacobian(theta)
-    return (time.perf_counter() - t0) / t_r
+    return _cost_ratio(data, fixed, guess, "jacobian")
 
 
 def gradient_cost_ratio(data: list[Voltammogram], fixed: dict[str, float], guess: dict[str, float]) -> float:
-    """Wall time of one reverse-mode value-and-gradient / one residual (all curves), warm: next to the
-    1 + GRADIENT_CALLS calls the accounting charges for it."""
-    problem = _Problem(prepare_curves(data), ECParams(**fixed), PARAMS, SimSettings(bulk="R"))
-    theta = np.array([np.log(guess["k0"]), 0.0, np.log(guess["D"]), guess["E0"]])
-    problem.residual(theta), problem.cost_and_gradient(theta)  # compiled already by the L-BFGS fits
-    t0 = time.perf_counter()
-    for _ in range(10):
-        problem.residual(theta)
-    t_r = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for _ in range(10):
-        problem.cost_and_gradient(theta)
-    return (time.perf_counter() - t0) / t_r
+    """Wall time of one reverse-mode value-and-gradient / one residual (all curves), warm (compiled already by the
+    L-BFGS fits): next to the 1 + GRADIENT_CALLS calls the accounting charges for it."""
+    return _cost_ratio(data, fixed, guess, "cost_and_gradient")
 
 
 def table(data, truth, fixed, far) -> dict[str, float]:
