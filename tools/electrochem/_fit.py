@@ -944,9 +944,12 @@ def compare_cv_models(
 
 # Cost model of one simulator call: time ∝ grid nodes × time steps. 2e-8 s per node-step is ~4x the warm cost measured
 # on a busy 2-core machine (0.27 ms for an 801-step CV on the 64-node default grid), to stay on the safe side for the
-# approval policy; a cold process first compiles the model and its Jacobian (measured 20-40 s there).
+# approval policy. A cold process first compiles the model (its residual + Jacobian function): measured on that box
+# (load average ~4), 2026-11-29, fresh process per model, redox_kinetics example (4 CVs x 120 points, 12 LM
+# iterations), a cold fit_cv took 5.9-8.7 s CPU and 6.7-13.5 s wall for E/bv, E/mhc, EC/bv, EC/mhc, of which the fit
+# itself, once compiled, was 0.1 s; 12 s sits above every CPU time and the typical wall time.
 SECONDS_PER_NODE_STEP = 2e-8
-COMPILE_SECONDS = 20.0
+COMPILE_SECONDS = 12.0
 
 
 def estimate_fit_seconds(

@@ -15,7 +15,6 @@ from ..fields import PositiveInt, ToolModel
 from ..registry import Cost, tool
 from ._analysis_tools import load_voltammograms
 from ._fit import (
-    COMPILE_SECONDS,
     FITTABLE,
     CandidateModel,
     CVFitResult,
@@ -103,22 +102,12 @@ def _points(inp: _FitOptions) -> int:
     return inp.max_points
 
 
-# Compilation of one fitted model (its residual + Jacobian function), s. Measured on the 2-core box shared with other
-# jobs (load average ~4), 2026-11-29, fresh process per model, redox_kinetics example (4 CVs x 120 points, 12 LM
-# iterations): a cold fit_cv took 5.9-8.7 s CPU and 6.7-13.5 s wall for E/bv, E/mhc, EC/bv, EC/mhc, of which the fit
-# itself, once compiled, was 0.1 s. 12 s sits above every CPU time and the typical wall time; _fit.COMPILE_SECONDS
-# (20 s) predates the single compiled r+J function. Four such fits in parallel (the workflow) took ~35 s CPU in all.
-_FIT_COMPILE_SECONDS = 12.0
-
-
 def _fit_seconds(inp: _FitOptions, n_params: int) -> tuple[float, int]:
-    """(seconds, simulator calls) of one fit: the simulator-call model of ``estimate_fit_seconds`` plus the measured
-    compilation cost above instead of its generic one."""
-    seconds, calls = estimate_fit_seconds(
+    """(seconds, simulator calls) of one fit, from ``estimate_fit_seconds``."""
+    return estimate_fit_seconds(
         inp.n_curves(), _points(inp), n_params, method=inp.method,
         max_iterations=inp.max_iterations, max_sim_calls=inp.max_sim_calls,
     )  # fmt: skip
-    return seconds - COMPILE_SECONDS + _FIT_COMPILE_SECONDS, calls
 
 
 def _fit_cost(inp: FitCVInput) -> Cost:
