@@ -22,7 +22,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Run a scripted workflow of skills. Steps stop for approval at checkpoints; without --approve "
         "and without a terminal the run stops there and can be resumed by id.",
     )
-    p.add_argument("workflow", nargs="?", type=Path, help="workflow YAML file (omit with --resume)")
+    p.add_argument(
+        "workflow",
+        nargs="?",
+        type=Path,
+        help="workflow YAML file, or the name of a packaged workflow such as redox_kinetics (omit with --resume)",
+    )
     p.add_argument(
         "--approve",
         metavar="RULE",
