@@ -44,6 +44,14 @@ class Settings(BaseSettings):
         description="Tool calls estimated to take longer than this stop for human approval.",
     )
     llm_timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout for the LLM endpoint.")
+    ray_address: str | None = Field(
+        default=None,
+        description="Ray cluster for the 'ray' backend of batch tools (also read from RAY_ADDRESS); None: a local "
+        "cluster started on first use.",
+    )
+    ray_num_cpus: int | None = Field(
+        default=None, ge=1, description="CPUs of a local Ray cluster started by labwright (default: all cores)."
+    )
     auto_approve: str | None = Field(
         default=None,
         description="Non-interactive approval rule: 'none' (ask a person), 'all' or 'under=60s' (recorded in audit).",
