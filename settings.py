@@ -44,6 +44,9 @@ class Settings(BaseSettings):
         description="Tool calls estimated to take longer than this stop for human approval.",
     )
     llm_timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout for the LLM endpoint.")
+    context_tokens: int | None = Field(
+        default=None, gt=0, description="The model's context window, tokens; default: asked of the server, else 8192."
+    )
     auto_approve: str | None = Field(
         default=None,
         description="Non-interactive approval rule: 'none' (ask a person), 'all' or 'under=60s' (recorded in audit).",
