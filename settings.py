@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     ray_num_cpus: int | None = Field(
         default=None, ge=1, description="CPUs of a local Ray cluster started by labwright (default: all cores)."
     )
+    context_tokens: int | None = Field(
+        default=None, gt=0, description="The model's context window, tokens; default: asked of the server, else 8192."
+    )
     auto_approve: str | None = Field(
         default=None,
         description="Non-interactive approval rule: 'none' (ask a person), 'all' or 'under=60s' (recorded in audit).",
