@@ -79,6 +79,9 @@ _KINETICS = (
     "pdpc_saturation_scan",
     "simulate_ssa",
     "cme_stationary",
+    "load_sbml",
+    "simulate_sbml",
+    "export_sbml",
 )
 _KNOWLEDGE_READ = ("kg_stats", "kg_neighbors", "kg_paths", "kg_hypotheses")
 # kg_export writes a HIF file, so it is a writing tool: the librarian's, not the read-only reviewer's.

@@ -149,3 +149,17 @@ def test_time_course_gradient_matches_closed_form_sensitivity():
 
     k = jnp.array([2.0, 0.5])
     np.testing.assert_allclose(np.asarray(jax.grad(a_at_1s)(k)), np.asarray(jax.grad(closed)(k)), rtol=1e-5)
+
+
+def test_parallel_reversible_and_irreversible_routes_reach_the_analytic_steady_state():
+    # A ⇌ B (k1, k−1) with a parallel A → B (k2): dA/dt = −(k1 + k2) A + k−1 B, A + B = T conserved, so
+    # A(t) = A∞ + (A0 − A∞) exp(−(k1 + k2 + k−1) t) with A∞ = k−1 T / (k1 + k2 + k−1) (linear ODE, closed form).
+    k1, km1, k2, a0, b0 = 2.0, 0.5, 1.5, 1.0, 0.25
+    net = parse_network([f"A <-> B; kf={k1}, kr={km1}", f"A -> B; kf={k2}"])
+    system = compile_network(net)
+    ts = np.linspace(0.0, 3.0, 13)
+    ys = solve_ode(system, np.array([a0, b0]), ts, rtol=1e-10, atol=1e-13)
+    lam, total = k1 + k2 + km1, a0 + b0
+    a_inf = km1 * total / lam
+    np.testing.assert_allclose(ys[:, 0], a_inf + (a0 - a_inf) * np.exp(-lam * ts), rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(ys.sum(axis=1), total, rtol=1e-10)
