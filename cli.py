@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "labwright.tools.cli",  # tool
     "labwright.skills.cli",  # run
     "labwright.knowledge.cli",  # kg
+    "labwright.doors.cli",  # mcp, serve
 ]
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2

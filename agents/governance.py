@@ -105,6 +105,9 @@ class RunContext:
         Limits for a *new* run; once a run has started its (possibly extended) limits live in the ledger.
     approver : str
         Name recorded for human answers (default: the OS user).
+    principal : str or None
+        Who is acting when it is not an agent role: the client of a front door (``"mcp:claude-desktop"``); the
+        audit log records it as the actor of the run's tool calls. ``None``: the role acts.
     """
 
     run_id: str
@@ -113,6 +116,7 @@ class RunContext:
     policy: Policy = field(default_factory=Policy)
     budget: Budget = field(default_factory=Budget)
     approver: str = field(default_factory=lambda: f"human:{_user()}")
+    principal: str | None = None
 
     @classmethod
     def open(
@@ -124,6 +128,7 @@ class RunContext:
         budget: Budget | None = None,
         auto_approve: str | None = None,
         approver: str | None = None,
+        principal: str | None = None,
     ) -> RunContext:
         """A context whose audit log and ledger live under ``LABWRIGHT_HOME`` (from ``settings``)."""
         if settings is None:
@@ -136,6 +141,7 @@ class RunContext:
             ledger=Ledger(settings.home_dir / "ledger.sqlite"),
             policy=policy or Policy.from_settings(settings, auto_approve=auto_approve),
             budget=budget or Budget(),
+            principal=principal,
         )
         if approver:
             ctx.approver = approver
@@ -387,7 +393,7 @@ def _finish(
     event = {"ok": "tool_result", "error": "tool_error"}.get(status, f"tool_{status}")
     ctx.log(
         event,
-        actor=dec.role,
+        actor=ctx.principal or dec.role,
         role=dec.role,
         tool=dec.tool,
         args=dict(args),
@@ -433,7 +439,7 @@ def _log_decision(
     """Audit the verdict on ``dec``'s call once per idempotency key (a re-run logs nothing new)."""
     ctx.log(
         event,
-        actor=dec.role,
+        actor=ctx.principal or dec.role,
         role=dec.role,
         tool=dec.tool,
         args=dec.args if args is None else args,
@@ -479,7 +485,7 @@ def governed_call(
                 interrupt(rec["payload"])
         return _from_stored(stored, dec, cached=True)
 
-    actor = dec.role
+    actor = ctx.principal or dec.role
     ctx.log(
         "tool_request",
         actor=actor,
