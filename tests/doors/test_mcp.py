@@ -118,3 +118,36 @@ def test_inbox_pages_approve_a_waiting_workflow_and_show_its_report(inbox, inbox
         png = web.get(images[0])
         assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
         assert web.get(f"/runs/{res.run_id}/files/..%2F..%2Faudit.sqlite").status_code == 404
+
+
+@pytest.mark.slow
+def test_mcp_over_streamable_http_on_loopback(isolated_home):
+    import socket
+    import subprocess
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "LABWRIGHT_HOME": str(isolated_home)}
+    cmd = [sys.executable, "-m", "labwright.cli", "mcp", "--role", "mechanist", "--client", "ide", "--http"]
+    proc = subprocess.Popen([*cmd, "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+
+        async def scenario():
+            url = f"http://127.0.0.1:{port}/mcp"
+            for _ in range(300):  # the server imports labwright first
+                try:
+                    async with Client(url) as client:
+                        names = {t.name for t in (await client.list_tools()).tools}
+                        out = await client.call_tool("canonicalize_smiles", {"smiles": "C(=O)O"})
+                        return names, out
+                except Exception:  # not listening yet
+                    await anyio.sleep(0.2)
+            raise AssertionError("the HTTP server never answered")
+
+        names, out = anyio.run(scenario)
+        assert "validate_mechanism" in names and "simulate_cv" not in names
+        assert not out.is_error and json.loads(out.content[0].text)["result"]["canonical_smiles"] == "O=CO"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
