@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 
-__all__ = ["add_parser", "EXIT_WAITING"]
+__all__ = ["add_parser", "EXIT_WAITING", "report_result"]
 
 EXIT_WAITING = 3  # the run stopped at a checkpoint and waits for an answer
 
@@ -163,6 +163,11 @@ def run_command(args: argparse.Namespace) -> int:
     if args.json:
         print(res.model_dump_json(indent=2))
         return {"finished": 0, "failed": 1}.get(res.status, EXIT_WAITING)
+    return report_result(res)
+
+
+def report_result(res: Any) -> int:
+    """Print a workflow run's summary, questions or report path; the exit status (0, 1 failed, 3 waiting)."""
     _print_summary(res)
     if res.status == "failed":
         print(f"labwright: error: run {res.run_id} failed: {res.error}", file=sys.stderr)
