@@ -88,8 +88,10 @@ class SimulateSbmlInput(ToolModel):
     initial: dict[str, NonNegativeFloat] = Field(
         default_factory=dict, description="Initial concentration overrides of state species (model units)."
     )
-    solver: Literal["Kvaerno5", "Kvaerno3", "Tsit5"] = Field(
-        default="Kvaerno5", description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5: non-stiff explicit."
+    solver: Literal["Kvaerno5", "Kvaerno3", "Tsit5", "Rodas4"] = Field(
+        default="Kvaerno5",
+        description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5: non-stiff explicit; Rodas4: stiff Rosenbrock, "
+        "the fastest for forward simulation.",
     )
     rtol: PositiveFloat = Field(default=1e-8, le=0.1, description="Relative tolerance.")
     atol: PositiveFloat = Field(default=1e-12, description="Absolute tolerance in the model's concentration unit.")
