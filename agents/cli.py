@@ -8,13 +8,14 @@ import sys
 from typing import Any
 
 from ..errors import InvalidInput
+from ..settings import APPROVAL_RULE_HELP
 
 __all__ = ["add_parser"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     chat = sub.add_parser("chat", help="talk to the supervisor agent", description="Terminal chat with the lab.")
-    chat.add_argument("--auto-approve", metavar="RULE", help="'none' (default: ask), 'all' or 'under=60s'")
+    chat.add_argument("--auto-approve", metavar="RULE", help=APPROVAL_RULE_HELP)
     chat.add_argument("--max-tool-calls", type=int, help="tool calls per run before a budget pause")
     chat.add_argument("--max-llm-tokens", type=int, help="LLM tokens per run before a budget pause")
     chat.add_argument("--message", "-m", help="send one message, answer pauses interactively, then exit")
@@ -53,7 +54,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_audit_show)
-    p = au.add_parser("verify", help="recompute the hash chain; exit 1 if any row was edited or deleted")
+    p = au.add_parser(
+        "verify",
+        help="recompute the hash chain and check it against its anchor outside the database; list every problem "
+        "(edited, deleted, forged rows, an emptied or replaced log, a damaged anchor) and exit 1 if there is one",
+    )
     p.set_defaults(func=_audit_verify)
 
 
@@ -251,8 +256,15 @@ def _audit_show(args: argparse.Namespace) -> int:
 
 def _audit_verify(args: argparse.Namespace) -> int:
     del args
-    report = _audit_log().verify()
-    print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
-    for problem in report.problems[1:10]:
-        print(f"  {problem}", file=sys.stderr)
+    log = _audit_log()
+    report = log.verify()
+    out = sys.stdout if report.ok else sys.stderr
+    if report.ok:
+        print(report.summary(), file=out)
+    else:
+        print(f"audit log BROKEN: {len(report.problems)} problem(s) in {log.path} (anchor {log.anchor.path})", file=out)
+        for problem in report.problems:
+            print(f"  - {problem}", file=out)
+    for note in report.notes:
+        print(f"  note: {note}", file=out)
     return 0 if report.ok else 1

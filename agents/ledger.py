@@ -153,19 +153,30 @@ class Ledger(SqliteFile):
         return stored
 
     def reserve(
-        self, *, key: str, run_id: str, step_key: str, role: str, tool: str, seconds: float, force: bool = False
+        self,
+        *,
+        key: str,
+        run_id: str,
+        step_key: str,
+        role: str,
+        tool: str,
+        seconds: float,
+        tokens: int = 0,
+        force: bool = False,
     ) -> Breach | None:
         """Claim budget for one tool call before it runs: atomically check the run's limits against its usage
         (reservations included) and record a ``running`` row, so parallel workers can never overrun a limit
         together. Returns the :class:`Breach` instead when the call would cross a limit (unless ``force``, used once a
-        person extended the budget). A key already reserved or finished is not counted again."""
+        person extended the budget). A key already reserved or finished is not counted again. ``tokens``, the LLM
+        tokens the call is estimated to spend, are checked against what the token budget leaves (they are counted
+        when the tool's metered requests report them, see :mod:`labwright.metering`)."""
         with self._tx() as conn:
             if conn.execute("SELECT 1 FROM results WHERE key = ?", (key,)).fetchone():
                 return None
             if not force:
-                row = conn.execute("SELECT budget FROM budgets WHERE run_id = ?", (run_id,)).fetchone()
-                limits = Budget.model_validate_json(row[0]) if row else Budget()
-                breach = check(limits, self._usage(conn, run_id), tool_calls=1, tool_seconds=seconds)
+                limits = self._limits(conn, run_id)
+                usage = self._usage(conn, run_id)
+                breach = check(limits, usage, tool_calls=1, tool_seconds=seconds, llm_tokens=tokens)
                 if breach is not None:
                     return breach
             conn.execute(
@@ -173,6 +184,32 @@ class Ledger(SqliteFile):
                 (key, run_id, step_key, role, tool, float(seconds), time.time()),
             )
         return None
+
+    def resize(self, key: str, *, seconds: float, tokens: int = 0, force: bool = False) -> Breach | None:
+        """Change a reservation to a new estimate (an approval edited the call's arguments): checked against the
+        limits like :meth:`reserve`, with the call's old share taken out first. No-op once an outcome is stored."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT run_id, seconds FROM results WHERE key = ? AND status = 'running'", (key,))
+            row = row.fetchone()
+            if row is None:
+                return None
+            run_id, old = row
+            if not force:
+                limits = self._limits(conn, run_id)
+                used = self._usage(conn, run_id)
+                used = used.model_copy(
+                    update={"tool_calls": used.tool_calls - 1, "tool_seconds": used.tool_seconds - float(old)}
+                )
+                breach = check(limits, used, tool_calls=1, tool_seconds=seconds, llm_tokens=tokens)
+                if breach is not None:
+                    return breach
+            conn.execute("UPDATE results SET seconds = ? WHERE key = ? AND status = 'running'", (float(seconds), key))
+        return None
+
+    @staticmethod
+    def _limits(conn: Any, run_id: str) -> Budget:
+        row = conn.execute("SELECT budget FROM budgets WHERE run_id = ?", (run_id,)).fetchone()
+        return Budget.model_validate_json(row[0]) if row else Budget()
 
     def release(self, key: str) -> None:
         """Drop a reservation that will not be used (an outcome, once stored, is never dropped)."""

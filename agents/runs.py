@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from ..errors import InvalidInput, NotFound
 from .audit import AuditLog
 from .budget import Budget, Usage
-from .governance import RunContext, new_run_id, parse_approval
+from .governance import RunContext, local_approver, new_run_id, parse_approval
 from .graph import DEPS_KEY, LabDeps, build_graph
 from .ledger import Ledger
 from .llm import Planner, make_planner
@@ -135,6 +135,7 @@ class Runs:
             ledger=self.ledger,
             policy=policy or Policy.from_settings(self.settings),
             budget=budget or Budget(),
+            approver=local_approver(self.settings),
         )
         record = ctx.ledger.get_run(run_id)
         if record is not None and policy is None:

@@ -344,6 +344,7 @@ def run(
     run_id: str | None = None,
     answers: Mapping[str, Answer] | None = None,
     ask: Callable[[PendingApproval], Answer] | None = None,
+    approver: str | None = None,
 ) -> RunResult:
     """Run a workflow, or resume one, until it finishes, fails or waits for a person.
 
@@ -352,8 +353,10 @@ def run(
     workflow
         A YAML path, a mapping, a :class:`WorkflowSpec` or a loaded :class:`Workflow`. Not needed with ``resume``.
     approve
-        Non-interactive approval rule: ``"all"``, ``"under=60s"`` or ``"none"`` (default: questions wait for a
-        person). Recorded in the audit log; on resume, a new rule replaces the stored one (also recorded).
+        Non-interactive approval rule: ``"all"``, ``"under=60s"`` (read-only work only), ``"under=60s,writes"`` (store
+        writes too) or ``"none"`` (default: questions wait for a person); see
+        :class:`~labwright.agents.policy.ApprovalRule`. Recorded in the audit log; on resume, a new rule replaces the
+        stored one (also recorded).
     resume
         Run id to continue (after a stop at a checkpoint, a crash or a kill).
     run_id
@@ -362,6 +365,9 @@ def run(
         Answers to pending questions by interrupt id (or by step id for step checkpoints).
     ask
         Called for each pending question to get an answer interactively; without it the run returns "waiting".
+    approver
+        Who answers this session's questions, as the embedding application has established it (audited as
+        ``human:<approver>``); default ``LABWRIGHT_APPROVER``, else the OS user. An answer cannot name its approver.
 
     Returns
     -------
@@ -403,7 +409,7 @@ def _run(
         }
     run_dir = run_dir_of(rid)
     run_dir.mkdir(parents=True, exist_ok=True)
-    gov = Governance(rid, rule_text)
+    gov = Governance(rid, rule_text, approver=approver)
     meta["approve"] = str(gov.rule)
     _write_meta(run_dir, meta)
     gov.record_start(wf.name, resumed=resume is not None)
@@ -483,9 +489,10 @@ def resume(
     approve: str | None = None,
     answers: Mapping[str, Answer] | None = None,
     ask: Callable[[PendingApproval], Answer] | None = None,
+    approver: str | None = None,
 ) -> RunResult:
     """Continue run ``run_id`` (see :func:`run`)."""
-    return run(resume=run_id, approve=approve, answers=answers, ask=ask)
+    return run(resume=run_id, approve=approve, answers=answers, ask=ask, approver=approver)
 
 
 def rollback(

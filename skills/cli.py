@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
+from ..settings import APPROVAL_RULE_HELP
 
 __all__ = ["add_parser", "EXIT_WAITING", "report_result"]
 
@@ -31,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--approve",
         metavar="RULE",
-        help="non-interactive approval rule: 'all', 'under=60s' or 'none' (recorded in the audit log)",
+        help=APPROVAL_RULE_HELP,
     )
     p.add_argument("--resume", metavar="RUN_ID", help="continue a stopped or crashed run")
     p.add_argument("--run-id", metavar="ID", help="id for a new run (default: <workflow>-<time>-<random>)")
