@@ -557,7 +557,8 @@ def _ask_until_settled(
         except ApprovalRequired:
             ctx.ledger.release(key)  # outside a graph nothing waits: give the reserved budget back
             raise
-        approver = ctx.approver
+        # A front door that took the answer for a person (the inbox) recorded who it was; else this session answers.
+        approver = ctx.ledger.answered_by(ask_key, "approval") or ctx.approver
         info = {"reason": why or shown.reason, **_claim_detail(claimed)}
         _log_decision(ctx, shown, ask_key, verdict, approver, info, args=edited)
         if verdict == "reject":

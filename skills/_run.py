@@ -374,7 +374,7 @@ def run(
     RunResult
         Status, report paths, step statuses, outputs and any pending questions.
     """
-    res = _run(workflow, approve=approve, resume=resume, run_id=run_id, answers=answers, ask=ask)
+    res = _run(workflow, approve=approve, resume=resume, run_id=run_id, answers=answers, ask=ask, approver=approver)
     _note_status(res)
     return res
 
@@ -387,6 +387,7 @@ def _run(
     run_id: str | None,
     answers: Mapping[str, Answer] | None,
     ask: Callable[[PendingApproval], Answer] | None,
+    approver: str | None,
 ) -> RunResult:
     if resume is not None:
         meta = _read_meta(resume)
