@@ -181,10 +181,10 @@ def test_rodas4_second_order_decay_and_forward_mode_sensitivity():
     np.testing.assert_allclose(np.asarray(sens), -2 * 0.25 * ts / (1 + 3.0 * ts) ** 2, rtol=1e-6, atol=1e-12)
 
 
-@pytest.mark.parametrize("mode", ["sequential", "vmap"])
+@pytest.mark.parametrize("mode", ["loop", "vmap"])
 def test_batch_solves_equal_a_loop_of_single_solves(mode):
     # Lanes differ in initial state *and* constants, so their adaptive step sequences differ; each lane of a batch
-    # must reproduce its own single solve (sequential: the same program per lane, so to rounding; vmap: batched
+    # must reproduce its own single solve (loop: the same program per lane, so exactly; vmap: batched
     # linear algebra rounds differently, and the lock-step loop only masks finished lanes).
     system = compile_network(parse_network(MM_RECYCLE))
     rng = np.random.default_rng(3)
