@@ -23,11 +23,26 @@ setting that is at least as accurate. Every section asserts agreement, so a fast
 
 Run: ``.venv/bin/python benchmarks/kinetics.py [--repeat 5] [--batch 1000] [--skip stiff sbml batch pdpc ssa]``
 
-Measured on 2 shared, loaded CPU cores (jax 0.10.2, diffrax 0.7.2, libroadrunner 2.10.0, gillespy2 1.8.3), medians;
-see the report of the latest run for figures. In short: labwright's Rodas4 beats SciPy LSODA and BDF at matched
-accuracy, but a warm libRoadRunner solve (LLVM-compiled model, CVODE in C) is 10–25× faster than labwright's on CPU:
-a Rodas4 step costs ~40 µs of XLA:CPU dispatch for a 20-species system. The batch solver is never slower than a loop
-of our own solves, but on CPU it does not reach 10× a loop of libRoadRunner; that needs an accelerator.
+Measured 2026-12-04 on 2 shared CPU cores under heavy load from other jobs (jax 0.10.2, diffrax 0.7.2,
+libroadrunner 2.10.0, gillespy2 1.8.3; ``--repeat 3 --batch 200``; medians, noisy: compare within one run):
+
+* 20-species network: labwright Rodas4 58 ms at error 1.9e-7, 113 ms at 9.8e-9; Kvaerno5 (the old default) 270 ms
+  at 5.9e-8; libRoadRunner 1.4 ms at 1.3e-6, 2.4–9 ms at ≤ 6e-9; LSODA 98 ms at 1.7e-6, 154 ms at 7.5e-9; BDF
+  373 ms at 4.1e-8. Matched accuracy: labwright 1.7× LSODA at rtol 1e-6 (0.6× at 1e-8), 3.3× BDF, but 0.02–0.04×
+  libRoadRunner. (Unloaded, alone: Rodas4 27 ms at 9.8e-9 vs LSODA 124 ms at 7.5e-9 and libRoadRunner 1.4 ms.)
+* BIOMD0000000010: Rodas4 56 ms (4.6e-6) … 157 ms (4.5e-8); libRoadRunner 1.1 ms (1.9e-5), 1.4 ms (3.3e-7), 9.8 ms
+  (8.1e-9); LSODA on labwright's jitted functions 0.7–1.4 s. labwright 4.5–26× LSODA, 0.01–0.02× libRoadRunner.
+* BIOMD0000000009: Rodas4 24 ms (1.5e-6), 54 ms (1.8e-7); libRoadRunner 1.6 ms (4.8e-6), 2.0 ms (9.8e-8);
+  labwright 5.6–8.9× LSODA, 0.06× libRoadRunner.
+* Batch of 200 parameter sets of BIOMD0000000010: vmap 2.6 s (13 ms/set), loop of own jitted solves 13.5 s,
+  libRoadRunner loop 0.97 s (4.8 ms/set). vmap is 5× the loop here (lanes take similar steps) but 2.7× slower than
+  libRoadRunner; the ≥ 10× goal over libRoadRunner is not reached on CPU.
+* SSA, 1,000 trajectories of ~1,550 events: labwright 1,330–1,340 trajectories/s, GillesPy2 C++ 1,120–1,500/s
+  (0.9–1.2×; the ≥ 10× goal is not reached); mean copy numbers agree within sampling error.
+
+Where labwright loses: a warm libRoadRunner solve (LLVM-compiled model, CVODE in C) is 15–100× faster than
+labwright's on CPU. A Rodas4 step costs ~40 µs of XLA:CPU dispatch for a 20-species system (Jacobian, LU, six
+solves) against a few µs in C, and Rodas4 takes ~500 steps where CVODE's variable-order BDF takes fewer.
 """
 
 from __future__ import annotations
