@@ -17,7 +17,8 @@ setting that is at least as accurate. Every section asserts agreement, so a fast
    vmapped, a Python loop of labwright's jitted single solves, and a loop of libRoadRunner simulations.
 4. **PdPC dose–response, 200 signal values**: the vmapped relax-and-Newton sweep vs per-point solves and SciPy.
 5. **SSA**: 2A ⇌ B, B → C at Ω = 1000 (A0 = 1000 molecules) over 5 s: labwright's vmapped JAX direct method vs
-   GillesPy2's C++ SSA (``SSACSolver``, compiled with g++ at first use; same propensities, c·A(A−1) for 2A) at the
+   GillesPy2's C++ SSA (``SSACSolver``, compiled with g++ at first use; GPL-3, so a peer installed by hand with
+   ``pip install gillespy2``, not a labwright dependency; same propensities, c·A(A−1) for 2A) at the
    same number of trajectories; trajectories/s, and the mean copy numbers at 5 s must agree within sampling error
    (so both fire the same events in expectation).
 
@@ -34,9 +35,10 @@ libroadrunner 2.10.0, gillespy2 1.8.3; ``--repeat 3 --batch 200``; medians, nois
   (8.1e-9); LSODA on labwright's jitted functions 0.7–1.4 s. labwright 4.5–26× LSODA, 0.01–0.02× libRoadRunner.
 * BIOMD0000000009: Rodas4 24 ms (1.5e-6), 54 ms (1.8e-7); libRoadRunner 1.6 ms (4.8e-6), 2.0 ms (9.8e-8);
   labwright 5.6–8.9× LSODA, 0.06× libRoadRunner.
-* Batch of 200 parameter sets of BIOMD0000000010: vmap 2.6 s (13 ms/set), loop of own jitted solves 13.5 s,
-  libRoadRunner loop 0.97 s (4.8 ms/set). vmap is 5× the loop here (lanes take similar steps) but 2.7× slower than
-  libRoadRunner; the ≥ 10× goal over libRoadRunner is not reached on CPU.
+* Batch of 1,000 parameter sets of BIOMD0000000010 (``--batch 1000``): vmap 12.4 s (12.4 ms/set), the auto batch
+  (then with 16-lane chunks; now 64) 35 s, a loop of our own jitted solves 66.5 s, a libRoadRunner loop 4.3 s
+  (4.3 ms/set). Batches beat our loop here (lanes take similar steps), but vmap is 2.9× slower than libRoadRunner:
+  the ≥ 10× goal over libRoadRunner is not reached on CPU.
 * SSA, 1,000 trajectories of ~1,550 events: labwright 1,330–1,340 trajectories/s, GillesPy2 C++ 1,120–1,500/s
   (0.9–1.2×; the ≥ 10× goal is not reached); mean copy numbers agree within sampling error.
 
