@@ -195,9 +195,10 @@ def test_malformed_or_missing_files_raise_named_errors(tmp_path):
     bad.write_text("<sbml><model id='x'>")
     with pytest.raises(MalformedFile, match="broken.xml"):
         read_sbml(bad)
-    with pytest.raises(InvalidInput, match="no such SBML file") as err:
-        read_sbml(tmp_path / "absent.xml")
-    assert err.value.field == "sbml"
+    for missing in (tmp_path / "absent.xml", "x" * 5000, "model\x00.xml"):
+        with pytest.raises(InvalidInput, match="no such SBML file") as err:
+            read_sbml(missing)
+        assert err.value.field == "sbml"
     model = read_sbml(SBML_DIR / "BIOMD0000000003.xml")
     with pytest.raises(InvalidInput) as err:
         simulate_sbml_model(model, [0.0, 1.0], parameters={"nope": 1.0})
