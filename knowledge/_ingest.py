@@ -8,6 +8,8 @@ it. Re-ingesting identical text, or the same events, adds nothing.
 from __future__ import annotations
 
 import csv
+import dataclasses
+import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,8 +31,9 @@ from ._extract import (
     sha256_short,
 )
 from ._gc import gc_paused
-from ._normalise import Concept, normalise_concept
+from ._normalise import Concept, normalise_concept, normalise_text
 from ._store import EdgeSpec, KnowledgeStore, Provenance
+from ._text import abbreviations, check_text
 
 __all__ = [
     "Participant",
@@ -129,6 +132,7 @@ def _roles(sources: list[Concept], targets: list[Concept]) -> list[tuple[Concept
 def _extract(
     doc: Document, extractor: Extractor, settings: Settings, vocabulary, max_chars: int
 ) -> tuple[list[ExtractedEvent], str, str, int]:
+    check_text(doc.text, f"documents.{doc.id}.text")
     use_llm = extractor == "llm" or (extractor == "auto" and settings.llm_configured)
     if use_llm:
         events, tokens = llm_extract(doc.text, settings=settings, max_chars=max_chars)
@@ -143,7 +147,7 @@ def ingest_documents(
     extractor: Extractor = "auto",
     vocabulary: Iterable[str] | None = None,
     settings: Settings | None = None,
-    max_chars: int = 2000,
+    max_chars: int = 2500,
 ) -> IngestReport:
     """Extract events from each document and store them with per-chunk provenance, in one transaction.
 
@@ -157,7 +161,8 @@ def ingest_documents(
         ``"offline"`` (deterministic co-occurrence + verb patterns), ``"llm"`` (the configured endpoint), or
         ``"auto"``: the LLM when one is configured, otherwise offline.
     vocabulary
-        Terms for the offline extractor (default: the shipped vocabulary).
+        Optional concept names for the offline extractor: only noun phrases containing one are kept (default:
+        every noun phrase).
     max_chars
         Chunk size for LLM extraction, characters.
 
@@ -195,6 +200,7 @@ def ingest_documents(
     extracted = []
     for d in pending:
         events, name, version, tokens = _extract(d, extractor, settings, vocabulary, max_chars)
+        events = _expand_abbreviations(events, abbreviations(d.text))
         report.tokens += tokens
         report.extractor = name
         extracted.append((d, events, name, version))
@@ -205,8 +211,8 @@ def ingest_documents(
             report.documents[d.id] = store.ensure_document(d.id, sha256=sha256_short(d.text), title=d.title)
             specs = []
             for k, ev in enumerate(events):
-                sources = _concepts(ev.source, f"events.{k}.source")
-                targets = _concepts(ev.target, f"events.{k}.target")
+                sources = _concepts(_with_structures(ev.source, ev.structures), f"events.{k}.source")
+                targets = _concepts(_with_structures(ev.target, ev.structures), f"events.{k}.target")
                 prov = Provenance(
                     d.id, {"chunk": ev.chunk, "start": ev.start, "end": ev.end, "sha256": ev.sha256}, name, version
                 )
@@ -215,13 +221,43 @@ def ingest_documents(
                         " ".join(ev.relation.lower().split()),
                         _roles(sources, targets),
                         prov,
-                        {"evidence": ev.evidence},
+                        {"evidence": ev.evidence, "sign": ev.sign} if ev.directed else {"evidence": ev.evidence},
                         ev.confidence,
                     )
                 )
             _tally(report, store.add_edges(specs))
+        for d, *_ in extracted:  # after every document's nodes exist: a long form may be a node of another one
+            store.add_aliases(_abbreviation_aliases(d.text))
     report.nodes_after = store.counts()["nodes"]
     return report
+
+
+def _expand_abbreviations(events: list[ExtractedEvent], defined: dict[str, str]) -> list[ExtractedEvent]:
+    """Events whose participant names that are abbreviations the document defined are replaced by the long form
+    (the offline extractor already does this; an LLM may return "ROS" as written)."""
+    if not defined:
+        return events
+
+    def long(names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(defined.get(n.strip(), n) for n in names))
+
+    return [dataclasses.replace(e, source=long(e.source), target=long(e.target)) for e in events]
+
+
+def _with_structures(names: tuple[str, ...], structures: tuple[tuple[str, str], ...]) -> list[str | Participant]:
+    smiles = dict(structures)
+    return [Participant(name=n, smiles=smiles[n]) if n in smiles else n for n in names]
+
+
+def _abbreviation_aliases(text: str) -> dict[str, Concept]:
+    """Abbreviations ``text`` defines, as lookup aliases of their long forms' concepts ("pcl" → polycaprolactone)."""
+    out = {}
+    for abbr, long in abbreviations(text).items():
+        try:
+            out[normalise_text(abbr)] = normalise_concept(long)
+        except InvalidInput:
+            continue
+    return out
 
 
 def ingest_text(
@@ -308,11 +344,32 @@ def _split_list(cell: str) -> list[str]:
     return [p.strip() for p in cell.replace("|", ";").split(";") if p.strip()]
 
 
+def _read_text(path: Path) -> str:
+    """A text file's content, or :class:`MalformedFile` (one line) when it is not UTF-8 text."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise MalformedFile(
+            str(path), f"not UTF-8 text: byte 0x{data[err.start]:02x} at offset {err.start}", line=line
+        ) from None
+    if "\x00" in text:
+        raise MalformedFile(str(path), f"binary data (NUL byte at offset {text.index(chr(0))}), not text")
+    return text
+
+
 def _jsonl_lines(path: Path) -> Iterator[tuple[int, Any]]:
     """``(line number, parsed value)`` for each non-blank line of a JSONL file, lazily, so a malformed line is reported
     (as :class:`MalformedFile` with its 1-based line number) only when reached."""
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise MalformedFile(
+                    str(path), f"not UTF-8 text: byte 0x{raw[err.start]:02x} at column {err.start + 1}", line=n
+                ) from None
             if not line.strip():
                 continue
             try:
@@ -340,7 +397,7 @@ def read_events(path: str | Path) -> Iterator[dict[str, Any]]:
 
 
 def _read_csv(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8", newline="") as fh:
+    with io.StringIO(_read_text(path), newline="") as fh:
         reader = csv.DictReader(fh)
         missing = {"source", "relation", "target"} - set(reader.fieldnames or [])
         if missing:
@@ -371,13 +428,13 @@ def read_corpus(path: str | Path) -> list[Document]:
     path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".txt", ".md"))
-        docs = [Document(p.stem, p.read_text(encoding="utf-8"), p.stem) for p in files]
+        docs = [Document(p.stem, _read_text(p), p.stem) for p in files]
         docs += [d for p in sorted(path.glob("*.jsonl")) for d in read_corpus(p)]
         return docs
     if not path.is_file():
         raise InvalidInput("path", f"no such file or folder: {path}")
     if path.suffix.lower() in (".txt", ".md"):
-        return [Document(path.stem, path.read_text(encoding="utf-8"), path.stem)]
+        return [Document(path.stem, _read_text(path), path.stem)]
     docs = []
     for n, rec in _jsonl_lines(path):
         if not isinstance(rec, dict) or not isinstance(rec.get("id"), str) or not isinstance(rec.get("text"), str):

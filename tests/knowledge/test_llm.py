@@ -10,7 +10,7 @@ from labwright.errors import ExtractionFailed, InvalidInput
 from labwright.knowledge import KnowledgeStore, generate_hypotheses, ingest_text
 
 TEXT = (
-    "Cerium oxide nanoparticles scavenge reactive oxygen species. "
+    "Cerium oxide nanoparticles scavenge reactive oxygen species (ROS). "
     "Chitosan coatings on PCL scaffolds carry the nanoparticles."
 )
 
@@ -46,6 +46,7 @@ def test_llm_extraction_uses_the_json_schema_and_records_chunk_provenance(tmp_pa
         assert TEXT[prov["locator"]["start"] : prov["locator"]["end"]] == TEXT  # one chunk holds the whole text
     # synonyms from the model are normalised onto the same nodes as elsewhere
     assert store.resolve("cerium oxide") == store.resolve("nanoceria")
+    # an abbreviation the document defines is expanded in the model's events too
     assert store.resolve("reactive oxygen species") == store.resolve("ROS")
 
 
@@ -90,7 +91,7 @@ def test_hypothesis_prose_keeps_only_cited_sentences(corpus_store, chat_server):
         )
 
     chat_server(prose)
-    out = generate_hypotheses(corpus_store, "cerium oxide", "PCL", s=2, k=1)
+    out = generate_hypotheses(corpus_store, "cerium oxide", "PCL scaffolds", s=1, k=1)
     assert out.llm_used and out.tokens == 15
     (h,) = out.hypotheses
     assert h.dropped_sentences == 2
