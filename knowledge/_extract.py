@@ -27,8 +27,8 @@ from ._lexicon import (
     AUXILIARIES,
     CLAUSE_BREAKS,
     DETERMINERS,
-    FUNCTION_WORDS,
     NEGATIONS,
+    function_words,
     is_adverb,
     is_other_verb,
     verb_sense,
@@ -164,7 +164,7 @@ def _is_content(tok: str, after_content: bool = False) -> bool:
     if len(tok) == 1 and tok.isupper() and after_content:
         return True
     low = tok.lower()
-    return any(ch.isalnum() for ch in tok) and low not in FUNCTION_WORDS and low not in AUXILIARIES
+    return any(ch.isalnum() for ch in tok) and low not in function_words() and low not in AUXILIARIES
 
 
 def _verb_here(toks: list[Token], j: int, sense) -> bool:
@@ -188,7 +188,7 @@ def _bare_verb(toks: list[Token], j: int) -> bool:
     """A verb that states no effect ("found", "characterised", "Adding", "resists"), unless it reads as an adjective:
     an "-ing" form after an article ("the pitting corrosion"), a participle before a noun ("cultured cells")."""
     low = toks[j].lower
-    if low in FUNCTION_WORDS or not is_other_verb(low):  # "becomes", "seems": copulas relate nothing
+    if low in function_words() or not is_other_verb(low):  # "becomes", "seems": copulas relate nothing
         return False
     prev = toks[j - 1].lower if j else ""
     nxt = toks[j + 1].text if j + 1 < len(toks) else ""
@@ -280,7 +280,7 @@ def _kind(low: str) -> str:
         return "CLAUSE"
     if low in AUXILIARIES:
         return "AUX"
-    if low in FUNCTION_WORDS:
+    if low in function_words():
         return "OTHER"
     if is_adverb(low):
         return "ADV"

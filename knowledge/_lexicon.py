@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import functools
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
 __all__ = [
     "VerbSense",
     "verb_sense",
-    "FUNCTION_WORDS",
+    "function_words",
     "DETERMINERS",
     "AUXILIARIES",
     "NEGATIONS",
@@ -94,8 +92,15 @@ DETERMINERS = frozenset(
     "the a an its their this these those our his her your my own "
     "many several most some all both each every few various".split()
 )
-# Scikit-learn's English stop words, less the few that are content words in science writing.
-FUNCTION_WORDS = frozenset(ENGLISH_STOP_WORDS - {"system", "thick", "thin", "fire", "part", "amount", "interest"})
+
+
+@functools.lru_cache(maxsize=1)
+def function_words() -> frozenset[str]:
+    """Scikit-learn's English stop words, less the few that are content words in science writing (imported on first
+    use: scikit-learn takes seconds to import)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS - {"system", "thick", "thin", "fire", "part", "amount", "interest"})
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -104,7 +109,7 @@ def is_adverb(word: str) -> bool:
     from lemminflect import getAllLemmas
 
     lemmas = getAllLemmas(word)
-    return word not in FUNCTION_WORDS and bool(lemmas) and set(lemmas) == {"ADV"}
+    return word not in function_words() and bool(lemmas) and set(lemmas) == {"ADV"}
 
 
 @functools.lru_cache(maxsize=65_536)

@@ -3,7 +3,7 @@
 Molecules that resolve to a structure (a SMILES given explicitly, or a name in the small built-in table below) are
 keyed by their RDKit standard InChIKey, so "EC", "ethylene carbonate" and ``C1COC(=O)O1`` become one node. Everything
 else is keyed by normalised text: lower case, hyphens and underscores as spaces, collapsed whitespace, a plural
-folded to its singular (LemmInflect's lexicon, inflect's rules for unknown words), and a small curated
+folded to its singular (LemmInflect's lexicon; regular rules for words it does not know), and a small curated
 synonym table applied last. No network access is involved.
 """
 
@@ -87,7 +87,7 @@ _PUNCT_EDGE = re.compile(r"^[\s\"'`.,;:!?]+|[\s\"'`.,;:!?]+$")
 @functools.lru_cache(maxsize=65_536)
 def _singular(word: str) -> str:
     """Singular of a lower-case noun: the lemma from LemmInflect's English lexicon when it knows the word (bias,
-    lens, matrices, hypotheses, species), otherwise inflect's rules; words not ending in "s" are left alone
+    lens, matrices, hypotheses, species), otherwise the regular rules; words not ending in "s" are left alone
     (LemmInflect reads "ceria" as a plural of "cerium"), and so are "-ics" fields (kinetics, genetics) and
     "-is"/"-us"/"-ss" words."""
     if len(word) <= 3 or not word.isalpha() or not word.endswith("s") or word.endswith(("ics", "is", "us", "ss")):
@@ -97,15 +97,13 @@ def _singular(word: str) -> str:
     known = getAllLemmas(word, upos="NOUN").get("NOUN")
     if known:
         return word if word in known else known[0]
-    import inflect
-
-    single = _inflect_engine(inflect).singular_noun(word)
-    return single if isinstance(single, str) and single else word
-
-
-@functools.lru_cache(maxsize=1)
-def _inflect_engine(module):
-    return module.engine()
+    # Words outside the lexicon (cellulases, nanorods, MXenes) are regular plurals. inflect's rules would do, but
+    # importing it costs seconds (typeguard); these four cases are all it would apply to such words.
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    return word[:-1]
 
 
 @functools.lru_cache(maxsize=262_144)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,11 +15,24 @@ from labwright.knowledge import KnowledgeStore, ingest_documents, read_corpus
 CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus" / "passages.jsonl"
 
 
+@pytest.fixture(scope="session")
+def _corpus_file(tmp_path_factory) -> Path:
+    """The shipped example corpus ingested offline once per session (extraction takes about a second)."""
+    path = tmp_path_factory.mktemp("corpus") / "kg.sqlite"
+    with KnowledgeStore(path) as store:
+        ingest_documents(store, read_corpus(CORPUS), extractor="offline")
+    return path
+
+
 @pytest.fixture
-def corpus_store(tmp_path) -> Iterator[KnowledgeStore]:
-    """The shipped example corpus ingested offline into a new store file."""
+def corpus_store(_corpus_file, tmp_path) -> Iterator[KnowledgeStore]:
+    """A private copy of the offline-ingested example corpus (tests may write to it)."""
+    src = sqlite3.connect(_corpus_file)
+    dst = sqlite3.connect(tmp_path / "kg.sqlite")
+    src.backup(dst)  # a consistent copy whatever the journal mode
+    src.close()
+    dst.close()
     store = KnowledgeStore(tmp_path / "kg.sqlite")
-    ingest_documents(store, read_corpus(CORPUS), extractor="offline")
     yield store
     store.close()
 

@@ -92,8 +92,10 @@ def test_abbreviation_aliases_are_stored_for_lookup(tmp_path):
         ("apoptosis", "apoptosis"),
         ("kinetics", "kinetics"),
         ("gas", "gas"),
-        ("cellulases", "cellulase"),  # not in the lexicon: inflect's rules
+        ("cellulases", "cellulase"),  # not in the lexicon: regular rules
+        ("nanorods", "nanorod"),
         ("grain boundaries", "grain boundary"),
+        ("perovskite nanocrystals", "perovskite nanocrystal"),
     ],
 )
 def test_plurals_fold_with_a_real_inflection_lexicon(plural, singular):
