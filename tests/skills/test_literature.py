@@ -100,6 +100,9 @@ def _tamper(hyp, **citation):
     for claim in data["claims"]:
         if edge["id"] in claim["edge_ids"]:
             claim["citations"][0].update(citation)
+    for hop in data["hops"]:  # the mechanism step resting on that edge cites the same record
+        if hop["edge_id"] == edge["id"]:
+            hop["citations"][0].update(citation)
     return type(hyp).model_validate(data)
 
 
