@@ -2,18 +2,19 @@
 
 Two extractors:
 
-- :func:`offline_extract` — deterministic, no LLM, labelled ``offline-cooccurrence`` in provenance. Per sentence it
-  finds vocabulary terms (longest match, after normalisation) and a relation verb; terms before the verb become
-  sources and terms after it targets. A sentence with ≥ 2 terms and no verb becomes an undirected co-occurrence
-  event. Crude, but reproducible and good enough to build a navigable store from curated text.
-- :func:`llm_extract` — one chat-completions call per chunk with a JSON schema for the events (as in the paper's
-  pipeline), validated before use.
+- :func:`offline_extract` — deterministic, no LLM and no concept vocabulary, labelled ``offline-cooccurrence`` in
+  provenance: noun phrases by general rules, effect verbs with direction and sign (passive voice, negation,
+  coordination), abbreviations from their in-document definition; a sentence with ≥ 2 phrases and no relation
+  becomes an undirected co-occurrence event. Precision/recall on hand-written sentences: benchmarks/extraction.py.
+- :func:`llm_extract` — the HyperGraphReasoning pipeline: 2,500-character chunks, a rewrite pass, two extraction
+  passes with a JSON schema for the events (validated before use), node merging by embeddings.
 
 Both return :class:`ExtractedEvent` objects carrying the character span they came from, for provenance.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..errors import ExtractionFailed, InvalidInput
-from ..settings import Settings
+from ..settings import Settings, get_settings
 from ..tools.chem import without_rdkit_log
 from ._lexicon import (
     AUXILIARIES,
@@ -34,7 +35,9 @@ from ._lexicon import (
     verb_sense,
 )
 from ._llm import chat
+from ._merge import MERGE_THRESHOLD, merge_names
 from ._normalise import normalise_text
+from ._query import edge_sign
 from ._text import Token, abbreviations, cap_evidence, check_text, split_sentences, tokenise
 
 __all__ = [
@@ -52,7 +55,7 @@ __all__ = [
 
 OFFLINE_EXTRACTOR = "offline-cooccurrence"
 OFFLINE_VERSION = "2"
-LLM_VERSION = "1"
+LLM_VERSION = "2"
 UNDIRECTED = "co-occurs with"
 
 EVENTS_SCHEMA: dict = {
@@ -76,10 +79,24 @@ EVENTS_SCHEMA: dict = {
     "additionalProperties": False,
 }
 
-_SYSTEM = (
-    'You extract scientific relations from text as hyperedges. Return JSON {"events": [...]} where each event has '
-    '"source" (list of entity names), "relation" (a short verb phrase) and "target" (list of entity names). '
-    "Use the entity names as written; include every entity that takes part in a relation; no commentary."
+# The pipeline of HyperGraphReasoning (lamm-mit), in our own words: a rewrite ("distill") pass that turns a chunk
+# into self-contained prose, then subject-verb-object extraction in two passes (exact, then conservative completion).
+_SYSTEM_REWRITE = (
+    "You rewrite a chunk of a scientific text (delimited by ```) as self-contained, matter-of-fact prose: keep every "
+    "scientific fact, quantity and named entity, spell out what the chunk leaves implicit, drop references, author "
+    "names and citations. Return only the rewritten text."
+)
+_SYSTEM_EXTRACT = (
+    "You extract scientific relations from text as hyperedges. Pass 1: for each sentence, every explicit "
+    'subject-verb-object statement. Return JSON {"events": [...]} where each event has "source" (list of entity '
+    'names), "relation" (the verb phrase as written, with any negation) and "target" (list of entity names). Use '
+    "entity names as written; list every entity taking part; no commentary."
+)
+_SYSTEM_COMPLETE = (
+    "You complete a relation extraction (pass 2). Given a text and the events already extracted from it, return only "
+    "relations the text states clearly but that are missing from that list (nominalisations such as 'inhibition of "
+    "X by Y', relations inside one clause); never relations across sentences, never ones already listed. Same JSON "
+    'format {"events": [...]}; an empty list when nothing is missing.'
 )
 
 
@@ -466,60 +483,109 @@ def _mentions(term: str, keep: frozenset[str]) -> bool:
 
 
 # ---------------------------------------------------------------------------- LLM extraction
+@functools.lru_cache(maxsize=1)
+def _events_validator():
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(EVENTS_SCHEMA)
+
+
 def _parse_events(content: str) -> list[dict]:
+    """The events of an LLM reply, validated against :data:`EVENTS_SCHEMA` (jsonschema) and with a non-blank
+    relation each."""
     try:
         data = json.loads(content)
     except json.JSONDecodeError as err:
         raise ExtractionFailed(f"LLM reply is not JSON: {err.msg}") from None
-    events = data.get("events") if isinstance(data, dict) else None
-    if not isinstance(events, list):
-        raise ExtractionFailed("LLM reply lacks an 'events' list")
-    good = []
-    for k, ev in enumerate(events):
-        ok = (
-            isinstance(ev, dict)
-            and isinstance(ev.get("relation"), str)
-            and ev["relation"].strip()
-            and all(
-                isinstance(ev.get(r), list) and all(isinstance(x, str) for x in ev[r]) for r in ("source", "target")
-            )
-        )
-        if not ok:
-            raise ExtractionFailed(f"LLM event {k} does not match the events schema: {json.dumps(ev)[:200]}")
-        good.append(ev)
-    return good
+    error = next(iter(sorted(_events_validator().iter_errors(data), key=lambda e: list(e.absolute_path))), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "reply"
+        raise ExtractionFailed(f"LLM reply does not match the events schema at {where}: {error.message[:200]}")
+    for k, ev in enumerate(data["events"]):
+        if not ev["relation"].strip():
+            raise ExtractionFailed(f"LLM event {k} does not match the events schema: blank relation")
+    return data["events"]
+
+
+def _events_call(messages: list[dict], settings: Settings | None) -> tuple[list[dict], int]:
+    """One extraction request whose reply must match :data:`EVENTS_SCHEMA`; asked once more when it does not."""
+    fmt = {"type": "json_schema", "json_schema": {"name": "events", "schema": EVENTS_SCHEMA, "strict": True}}
+    tokens = 0
+    for attempt in (1, 2):
+        content, used = chat(messages, settings=settings, response_format=fmt)
+        tokens += used
+        try:
+            return _parse_events(content), tokens
+        except ExtractionFailed:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def llm_extract(
-    text: str, *, settings: Settings | None = None, max_chars: int = 2000
+    text: str,
+    *,
+    settings: Settings | None = None,
+    max_chars: int = 2500,
+    rewrite: bool = True,
+    merge_threshold: float = MERGE_THRESHOLD,
 ) -> tuple[list[ExtractedEvent], int]:
-    """Events from ``text`` via the configured OpenAI-compatible endpoint, one request per chunk.
+    """Events from ``text`` via the configured OpenAI-compatible endpoint, following the HyperGraphReasoning pipeline.
 
-    Returns the events and the tokens used. A reply that is not JSON matching :data:`EVENTS_SCHEMA` is asked for
-    once more; a second bad reply raises :class:`~labwright.errors.ExtractionFailed`.
+    Per chunk of whole sentences (at most ``max_chars``, 2,500 as in the paper): a rewrite pass into self-contained
+    prose (``rewrite``), extraction pass 1 (explicit subject-verb-object events) and pass 2 (relations pass 1
+    missed), each reply validated against :data:`EVENTS_SCHEMA`. Then entity names of the whole text are merged by
+    embedding similarity at ``merge_threshold`` (``/v1/embeddings``; character n-gram TF-IDF when the endpoint has
+    no embeddings), see :func:`~labwright.knowledge._merge.merge_names`. Provenance cites the original chunk.
+
+    Returns the events and the tokens used. A reply that is not JSON matching the schema is asked for once more; a
+    second bad reply raises :class:`~labwright.errors.ExtractionFailed`.
     """
-    fmt = {"type": "json_schema", "json_schema": {"name": "events", "schema": EVENTS_SCHEMA, "strict": True}}
-    out: list[ExtractedEvent] = []
+    check_text(text)
+    settings = settings or get_settings()
+    raw_events: list[tuple[dict, int, int, int, str]] = []
     tokens = 0
     for idx, (a, b) in enumerate(chunk_text(text, max_chars)):
         chunk = text[a:b]
-        messages = [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": chunk}]
-        for attempt in (1, 2):
-            content, used = chat(messages, settings=settings, response_format=fmt)
-            tokens += used
-            try:
-                raw = _parse_events(content)
-                break
-            except ExtractionFailed:
-                if attempt == 2:
-                    raise
-        digest = sha256_short(chunk)
-        for ev in raw:
-            src = tuple(s for s in ev["source"] if s.strip())
-            tgt = tuple(t for t in ev["target"] if t.strip())
-            if not src and not tgt:
-                continue
-            out.append(
-                ExtractedEvent(src, ev["relation"].strip(), tgt, a, b, idx, digest, bool(src and tgt), 0.8, chunk)
+        context = chunk
+        if rewrite:
+            context, used = chat(
+                [{"role": "system", "content": _SYSTEM_REWRITE}, {"role": "user", "content": f"```{chunk}```"}],
+                settings=settings,
             )
+            tokens += used
+            context = context.strip() or chunk
+        first, used = _events_call(
+            [{"role": "system", "content": _SYSTEM_EXTRACT}, {"role": "user", "content": context}], settings
+        )
+        tokens += used
+        listed = json.dumps({"events": first}, ensure_ascii=False)
+        second, used = _events_call(
+            [
+                {"role": "system", "content": _SYSTEM_COMPLETE},
+                {"role": "user", "content": f"Text:\n{context}\n\nEvents already extracted:\n{listed}"},
+            ],
+            settings,
+        )
+        tokens += used
+        raw_events += [(ev, a, b, idx, chunk) for ev in (*first, *second)]
+    names = [n.strip() for ev, *_ in raw_events for r in ("source", "target") for n in ev[r] if n.strip()]
+    canonical, _ = merge_names(names, threshold=merge_threshold, settings=settings)
+    out: list[ExtractedEvent] = []
+    seen: set[tuple] = set()
+    for ev, a, b, idx, chunk in raw_events:
+        src = tuple(dict.fromkeys(canonical[s.strip()] for s in ev["source"] if s.strip()))
+        tgt = tuple(t for t in dict.fromkeys(canonical[t.strip()] for t in ev["target"] if t.strip()) if t not in src)
+        relation = ev["relation"].strip()
+        if not src and not tgt or (src, relation, tgt, idx) in seen:
+            continue
+        seen.add((src, relation, tgt, idx))
+        directed = bool(src and tgt)
+        sign = edge_sign(relation, {}) if directed else "0"
+        digest = sha256_short(chunk)
+        out.append(
+            ExtractedEvent(
+                src or tgt, relation, tgt if src else (), a, b, idx, digest, directed, 0.8, cap_evidence(chunk), sign
+            )
+        )
     return out, tokens
