@@ -1,10 +1,15 @@
 """Offline relation extraction: precision and recall on a hand-written evaluation set, and speed.
 
-The set (``benchmarks/data/extraction_eval.jsonl``) holds 58 short documents (62 sentences) of chemistry, materials
-and biology writing written for this benchmark, outside the example corpus and before the current extractor, each
-with its gold relations ``(source, relation, target, sign)``; sign ``+`` means the source raises the target, ``-``
-lowers it, ``0`` neither is stated (binding, conversion) or the statement is negated. Three documents state no
-relation at all (they test that none is invented).
+Two hand-written sets of chemistry, materials and biology sentences, outside the example corpus, each document with
+its gold relations ``(source, relation, target, sign)``; sign ``+`` means the source raises the target, ``-`` lowers
+it, ``0`` neither is stated (binding, conversion) or the statement is negated:
+
+* ``extraction_eval.jsonl``: 58 documents (62 sentences, 70 relations), written before the extractor; its general
+  rules were then developed looking at this set's errors, so its scores are optimistic;
+* ``extraction_heldout.jsonl``: 26 documents (33 relations), written after the rules were drafted and never tuned
+  to (first score 0.889 precision / 0.727 recall; the "X of Y" split added later costs precision here).
+
+Documents that state no relation test that none is invented.
 
 Matching rule
 -------------
@@ -98,6 +103,17 @@ def main() -> None:
     args = ap.parse_args()
     docs = load()
     text = "\n".join(d["text"] for d in docs)
+    for name in ("extraction_eval.jsonl", "extraction_heldout.jsonl"):
+        res = score(load(DATA.parent / name))
+        print(
+            f"{name}: documents {res['documents']}  gold {res['gold']}  predicted pairs {res['predicted']}  "
+            f"precision {res['precision']:.3f}  recall {res['recall']:.3f}  (goal: >= 0.6 / >= 0.4)"
+        )
+        if args.verbose:
+            for row in res["false_positives"]:
+                print("  false positive:", row)
+            for row in res["missed"]:
+                print("  missed:", row)
     t0 = time.perf_counter()
     offline_extract(text)
     cold = time.perf_counter() - t0
@@ -106,18 +122,10 @@ def main() -> None:
         t0 = time.perf_counter()
         offline_extract(text)
         warm.append(time.perf_counter() - t0)
-    res = score(docs)
-    print(f"documents {res['documents']}  gold relations {res['gold']}  predicted pairs {res['predicted']}")
-    print(f"precision {res['precision']:.3f}  recall {res['recall']:.3f}  (goal: precision >= 0.6, recall >= 0.4)")
     print(
         f"labwright offline_extract, whole set as one text: cold {cold * 1e3:.0f} ms, warm median "
         f"{statistics.median(warm) * 1e3:.0f} ms ({len(text)} characters)"
     )
-    if args.verbose:
-        for row in res["false_positives"]:
-            print("  false positive:", row)
-        for row in res["missed"]:
-            print("  missed:", row)
 
 
 if __name__ == "__main__":
