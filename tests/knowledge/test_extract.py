@@ -170,3 +170,17 @@ def test_precision_and_recall_floors_on_hand_written_sentences(name, precision, 
     res = bench.score(bench.load(ROOT / "benchmarks" / "data" / name))
     assert res["gold"] >= 33 and res["documents"] >= 26
     assert res["precision"] >= precision and res["recall"] >= recall, res
+
+
+def test_cooccurrence_hyperedge_where_no_relation_is_stated():
+    events = offline_extract("Titania and zirconia powders were calcined under argon at high temperature.")
+    (event,) = events
+    assert not event.directed and event.relation == "co-occurs with" and event.target == ()
+    assert {normalise_text(n) for n in event.source} >= {"titania", "zirconia powder", "argon"}
+
+
+def test_a_vocabulary_keeps_only_phrases_that_name_one_of_its_concepts():
+    text = "Zinc ions inhibit the enzyme and lower the reaction rate."
+    assert {t for _, _, t, _ in relations(text)} == {"enzyme", "reaction rate"}
+    kept = {normalise_text(t) for e in offline_extract(text, vocabulary=["enzyme", "zinc ion"]) for t in e.target}
+    assert kept == {"enzyme"}
