@@ -132,7 +132,6 @@ def _roles(sources: list[Concept], targets: list[Concept]) -> list[tuple[Concept
 def _extract(
     doc: Document, extractor: Extractor, settings: Settings, vocabulary, max_chars: int
 ) -> tuple[list[ExtractedEvent], str, str, int]:
-    check_text(doc.text, f"documents.{doc.id}.text")
     use_llm = extractor == "llm" or (extractor == "auto" and settings.llm_configured)
     if use_llm:
         events, tokens = llm_extract(doc.text, settings=settings, max_chars=max_chars)
@@ -186,6 +185,7 @@ def ingest_documents(
         seen.add(d.id)
         if not isinstance(d.text, str) or not d.text.strip():
             raise InvalidInput(f"documents.{k}.text" if len(docs) > 1 else "text", "text is empty")
+        check_text(d.text, f"documents.{k}.text" if len(docs) > 1 else "text")  # binary, unsplittable: before any call
     if extractor not in ("auto", "offline", "llm"):
         raise InvalidInput("extractor", f"extractor must be auto, offline or llm, got {extractor!r}")
     report = IngestReport(extractor="")

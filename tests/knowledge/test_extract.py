@@ -184,3 +184,15 @@ def test_a_vocabulary_keeps_only_phrases_that_name_one_of_its_concepts():
     assert {t for _, _, t, _ in relations(text)} == {"enzyme", "reaction rate"}
     kept = {normalise_text(t) for e in offline_extract(text, vocabulary=["enzyme", "zinc ion"]) for t in e.target}
     assert kept == {"enzyme"}
+
+
+def test_ingest_tool_refuses_unsplittable_text_before_writing(tmp_path):
+    import labwright
+
+    store = str(tmp_path / "kg.sqlite")
+    with pytest.raises(InvalidInput, match="no sentence break") as err:
+        labwright.call_tool(
+            "kg_ingest_text", {"text": "x" * 30_000, "document_id": "d", "extractor": "offline", "store_path": store}
+        )
+    assert err.value.field == "text" and "\n" not in str(err.value)
+    assert KnowledgeStore(store).counts()["documents"] == 0
