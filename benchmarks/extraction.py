@@ -126,6 +126,10 @@ def main() -> None:
         f"labwright offline_extract, whole set as one text: cold {cold * 1e3:.0f} ms, warm median "
         f"{statistics.median(warm) * 1e3:.0f} ms ({len(text)} characters)"
     )
+    big = " ".join([" ".join(d["text"] for d in docs)] * 25)  # ~100 KB in one paragraph (pysbd is windowed)
+    t0 = time.perf_counter()
+    n = len(offline_extract(big))
+    print(f"labwright offline_extract, {len(big) / 1e3:.0f} KB paragraph: {time.perf_counter() - t0:.1f} s, {n} events")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,30 @@ def _segmenter():
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
+_WINDOW = 4_000  # characters given to pysbd at once: its time grows with the square of its input's length
+
+
+def _segment(line: str) -> list[tuple[int, int]]:
+    """pysbd's sentence spans of one line, segmented in windows so a long paragraph costs linear time: every
+    sentence of a window but the last (which the window may cut) is kept, and the next window starts at that last
+    sentence. A sentence longer than a window is cut at the window's end."""
+    out: list[tuple[int, int]] = []
+    pos = 0
+    while pos < len(line):
+        window = line[pos : pos + _WINDOW]
+        spans = [(s.start, s.end) for s in _segmenter().segment(window)]
+        if pos + _WINDOW >= len(line):
+            out += [(pos + a, pos + b) for a, b in spans]
+            break
+        if len(spans) <= 1:
+            out.append((pos, pos + len(window)))
+            pos += len(window)
+            continue
+        out += [(pos + a, pos + b) for a, b in spans[:-1]]
+        pos += spans[-1][0]
+    return out
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Character spans ``(start, end)`` of the sentences of ``text`` (pysbd), trailing whitespace excluded.
 
@@ -79,8 +103,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     for line in re.finditer(r"[^\n]+", text):
         if not line.group().strip():
             continue
-        for s in _segmenter().segment(line.group()):
-            a, b = line.start() + s.start, line.start() + s.end
+        for s0, s1 in _segment(line.group()):
+            a, b = line.start() + s0, line.start() + s1
             while b > a and text[b - 1].isspace():
                 b -= 1
             while a < b and text[a].isspace():

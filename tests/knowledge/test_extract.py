@@ -196,3 +196,13 @@ def test_ingest_tool_refuses_unsplittable_text_before_writing(tmp_path):
         )
     assert err.value.field == "text" and "\n" not in str(err.value)
     assert KnowledgeStore(store).counts()["documents"] == 0
+
+
+def test_long_paragraphs_are_segmented_in_windows_exactly_as_pysbd_does_whole():
+    import pysbd
+    from labwright.knowledge._text import split_sentences
+
+    para = " ".join(d["text"] for d in _benchmark().load()) * 3  # ~12,000 characters on one line: three windows
+    whole = pysbd.Segmenter(language="en", clean=False, char_span=True).segment(para)
+    expected = [(s.start, s.start + len(s.sent.rstrip())) for s in whole if s.sent.strip()]
+    assert split_sentences(para) == expected
