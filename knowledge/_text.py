@@ -32,6 +32,7 @@ __all__ = [
 MAX_SENTENCE_CHARS = 20_000
 MAX_EVIDENCE_CHARS = 1_000
 _BREAKS = re.compile(r"[.!?;\n]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def check_text(text: str, field: str = "text") -> None:
@@ -45,9 +46,9 @@ def check_text(text: str, field: str = "text") -> None:
     nul = text.find("\x00")
     if nul >= 0:
         raise InvalidInput(field, f"contains a NUL byte at character {nul}: binary data, not text")
-    bad = next((i for i, ch in enumerate(text) if 0xD800 <= ord(ch) <= 0xDFFF), -1)
-    if bad >= 0:
-        raise InvalidInput(field, f"contains an unpaired surrogate at character {bad}: not valid Unicode text")
+    bad = _SURROGATE.search(text)
+    if bad is not None:
+        raise InvalidInput(field, f"contains an unpaired surrogate at character {bad.start()}: not valid Unicode text")
     pos = 0
     for m in _BREAKS.finditer(text):
         if m.start() - pos > MAX_SENTENCE_CHARS:

@@ -65,3 +65,16 @@ def test_each_hop_states_its_mechanism_with_the_edges_citations(store):
     data["hops"][0]["citations"] = data["hops"][1]["citations"]  # a step citing another edge's source
     with pytest.raises(ValueError, match="does not cite all"):
         type(h).model_validate(data)
+
+
+def test_a_larger_pool_lets_a_longer_specific_path_replace_a_hub_one(store):
+    import labwright
+
+    ingest_events(store, [ev("imatinib", "inhibits", "CRKL", "p7"), ev("CRKL", "inhibits", "apoptosis", "p8")])
+    store.close()
+    base = {"a": "imatinib", "b": "apoptosis", "k": 2, "use_llm": False, "store_path": str(store.path)}
+    narrow = labwright.call_tool("kg_hypotheses", base)
+    wide = labwright.call_tool("kg_hypotheses", {**base, "pool": 6})
+    assert len(narrow.hypotheses) == len(wide.hypotheses) == 2
+    assert [h.score for h in wide.hypotheses] >= [h.score for h in narrow.hypotheses]
+    assert all(h.kind == "causal" and h.sign == "+" for h in wide.hypotheses)
