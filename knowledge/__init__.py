@@ -9,7 +9,6 @@ without building the s-line graph. Importing this package registers the libraria
 
 from . import _tools as _tools  # registers the kg_* tools
 from ._extract import ExtractedEvent as ExtractedEvent
-from ._extract import default_vocabulary as default_vocabulary
 from ._extract import llm_extract as llm_extract
 from ._extract import offline_extract as offline_extract
 from ._hif import from_hypernetx as from_hypernetx
@@ -48,6 +47,7 @@ from ._stats import hypergraph_stats as hypergraph_stats
 from ._store import KnowledgeStore as KnowledgeStore
 from ._store import Provenance as Provenance
 from ._store import open_store as open_store
+from ._text import abbreviations as abbreviations
 from ._tools import LIBRARIAN_TOOLS as LIBRARIAN_TOOLS
 from ._traverse import HyperIndex as HyperIndex
 from ._traverse import k_shortest_s_paths as k_shortest_s_paths

@@ -6,8 +6,11 @@ of JSON Schema the HIF schema uses: ``type``, ``enum``, ``properties``, ``requir
 
 Mapping. Nodes: HIF ``node`` = the store's canonical key; ``attrs`` hold label, kind, SMILES and synonyms. Edges:
 ``edge`` = the store's edge key, ``weight`` = confidence; ``attrs`` hold the relation, the edge attributes and every
-provenance record. Incidences: ``direction`` ``tail`` for sources and ``head`` for targets; undirected members have
-no direction. A file written here and read back gives the same HIF document.
+provenance record. Incidences: ``direction`` ``tail`` for sources and ``head`` for targets, and ``attrs.role`` (source,
+target, member) always. In a directed file (any edge directed) the members of undirected co-occurrence edges also get
+``tail``: XGI's reader needs a direction on every incidence of a directed network and HyperNetX's writer accepts
+only head/tail, so every incidence has one; the role attribute, read first, keeps them members here. A file written
+here and read back gives the same HIF document, also after a round trip through XGI or HyperNetX.
 """
 
 from __future__ import annotations
@@ -123,17 +126,25 @@ def to_hif(store: KnowledgeStore, edge_ids: Sequence[int] | None = None, *, name
             {
                 "edge": e.key,
                 "weight": e.confidence,
-                "attrs": {"relation": e.relation, "attrs": e.attrs, "provenance": [dict(p) for p in e.provenance]},
+                "attrs": {
+                    "relation": e.relation,
+                    "confidence": e.confidence,  # XGI drops edge weights; attributes survive
+                    "attrs": e.attrs,
+                    "provenance": [dict(p) for p in e.provenance],
+                },
             }
         )
         rows = [(key[n], "tail", "source") for n in e.sources] + [(key[n], "head", "target") for n in e.targets]
         rows += [(key[n], None, "member") for n in e.members]
+        directed = directed or bool(e.sources or e.targets)
         for nkey, direction, role in sorted(rows):
             inc = {"edge": e.key, "node": nkey, "attrs": {"role": role}}
             if direction:
                 inc["direction"] = direction
-                directed = True
             inc_rows.append(inc)
+    if directed:
+        for inc in inc_rows:
+            inc.setdefault("direction", "tail")
     return {
         "network-type": "directed" if directed else "undirected",
         "metadata": {"name": name or "labwright knowledge", "creator": "labwright", "hif_version": HIF_VERSION},
@@ -217,7 +228,8 @@ def load_hif(
     Raises
     ------
     MalformedFile
-        Invalid HIF, an edge without incidences, or malformed provenance; nothing is written.
+        Invalid HIF or malformed provenance; nothing is written. Edges without incidences are counted
+        (``edges_without_incidences``) and skipped.
     InvalidInput
         An edge id is already stored with other nodes or another relation (field ``edge``); nothing is written.
     """
@@ -230,17 +242,18 @@ def load_hif(
     default_doc = document_id or str(meta.get("name") or "hif-import")
     # Edge ids of our own exports are the store's keys and are kept (exact round trip); ids from other writers
     # ("E1", 0, ...) are only unique within their file, so they are prefixed with the document id.
-    own = meta.get("creator") == "labwright" and document_id is None
+    own = document_id is None and (meta.get("creator") == "labwright" or _all_ours(doc.get("edges", [])))
     prefix = "" if own else f"{default_doc}/"
     node_attrs = {n["node"]: n.get("attrs") or {} for n in doc.get("nodes", [])}
     edge_info = {e["edge"]: e for e in doc.get("edges", [])}
     members: dict[Any, list[tuple[Any, str]]] = {}
+    headed = {inc["edge"] for inc in doc["incidences"] if inc.get("direction") == "head"}
     for inc in doc["incidences"]:
-        role = {"tail": "source", "head": "target"}.get(inc.get("direction"), "member")
-        members.setdefault(inc["edge"], []).append((inc["node"], role))
+        members.setdefault(inc["edge"], []).append((inc["node"], _role(inc, inc["edge"] in headed)))
+    members = {e: list(dict.fromkeys(rows)) for e, rows in members.items()}  # a repeated incidence is one
+    # An edge with no incidences is valid HIF (the official test suite has some) but relates nothing: it is counted
+    # and not stored, as the store's edges are relations between nodes.
     empty = [e for e in edge_info if e not in members]
-    if empty:
-        raise MalformedFile(source, f"edge {empty[0]!r} has no incidences", field="hif")
     concepts = {
         n: _node_concept(n, node_attrs.get(n, {})) for n in {*node_attrs, *(v for m in members.values() for v, _ in m)}
     }
@@ -255,7 +268,8 @@ def load_hif(
         for edge, rows in members.items():
             info = edge_info.get(edge, {})
             attrs = info.get("attrs") or {}
-            weight = info.get("weight", 1.0)
+            weight = attrs.get("confidence", info.get("weight", 1.0))
+            weight = weight if isinstance(weight, (int, float)) and not isinstance(weight, bool) else 1.0
             conf = float(weight) if 0 <= float(weight) <= 1 else 1.0
             provs = attrs.get("provenance") or [
                 {
@@ -266,13 +280,43 @@ def load_hif(
                 }
             ]
             relation = str(attrs.get("relation") or "hif-edge")
-            extra = attrs.get("attrs") if "relation" in attrs else {k: v for k, v in attrs.items() if k != "provenance"}
+            extra = (
+                attrs.get("attrs")
+                if "relation" in attrs
+                else {k: v for k, v in attrs.items() if k not in ("provenance", "confidence")}
+            )
             roles = [(concepts[v], r) for v, r in rows]
             specs.extend(
                 EdgeSpec(relation, roles, _provenance(p, source), extra or {}, conf, f"{prefix}{edge}") for p in provs
             )
         store.add_edges(specs)
-    return {"nodes": len(concepts), "edges": len(members), "incidences": len(doc["incidences"])}
+    return {
+        "nodes": len(concepts),
+        "edges": len(members),
+        "incidences": len(doc["incidences"]),
+        "edges_without_incidences": len(empty),
+    }
+
+
+def _role(inc: dict[str, Any], edge_has_head: bool) -> str:
+    """An incidence's role: our ``attrs.role`` when present (XGI drops it), else from its direction (tail: source,
+    head: target) when its edge has a head; an edge with tails only relates nothing to anything, so its nodes are
+    members (how a co-occurrence edge reads back after XGI)."""
+    role = (inc.get("attrs") or {}).get("role") if isinstance(inc.get("attrs"), dict) else None
+    if role in ("source", "target", "member"):
+        return role
+    if not edge_has_head:
+        return "member"
+    return {"tail": "source", "head": "target"}.get(inc.get("direction"), "member")
+
+
+def _all_ours(edges: list[dict[str, Any]]) -> bool:
+    """Every edge carries labwright's own attributes (relation and provenance records): its ids are store keys,
+    even when another library rewrote the file without our metadata (HyperNetX keeps only the name)."""
+    return bool(edges) and all(
+        isinstance(e.get("attrs"), dict) and "relation" in e["attrs"] and isinstance(e["attrs"].get("provenance"), list)
+        for e in edges
+    )
 
 
 # ---------------------------------------------------------------------------- other libraries

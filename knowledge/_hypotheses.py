@@ -1,5 +1,14 @@
 """Grounded hypotheses: candidate mechanistic links between two concepts, read off s-paths of hyperedges.
 
+Each hop of a path is read as a mechanism step ``from --relation--> to`` with the sign its edge states (``+`` raises,
+``-`` lowers) and that edge's citations. A path is offered as a *causal chain* only when every hop runs along its
+edge's direction (the concept entering the hop is a source, the one leaving it a target); its composed sign is the
+product of the hop signs ("ceria lowers ROS, ROS lower differentiation" composes to +). Any other path (a hop
+against an edge's direction, or through an undirected co-occurrence) is offered as an *association* and says so.
+Scores penalise hubs: each shared node is weighted by ``1 / (1 + ln(1 + d / d_mean))`` with ``d`` its number of
+hyperedges and ``d_mean`` the store's mean, so a path through a specific concept ranks above one through a concept
+that half the store mentions.
+
 Every claim carries the provenance of every hyperedge it rests on. With an LLM configured, a short prose version is
 also written; the model sees the path's edges as numbered sentences ``[E1]``, ``[E2]``… and each sentence it writes
 must cite them. Sentences citing nothing (or citing an edge that is not on the path) are dropped, so there is never
@@ -8,8 +17,10 @@ a claim without a cited edge.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -19,7 +30,7 @@ from ._llm import chat
 from ._query import Citation, EdgeView, PathView, find_paths
 from ._store import KnowledgeStore
 
-__all__ = ["Claim", "Hypothesis", "HypothesisSet", "generate_hypotheses"]
+__all__ = ["Claim", "Hop", "Hypothesis", "HypothesisSet", "generate_hypotheses"]
 
 
 class Claim(ToolModel):
@@ -30,13 +41,36 @@ class Claim(ToolModel):
     citations: list[Citation] = Field(min_length=1, description="Provenance of every supporting hyperedge.")
 
 
+class Hop(ToolModel):
+    """One mechanism step of a hypothesis: what its hyperedge states, in which direction it is read, and where."""
+
+    source: str = Field(description="Concept entering the step (the start concept or the previous shared node).")
+    relation: str
+    target: str = Field(description="Concept leaving the step (the next shared node or the end concept).")
+    sign: Literal["+", "-", "0"] = Field(description="Sign the edge states (0: none, negated or undirected).")
+    along: bool = Field(description="The step follows the edge's direction (source role in, target role out).")
+    edge_id: int
+    mechanism: str = Field(description="The step as a sentence, citing its edge's documents.")
+    citations: list[Citation] = Field(min_length=1)
+
+
 class Hypothesis(ToolModel):
     """A candidate link from ``a`` to ``b`` along one s-path."""
 
     statement: str = Field(description="The hypothesis in one sentence (deterministic template).")
+    kind: Literal["causal", "association"] = Field(
+        default="association", description="causal: every hop runs along a directed edge; else an association."
+    )
+    sign: Literal["+", "-", "0"] = Field(
+        default="0", description="Composed sign of a causal chain (product of hop signs; 0 if any is unknown)."
+    )
+    hops: list[Hop] = Field(default_factory=list, description="The mechanism, one step per hyperedge.")
+    hub_penalty: float = Field(default=1.0, ge=0, le=1, description="Product of the shared nodes' hub weights.")
     via: list[str] = Field(description="Intermediate concepts: the nodes shared at each hop, in path order.")
     length: int = Field(description="Hops on the path (0: one hyperedge holds both concepts).")
-    score: float = Field(ge=0, le=1, description="Mean edge confidence divided by (1 + hops).")
+    score: float = Field(
+        ge=0, le=1, description="Mean edge confidence / (1 + hops) × hub penalty × (1 causal, 0.5 association)."
+    )
     claims: list[Claim] = Field(min_length=1)
     path: PathView
     prose: str | None = Field(default=None, description="LLM-written version; every sentence cites [E#] edges.")
@@ -54,6 +88,10 @@ class Hypothesis(ToolModel):
                 edge = on_path[eid]
                 if not edge.citations or any(x not in c.citations for x in edge.citations):
                     raise ValueError(f"claim {c.text!r} uses edge {eid} without citing all of its provenance")
+        for h in self.hops:
+            edge = on_path.get(h.edge_id)
+            if edge is None or any(x not in h.citations for x in edge.citations):
+                raise ValueError(f"mechanism step {h.mechanism!r} does not cite all of edge {h.edge_id}'s provenance")
         return self
 
 
@@ -84,12 +122,60 @@ def _claims(path: PathView) -> list[Claim]:
     return claims
 
 
-def _statement(a: str, b: str, path: PathView) -> str:
+def _hops(a: str, b: str, path: PathView) -> list[Hop]:
+    """The mechanism steps of ``path`` read from concept label ``a`` to concept label ``b``."""
+    out = []
+    last = len(path.edges) - 1
+    for i, e in enumerate(path.edges):
+        entering = [a] if i == 0 else path.intersections[i - 1]
+        leaving = [b] if i == last else path.intersections[i]
+        src = next((x for x in entering if x in e.sources), entering[0])
+        tgt = next((x for x in leaving if x in e.targets), leaving[0])
+        along = src in e.sources and tgt in e.targets
+        docs = ", ".join(sorted({c.document_id for c in e.citations}))
+        if along:
+            text = f"{src} {e.relation} {tgt} (sign {e.sign}) [{docs}]"
+        elif src in e.targets and tgt in e.sources:
+            text = f"{tgt} {e.relation} {src}: read against its direction [{docs}]"
+        else:
+            text = f"{src} and {tgt} take part in '{e.sentence}' [{docs}]"
+        out.append(
+            Hop(
+                source=src,
+                relation=e.relation,
+                target=tgt,
+                sign=e.sign if along else "0",
+                along=along,
+                edge_id=e.id,
+                mechanism=text,
+                citations=list(e.citations),
+            )
+        )
+    return out
+
+
+def _compose(hops: Sequence[Hop]) -> Literal["+", "-", "0"]:
+    if any(h.sign == "0" for h in hops):
+        return "0"
+    return "-" if sum(h.sign == "-" for h in hops) % 2 else "+"
+
+
+def _hub_penalty(path: PathView, mean_degree: float) -> float:
+    weights = [1 / (1 + math.log1p(path.degrees.get(x, 1) / mean_degree)) for hop in path.intersections for x in hop]
+    return math.prod(weights) if weights else 1.0
+
+
+_EFFECT = {"+": "raise", "-": "lower", "0": "affect"}
+
+
+def _statement(a: str, b: str, path: PathView, hops: Sequence[Hop], causal: bool, sign: str) -> str:
+    steps = "; ".join(h.mechanism for h in hops)
+    if causal:
+        return f"{a} may {_EFFECT[sign]} {b}: {steps}."
     if not path.intersections:
-        return f"{a} and {b} are directly related: {path.edges[0].sentence}."
+        return f"{a} and {b} are associated (no directed chain): {steps}."
     via = " then ".join(", ".join(h) for h in path.intersections)
-    chain = "; ".join(e.sentence for e in path.edges)
-    return f"{a} may act on {b} through {via} ({chain})."
+    return f"{a} and {b} are associated through {via} (no directed chain): {steps}."
 
 
 _CITE = re.compile(r"\[E(\d+)\]")
@@ -135,6 +221,7 @@ def generate_hypotheses(
     s: int = 1,
     k: int = 3,
     through: Sequence[str] = (),
+    pool: int = 0,
     use_llm: bool | None = None,
     settings: Settings | None = None,
 ) -> HypothesisSet:
@@ -150,6 +237,10 @@ def generate_hypotheses(
         Adjacency threshold: consecutive hyperedges on a path share at least ``s`` nodes.
     k
         At most this many hypotheses (one per path).
+    pool
+        Rank this many shortest paths (at least ``k``) and keep the best ``k``: a larger pool lets a longer path
+        through specific concepts replace a short one through hubs. The default ranks exactly the paths
+        :func:`find_paths` returns for ``k``.
     through
         Concepts the path must pass, in order.
     use_llm
@@ -164,22 +255,36 @@ def generate_hypotheses(
     """
     settings = settings or get_settings()
     llm = settings.llm_configured if use_llm is None else use_llm
-    paths = find_paths(store, a, b, s=s, k=k, through=through)
-    out, tokens = [], 0
+    paths = find_paths(store, a, b, s=s, k=max(k, pool), through=through)
+    la, lb = (store.nodes([store.resolve(x)])[store.resolve(x)].label for x in (a, b))
+    counts = store.counts()
+    mean_degree = counts["incidences"] / max(1, counts["nodes"])
+    ranked = []
     for p in paths:
+        hops = _hops(la, lb, p)
+        causal = all(h.along for h in hops)
+        sign = _compose(hops) if causal else "0"
+        penalty = _hub_penalty(p, mean_degree)
         confidence = sum(e.confidence for e in p.edges) / len(p.edges)
         hyp = dict(
-            statement=_statement(a, b, p),
+            statement=_statement(la, lb, p, hops, causal, sign),
+            kind="causal" if causal else "association",
+            sign=sign,
+            hops=hops,
+            hub_penalty=penalty,
             via=[x for hop in p.intersections for x in hop],
             length=p.length,
-            score=confidence / (1 + p.length),
+            score=confidence / (1 + p.length) * penalty * (1.0 if causal else 0.5),
             claims=_claims(p),
             path=p,
         )
+        ranked.append(hyp)
+    ranked.sort(key=lambda h: (-h["score"], h["length"]))
+    out, tokens = [], 0
+    for hyp in ranked[:k]:
         if llm:
-            prose, claims, dropped, used = _prose(a, b, p, settings)
+            prose, claims, dropped, used = _prose(a, b, hyp["path"], settings)
             tokens += used
             hyp.update(prose=prose, prose_claims=claims, dropped_sentences=dropped)
         out.append(Hypothesis(**hyp))
-    out.sort(key=lambda h: (-h.score, h.length))
-    return HypothesisSet(a=a, b=b, s=s, hypotheses=out, llm_used=bool(llm and paths), tokens=tokens)
+    return HypothesisSet(a=a, b=b, s=s, hypotheses=out, llm_used=bool(llm and out), tokens=tokens)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,8 +31,9 @@ from ._extract import (
     sha256_short,
 )
 from ._gc import gc_paused
-from ._normalise import Concept, normalise_concept
+from ._normalise import Concept, normalise_concept, normalise_text
 from ._store import EdgeSpec, KnowledgeStore, Provenance
+from ._text import abbreviations, check_text
 
 __all__ = [
     "Participant",
@@ -146,7 +148,7 @@ def extract_document(
     extractor: Extractor = "auto",
     settings: Settings | None = None,
     vocabulary: Iterable[str] | None = None,
-    max_chars: int = 2000,
+    max_chars: int = 2500,
 ) -> dict[str, Any]:
     """Extract one document's events (no store involved) as JSON: ``events``, ``extractor``, ``version``, ``tokens``."""
     events, name, version, tokens = _extract(doc, extractor, settings or get_settings(), vocabulary, max_chars)
@@ -168,7 +170,7 @@ def ingest_documents(
     extractor: Extractor = "auto",
     vocabulary: Iterable[str] | None = None,
     settings: Settings | None = None,
-    max_chars: int = 2000,
+    max_chars: int = 2500,
     extract_many: Callable[[list[Document]], list[Extraction]] | None = None,
 ) -> IngestReport:
     """Extract events from each document and store them with per-chunk provenance, in one transaction.
@@ -183,7 +185,8 @@ def ingest_documents(
         ``"offline"`` (deterministic co-occurrence + verb patterns), ``"llm"`` (the configured endpoint), or
         ``"auto"``: the LLM when one is configured, otherwise offline.
     vocabulary
-        Terms for the offline extractor (default: the shipped vocabulary).
+        Optional concept names for the offline extractor: only noun phrases containing one are kept (default:
+        every noun phrase).
     max_chars
         Chunk size for LLM extraction, characters.
     extract_many
@@ -211,6 +214,7 @@ def ingest_documents(
         seen.add(d.id)
         if not isinstance(d.text, str) or not d.text.strip():
             raise InvalidInput(f"documents.{k}.text" if len(docs) > 1 else "text", "text is empty")
+        check_text(d.text, f"documents.{k}.text" if len(docs) > 1 else "text")  # binary, unsplittable: before any call
     if extractor not in ("auto", "offline", "llm"):
         raise InvalidInput("extractor", f"extractor must be auto, offline or llm, got {extractor!r}")
     report = IngestReport(extractor="")
@@ -228,6 +232,7 @@ def ingest_documents(
         results = extract_many(pending)
     extracted = []
     for d, (events, name, version, tokens) in zip(pending, results, strict=True):
+        events = _expand_abbreviations(events, abbreviations(d.text))
         report.tokens += tokens
         report.extractor = name
         extracted.append((d, events, name, version))
@@ -238,8 +243,8 @@ def ingest_documents(
             report.documents[d.id] = store.ensure_document(d.id, sha256=sha256_short(d.text), title=d.title)
             specs = []
             for k, ev in enumerate(events):
-                sources = _concepts(ev.source, f"events.{k}.source")
-                targets = _concepts(ev.target, f"events.{k}.target")
+                sources = _concepts(_with_structures(ev.source, ev.structures), f"events.{k}.source")
+                targets = _concepts(_with_structures(ev.target, ev.structures), f"events.{k}.target")
                 prov = Provenance(
                     d.id, {"chunk": ev.chunk, "start": ev.start, "end": ev.end, "sha256": ev.sha256}, name, version
                 )
@@ -248,13 +253,43 @@ def ingest_documents(
                         " ".join(ev.relation.lower().split()),
                         _roles(sources, targets),
                         prov,
-                        {"evidence": ev.evidence},
+                        {"evidence": ev.evidence, "sign": ev.sign} if ev.directed else {"evidence": ev.evidence},
                         ev.confidence,
                     )
                 )
             _tally(report, store.add_edges(specs))
+        for d, *_ in extracted:  # after every document's nodes exist: a long form may be a node of another one
+            store.add_aliases(_abbreviation_aliases(d.text))
     report.nodes_after = store.counts()["nodes"]
     return report
+
+
+def _expand_abbreviations(events: list[ExtractedEvent], defined: dict[str, str]) -> list[ExtractedEvent]:
+    """Events whose participant names that are abbreviations the document defined are replaced by the long form
+    (the offline extractor already does this; an LLM may return "ROS" as written)."""
+    if not defined:
+        return events
+
+    def long(names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(defined.get(n.strip(), n) for n in names))
+
+    return [dataclasses.replace(e, source=long(e.source), target=long(e.target)) for e in events]
+
+
+def _with_structures(names: tuple[str, ...], structures: tuple[tuple[str, str], ...]) -> list[str | Participant]:
+    smiles = dict(structures)
+    return [Participant(name=n, smiles=smiles[n]) if n in smiles else n for n in names]
+
+
+def _abbreviation_aliases(text: str) -> dict[str, Concept]:
+    """Abbreviations ``text`` defines, as lookup aliases of their long forms' concepts ("pcl" → polycaprolactone)."""
+    out = {}
+    for abbr, long in abbreviations(text).items():
+        try:
+            out[normalise_text(abbr)] = normalise_concept(long)
+        except InvalidInput:
+            continue
+    return out
 
 
 def ingest_text(
@@ -341,11 +376,32 @@ def _split_list(cell: str) -> list[str]:
     return [p.strip() for p in cell.replace("|", ";").split(";") if p.strip()]
 
 
+def _read_text(path: Path) -> str:
+    """A text file's content, or :class:`MalformedFile` (one line) when it is not UTF-8 text."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise MalformedFile(
+            str(path), f"not UTF-8 text: byte 0x{data[err.start]:02x} at offset {err.start}", line=line
+        ) from None
+    if "\x00" in text:
+        raise MalformedFile(str(path), f"binary data (NUL byte at offset {text.index(chr(0))}), not text")
+    return text
+
+
 def _jsonl_lines(path: Path) -> Iterator[tuple[int, Any]]:
     """``(line number, parsed value)`` for each non-blank line of a JSONL file, lazily, so a malformed line is reported
     (as :class:`MalformedFile` with its 1-based line number) only when reached."""
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise MalformedFile(
+                    str(path), f"not UTF-8 text: byte 0x{raw[err.start]:02x} at column {err.start + 1}", line=n
+                ) from None
             if not line.strip():
                 continue
             try:
@@ -373,7 +429,7 @@ def read_events(path: str | Path) -> Iterator[dict[str, Any]]:
 
 
 def _read_csv(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8", newline="") as fh:
+    with io.StringIO(_read_text(path), newline="") as fh:
         reader = csv.DictReader(fh)
         missing = {"source", "relation", "target"} - set(reader.fieldnames or [])
         if missing:
@@ -404,13 +460,13 @@ def read_corpus(path: str | Path) -> list[Document]:
     path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in (".txt", ".md"))
-        docs = [Document(p.stem, p.read_text(encoding="utf-8"), p.stem) for p in files]
+        docs = [Document(p.stem, _read_text(p), p.stem) for p in files]
         docs += [d for p in sorted(path.glob("*.jsonl")) for d in read_corpus(p)]
         return docs
     if not path.is_file():
         raise InvalidInput("path", f"no such file or folder: {path}")
     if path.suffix.lower() in (".txt", ".md"):
-        return [Document(path.stem, path.read_text(encoding="utf-8"), path.stem)]
+        return [Document(path.stem, _read_text(path), path.stem)]
     docs = []
     for n, rec in _jsonl_lines(path):
         if not isinstance(rec, dict) or not isinstance(rec.get("id"), str) or not isinstance(rec.get("text"), str):

@@ -8,7 +8,7 @@ from ..errors import ExtractionFailed, InvalidInput
 from ..metering import metered_request
 from ..settings import Settings, get_settings
 
-__all__ = ["chat", "llm_configured"]
+__all__ = ["chat", "embed", "llm_configured"]
 
 
 def llm_configured(settings: Settings | None = None) -> bool:
@@ -64,3 +64,33 @@ def _rough_tokens(messages: list[dict[str, str]], resp: Any) -> int:
     if resp.choices:
         text += len(resp.choices[0].message.content or "")
     return max(1, text // 4)
+
+
+def embed(texts: list[str], *, settings: Settings | None = None, model: str | None = None) -> list[list[float]]:
+    """Embedding vectors of ``texts`` from the endpoint's OpenAI-compatible ``/v1/embeddings``.
+
+    ``model`` defaults to ``LABWRIGHT_EMBEDDING_MODEL`` from the environment, else the chat model.
+
+    Raises
+    ------
+    InvalidInput
+        No endpoint is configured.
+    ExtractionFailed
+        The endpoint failed, or returned a different number of vectors.
+    """
+    import os
+
+    import openai
+
+    settings = settings or get_settings()
+    if not settings.llm_configured:
+        raise InvalidInput("extractor", "no LLM is configured (set LABWRIGHT_BASE_URL and LABWRIGHT_MODEL)")
+    name = model or os.environ.get("LABWRIGHT_EMBEDDING_MODEL") or settings.model
+    try:
+        resp = _client(settings).embeddings.create(model=name, input=texts)
+    except openai.OpenAIError as err:
+        raise ExtractionFailed(f"embedding request to {settings.base_url} failed: {err}") from err
+    vectors = [d.embedding for d in sorted(resp.data, key=lambda d: d.index)]
+    if len(vectors) != len(texts):
+        raise ExtractionFailed(f"embedding endpoint returned {len(vectors)} vectors for {len(texts)} texts")
+    return vectors

@@ -3,7 +3,8 @@
 Molecules that resolve to a structure (a SMILES given explicitly, or a name in the small built-in table below) are
 keyed by their RDKit standard InChIKey, so "EC", "ethylene carbonate" and ``C1COC(=O)O1`` become one node. Everything
 else is keyed by normalised text: lower case, hyphens and underscores as spaces, collapsed whitespace, a plural
-folded to its singular, and a synonym table applied last. No network access is involved.
+folded to its singular (LemmInflect's lexicon; regular rules for words it does not know), and a small curated
+synonym table applied last. No network access is involved.
 """
 
 from __future__ import annotations
@@ -51,110 +52,58 @@ MOLECULE_SMILES: dict[str, str] = {
     "sodium tripolyphosphate": "[Na+].[Na+].[Na+].[Na+].[Na+].[O-]P(=O)([O-])OP(=O)([O-])OP(=O)([O-])[O-]",
 }
 
-# Surface forms that mean the same concept, mapped to one preferred normalised form.
+# Curated synonyms: spelling variants and formulae of one concept mapped to one preferred normalised form. No
+# abbreviations: a two- to four-letter abbreviation means different things in different papers ("HA" is hyaluronic
+# acid or hydroxyapatite, "DEC" a carbonate or December), so abbreviations are resolved only from their definition
+# in the same document (see ``_text.abbreviations``).
 SYNONYMS: dict[str, str] = {
-    "ec": "ethylene carbonate",
-    "pc": "propylene carbonate",
-    "dmc": "dimethyl carbonate",
-    "dec": "diethyl carbonate",
-    "emc": "ethyl methyl carbonate",
-    "fec": "fluoroethylene carbonate",
-    "vc": "vinylene carbonate",
     "lipf6": "lithium hexafluorophosphate",
     "litfsi": "lithium bi(trifluoromethanesulfonyl)imide",
     "lif": "lithium fluoride",
-    "hf": "hydrogen fluoride",
     "h2o2": "hydrogen peroxide",
     "ceria": "cerium oxide",
     "ceo2": "cerium oxide",
+    "cerium(iv) oxide": "cerium oxide",
+    "cerium dioxide": "cerium oxide",
     "nanoceria": "cerium oxide",
-    "pcl": "polycaprolactone",
+    "cerium oxide nanoparticle": "cerium oxide",  # nanoceria: the literature uses the three names for one material
     "poly(caprolactone)": "polycaprolactone",
     "poly(epsilon caprolactone)": "polycaprolactone",
     "poly(ε caprolactone)": "polycaprolactone",
-    "plga": "poly(lactic co glycolic acid)",
-    "ros": "reactive oxygen species",
-    "sei": "solid electrolyte interphase",
-    "atp": "adenosine triphosphate",
-    "mapk": "mitogen activated protein kinase",
-    "erk": "erk1/2",
     "erk1": "erk1/2",
     "erk2": "erk1/2",
-    "egfr": "epidermal growth factor receptor",
-    "egf": "epidermal growth factor",
-    "pi3k": "phosphoinositide 3 kinase",
-    "akt": "protein kinase b",
-    "pkb": "protein kinase b",
-    "ha": "hydroxyapatite",
-    "stpp": "sodium tripolyphosphate",
-    "tpp": "sodium tripolyphosphate",
-    "msc": "mesenchymal stem cell",
-    "alp": "alkaline phosphatase",
 }
 
-# Abbreviations also expanded when they occur as one word of a longer phrase.
-_WORD_SYNONYMS = frozenset(
-    {
-        "pcl",
-        "plga",
-        "ros",
-        "sei",
-        "egfr",
-        "egf",
-        "mapk",
-        "pi3k",
-        "akt",
-        "msc",
-        "lipf6",
-        "litfsi",
-        "ceria",
-        "ceo2",
-        "nanoceria",
-        "fec",
-        "atp",
-    }
-)
+# Synonyms also applied when they occur as one word of a longer phrase ("CeO2 nanoparticles").
+_WORD_SYNONYMS = frozenset({"lipf6", "litfsi", "ceria", "ceo2", "h2o2"})
 
-# Words whose final "s" is not a plural (checked after lower-casing).
-_NOT_PLURAL = {
-    "species",
-    "series",
-    "gas",
-    "bis",
-    "chitosan",
-    "analysis",
-    "synthesis",
-    "osteogenesis",
-    "angiogenesis",
-    "apoptosis",
-    "stress",
-    "process",
-    "mass",
-    "glass",
-    "class",
-    "status",
-    "sepsis",
-    "fibrosis",
-    "lysis",
-    "kinetics",
-    "dynamics",
-    "physics",
-    "diabetes",
-}
+# Leading words that do not belong to a concept's name.
+_DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those", "its", "their", "our"})
+
 _SPACE = re.compile(r"[\s_\-‐‑–—]+")
 _PUNCT_EDGE = re.compile(r"^[\s\"'`.,;:!?]+|[\s\"'`.,;:!?]+$")
 
 
+@functools.lru_cache(maxsize=65_536)
 def _singular(word: str) -> str:
-    if word in _NOT_PLURAL or len(word) <= 3 or not word.isalpha():
+    """Singular of a lower-case noun: the lemma from LemmInflect's English lexicon when it knows the word (bias,
+    lens, matrices, hypotheses, species), otherwise the regular rules; words not ending in "s" are left alone
+    (LemmInflect reads "ceria" as a plural of "cerium"), and so are "-ics" fields (kinetics, genetics) and
+    "-is"/"-us"/"-ss" words."""
+    if len(word) <= 3 or not word.isalpha() or not word.endswith("s") or word.endswith(("ics", "is", "us", "ss")):
         return word
-    if word.endswith("ies") and len(word) > 4:
+    from lemminflect import getAllLemmas
+
+    known = getAllLemmas(word, upos="NOUN").get("NOUN")
+    if known:
+        return word if word in known else known[0]
+    # Words outside the lexicon (cellulases, nanorods, MXenes) are regular plurals. inflect's rules would do, but
+    # importing it costs seconds (typeguard); these four cases are all it would apply to such words.
+    if word.endswith("ies"):
         return word[:-3] + "y"
     if word.endswith(("sses", "xes", "ches", "shes")):
         return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is", "os")):
-        return word[:-1]
-    return word
+    return word[:-1]
 
 
 @functools.lru_cache(maxsize=262_144)
@@ -162,20 +111,22 @@ def normalise_text(text: str) -> str:
     """Normalised text form of a concept name.
 
     Lower case (Unicode NFKC first), hyphens/underscores/dashes and runs of whitespace as one space, surrounding
-    punctuation stripped, the last word made singular, then the synonym table applied.
+    punctuation and a leading article stripped, the last word made singular, then the synonym table applied.
 
     Examples
     --------
     >>> normalise_text("  Cerium-Oxide  Nanoparticles ")
     'cerium oxide nanoparticle'
-    >>> normalise_text("PCL")
-    'polycaprolactone'
+    >>> normalise_text("CeO2 nanoparticles")
+    'cerium oxide'
     """
     t = unicodedata.normalize("NFKC", text).lower()
     t = _PUNCT_EDGE.sub("", _SPACE.sub(" ", t)).strip()
     if not t:
         return ""
     words = t.split(" ")
+    while len(words) > 1 and words[0] in _DETERMINERS:
+        words = words[1:]
     words[-1] = _singular(words[-1])
     if len(words) > 1:  # abbreviations inside a phrase: "PCL scaffolds" -> "polycaprolactone scaffold"
         words = [SYNONYMS.get(w, w) if w in _WORD_SYNONYMS else w for w in words]

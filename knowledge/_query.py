@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from ..errors import InvalidInput
 from ..tools.fields import ToolModel
+from ._lexicon import verb_sense
 from ._store import EdgeRecord, KnowledgeStore
 from ._traverse import EdgePath, k_shortest_s_paths, s_components
 
@@ -48,6 +49,9 @@ class EdgeView(ToolModel):
     targets: list[str] = Field(default_factory=list, description="Labels of target nodes (directed edges).")
     members: list[str] = Field(default_factory=list, description="Labels of members (undirected edges).")
     confidence: float = Field(ge=0, le=1)
+    sign: Literal["+", "-", "0"] = Field(
+        default="0", description="Effect of the sources on the targets: + raises, - lowers, 0 not stated/undirected."
+    )
     sentence: str = Field(description="The edge as one sentence.")
     citations: list[Citation] = Field(min_length=1, description="Every provenance record of the edge (never empty).")
 
@@ -58,6 +62,9 @@ class PathView(ToolModel):
     length: int = Field(description="Number of hops (edges - 1).")
     edges: list[EdgeView]
     intersections: list[list[str]] = Field(description="Labels of the nodes shared by consecutive edges, per hop.")
+    degrees: dict[str, int] = Field(
+        default_factory=dict, description="Number of hyperedges of each shared node (hubs have many)."
+    )
 
 
 class Neighbour(ToolModel):
@@ -70,6 +77,19 @@ class ComponentView(ToolModel):
     size: int = Field(description="Number of hyperedges in the s-component.")
     edge_ids: list[int]
     top_nodes: list[str] = Field(description="Most frequent node labels in the component (at most 10).")
+
+
+def edge_sign(relation: str, attrs: dict[str, Any]) -> Literal["+", "-", "0"]:
+    """The sign an edge states: its ``sign`` attribute (offline extraction), else read off the relation's verb
+    ("inhibits" -, "activates" +); negated or unknown relations give 0."""
+    sign = attrs.get("sign") if isinstance(attrs, dict) else None
+    if sign in ("+", "-", "0"):
+        return sign
+    words = relation.lower().split()
+    if not words or any(w in ("not", "no", "never", "without") or w.endswith("n't") for w in words):
+        return "0"
+    sense = verb_sense(words[0])
+    return sense.sign if sense is not None else "0"
 
 
 def _sentence(e: EdgeRecord, label: dict[int, str]) -> str:
@@ -95,6 +115,7 @@ def edge_views(store: KnowledgeStore, edge_ids: Sequence[int]) -> list[EdgeView]
                 targets=[label[i] for i in e.targets],
                 members=[label[i] for i in e.members],
                 confidence=e.confidence,
+                sign=edge_sign(e.relation, e.attrs) if not e.members else "0",
                 sentence=_sentence(e, label),
                 citations=[Citation(**p) for p in e.provenance],
             )
@@ -181,6 +202,7 @@ def find_paths(
                 length=p.length,
                 edges=edge_views(store, ids),
                 intersections=[[labels[ix.node_ids[v]] for v in hop] for hop in p.hops],
+                degrees={labels[ix.node_ids[v]]: len(ix.edges_of(v)) for hop in p.hops for v in hop},
             )
         )
     return out

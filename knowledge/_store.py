@@ -298,6 +298,29 @@ class KnowledgeStore:
         if aliases:  # an alias already naming another node keeps that node (first come)
             self.conn.executemany("INSERT OR IGNORE INTO aliases(alias, node_id) VALUES (?, ?)", aliases)
 
+    def add_aliases(self, aliases: dict[str, Concept]) -> int:
+        """Record extra surface forms (normalised text → an existing node's concept); returns how many were new.
+
+        Used for abbreviations a document defined ("PCL" for polycaprolactone); a form that already names a node, or
+        whose concept has no node, is left alone.
+        """
+        self._require_tx()
+        rows = []
+        for alias, concept in aliases.items():
+            row = self.conn.execute("SELECT id FROM nodes WHERE key = ?", (concept.key,)).fetchone()
+            if alias and row is not None:
+                rows.append((alias, row[0]))
+            # phrases built on the long form too: "pcl scaffold" for the node "polycaprolactone scaffold"
+            like = self.conn.execute(
+                "SELECT alias, node_id FROM aliases WHERE alias LIKE ? OR alias LIKE ?",
+                (f"{concept.surface} %", f"% {concept.surface} %"),
+            )
+            for form, nid in like.fetchall():
+                rows.append((f" {form} ".replace(f" {concept.surface} ", f" {alias} ").strip(), nid))
+        before = self.conn.total_changes
+        self.conn.executemany("INSERT OR IGNORE INTO aliases(alias, node_id) VALUES (?, ?)", rows)
+        return self.conn.total_changes - before
+
     def node_id(self, concept: Concept) -> int:
         """Id of the node for ``concept``, created (with its surface form as alias) when new."""
         return self.node_ids([concept])[0]

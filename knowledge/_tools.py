@@ -214,13 +214,22 @@ def kg_paths(inp: PathsInput) -> PathsOutput:
 
 class HypothesesInput(PathsInput):
     use_llm: bool | None = Field(default=None, description="Write prose with the LLM (default: when configured).")
+    pool: int = Field(
+        default=0,
+        ge=0,
+        le=50,
+        description="Rank this many shortest paths (at least k) and keep the best k: lets a specific longer path "
+        "replace a short one through hubs (default: exactly kg_paths' k paths).",
+    )
 
 
 @tool(version="1", cost=lambda inp: Cost(seconds=0.5, tokens=0 if inp.use_llm is False else 1500 * inp.k))
 def kg_hypotheses(inp: HypothesesInput) -> HypothesisSet:
     """Candidate mechanistic links between two concepts; every claim cites the provenance of its hyperedges."""
     with _open(inp.store_path) as store:
-        return generate_hypotheses(store, inp.a, inp.b, s=inp.s, k=inp.k, through=inp.through, use_llm=inp.use_llm)
+        return generate_hypotheses(
+            store, inp.a, inp.b, s=inp.s, k=inp.k, through=inp.through, pool=inp.pool, use_llm=inp.use_llm
+        )
 
 
 class ExportInput(_StoreInput):

@@ -72,7 +72,7 @@ def _detect(path: Path) -> str:
         return "events"
     if path.suffix.lower() == ".json":
         return "hif"
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8", errors="replace") as fh:  # only a guess: the reader reports bad bytes
         first = next((ln for ln in fh if ln.strip()), "{}")
     try:
         rec = json.loads(first)

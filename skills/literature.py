@@ -17,6 +17,7 @@ cite). It also checks that each hypothesis rests on one of the bridging paths ``
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..errors import InvalidInput
-from ..knowledge import Hypothesis, PathView, normalise_text, read_corpus  # also registers the kg_* tools
+from ..knowledge import Hypothesis, PathView, abbreviations, normalise_text, read_corpus  # also registers kg_* tools
 from ..tools.fields import ToolModel
 from ..tools.registry import Cost, get_tool
 from ._skill import SkillContext, skill
@@ -227,9 +228,20 @@ def _clean(phrase: str) -> str:
     return phrase
 
 
-def _mention_forms(text: str, max_words: int = 6) -> set[str]:
-    """Normalised forms of every run of 1..max_words words of ``text`` (the store's own normaliser)."""
-    words = _TOKEN.findall(text)
+def _expand(words: list[str], abbrev: Mapping[str, str]) -> list[str]:
+    """Words with each abbreviation the passage defined replaced by its long form (a plural "MSCs" too)."""
+    out: list[str] = []
+    for w in words:
+        bare = _clean(w)
+        long = abbrev.get(bare) or (abbrev.get(bare[:-1]) if bare.endswith("s") else None)
+        out.extend(long.split() if long else [w])
+    return out
+
+
+def _mention_forms(text: str, max_words: int = 6, abbrev: Mapping[str, str] | None = None) -> set[str]:
+    """Normalised forms of every run of 1..max_words words of ``text`` (the store's own normaliser), abbreviations
+    defined in ``abbrev`` expanded first."""
+    words = _expand(_TOKEN.findall(text), abbrev or {})
     forms = set()
     for i in range(len(words)):
         for n in range(1, min(max_words, len(words) - i) + 1):
@@ -239,10 +251,20 @@ def _mention_forms(text: str, max_words: int = 6) -> set[str]:
     return forms
 
 
-def mentions(text: str, entity: str) -> bool:
-    """True when ``text`` mentions ``entity`` under any surface form the store normalises to the same concept."""
+def mentions(text: str, entity: str, defined: Mapping[str, str] | None = None) -> bool:
+    """True when ``text`` mentions ``entity`` under any surface form the store normalises to the same concept.
+
+    ``defined`` (abbreviation → long form) holds the abbreviations the document of ``text`` defines: an abbreviation
+    counts as a mention only where its own document says what it stands for, as in extraction.
+    """
     target = normalise_text(entity)
-    return bool(target) and target in _mention_forms(text, max_words=max(6, len(entity.split()) + 2))
+    return bool(target) and target in _mention_forms(text, max(6, len(entity.split()) + 2), defined)
+
+
+@functools.lru_cache(maxsize=256)
+def _defined(passage: str) -> dict[str, str]:
+    """Abbreviations a passage defines (cached: the reviewer asks once per citation)."""
+    return abbreviations(passage)
 
 
 def _span(text: str, locator: Mapping[str, object]) -> str | None:
@@ -270,7 +292,8 @@ def _check_edge(edge, passages: Mapping[str, str]) -> list[str]:
         if span is None:
             problems.append(f"edge {edge.id}: citation of {c.document_id} has no valid character span")
             continue
-        absent = [e for e in entities if not mentions(span, e)]
+        abbrev = _defined(passages[c.document_id])
+        absent = [e for e in entities if not mentions(span, e, abbrev)]
         if absent:
             where = f"{c.document_id}[{c.locator['start']}:{c.locator['end']}]"
             problems.append(f"{where} does not mention {', '.join(repr(e) for e in absent)}")
@@ -299,22 +322,27 @@ def _named_concepts(text: str, vocabulary: Sequence[str]) -> list[str]:
     return found
 
 
-def _named_entity_problems(text: str, vocabulary: Sequence[str], citations, passages: Mapping[str, str]) -> list[str]:
+def _named_entity_problems(
+    text: str, vocabulary: Sequence[str], citations, passages: Mapping[str, str], defined: Mapping[str, str]
+) -> list[str]:
     """Concepts of ``vocabulary`` that the claim ``text`` names but none of its cited passage spans mentions.
+
+    ``defined`` holds the abbreviations the passages of the hypothesis' path define: the claim is read with them
+    ("PCL scaffolds" names polycaprolactone scaffold where a passage on the path says "polycaprolactone (PCL)").
 
     This catches a sentence that cites one hyperedge but borrows a concept from another (or from nowhere in the
     path), which matters for LLM prose; template claims are built from their edges' labels and pass by construction.
     """
-    named = _named_concepts(text, vocabulary)
+    named = _named_concepts(" ".join(_expand(_TOKEN.findall(text), defined)), vocabulary)
     spans = []
     for c in citations:
         span = _span(passages.get(c.document_id, ""), c.locator)
         if span is not None:
-            spans.append(span)
+            spans.append((span, _defined(passages[c.document_id])))
     return [
         f"the claim names {v!r}, which none of its cited passages mentions"
         for v in named
-        if not any(mentions(sp, v) for sp in spans)
+        if not any(mentions(sp, v, abbrev) for sp, abbrev in spans)
     ]
 
 
@@ -336,6 +364,9 @@ def review_hypothesis(
     """
     edges = {e.id: e for e in hyp.path.edges}
     vocabulary = sorted({x for e in hyp.path.edges for x in (*e.sources, *e.targets, *e.members)})
+    defined: dict[str, str] = {}
+    for doc in sorted({c.document_id for e in hyp.path.edges for c in e.citations}):
+        defined.update(_defined(passages.get(doc, "")))
     claims = []
     for cl in [*hyp.claims, *hyp.prose_claims]:  # LLM prose sentences (if any) are held to the same standard
         problems = []
@@ -346,7 +377,7 @@ def review_hypothesis(
                 problems.append(f"cites edge {eid}, which is not on the hypothesis' path")
             else:
                 problems += _check_edge(edges[eid], passages)
-        problems += _named_entity_problems(cl.text, vocabulary, cl.citations, passages)
+        problems += _named_entity_problems(cl.text, vocabulary, cl.citations, passages, defined)
         docs = sorted({c.document_id for c in cl.citations})
         claims.append(
             ClaimVerdict(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,25 +15,41 @@ from labwright.knowledge import KnowledgeStore, ingest_documents, read_corpus
 CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus" / "passages.jsonl"
 
 
+@pytest.fixture(scope="session")
+def _corpus_file(tmp_path_factory) -> Path:
+    """The shipped example corpus ingested offline once per session (extraction takes about a second)."""
+    path = tmp_path_factory.mktemp("corpus") / "kg.sqlite"
+    with KnowledgeStore(path) as store:
+        ingest_documents(store, read_corpus(CORPUS), extractor="offline")
+    return path
+
+
 @pytest.fixture
-def corpus_store(tmp_path) -> Iterator[KnowledgeStore]:
-    """The shipped example corpus ingested offline into a new store file."""
+def corpus_store(_corpus_file, tmp_path) -> Iterator[KnowledgeStore]:
+    """A private copy of the offline-ingested example corpus (tests may write to it)."""
+    src = sqlite3.connect(_corpus_file)
+    dst = sqlite3.connect(tmp_path / "kg.sqlite")
+    src.backup(dst)  # a consistent copy whatever the journal mode
+    src.close()
+    dst.close()
     store = KnowledgeStore(tmp_path / "kg.sqlite")
-    ingest_documents(store, read_corpus(CORPUS), extractor="offline")
     yield store
     store.close()
 
 
 class ChatServer:
-    """A tiny threaded HTTP server speaking the OpenAI chat-completions protocol on 127.0.0.1.
+    """A tiny threaded HTTP server speaking the OpenAI chat-completions and embeddings protocols on 127.0.0.1.
 
-    ``reply(request_json) -> str`` produces the assistant message content; every request body is kept in
-    ``requests``.
+    ``reply(request_json) -> str`` produces the assistant message content; ``embed(text) -> list[float]`` the vector
+    of one input of ``/v1/embeddings`` (without it that path answers 404, like a server with no embedding model).
+    Every chat request body is kept in ``requests``, every embeddings request body in ``embedding_requests``.
     """
 
-    def __init__(self, reply: Callable[[dict], str]):
+    def __init__(self, reply: Callable[[dict], str], embed: Callable[[str], list[float]] | None = None):
         self.reply = reply
+        self.embed = embed
         self.requests: list[dict] = []
+        self.embedding_requests: list[dict] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -41,6 +58,10 @@ class ChatServer:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path.endswith("/embeddings"):
+                    server.embedding_requests.append(body)
+                    self._embeddings(body)
+                    return
                 server.requests.append(body)
                 if not self.path.endswith("/chat/completions"):
                     self.send_error(404)
@@ -58,11 +79,25 @@ class ChatServer:
                         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
                     }
                 ).encode()
+                self._send(payload)
+
+            def _send(self, payload: bytes) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def _embeddings(self, body: dict) -> None:
+                if server.embed is None:
+                    self.send_error(404)
+                    return
+                texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                data = [{"object": "embedding", "index": i, "embedding": server.embed(t)} for i, t in enumerate(texts)]
+                usage = {"prompt_tokens": len(texts), "total_tokens": len(texts)}
+                self._send(
+                    json.dumps({"object": "list", "data": data, "model": body["model"], "usage": usage}).encode()
+                )
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -85,8 +120,8 @@ def chat_server(monkeypatch):
     """Start a ChatServer with a given reply function and point LABWRIGHT_BASE_URL/MODEL at it."""
     servers: list[ChatServer] = []
 
-    def start(reply: Callable[[dict], str]) -> ChatServer:
-        srv = ChatServer(reply).__enter__()
+    def start(reply: Callable[[dict], str], embed: Callable[[str], list[float]] | None = None) -> ChatServer:
+        srv = ChatServer(reply, embed).__enter__()
         servers.append(srv)
         monkeypatch.setenv("LABWRIGHT_BASE_URL", srv.base_url)
         monkeypatch.setenv("LABWRIGHT_MODEL", "local-test-model")

@@ -20,7 +20,7 @@ from labwright.knowledge import (
     read_corpus,
     read_events,
 )
-from labwright.knowledge._extract import OFFLINE_EXTRACTOR
+from labwright.knowledge._extract import OFFLINE_EXTRACTOR, OFFLINE_VERSION
 
 CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus" / "passages.jsonl"
 
@@ -44,7 +44,7 @@ def test_shipped_corpus_ingests_offline_with_citable_provenance(corpus_store):
     for e in edges.values():
         assert e.provenance, f"edge {e.id} has no provenance"
         for p in e.provenance:
-            assert p["extractor"] == OFFLINE_EXTRACTOR and p["extractor_version"] == "1"
+            assert p["extractor"] == OFFLINE_EXTRACTOR and p["extractor_version"] == OFFLINE_VERSION
             text = docs[p["document_id"]]
             span = text[p["locator"]["start"] : p["locator"]["end"]]
             assert span.strip(), p
@@ -242,13 +242,14 @@ def test_bad_events_name_the_field(tmp_path):
 
 
 def test_molecules_are_keyed_by_inchikey_and_text_is_normalised():
-    ec = normalise_concept("EC")
+    ec = normalise_concept("ethylene carbonate")
     assert ec.kind == "molecule" and ec.key == "inchikey:KMTRUDSVKNLOMY-UHFFFAOYSA-N"
-    assert normalise_concept("ethylene carbonate").key == ec.key
+    # abbreviations are resolved only where a document defines them, never from a global table
+    assert normalise_concept("EC").key == "text:ec" and normalise_concept("DEC").key == "text:dec"
     assert normalise_concept("anything", smiles="O=C1OCCO1").key == ec.key  # another SMILES of the same molecule
     assert normalise_concept("Ceria").key == normalise_concept("cerium oxide").key
     assert normalise_text("  Polycaprolactone  Scaffolds ") == "polycaprolactone scaffold"
-    assert normalise_text("PCL scaffolds") == "polycaprolactone scaffold"
+    assert normalise_text("PCL scaffolds") == "pcl scaffold"
     assert normalise_text("Reactive-Oxygen  species") == "reactive oxygen species"
     assert normalise_text("Mesenchymal stem cells") == "mesenchymal stem cell"
     assert normalise_concept("chitosan").key == "text:chitosan"

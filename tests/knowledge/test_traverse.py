@@ -146,28 +146,28 @@ def test_bad_s_is_invalid_input(s):
         s_shortest_path(ix, 0, 2, s)
 
 
-def test_ceria_reaches_pcl_through_chitosan_in_the_corpus(corpus_store):
-    # s = 2: the hop must share two concepts; the corpus has ceria + chitosan + ROS in bio-03 and chitosan + ROS +
-    # PCL in bio-07, and no passage naming ceria and PCL together.
-    paths = find_paths(corpus_store, "cerium oxide", "PCL", s=2, k=3)
-    assert paths and paths[0].length == 1
-    assert set(paths[0].intersections[0]) == {"chitosan", "reactive oxygen species"}
+def test_ceria_reaches_pcl_scaffolds_through_ros_and_stem_cells_in_the_corpus(corpus_store):
+    # No passage names ceria and PCL scaffolds together. Ceria scavenges ROS (bio-01), ROS impair the osteogenic
+    # differentiation of mesenchymal stem cells (bio-14), chitosan coatings on PCL scaffolds increase the attachment
+    # of mesenchymal stem cells (bio-06, which defines "PCL").
+    paths = find_paths(corpus_store, "cerium oxide", "PCL scaffolds", s=1, k=3)
+    assert paths and paths[0].length == 2
+    assert paths[0].intersections == [["reactive oxygen species"], ["mesenchymal stem cell"]]
     docs = [sorted({c.document_id for c in e.citations}) for e in paths[0].edges]
-    assert docs == [["bio-03"], ["bio-07"]]
-    # s = 1 paths exist too, and every edge on every path cites a passage
-    for p in find_paths(corpus_store, "ceria", "polycaprolactone", s=1, k=3):
-        assert all(e.citations for e in p.edges)
-    # no single passage names both
-    assert all(p.length >= 1 for p in paths)
+    assert docs == [["bio-01"], ["bio-14"], ["bio-06"]]
+    for p in paths:
+        assert all(e.citations for e in p.edges) and p.length >= 1
+    # no two consecutive passages share two concepts on the way
+    assert find_paths(corpus_store, "ceria", "polycaprolactone scaffold", s=2, k=3) == []
 
 
 def test_constrained_path_passes_the_required_concept(corpus_store):
-    paths = find_paths(corpus_store, "cerium oxide", "PCL", s=1, k=2, through=["collagen"])
+    paths = find_paths(corpus_store, "cerium oxide", "PCL scaffolds", s=1, k=2, through=["collagen"])
     assert paths
     for p in paths:
         labels = [set(e.sources + e.targets + e.members) for e in p.edges]
         assert any("collagen" in m for m in labels)
-        assert "cerium oxide" in labels[0] and "polycaprolactone" in labels[-1]
+        assert "cerium oxide" in labels[0] and "polycaprolactone scaffold" in labels[-1]
 
 
 def test_unknown_concepts_and_same_endpoint(corpus_store):
@@ -177,6 +177,6 @@ def test_unknown_concepts_and_same_endpoint(corpus_store):
     with pytest.raises(NotFound, match=r"field 'through.0'"):
         find_paths(corpus_store, "ceria", "PCL", through=["phlogiston"])
     with pytest.raises(InvalidInput, match="same concept"):
-        find_paths(corpus_store, "PCL", "polycaprolactone")
+        find_paths(corpus_store, "PCL scaffolds", "polycaprolactone scaffold")
     with pytest.raises(InvalidInput):
         find_paths(corpus_store, "ceria", "PCL", s=0)
