@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Tool calls estimated to take longer than this stop for human approval.",
     )
+    compile_cache: bool = Field(
+        default=True,
+        description="Keep JAX's compiled programs in HOME/jax_cache so a new process skips recompiling them "
+        "(LABWRIGHT_COMPILE_CACHE=0 turns it off).",
+    )
     llm_timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout for the LLM endpoint.")
     auto_approve: str | None = Field(
         default=None,

@@ -121,6 +121,11 @@ class SimSettings:
     scheme : ``"bdf2"`` (second order in time, default) or ``"euler"`` (backward Euler, first order).
     unroll : time steps unrolled per loop iteration; numerics are identical, 8 runs ~2x faster than 1 on CPU but
         takes ~3x longer to compile (use 1 for one-off runs and tests).
+    checks : attach the value checks of traced parameters to the compiled program (``equinox`` runtime errors
+        naming the field). They are host callbacks, and JAX's persistent compilation cache refuses programs that
+        hold one, so callers that guarantee valid values themselves (the fits, whose transforms keep every parameter
+        inside its bounds) pass ``False`` to make their programs cacheable. :func:`cv_current` drops them itself when
+        every input is concrete, since :func:`check_params` has then checked the same rules before compiling.
     """
 
     mechanism: Mechanism = "E"
@@ -133,6 +138,7 @@ class SimSettings:
     checkpoint_every: int | None = None
     scheme: Literal["bdf2", "euler"] = "bdf2"
     unroll: int = UNROLL
+    checks: bool = True
 
     def __post_init__(self) -> None:
         choices = {
@@ -391,7 +397,8 @@ def _simulate(params: ECParams, E, dt, settings: SimSettings):
 
 @jax.jit(static_argnames=("settings",))
 def _simulate_checked(params: ECParams, E, dt, settings: SimSettings):
-    return _traced_checks(_simulate(params, E, dt, settings), params, E, dt, settings)
+    current = _simulate(params, E, dt, settings)
+    return _traced_checks(current, params, E, dt, settings) if settings.checks else current
 
 
 def cv_current(
@@ -453,4 +460,6 @@ def cv_current(
         )
     check_params(params, settings)
     _check_program(E, dt)
+    if settings.checks and all(_is_concrete(x) for x in jax.tree.leaves((params, E, dt))):
+        settings = dataclasses.replace(settings, checks=False)  # checked above, on the host
     return _simulate_checked(params, E, dt, settings)
