@@ -37,7 +37,7 @@ __all__ = [
 # compilation, ~2 s to compile a new program length or setting. The estimate is rounded up 3x for busy machines.
 _SECONDS_PER_NODE_STEP = 5e-10
 _COMPILE_SECONDS = 3.0
-_N_VAR = {"E": 2, "EC": 2, "CE": 3, "ECE": 4}
+_N_VAR = {"E": 2, "EC": 2, "CE": 3, "ECE": 4, "ECcat": 2}
 
 
 def estimate_sim_seconds(n_nodes: int, n_steps: int, mechanism: str = "E") -> float:
@@ -53,14 +53,21 @@ class CellInput(ToolModel):
     alpha: float = Field(default=0.5, gt=0, lt=1, description="Butler-Volmer transfer coefficient.")
     D_O: PositiveFloat = Field(default=1e-9, description="Diffusion coefficient of O, m^2/s.")
     D_R: PositiveFloat = Field(default=1e-9, description="Diffusion coefficient of R, m^2/s.")
-    c_bulk: PositiveFloat = Field(default=1.0, description="Bulk concentration, mol/m^3 (= mM).")
+    c_bulk: PositiveFloat = Field(default=1.0, description="Bulk concentration of the `bulk` species, mol/m^3 (= mM).")
+    c_other: NonNegativeFloat = Field(
+        default=0.0,
+        description="Bulk concentration of the other form of the couple (O when bulk='R', R when bulk='O'), "
+        "mol/m^3; mechanism E only. The cell rests at E0 + (RT/nF) ln(c_O/c_R).",
+    )
     area: PositiveFloat | None = Field(
         default=None, description="Electrode area, m^2 (default 1e-6 planar, 4 pi radius^2 spherical)."
     )
     T: PositiveFloat = Field(default=298.15, description="Temperature, K.")
     n: int = Field(default=1, ge=1, le=6, description="Electrons transferred.")
     lambda_eV: PositiveFloat = Field(default=1.0, description="Marcus reorganisation energy, eV (mhc only).")
-    k_chem: NonNegativeFloat = Field(default=0.0, description="Chemical step rate, 1/s (EC: decay; CE: k_f).")
+    k_chem: NonNegativeFloat = Field(
+        default=0.0, description="Chemical step rate, 1/s (EC: decay; CE: k_f; ECcat: k' c_Z of the catalyst)."
+    )
     K_eq: PositiveFloat = Field(default=1.0, description="CE pre-equilibrium constant [B]/[Y].")
     R_u: NonNegativeFloat = Field(default=0.0, description="Uncompensated resistance, ohm (0: no ohmic drop).")
     C_dl: NonNegativeFloat = Field(default=0.0, description="Double-layer capacitance, F (total).")
@@ -75,7 +82,9 @@ class CellInput(ToolModel):
     E_pzc: FiniteFloat = Field(default=0.0, description="Potential of zero charge, V vs reference; Frumkin only.")
     C_H: NonNegativeFloat = Field(default=0.2, description="Compact-layer capacitance, F/m^2; Frumkin only.")
     eps_r: PositiveFloat = Field(default=78.4, description="Relative permittivity of the solvent; Frumkin only.")
-    mechanism: Literal["E", "EC", "CE", "ECE"] = Field(default="E", description="Reaction mechanism.")
+    mechanism: Literal["E", "EC", "CE", "ECE", "ECcat"] = Field(
+        default="E", description="Reaction mechanism (ECcat: EC' catalytic regeneration, needs D_O = D_R)."
+    )
     E0_2: FiniteFloat | None = Field(default=None, description="ECE: formal potential of the second couple, V.")
     k0_2: PositiveFloat | None = Field(default=None, description="ECE: k0 of the second couple, m/s (None: k0).")
     kinetics: Literal["nernst", "bv", "mhc"] = Field(default="bv", description="Electron-transfer law.")
@@ -96,6 +105,10 @@ class CellInput(ToolModel):
             raise InvalidInput("plot_path", f"must end in .png, got {self.plot_path!r}")
         if self.mechanism == "ECE" and self.E0_2 is None:
             raise InvalidInput("E0_2", "the ECE mechanism needs the formal potential of its second couple in V")
+        if self.mechanism != "E" and self.c_other > 0:
+            raise InvalidInput(
+                "c_other", f"both forms in the bulk is modelled for mechanism E only, not {self.mechanism}"
+            )
         if self.mechanism == "ECE" and self.R_u > 0:
             raise InvalidInput("R_u", "the ohmic-drop solve is not available for the ECE mechanism; set R_u = 0")
 
@@ -107,7 +120,8 @@ class CellInput(ToolModel):
     def params(self) -> ECParams:
         return ECParams(
             E0=self.E0, k0=self.k0, alpha=self.alpha, D_O=self.D_O, D_R=self.D_R, c_bulk=self.c_bulk,
-            area=self.electrode_area(), T=self.T, n=float(self.n), lambda_eV=self.lambda_eV, k_chem=self.k_chem,
+            c_other=self.c_other, area=self.electrode_area(), T=self.T, n=float(self.n), lambda_eV=self.lambda_eV,
+            k_chem=self.k_chem,
             K_eq=self.K_eq, R_u=self.R_u, C_dl=self.C_dl, radius=self.radius, c_el=self.c_el, z_O=self.z_O,
             z_el=self.z_el, E_pzc=self.E_pzc, C_H=self.C_H, eps_r=self.eps_r, E0_2=self.E0_2, k0_2=self.k0_2,
         )  # fmt: skip
@@ -213,7 +227,7 @@ def _finite_or_none(x) -> float | None:
 
 @tool(name="simulate_cv", cost=_cv_cost)
 def simulate_cv(inp: SimulateCVInput) -> SimulateCVOutput:
-    """Simulate a cyclic voltammogram (E, EC, CE or ECE; Nernst, Butler-Volmer or Marcus-Hush-Chidsey kinetics).
+    """Simulate a cyclic voltammogram (E, EC, CE, ECE or catalytic EC'; Nernst, Butler-Volmer or Marcus-Hush-Chidsey).
 
     Planar or spherical diffusion, optional ohmic drop, double-layer charging and Frumkin correction (c_el).
     Returns t, E, I (SI, oxidation positive), the first cycle's peaks, and optionally a PNG of I vs E.

@@ -51,7 +51,10 @@ class ECParams(eqx.Module):
     k0 : standard heterogeneous rate constant, m/s (unused for Nernstian kinetics).
     alpha : Butler–Volmer transfer coefficient, dimensionless in (0, 1).
     D_O, D_R : diffusion coefficients of O and R, m²/s.
-    c_bulk : bulk concentration of the redox material (mol/m³ = mM), all present as the ``bulk`` species.
+    c_bulk : bulk concentration (mol/m³ = mM) of the ``bulk`` species (for CE: its precursor Y plus itself).
+    c_other : bulk concentration of the other member of the couple, mol/m³ (O when ``bulk="R"``, R when ``"O"``);
+        mechanism ``"E"`` only. With both present the cell rests at the Nernst potential
+        E_eq = E0 + (RT / nF) ln(c_O / c_R) (for equal D; Bard & Faulkner, 2nd ed., §5.4.1).
     area : electrode area, m² (for a sphere 4 pi r0², a hemisphere 2 pi r0²).
     T : temperature, K.
     n : electrons transferred.
@@ -80,6 +83,7 @@ class ECParams(eqx.Module):
     D_O: float = 1e-9
     D_R: float = 1e-9
     c_bulk: float = 1.0
+    c_other: float = 0.0
     area: float = 1e-6
     T: float = 298.15
     n: float = 1.0
@@ -109,7 +113,7 @@ class SimSettings:
 
     Attributes
     ----------
-    mechanism : ``"E"``, ``"EC"``, ``"CE"`` or ``"ECE"`` (see :mod:`._mechanisms`).
+    mechanism : ``"E"``, ``"EC"``, ``"CE"``, ``"ECE"`` or ``"ECcat"`` (EC′, catalytic; see :mod:`._mechanisms`).
     kinetics : ``"nernst"``, ``"bv"`` (Butler–Volmer) or ``"mhc"`` (Marcus–Hush–Chidsey).
     geometry : ``"planar"`` (linear diffusion) or ``"spherical"`` (radial diffusion to a sphere of ``radius``).
     bulk : ``"R"`` (reduced form in solution; oxidation first) or ``"O"``.
@@ -170,6 +174,7 @@ _RULES: dict[str, tuple[float | None, bool]] = {
     "D_O": (0.0, True),
     "D_R": (0.0, True),
     "c_bulk": (0.0, True),
+    "c_other": (0.0, False),
     "area": (0.0, True),
     "T": (0.0, True),
     "n": (0.0, True),
@@ -226,6 +231,14 @@ def check_params(params: ECParams, settings: SimSettings = SimSettings()) -> Non
             reason = _violation(name, float(x))
             if reason:
                 raise InvalidInput(name, reason)
+    if settings.mechanism != "E" and _is_concrete(params.c_other) and np.any(np.asarray(params.c_other) != 0):
+        raise InvalidInput(
+            "c_other", f"both members of the couple in the bulk is modelled for mechanism 'E' only, not "
+            f"{settings.mechanism!r} (its chemical step would consume the other member in the bulk); set it to 0"
+        )  # fmt: skip
+    if settings.mechanism == "ECcat" and all(_is_concrete(x) for x in (params.D_O, params.D_R)):
+        if not np.allclose(np.asarray(params.D_O), np.asarray(params.D_R), rtol=1e-12, atol=0):
+            raise InvalidInput("D_O", "the catalytic mechanism ECcat needs D_O = D_R")
     if settings.mechanism == "ECE":
         if params.E0_2 is None:
             raise InvalidInput("E0_2", "the ECE mechanism needs the formal potential of its second couple in V")
@@ -307,6 +320,7 @@ def _simulate(params: ECParams, E, dt, settings: SimSettings):
         params.D_O / sc.D_max,
         chem_to_dimless(params.k_chem, sc),
         jnp.asarray(params.K_eq, dtype=jnp.float64),
+        params.c_other / params.c_bulk,
     )
     dtau = 1.0 / (n_t - 1)
     euler = Operators(tr, modes, dtau, 1.0)
