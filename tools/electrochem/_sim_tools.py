@@ -16,6 +16,7 @@ from pydantic import Field
 from ...errors import InvalidInput
 from ..fields import FiniteFloat, NonNegativeFloat, PositiveFloat, PositiveInt, ToolModel
 from ..registry import Cost, tool
+from ._adsorbed import adsorbed_cv_current
 from ._grid import GridSpec
 from ._peaks import cv_peaks
 from ._simulate import ECParams, SimSettings, cv_current
@@ -37,7 +38,7 @@ __all__ = [
 # compilation, ~2 s to compile a new program length or setting. The estimate is rounded up 3x for busy machines.
 _SECONDS_PER_NODE_STEP = 5e-10
 _COMPILE_SECONDS = 3.0
-_N_VAR = {"E": 2, "EC": 2, "CE": 3, "ECE": 4, "ECcat": 2}
+_N_VAR = {"E": 2, "EC": 2, "CE": 3, "ECE": 4, "ECcat": 2, "adsorbed": 0}
 
 
 def estimate_sim_seconds(n_nodes: int, n_steps: int, mechanism: str = "E") -> float:
@@ -82,8 +83,16 @@ class CellInput(ToolModel):
     E_pzc: FiniteFloat = Field(default=0.0, description="Potential of zero charge, V vs reference; Frumkin only.")
     C_H: NonNegativeFloat = Field(default=0.2, description="Compact-layer capacitance, F/m^2; Frumkin only.")
     eps_r: PositiveFloat = Field(default=78.4, description="Relative permittivity of the solvent; Frumkin only.")
-    mechanism: Literal["E", "EC", "CE", "ECE", "ECcat"] = Field(
-        default="E", description="Reaction mechanism (ECcat: EC' catalytic regeneration, needs D_O = D_R)."
+    mechanism: Literal["E", "EC", "CE", "ECE", "ECcat", "adsorbed"] = Field(
+        default="E",
+        description="Reaction mechanism (ECcat: EC' catalytic regeneration, needs D_O = D_R; adsorbed: a "
+        "surface-confined couple of coverage gamma and rate k_s, no diffusion, Laviron).",
+    )
+    gamma: PositiveFloat | None = Field(
+        default=None, description="adsorbed: total surface coverage of the couple, mol/m^2 (1e-6 = 1e-10 mol/cm^2)."
+    )
+    k_s: PositiveFloat | None = Field(
+        default=None, description="adsorbed: standard rate constant of the surface reaction, 1/s (not for nernst)."
     )
     E0_2: FiniteFloat | None = Field(default=None, description="ECE: formal potential of the second couple, V.")
     k0_2: PositiveFloat | None = Field(default=None, description="ECE: k0 of the second couple, m/s (None: k0).")
@@ -105,6 +114,13 @@ class CellInput(ToolModel):
             raise InvalidInput("plot_path", f"must end in .png, got {self.plot_path!r}")
         if self.mechanism == "ECE" and self.E0_2 is None:
             raise InvalidInput("E0_2", "the ECE mechanism needs the formal potential of its second couple in V")
+        if self.mechanism == "adsorbed":
+            if self.gamma is None:
+                raise InvalidInput("gamma", "the adsorbed mechanism needs the surface coverage in mol/m^2")
+            if self.k_s is None and self.kinetics != "nernst":
+                raise InvalidInput("k_s", "the adsorbed mechanism needs k_s in 1/s for bv or mhc kinetics")
+            if self.R_u > 0:
+                raise InvalidInput("R_u", "the ohmic drop is not modelled for the adsorbed mechanism; set R_u = 0")
         if self.mechanism != "E" and self.c_other > 0:
             raise InvalidInput(
                 "c_other", f"both forms in the bulk is modelled for mechanism E only, not {self.mechanism}"
@@ -131,6 +147,21 @@ class CellInput(ToolModel):
             return GridSpec(h0=self.grid_h0, gamma=self.grid_gamma)
         except InvalidInput as err:
             raise InvalidInput(err.field.replace("grid.", "grid_"), err.reason) from None
+
+    def current(self, E: np.ndarray, dt: float) -> np.ndarray:
+        """The simulated current (A) of this cell under the program ``E`` (V) sampled every ``dt`` s."""
+        if self.mechanism == "adsorbed":
+            start = 1.0 if self.bulk == "R" else 0.0
+            i = adsorbed_cv_current(
+                E, dt, E0=self.E0, k_s=self.k_s or 1.0, alpha=self.alpha, gamma=self.gamma,
+                area=self.electrode_area(), T=self.T, n=float(self.n), lambda_eV=self.lambda_eV, C_dl=self.C_dl,
+                start_reduced=start, kinetics=self.kinetics, mhc_method=self.mhc_method,
+            )  # fmt: skip
+            return np.asarray(i)
+        return np.asarray(cv_current(self.params(), E, dt, settings=self.settings()))
+
+    def n_nodes(self) -> int:
+        return 0 if self.mechanism == "adsorbed" else self.grid().n_nodes
 
     def settings(self) -> SimSettings:
         return SimSettings(
@@ -209,12 +240,12 @@ class SimulateCVOutput(ToolModel):
     I: list[float] = Field(description="Current, A (oxidation positive).")
     peaks: CVPeaksOut | None = Field(description="Peaks of the first cycle (None unless report_peaks).")
     n_steps: int = Field(description="Implicit time steps simulated.")
-    n_nodes: int = Field(description="Space grid nodes.")
+    n_nodes: int = Field(description="Space grid nodes (0 for the adsorbed mechanism, which has no diffusion).")
     plot_path: str | None = Field(description="PNG written, if asked.")
 
 
 def _sim_cost(inp: CellInput, n_steps: int) -> Cost:
-    return Cost(seconds=estimate_sim_seconds(inp.grid().n_nodes, n_steps, inp.mechanism), sim_calls=1)
+    return Cost(seconds=estimate_sim_seconds(max(inp.n_nodes(), 1), n_steps, inp.mechanism), sim_calls=1)
 
 
 def _cv_cost(inp: SimulateCVInput) -> Cost:
@@ -234,7 +265,7 @@ def simulate_cv(inp: SimulateCVInput) -> SimulateCVOutput:
     """
     inp.check()
     t, E = inp.program()
-    current = np.asarray(cv_current(inp.params(), E, t[1] - t[0], settings=inp.settings()))
+    current = inp.current(E, t[1] - t[0])
     peaks = None
     if inp.report_peaks:
         found = cv_peaks(E, current)
@@ -250,7 +281,7 @@ def simulate_cv(inp: SimulateCVInput) -> SimulateCVOutput:
     keep = _thin(E.size, inp.max_points)
     return SimulateCVOutput(
         t=t[keep].tolist(), E=E[keep].tolist(), I=current[keep].tolist(), peaks=peaks, n_steps=E.size - 1,
-        n_nodes=inp.grid().n_nodes, plot_path=plot,
+        n_nodes=inp.n_nodes(), plot_path=plot,
     )  # fmt: skip
 
 
@@ -279,7 +310,7 @@ class SimulateCAOutput(ToolModel):
     E: list[float] = Field(description="Applied potential, V.")
     I: list[float] = Field(description="Current, A (oxidation positive).")
     n_steps: int = Field(description="Implicit time steps simulated.")
-    n_nodes: int = Field(description="Space grid nodes.")
+    n_nodes: int = Field(description="Space grid nodes (0 for the adsorbed mechanism, which has no diffusion).")
     plot_path: str | None = Field(description="PNG written, if asked.")
 
 
@@ -295,10 +326,10 @@ def simulate_ca(inp: SimulateCAInput) -> SimulateCAOutput:
     """
     inp.check()
     t, E = inp.program()
-    current = np.asarray(cv_current(inp.params(), E, inp.dt, settings=inp.settings()))
+    current = inp.current(E, inp.dt)
     plot = _plot(inp.plot_path, t, current, "t / s", f"CA {inp.mechanism}/{inp.kinetics}") if inp.plot_path else None
     keep = _thin(E.size, inp.max_points)
     return SimulateCAOutput(
         t=t[keep].tolist(), E=E[keep].tolist(), I=current[keep].tolist(), n_steps=E.size - 1,
-        n_nodes=inp.grid().n_nodes, plot_path=plot,
+        n_nodes=inp.n_nodes(), plot_path=plot,
     )  # fmt: skip
