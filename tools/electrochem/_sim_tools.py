@@ -97,7 +97,13 @@ class CellInput(ToolModel):
     E0_2: FiniteFloat | None = Field(default=None, description="ECE: formal potential of the second couple, V.")
     k0_2: PositiveFloat | None = Field(default=None, description="ECE: k0 of the second couple, m/s (None: k0).")
     kinetics: Literal["nernst", "bv", "mhc"] = Field(default="bv", description="Electron-transfer law.")
-    geometry: Literal["planar", "spherical"] = Field(default="planar", description="Diffusion geometry.")
+    geometry: Literal["planar", "spherical", "rde"] = Field(
+        default="planar",
+        description="Transport: planar or spherical diffusion, or rde (a rotating disk: convective diffusion with "
+        "Levich's flow; set omega; needs D_O = D_R).",
+    )
+    omega: PositiveFloat | None = Field(default=None, description="rde: rotation rate, rad/s (= 2 pi rpm / 60).")
+    nu: PositiveFloat = Field(default=1e-6, description="rde: kinematic viscosity of the solution, m^2/s (water 1e-6).")
     bulk: Literal["R", "O"] = Field(default="R", description="Species in solution at the start.")
     mhc_method: Literal["quadrature", "zeng"] = Field(default="quadrature", description="MHC integral.")
     grid_h0: PositiveFloat = Field(default=5e-4, description="First grid spacing, in units of sqrt(D t_total).")
@@ -114,6 +120,8 @@ class CellInput(ToolModel):
             raise InvalidInput("plot_path", f"must end in .png, got {self.plot_path!r}")
         if self.mechanism == "ECE" and self.E0_2 is None:
             raise InvalidInput("E0_2", "the ECE mechanism needs the formal potential of its second couple in V")
+        if self.geometry == "rde" and self.omega is None and self.mechanism != "adsorbed":
+            raise InvalidInput("omega", "the rotating disk (geometry rde) needs its rotation rate in rad/s")
         if self.mechanism == "adsorbed":
             if self.gamma is None:
                 raise InvalidInput("gamma", "the adsorbed mechanism needs the surface coverage in mol/m^2")
@@ -137,7 +145,7 @@ class CellInput(ToolModel):
         return ECParams(
             E0=self.E0, k0=self.k0, alpha=self.alpha, D_O=self.D_O, D_R=self.D_R, c_bulk=self.c_bulk,
             c_other=self.c_other, area=self.electrode_area(), T=self.T, n=float(self.n), lambda_eV=self.lambda_eV,
-            k_chem=self.k_chem,
+            k_chem=self.k_chem, omega=self.omega, nu=self.nu,
             K_eq=self.K_eq, R_u=self.R_u, C_dl=self.C_dl, radius=self.radius, c_el=self.c_el, z_O=self.z_O,
             z_el=self.z_el, E_pzc=self.E_pzc, C_H=self.C_H, eps_r=self.eps_r, E0_2=self.E0_2, k0_2=self.k0_2,
         )  # fmt: skip
