@@ -23,6 +23,11 @@ Times are wall-clock on this machine. Every contender -- labwright, the NumPy/Sc
 way in this one process: its first (cold) call apart, then the median of warm calls (``--repeats`` for labwright,
 ``--peer-repeats`` for the slower peers), and ratios are median against median. labwright's cold call compiles (or
 loads the program from the persistent cache in ``LABWRIGHT_HOME/jax_cache``, see ``benchmarks/cold_start.py``).
+Where labwright loses (measured 2026-12-04 on the shared 2-core box, load average 10-14): the warm CV median is
+0.50 ms against the <= 0.3 ms target; the gradient medians are 6-17x the forward median (reverse) and up to 28x
+(jacfwd) against <= 10x, the spread being the load; a vmapped batch of 64 gives fewer CVs/s (1.3k) than one CV at
+a time (2.1k) on 2 cores. It wins everywhere else: 49x the NumPy loop of its own algorithm, 470-750x the banded
+textbook loop, 1,400-1,900x cvsim E_q, all medians.
 Gradient: d/d(log k0, alpha, log D) of a least-squares CV
 loss (quasi-reversible data, k0 = 1e-4 m/s), reverse mode (``jax.grad``; plain and with ``jax.checkpoint`` chunks)
 and forward mode (``jax.jacfwd``), each as a ratio to the same loss's forward evaluation; memory is XLA's compiled
