@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     approval_tokens: int = Field(
         default=20_000, ge=0, description="Tool calls estimated to spend more LLM tokens than this stop for approval."
     )
+    compile_cache: bool = Field(
+        default=True,
+        description="Keep JAX's compiled programs in HOME/jax_cache so a new process skips recompiling them "
+        "(LABWRIGHT_COMPILE_CACHE=0 turns it off).",
+    )
     llm_timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout for the LLM endpoint.")
     ray_address: str | None = Field(
         default=None,

@@ -9,11 +9,13 @@ Analysis API (by a second author): :func:`read_voltammogram_file` -> :class:`Vol
 ``randles_sevcik``, ``nicholson_k0``, ``tafel_analysis``, ``cottrell_analysis``, ``fit_cv``, ``compare_cv_models``.
 
 Simulator API (SI units, oxidation current positive): :class:`ECParams`, :class:`SimSettings`, :class:`GridSpec`,
-:func:`cv_current`, and the waveforms :func:`cv_waveform`, :func:`lsv_waveform`, :func:`step_waveform`,
-:func:`uniform_program`; :func:`diffuse_layer_potential` (Gouy–Chapman–Stern phi2 of the Frumkin
-correction, on when ``ECParams.c_el`` is set). Tools: ``simulate_cv``, ``simulate_ca``.
+:func:`cv_current`, :func:`adsorbed_cv_current` (a surface-confined couple, Laviron), and the waveforms
+:func:`cv_waveform`, :func:`lsv_waveform`, :func:`step_waveform`, :func:`uniform_program`;
+:func:`diffuse_layer_potential` (Gouy–Chapman–Stern phi2 of the Frumkin correction, on when ``ECParams.c_el`` is
+set). Tools: ``simulate_cv``, ``simulate_ca``.
 """
 
+from ._adsorbed import adsorbed_cv_current as adsorbed_cv_current
 from ._analysis_tools import cottrell_analysis as cottrell_analysis
 from ._analysis_tools import nicholson_k0 as nicholson_k0
 from ._analysis_tools import randles_sevcik as randles_sevcik

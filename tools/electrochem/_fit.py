@@ -257,6 +257,12 @@ def _weighted_model(theta, idx, base, programs, dts, scales, keep, settings):
     return (sims / scales[:, None]).reshape(-1)[keep]
 
 
+# Compilation choices of every fit's simulator (cold start, benchmarks/cold_start.py). checks=False: the bounds
+# transforms keep fitted values valid and fit_cv checks the fixed ones, so the compiled programs hold no host callback
+# and JAX's persistent cache (tools/_runtime.py) can store them. unroll=1: compiles ~3x faster than the default 8
+# (first fit with an empty cache 9 s instead of 27 s on a loaded 2-core box) for a small cost per warm fit.
+FIT_COMPILE = {"checks": False, "unroll": 1}
+
 # Module-level jitted functions: repeated fits of same-shaped data with the same settings reuse the compilation.
 _MODEL = jax.jit(_weighted_model, static_argnames=("settings",))
 # the Jacobian with the model's value as auxiliary output: forward mode computes the primal anyway, so Levenberg-
@@ -777,7 +783,9 @@ def fit_cv(
     if mechanism == "E" and {"k_chem", "K_eq"} & set(params_to_fit):
         raise InvalidInput("params_to_fit", "mechanism 'E' has no chemical step (k_chem, K_eq); use 'EC' or 'CE'")
     ohmic = "R_u" in params_to_fit or float(fixed.get("R_u", 0.0)) != 0.0
-    settings = SimSettings(mechanism=mechanism, kinetics=kinetics, bulk=bulk, grid=grid or GridSpec(), ohmic=ohmic)
+    settings = SimSettings(
+        mechanism=mechanism, kinetics=kinetics, bulk=bulk, grid=grid or GridSpec(), ohmic=ohmic, **FIT_COMPILE
+    )
     try:  # concrete checks here: inside the fit the parameters are traced
         check_params(base, settings)
     except InvalidInput as err:
@@ -848,8 +856,9 @@ def simulate_fit(
     bulk = "R" if curves[0].E[min(3, curves[0].E.size - 1)] > curves[0].E[0] else "O"
     ohmic = float(result.fixed.get("R_u") or 0.0) != 0.0
     settings = SimSettings(
-        mechanism=result.mechanism, kinetics=result.kinetics, bulk=bulk, grid=grid or GridSpec(), ohmic=ohmic
-    )
+        mechanism=result.mechanism, kinetics=result.kinetics, bulk=bulk, grid=grid or GridSpec(), ohmic=ohmic,
+        **FIT_COMPILE,
+    )  # fmt: skip
     # through the fit's own (compiled) model: same padding and parameter handling as during the fit
     names = list(result.parameters)
     theta = np.array([_forward(n, result.parameters[n].value) for n in names])

@@ -10,6 +10,11 @@ a separate tridiagonal system and the surface flux is the only unknown shared be
   bulk species B (R or O), which is then electrolysed. Y shares B's diffusion coefficient, so the sum s = c_B + c_Y
   only diffuses and q = c_B - K_eq c_Y diffuses and relaxes at rate k_f + k_b (the classic decoupling of Koutecký
   and of Bard & Faulkner, 2nd ed., section 12.3); both see the electrode flux of B.
+* ``"ECcat"`` (EC′, catalytic): E followed by the pseudo-first-order regeneration of the bulk species from the
+  electrogenerated one by a catalyst Z in large excess (O + Z -> R + Z' for bulk R; rate ``k_chem`` = k' c_Z, 1/s).
+  With D_O = D_R (required) the sum s = c_R + c_O only diffuses and the product P diffuses and decays at k_chem:
+  two uncoupled variables (s, P). At large k_chem / (F v / RT) the wave is S-shaped with the plateau
+  i = n F A c √(D k_chem) (Savéant & Vianello 1965; Bard & Faulkner, 2nd ed., §12.3.2).
 * ``"ECE"``: O1 + n e⁻ ⇌ R1 (at E0), R1 -> O2 (first order, ``k_chem``), O2 + n e⁻ ⇌ R2 (at E0_2); mirrored for
   ``bulk="R"`` (R1 ⇌ O1 + n e⁻, O1 -> R2, R2 ⇌ O2 + n e⁻). The bulk species diffuses with its own D, and every
   electrogenerated species (the intermediate P, its product Q and the final product) with the other one, so that
@@ -19,7 +24,9 @@ a separate tridiagonal system and the surface flux is the only unknown shared be
 
 ``bulk`` says which member of the couple is in solution at the start: ``"R"`` (first sweep anodic, oxidation
 current positive) or ``"O"`` (first sweep cathodic). Concentrations are relative to ``c_bulk``, the analytical
-concentration of the redox-active material (for CE: Y plus B).
+concentration of the redox-active material (for CE: Y plus B). Mechanism ``"E"`` may also hold the other member in
+the bulk (``other``: its concentration relative to c_bulk, e.g. c_O / c_R for bulk R); the other mechanisms have a
+chemical step that would consume it in the bulk, so for them it must be 0.
 """
 
 from __future__ import annotations
@@ -33,9 +40,9 @@ from ...errors import InvalidInput
 
 __all__ = ["Mechanism", "Bulk", "MECHANISMS", "Transport", "transport_of"]
 
-Mechanism = Literal["E", "EC", "CE", "ECE"]
+Mechanism = Literal["E", "EC", "CE", "ECE", "ECcat"]
 Bulk = Literal["R", "O"]
-MECHANISMS: tuple[str, ...] = ("E", "EC", "CE", "ECE")
+MECHANISMS: tuple[str, ...] = ("E", "EC", "CE", "ECE", "ECcat")
 
 
 class Transport(eqx.Module):
@@ -63,11 +70,13 @@ class Transport(eqx.Module):
     to_O2: jnp.ndarray | None = None
 
 
-def transport_of(mechanism: str, bulk: str, d_R, d_O, k_chem, K_eq) -> Transport:
+def transport_of(mechanism: str, bulk: str, d_R, d_O, k_chem, K_eq, other=0.0) -> Transport:
     """Build the :class:`Transport` of ``mechanism`` with bulk species ``bulk``.
 
     ``d_R``, ``d_O``: diffusion ratios D/D_max; ``k_chem``: first-order rate times T_tot; ``K_eq``: equilibrium
-    constant of the CE pre-equilibrium. Unused arguments are ignored (but still enter the trace with zero gradient).
+    constant of the CE pre-equilibrium; ``other``: bulk concentration of the other member of the couple relative to
+    c_bulk (mechanism ``"E"`` only; the caller refuses it elsewhere). Unused arguments are ignored (but still enter
+    the trace with zero gradient).
     """
     if bulk not in ("R", "O"):
         raise InvalidInput("bulk", f"must be 'R' or 'O', got {bulk!r}")
@@ -77,11 +86,12 @@ def transport_of(mechanism: str, bulk: str, d_R, d_O, k_chem, K_eq) -> Transport
     if mechanism in ("E", "EC"):
         k_O = k_chem if (mechanism == "EC" and start_R) else zero
         k_R = k_chem if (mechanism == "EC" and not start_R) else zero
+        rest = zero + other
         return Transport(
             d=jnp.stack([d_R, d_O]),
             decay=jnp.stack([k_R, k_O]),
             sign=jnp.array([1.0, -1.0]),
-            bulk=jnp.stack([one, zero]) if start_R else jnp.stack([zero, one]),
+            bulk=jnp.stack([one, rest]) if start_R else jnp.stack([rest, one]),
             to_R=jnp.array([1.0, 0.0]),
             to_O=jnp.array([0.0, 1.0]),
         )
@@ -99,6 +109,19 @@ def transport_of(mechanism: str, bulk: str, d_R, d_O, k_chem, K_eq) -> Transport
             bulk=jnp.stack([one, zero, zero]),
             to_R=w_B if start_R else w_P,
             to_O=w_P if start_R else w_B,
+        )
+    if mechanism == "ECcat":
+        # variables (s = B + P, P): the electrode turns B into P (s unchanged), P decays back into B at k_chem.
+        # D_O = D_R is required (checked by the caller); d_R serves both.
+        sign_P = -1.0 if start_R else 1.0  # P is O (produced by oxidation) for bulk R, R for bulk O
+        to_B, to_P = jnp.array([1.0, -1.0]), jnp.array([0.0, 1.0])
+        return Transport(
+            d=jnp.stack([d_R, d_R]),
+            decay=jnp.stack([zero, k_chem]),
+            sign=jnp.array([0.0, sign_P]),
+            bulk=jnp.stack([one, zero]),
+            to_R=to_B if start_R else to_P,
+            to_O=to_P if start_R else to_B,
         )
     if mechanism == "ECE":
         # variables (B, P, s = P + Q, F): bulk species, intermediate, s, final product. For bulk O: B = O1, P = R1,

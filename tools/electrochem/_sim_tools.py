@@ -16,6 +16,7 @@ from pydantic import Field
 from ...errors import InvalidInput
 from ..fields import FiniteFloat, NonNegativeFloat, PositiveFloat, PositiveInt, ToolModel
 from ..registry import Cost, tool
+from ._adsorbed import adsorbed_cv_current
 from ._grid import GridSpec
 from ._peaks import cv_peaks
 from ._simulate import ECParams, SimSettings, cv_current
@@ -37,7 +38,7 @@ __all__ = [
 # compilation, ~2 s to compile a new program length or setting. The estimate is rounded up 3x for busy machines.
 _SECONDS_PER_NODE_STEP = 5e-10
 _COMPILE_SECONDS = 3.0
-_N_VAR = {"E": 2, "EC": 2, "CE": 3, "ECE": 4}
+_N_VAR = {"E": 2, "EC": 2, "CE": 3, "ECE": 4, "ECcat": 2, "adsorbed": 0}
 
 
 def estimate_sim_seconds(n_nodes: int, n_steps: int, mechanism: str = "E") -> float:
@@ -53,14 +54,21 @@ class CellInput(ToolModel):
     alpha: float = Field(default=0.5, gt=0, lt=1, description="Butler-Volmer transfer coefficient.")
     D_O: PositiveFloat = Field(default=1e-9, description="Diffusion coefficient of O, m^2/s.")
     D_R: PositiveFloat = Field(default=1e-9, description="Diffusion coefficient of R, m^2/s.")
-    c_bulk: PositiveFloat = Field(default=1.0, description="Bulk concentration, mol/m^3 (= mM).")
+    c_bulk: PositiveFloat = Field(default=1.0, description="Bulk concentration of the `bulk` species, mol/m^3 (= mM).")
+    c_other: NonNegativeFloat = Field(
+        default=0.0,
+        description="Bulk concentration of the other form of the couple (O when bulk='R', R when bulk='O'), "
+        "mol/m^3; mechanism E only. The cell rests at E0 + (RT/nF) ln(c_O/c_R).",
+    )
     area: PositiveFloat | None = Field(
         default=None, description="Electrode area, m^2 (default 1e-6 planar, 4 pi radius^2 spherical)."
     )
     T: PositiveFloat = Field(default=298.15, description="Temperature, K.")
     n: int = Field(default=1, ge=1, le=6, description="Electrons transferred.")
     lambda_eV: PositiveFloat = Field(default=1.0, description="Marcus reorganisation energy, eV (mhc only).")
-    k_chem: NonNegativeFloat = Field(default=0.0, description="Chemical step rate, 1/s (EC: decay; CE: k_f).")
+    k_chem: NonNegativeFloat = Field(
+        default=0.0, description="Chemical step rate, 1/s (EC: decay; CE: k_f; ECcat: k' c_Z of the catalyst)."
+    )
     K_eq: PositiveFloat = Field(default=1.0, description="CE pre-equilibrium constant [B]/[Y].")
     R_u: NonNegativeFloat = Field(default=0.0, description="Uncompensated resistance, ohm (0: no ohmic drop).")
     C_dl: NonNegativeFloat = Field(default=0.0, description="Double-layer capacitance, F (total).")
@@ -75,11 +83,27 @@ class CellInput(ToolModel):
     E_pzc: FiniteFloat = Field(default=0.0, description="Potential of zero charge, V vs reference; Frumkin only.")
     C_H: NonNegativeFloat = Field(default=0.2, description="Compact-layer capacitance, F/m^2; Frumkin only.")
     eps_r: PositiveFloat = Field(default=78.4, description="Relative permittivity of the solvent; Frumkin only.")
-    mechanism: Literal["E", "EC", "CE", "ECE"] = Field(default="E", description="Reaction mechanism.")
+    mechanism: Literal["E", "EC", "CE", "ECE", "ECcat", "adsorbed"] = Field(
+        default="E",
+        description="Reaction mechanism (ECcat: EC' catalytic regeneration, needs D_O = D_R; adsorbed: a "
+        "surface-confined couple of coverage gamma and rate k_s, no diffusion, Laviron).",
+    )
+    gamma: PositiveFloat | None = Field(
+        default=None, description="adsorbed: total surface coverage of the couple, mol/m^2 (1e-6 = 1e-10 mol/cm^2)."
+    )
+    k_s: PositiveFloat | None = Field(
+        default=None, description="adsorbed: standard rate constant of the surface reaction, 1/s (not for nernst)."
+    )
     E0_2: FiniteFloat | None = Field(default=None, description="ECE: formal potential of the second couple, V.")
     k0_2: PositiveFloat | None = Field(default=None, description="ECE: k0 of the second couple, m/s (None: k0).")
     kinetics: Literal["nernst", "bv", "mhc"] = Field(default="bv", description="Electron-transfer law.")
-    geometry: Literal["planar", "spherical"] = Field(default="planar", description="Diffusion geometry.")
+    geometry: Literal["planar", "spherical", "rde"] = Field(
+        default="planar",
+        description="Transport: planar or spherical diffusion, or rde (a rotating disk: convective diffusion with "
+        "Levich's flow; set omega; needs D_O = D_R).",
+    )
+    omega: PositiveFloat | None = Field(default=None, description="rde: rotation rate, rad/s (= 2 pi rpm / 60).")
+    nu: PositiveFloat = Field(default=1e-6, description="rde: kinematic viscosity of the solution, m^2/s (water 1e-6).")
     bulk: Literal["R", "O"] = Field(default="R", description="Species in solution at the start.")
     mhc_method: Literal["quadrature", "zeng"] = Field(default="quadrature", description="MHC integral.")
     grid_h0: PositiveFloat = Field(default=5e-4, description="First grid spacing, in units of sqrt(D t_total).")
@@ -96,6 +120,19 @@ class CellInput(ToolModel):
             raise InvalidInput("plot_path", f"must end in .png, got {self.plot_path!r}")
         if self.mechanism == "ECE" and self.E0_2 is None:
             raise InvalidInput("E0_2", "the ECE mechanism needs the formal potential of its second couple in V")
+        if self.geometry == "rde" and self.omega is None and self.mechanism != "adsorbed":
+            raise InvalidInput("omega", "the rotating disk (geometry rde) needs its rotation rate in rad/s")
+        if self.mechanism == "adsorbed":
+            if self.gamma is None:
+                raise InvalidInput("gamma", "the adsorbed mechanism needs the surface coverage in mol/m^2")
+            if self.k_s is None and self.kinetics != "nernst":
+                raise InvalidInput("k_s", "the adsorbed mechanism needs k_s in 1/s for bv or mhc kinetics")
+            if self.R_u > 0:
+                raise InvalidInput("R_u", "the ohmic drop is not modelled for the adsorbed mechanism; set R_u = 0")
+        if self.mechanism != "E" and self.c_other > 0:
+            raise InvalidInput(
+                "c_other", f"both forms in the bulk is modelled for mechanism E only, not {self.mechanism}"
+            )
         if self.mechanism == "ECE" and self.R_u > 0:
             raise InvalidInput("R_u", "the ohmic-drop solve is not available for the ECE mechanism; set R_u = 0")
 
@@ -107,7 +144,8 @@ class CellInput(ToolModel):
     def params(self) -> ECParams:
         return ECParams(
             E0=self.E0, k0=self.k0, alpha=self.alpha, D_O=self.D_O, D_R=self.D_R, c_bulk=self.c_bulk,
-            area=self.electrode_area(), T=self.T, n=float(self.n), lambda_eV=self.lambda_eV, k_chem=self.k_chem,
+            c_other=self.c_other, area=self.electrode_area(), T=self.T, n=float(self.n), lambda_eV=self.lambda_eV,
+            k_chem=self.k_chem, omega=self.omega, nu=self.nu,
             K_eq=self.K_eq, R_u=self.R_u, C_dl=self.C_dl, radius=self.radius, c_el=self.c_el, z_O=self.z_O,
             z_el=self.z_el, E_pzc=self.E_pzc, C_H=self.C_H, eps_r=self.eps_r, E0_2=self.E0_2, k0_2=self.k0_2,
         )  # fmt: skip
@@ -117,6 +155,21 @@ class CellInput(ToolModel):
             return GridSpec(h0=self.grid_h0, gamma=self.grid_gamma)
         except InvalidInput as err:
             raise InvalidInput(err.field.replace("grid.", "grid_"), err.reason) from None
+
+    def current(self, E: np.ndarray, dt: float) -> np.ndarray:
+        """The simulated current (A) of this cell under the program ``E`` (V) sampled every ``dt`` s."""
+        if self.mechanism == "adsorbed":
+            start = 1.0 if self.bulk == "R" else 0.0
+            i = adsorbed_cv_current(
+                E, dt, E0=self.E0, k_s=self.k_s or 1.0, alpha=self.alpha, gamma=self.gamma,
+                area=self.electrode_area(), T=self.T, n=float(self.n), lambda_eV=self.lambda_eV, C_dl=self.C_dl,
+                start_reduced=start, kinetics=self.kinetics, mhc_method=self.mhc_method,
+            )  # fmt: skip
+            return np.asarray(i)
+        return np.asarray(cv_current(self.params(), E, dt, settings=self.settings()))
+
+    def n_nodes(self) -> int:
+        return 0 if self.mechanism == "adsorbed" else self.grid().n_nodes
 
     def settings(self) -> SimSettings:
         return SimSettings(
@@ -195,12 +248,12 @@ class SimulateCVOutput(ToolModel):
     I: list[float] = Field(description="Current, A (oxidation positive).")
     peaks: CVPeaksOut | None = Field(description="Peaks of the first cycle (None unless report_peaks).")
     n_steps: int = Field(description="Implicit time steps simulated.")
-    n_nodes: int = Field(description="Space grid nodes.")
+    n_nodes: int = Field(description="Space grid nodes (0 for the adsorbed mechanism, which has no diffusion).")
     plot_path: str | None = Field(description="PNG written, if asked.")
 
 
 def _sim_cost(inp: CellInput, n_steps: int) -> Cost:
-    return Cost(seconds=estimate_sim_seconds(inp.grid().n_nodes, n_steps, inp.mechanism), sim_calls=1)
+    return Cost(seconds=estimate_sim_seconds(max(inp.n_nodes(), 1), n_steps, inp.mechanism), sim_calls=1)
 
 
 def _cv_cost(inp: SimulateCVInput) -> Cost:
@@ -213,14 +266,14 @@ def _finite_or_none(x) -> float | None:
 
 @tool(name="simulate_cv", cost=_cv_cost)
 def simulate_cv(inp: SimulateCVInput) -> SimulateCVOutput:
-    """Simulate a cyclic voltammogram (E, EC, CE or ECE; Nernst, Butler-Volmer or Marcus-Hush-Chidsey kinetics).
+    """Simulate a cyclic voltammogram (E, EC, CE, ECE or catalytic EC'; Nernst, Butler-Volmer or Marcus-Hush-Chidsey).
 
     Planar or spherical diffusion, optional ohmic drop, double-layer charging and Frumkin correction (c_el).
     Returns t, E, I (SI, oxidation positive), the first cycle's peaks, and optionally a PNG of I vs E.
     """
     inp.check()
     t, E = inp.program()
-    current = np.asarray(cv_current(inp.params(), E, t[1] - t[0], settings=inp.settings()))
+    current = inp.current(E, t[1] - t[0])
     peaks = None
     if inp.report_peaks:
         found = cv_peaks(E, current)
@@ -236,7 +289,7 @@ def simulate_cv(inp: SimulateCVInput) -> SimulateCVOutput:
     keep = _thin(E.size, inp.max_points)
     return SimulateCVOutput(
         t=t[keep].tolist(), E=E[keep].tolist(), I=current[keep].tolist(), peaks=peaks, n_steps=E.size - 1,
-        n_nodes=inp.grid().n_nodes, plot_path=plot,
+        n_nodes=inp.n_nodes(), plot_path=plot,
     )  # fmt: skip
 
 
@@ -265,7 +318,7 @@ class SimulateCAOutput(ToolModel):
     E: list[float] = Field(description="Applied potential, V.")
     I: list[float] = Field(description="Current, A (oxidation positive).")
     n_steps: int = Field(description="Implicit time steps simulated.")
-    n_nodes: int = Field(description="Space grid nodes.")
+    n_nodes: int = Field(description="Space grid nodes (0 for the adsorbed mechanism, which has no diffusion).")
     plot_path: str | None = Field(description="PNG written, if asked.")
 
 
@@ -281,10 +334,10 @@ def simulate_ca(inp: SimulateCAInput) -> SimulateCAOutput:
     """
     inp.check()
     t, E = inp.program()
-    current = np.asarray(cv_current(inp.params(), E, inp.dt, settings=inp.settings()))
+    current = inp.current(E, inp.dt)
     plot = _plot(inp.plot_path, t, current, "t / s", f"CA {inp.mechanism}/{inp.kinetics}") if inp.plot_path else None
     keep = _thin(E.size, inp.max_points)
     return SimulateCAOutput(
         t=t[keep].tolist(), E=E[keep].tolist(), I=current[keep].tolist(), n_steps=E.size - 1,
-        n_nodes=inp.grid().n_nodes, plot_path=plot,
+        n_nodes=inp.n_nodes(), plot_path=plot,
     )  # fmt: skip

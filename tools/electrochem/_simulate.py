@@ -30,6 +30,7 @@ from ._solver import (
     planar_modes,
     rate_factors,
     rate_of_change,
+    rde_modes,
     scan_steps,
     spherical_modes,
 )
@@ -39,7 +40,7 @@ from ._units import chem_to_dimless, lambda_to_kt, make_scales, rate_to_dimless
 __all__ = ["ECParams", "SimSettings", "cv_current", "check_params", "KINETICS", "GEOMETRIES"]
 
 KINETICS: tuple[str, ...] = ("nernst", "bv", "mhc")
-GEOMETRIES: tuple[str, ...] = ("planar", "spherical")
+GEOMETRIES: tuple[str, ...] = ("planar", "spherical", "rde")
 
 
 class ECParams(eqx.Module):
@@ -51,7 +52,10 @@ class ECParams(eqx.Module):
     k0 : standard heterogeneous rate constant, m/s (unused for Nernstian kinetics).
     alpha : Butler–Volmer transfer coefficient, dimensionless in (0, 1).
     D_O, D_R : diffusion coefficients of O and R, m²/s.
-    c_bulk : bulk concentration of the redox material (mol/m³ = mM), all present as the ``bulk`` species.
+    c_bulk : bulk concentration (mol/m³ = mM) of the ``bulk`` species (for CE: its precursor Y plus itself).
+    c_other : bulk concentration of the other member of the couple, mol/m³ (O when ``bulk="R"``, R when ``"O"``);
+        mechanism ``"E"`` only. With both present the cell rests at the Nernst potential
+        E_eq = E0 + (RT / nF) ln(c_O / c_R) (for equal D; Bard & Faulkner, 2nd ed., §5.4.1).
     area : electrode area, m² (for a sphere 4 pi r0², a hemisphere 2 pi r0²).
     T : temperature, K.
     n : electrons transferred.
@@ -61,6 +65,8 @@ class ECParams(eqx.Module):
     R_u : uncompensated resistance, ohm (used when ``ohmic`` is on).
     C_dl : double-layer capacitance, F (total, not per area).
     radius : electrode radius r0, m (spherical geometry only; ``None`` for planar).
+    omega : rotation rate of a rotating disk electrode, rad/s (geometry ``"rde"`` only; 2 pi rpm / 60).
+    nu : kinematic viscosity of the solution, m²/s (rotating disk only; 1e-6 for water at 20 °C).
     c_el : supporting electrolyte concentration, mol/m³; ``None`` (default) switches the Frumkin double-layer
         correction off. When set, rates (Butler–Volmer, MHC) feel the diffuse-layer potential phi2(E) of a
         Gouy–Chapman–Stern interface (:mod:`._double_layer`); Nernstian surfaces are unaffected.
@@ -80,6 +86,7 @@ class ECParams(eqx.Module):
     D_O: float = 1e-9
     D_R: float = 1e-9
     c_bulk: float = 1.0
+    c_other: float = 0.0
     area: float = 1e-6
     T: float = 298.15
     n: float = 1.0
@@ -89,6 +96,8 @@ class ECParams(eqx.Module):
     R_u: float = 0.0
     C_dl: float = 0.0
     radius: float | None = None
+    omega: float | None = None
+    nu: float = 1e-6
     c_el: float | None = None
     z_O: float = 0.0
     z_el: float = 1.0
@@ -109,9 +118,11 @@ class SimSettings:
 
     Attributes
     ----------
-    mechanism : ``"E"``, ``"EC"``, ``"CE"`` or ``"ECE"`` (see :mod:`._mechanisms`).
+    mechanism : ``"E"``, ``"EC"``, ``"CE"``, ``"ECE"`` or ``"ECcat"`` (EC′, catalytic; see :mod:`._mechanisms`).
     kinetics : ``"nernst"``, ``"bv"`` (Butler–Volmer) or ``"mhc"`` (Marcus–Hush–Chidsey).
-    geometry : ``"planar"`` (linear diffusion) or ``"spherical"`` (radial diffusion to a sphere of ``radius``).
+    geometry : ``"planar"`` (linear diffusion), ``"spherical"`` (radial diffusion to a sphere of ``radius``) or
+        ``"rde"`` (convective diffusion to a disk rotating at ``omega``, Levich's velocity profile; needs
+        D_O = D_R; the grid is read in units of the diffusion layer and ends at 3 of them, :mod:`._grid`).
     bulk : ``"R"`` (reduced form in solution; oxidation first) or ``"O"``.
     grid : the expanding space grid.
     mhc_method : ``"quadrature"`` (the Chidsey integral, within ~1e-5 for lambda 0.05-100 eV) or ``"zeng"`` (the
@@ -121,6 +132,11 @@ class SimSettings:
     scheme : ``"bdf2"`` (second order in time, default) or ``"euler"`` (backward Euler, first order).
     unroll : time steps unrolled per loop iteration; numerics are identical, 8 runs ~2x faster than 1 on CPU but
         takes ~3x longer to compile (use 1 for one-off runs and tests).
+    checks : attach the value checks of traced parameters to the compiled program (``equinox`` runtime errors
+        naming the field). They are host callbacks, and JAX's persistent compilation cache refuses programs that
+        hold one, so callers that guarantee valid values themselves (the fits, whose transforms keep every parameter
+        inside its bounds) pass ``False`` to make their programs cacheable. :func:`cv_current` drops them itself when
+        every input is concrete, since :func:`check_params` has then checked the same rules before compiling.
     """
 
     mechanism: Mechanism = "E"
@@ -133,6 +149,7 @@ class SimSettings:
     checkpoint_every: int | None = None
     scheme: Literal["bdf2", "euler"] = "bdf2"
     unroll: int = UNROLL
+    checks: bool = True
 
     def __post_init__(self) -> None:
         choices = {
@@ -164,6 +181,7 @@ _RULES: dict[str, tuple[float | None, bool]] = {
     "D_O": (0.0, True),
     "D_R": (0.0, True),
     "c_bulk": (0.0, True),
+    "c_other": (0.0, False),
     "area": (0.0, True),
     "T": (0.0, True),
     "n": (0.0, True),
@@ -173,6 +191,8 @@ _RULES: dict[str, tuple[float | None, bool]] = {
     "R_u": (0.0, False),
     "C_dl": (0.0, False),
     "radius": (0.0, True),
+    "omega": (0.0, True),
+    "nu": (0.0, True),
     "c_el": (0.0, True),
     "z_O": (None, False),
     "z_el": (0.0, True),
@@ -207,8 +227,10 @@ def check_params(params: ECParams, settings: SimSettings = SimSettings()) -> Non
     """
     for name in _RULES:
         value = getattr(params, name)
+        if name == "omega" and settings.geometry == "rde" and value is None:
+            raise InvalidInput("omega", "the rotating disk (geometry 'rde') needs its rotation rate in rad/s")
         if name == "radius":
-            if settings.geometry == "planar":
+            if settings.geometry != "spherical":
                 continue
             if value is None:
                 raise InvalidInput("radius", "spherical geometry needs the electrode radius r0 in m")
@@ -220,6 +242,16 @@ def check_params(params: ECParams, settings: SimSettings = SimSettings()) -> Non
             reason = _violation(name, float(x))
             if reason:
                 raise InvalidInput(name, reason)
+    if settings.mechanism != "E" and _is_concrete(params.c_other) and np.any(np.asarray(params.c_other) != 0):
+        raise InvalidInput(
+            "c_other", f"both members of the couple in the bulk is modelled for mechanism 'E' only, not "
+            f"{settings.mechanism!r} (its chemical step would consume the other member in the bulk); set it to 0"
+        )  # fmt: skip
+    equal_D = {"ECcat": "the catalytic mechanism ECcat", "rde": "the rotating disk (geometry 'rde')"}
+    for need in (settings.mechanism, settings.geometry):
+        if need in equal_D and all(_is_concrete(x) for x in (params.D_O, params.D_R)):
+            if not np.allclose(np.asarray(params.D_O), np.asarray(params.D_R), rtol=1e-12, atol=0):
+                raise InvalidInput("D_O", f"{equal_D[need]} needs D_O = D_R")
     if settings.mechanism == "ECE":
         if params.E0_2 is None:
             raise InvalidInput("E0_2", "the ECE mechanism needs the formal potential of its second couple in V")
@@ -289,9 +321,11 @@ def _simulate(params: ECParams, E, dt, settings: SimSettings):
     E = jnp.asarray(E, dtype=jnp.float64)
     dt = jnp.asarray(dt, dtype=jnp.float64)
     n_t = E.shape[0]
-    sc = make_scales(params, dt, n_t)
+    sc = make_scales(params, dt, n_t, settings.geometry)
     if settings.geometry == "planar":
         modes = planar_modes(settings.grid)
+    elif settings.geometry == "rde":
+        modes = rde_modes(settings.grid)
     else:
         modes = spherical_modes(settings.grid, params.radius / sc.L)
     tr = transport_of(
@@ -301,8 +335,9 @@ def _simulate(params: ECParams, E, dt, settings: SimSettings):
         params.D_O / sc.D_max,
         chem_to_dimless(params.k_chem, sc),
         jnp.asarray(params.K_eq, dtype=jnp.float64),
+        params.c_other / params.c_bulk,
     )
-    dtau = 1.0 / (n_t - 1)
+    dtau = dt / sc.T_tot  # 1 / (n_t - 1) but for the rotating disk, whose time scale is delta² / D
     euler = Operators(tr, modes, dtau, 1.0)
     bdf2 = euler if settings.scheme == "euler" else Operators(tr, modes, dtau, 1.5)
     K0 = rate_to_dimless(params.k0, sc)
@@ -391,7 +426,8 @@ def _simulate(params: ECParams, E, dt, settings: SimSettings):
 
 @jax.jit(static_argnames=("settings",))
 def _simulate_checked(params: ECParams, E, dt, settings: SimSettings):
-    return _traced_checks(_simulate(params, E, dt, settings), params, E, dt, settings)
+    current = _simulate(params, E, dt, settings)
+    return _traced_checks(current, params, E, dt, settings) if settings.checks else current
 
 
 def cv_current(
@@ -453,4 +489,6 @@ def cv_current(
         )
     check_params(params, settings)
     _check_program(E, dt)
+    if settings.checks and all(_is_concrete(x) for x in jax.tree.leaves((params, E, dt))):
+        settings = dataclasses.replace(settings, checks=False)  # checked above, on the host
     return _simulate_checked(params, E, dt, settings)

@@ -44,7 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._grid import GridSpec, cell_geometry
+from ._grid import GridSpec, cell_geometry, rde_geometry
 from ._kinetics import bv_factors, mhc_factors, rate_flux
 from ._mechanisms import Transport
 
@@ -52,6 +52,7 @@ __all__ = [
     "Modes",
     "planar_modes",
     "spherical_modes",
+    "rde_modes",
     "Operators",
     "rate_factors",
     "factor_flux",
@@ -112,6 +113,19 @@ def _planar_modes_np(spec: GridSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def planar_modes(spec: GridSpec) -> Modes:
     """Modes of the planar grid ``spec``: computed once in NumPy (float64) and cached per grid."""
     mu, phi0, s = _planar_modes_np(spec)
+    return Modes(mu=jnp.asarray(mu), phi0=jnp.asarray(phi0), s=jnp.asarray(s))
+
+
+@functools.lru_cache(maxsize=32)
+def _rde_modes_np(spec: GridSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    m = _modes(*rde_geometry(spec), np, np.linalg.eigh)
+    return m.mu, m.phi0, m.s
+
+
+def rde_modes(spec: GridSpec) -> Modes:
+    """Modes of convective diffusion to a rotating disk (:func:`._grid.rde_geometry`), in units of its diffusion
+    layer: static, computed once in NumPy and cached per grid, like the planar ones."""
+    mu, phi0, s = _rde_modes_np(spec)
     return Modes(mu=jnp.asarray(mu), phi0=jnp.asarray(phi0), s=jnp.asarray(s))
 
 

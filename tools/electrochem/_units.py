@@ -31,6 +31,8 @@ __all__ = [
     "BOLTZMANN_EV",
     "Scales",
     "make_scales",
+    "rde_layer",
+    "LEVICH_VELOCITY",
     "f_over_rt",
     "lambda_to_kt",
     "theta_of",
@@ -49,8 +51,8 @@ class Scales(eqx.Module):
 
     Attributes
     ----------
-    L : length scale sqrt(D_max T_tot), m.
-    T_tot : duration of the program, s.
+    L : length scale sqrt(D_max T_tot), m (rotating disk: the diffusion layer delta).
+    T_tot : time scale: the duration of the program, s (rotating disk: delta² / D_max).
     D_max : the larger diffusion coefficient, m²/s.
     nf : n F / (R T), 1/V.
     i_scale : n F A c_bulk D_max / L, A (current per unit dimensionless flux).
@@ -73,12 +75,30 @@ def lambda_to_kt(lambda_eV: Scalar, T: Scalar) -> Scalar:
     return lambda_eV / (BOLTZMANN_EV * T)
 
 
-def make_scales(params, dt: Scalar, n_samples: int) -> Scales:
+LEVICH_VELOCITY = 0.51023  # v_x = -0.51023 omega^3/2 nu^-1/2 x² near a rotating disk (Bard & Faulkner eq. 9.3.19)
+
+
+def rde_layer(D, omega, nu):
+    """Convective diffusion layer delta = (3 D / (0.51023 omega^3/2 nu^-1/2))^1/3 of a rotating disk, m.
+
+    D in m²/s, omega in rad/s, nu (kinematic viscosity) in m²/s. The Levich current is n F A D c / (Gamma(4/3) delta)
+    = 0.6205 n F A D^2/3 omega^1/2 nu^-1/6 c."""
+    return (3.0 * D * jnp.sqrt(nu) / (LEVICH_VELOCITY * omega**1.5)) ** (1.0 / 3.0)
+
+
+def make_scales(params, dt: Scalar, n_samples: int, geometry: str = "planar") -> Scales:
     """Scales for ``params`` (an :class:`~labwright.tools.electrochem.ECParams`) and a program of ``n_samples``
-    samples spaced ``dt`` seconds apart (duration ``(n_samples - 1) dt``)."""
-    T_tot = dt * (n_samples - 1)
+    samples spaced ``dt`` seconds apart (duration ``(n_samples - 1) dt``).
+
+    For the rotating disk (``geometry="rde"``) the length is the diffusion layer delta (:func:`rde_layer`) and the
+    time scale delta² / D_max, so that its grid is fixed in units of delta whatever the rotation rate."""
     D_max = jnp.maximum(params.D_O, params.D_R)
-    L = jnp.sqrt(D_max * T_tot)
+    if geometry == "rde":
+        L = rde_layer(D_max, params.omega, params.nu)
+        T_tot = L**2 / D_max
+    else:
+        T_tot = dt * (n_samples - 1)
+        L = jnp.sqrt(D_max * T_tot)
     nf = params.n * f_over_rt(params.T)
     i_scale = params.n * FARADAY * params.area * params.c_bulk * D_max / L
     return Scales(L=L, T_tot=T_tot, D_max=D_max, nf=nf, i_scale=i_scale)
