@@ -40,3 +40,7 @@ def test_real_redox_end_to_end_agrees_with_diffecs_fit(isolated_home):
     assert sel["agreement"]["E0"] == pytest.approx(abs(best["E0"]["value"] - PUBLISHED["E0"]))
     report = Path(res.report_path).read_text()
     assert "published fit 8.627e-10" in report and "**Synthetic data.**" not in report
+    # every fit states its quality; a Nernstian model without the capacitive background leaves structured residuals
+    nernst_fit = doc["steps"]["fit_E_nernst"]["output"]["fit"]
+    assert nernst_fit["residual_to_noise"] > 0 and "E/nernst: rms residual / estimated noise" in report
+    assert nernst_fit["poor_fit"] == bool(nernst_fit["quality_reasons"])

@@ -44,6 +44,10 @@ def _check_fitted_truth(doc: dict) -> None:
         assert abs(est["value"] - TRUTH[name]) < 4 * est["stderr"], name
         assert est["ci95"][0] < est["value"] < est["ci95"][1]
     assert sel["recovery"]["k0"] == pytest.approx(abs(p["k0"]["value"] / TRUTH["k0"] - 1))
+    # the generating model passes the fit-quality checks (residuals at the 1 % noise, unstructured)
+    assert sel["best_is_poor_fit"] is False
+    fit = doc["steps"]["fit_E_bv"]["output"]["fit"]
+    assert fit["poor_fit"] is False and fit["residual_to_noise"] == pytest.approx(1.0, abs=0.3)
 
 
 def test_shipped_redox_workflow_loads_and_a_miswired_copy_fails_at_load_naming_both_skills():

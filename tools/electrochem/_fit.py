@@ -60,6 +60,7 @@ from pydantic import Field
 from ...errors import FitDidNotConverge, InvalidInput
 from ..fields import ToolModel
 from ._classical import find_cv_peaks, nicholson_k0_values, randles_sevcik_D
+from ._fit_quality import FitQuality, assess_fit
 from ._grid import GridSpec
 from ._readers import Voltammogram
 from ._simulate import ECParams, SimSettings, check_params, cv_current
@@ -133,12 +134,15 @@ class CVCurve:
     dt: float
     scan_rate: float
     scale: float  # A, peak |I|; residuals are divided by it
+    note: str | None = None  # preprocessing done to this curve (resampling), for the result and the report
 
 
 def prepare_curves(data: Sequence[Voltammogram], *, max_points: int = 800) -> list[CVCurve]:
     """Programs and currents of ``data``, thinned to at most ``max_points`` samples each (every k-th point).
 
-    The time step comes from ``t`` when present (median spacing), else from |ΔE|/scan_rate.
+    The time step comes from ``t`` when present (median spacing), else from |ΔE|/scan_rate. Samples unevenly spaced
+    in time (jitter of the instrument's clock, dropped points) are resampled by linear interpolation of E and I onto a
+    uniform time grid at the median spacing, since the simulator steps uniformly in time; the curve's ``note`` says so.
 
     Raises
     ------
@@ -152,15 +156,13 @@ def prepare_curves(data: Sequence[Voltammogram], *, max_points: int = 800) -> li
         E, I, t = v.arrays()
         if E.size < 10:
             raise InvalidInput(f"data.{k}", f"needs at least 10 points, got {E.size}")
-        stride = max(1, math.ceil(E.size / max_points))
+        note = None
         if t is not None:
-            dt = float(np.median(np.diff(t)))
-            if dt <= 0:
+            if np.any(np.diff(t) <= 0):
                 raise InvalidInput(f"data.{k}.t", "times must increase")
+            dt = float(np.median(np.diff(t)))
             if np.ptp(np.diff(t)) > 0.01 * dt:
-                raise InvalidInput(
-                    f"data.{k}.t", "samples are not evenly spaced in time; resample with uniform_program"
-                )
+                E, I, note = _resample_uniform(E, I, t, dt, k)
         elif v.scan_rate is not None:
             dt = float(np.median(np.abs(np.diff(E)))) / v.scan_rate
         else:
@@ -169,8 +171,21 @@ def prepare_curves(data: Sequence[Voltammogram], *, max_points: int = 800) -> li
         scale = float(np.max(np.abs(I)))
         if scale <= 0:
             raise InvalidInput(f"data.{k}.I", "current is zero everywhere")
-        curves.append(CVCurve(E[::stride].copy(), I[::stride].copy(), dt * stride, scan_rate, scale))
+        stride = max(1, math.ceil(E.size / max_points))
+        curves.append(CVCurve(E[::stride].copy(), I[::stride].copy(), dt * stride, scan_rate, scale, note))
     return curves
+
+
+def _resample_uniform(E: np.ndarray, I: np.ndarray, t: np.ndarray, dt: float, k: int):
+    """E and I linearly interpolated onto ``t[0] + dt * j`` (the simulator's uniform steps), with a note."""
+    steps = int(np.floor((t[-1] - t[0]) / dt + 1e-9))
+    grid = t[0] + dt * np.arange(steps + 1)
+    spread = np.ptp(np.diff(t)) / dt
+    note = (
+        f"curve {k}: {t.size} samples unevenly spaced in time (spacing varies by {100 * spread:.0f} % of the median "
+        f"{dt:.4g} s) resampled onto {grid.size} uniform steps by linear interpolation"
+    )
+    return np.interp(grid, t, E), np.interp(grid, t, I), note
 
 
 # ----------------------------------------------------------------------------------------------- transforms ----
@@ -571,6 +586,12 @@ class CVFitResult(ToolModel):
     scan_rates: list[float] = Field(description="V/s, one per curve.")
     warnings: list[str] = Field(default_factory=list)
     plots: list[str] = Field(default_factory=list, description="PNG files written.")
+    quality: FitQuality | None = Field(
+        default=None, description="Parameters at bounds, residual vs estimated noise, residual structure; poor_fit."
+    )
+    preprocessing: list[str] = Field(
+        default_factory=list, description="What was done to the data before fitting (e.g. resampling), per curve."
+    )
 
 
 def _covariance(J: np.ndarray, r: np.ndarray) -> tuple[np.ndarray | None, float, list[str]]:
@@ -599,6 +620,10 @@ def _result(
         r, J = problem.residual_and_jacobian(theta)
     cov, _, cov_warn = _covariance(J, r)
     warnings = list(warnings) + cov_warn
+    sizes = np.cumsum([c.E.size for c in problem.curves])[:-1]
+    quality = assess_fit(
+        np.split(r, sizes), [c.I for c in problem.curves], [c.scale for c in problem.curves], names, theta, lo, hi
+    )
     params, corr = {}, None
     if cov is not None:
         sd = np.sqrt(np.maximum(np.diag(cov), 0))
@@ -619,7 +644,7 @@ def _result(
             ci = (float(_backward(name, theta[k] - 1.96 * s)), float(_backward(name, theta[k] + 1.96 * s)))
             if FITTABLE[name] != "id" and s > 1.0:
                 warnings.append(f"{name} is not identified by these data (relative uncertainty > 100 %)")
-        at_bound = bool(np.isclose(theta[k], lo[k], atol=1e-6) or np.isclose(theta[k], hi[k], atol=1e-6))
+        at_bound = name in quality.at_bounds
         if at_bound:
             warnings.append(f"{name} = {value:.4g} sits on its bound")
         params[name] = ParameterEstimate(
@@ -648,7 +673,9 @@ def _result(
         converged=bool(converged),
         message=message,
         scan_rates=[c.scan_rate for c in problem.curves],
-        warnings=warnings,
+        warnings=warnings + [f"poor fit: {why}" for why in quality.reasons],
+        quality=quality,
+        preprocessing=[c.note for c in problem.curves if c.note],
     )
 
 
