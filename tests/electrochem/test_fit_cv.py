@@ -287,6 +287,7 @@ def test_a_good_fit_is_not_flagged_and_its_noise_is_estimated_from_the_data(e_da
     res = fit_cv(e_data, "E", ["k0", "alpha", "D", "E0"], fixed=FIXED)
     q = res.quality
     assert not q.poor_fit and q.reasons == [] and q.at_bounds == []
+    assert not res.poor_fit and res.fit_verdict.startswith("good fit")
     # the data carry 1 % (of peak) white noise; the estimate comes from the data alone (tolerance 20 %)
     assert all(n == pytest.approx(0.01, rel=0.2) for n in q.noise_relative)
     assert q.residual_to_noise == pytest.approx(1.0, abs=0.3)
@@ -301,12 +302,14 @@ def test_a_wrong_mechanism_is_flagged_as_a_poor_fit():
     assert res.quality.poor_fit
     assert any("structured" in r for r in res.quality.reasons) and res.quality.runs_z < -5
     assert any(w.startswith("poor fit:") for w in res.warnings)
+    assert res.poor_fit and res.fit_verdict.startswith("POOR FIT: structured residuals")
 
 
 def test_a_parameter_pinned_at_its_bound_is_flagged(e_data):
     res = fit_cv(e_data, "E", ["k0", "alpha", "D", "E0"], fixed=FIXED, bounds={"alpha": (0.6, 0.95)})  # truth 0.45
     assert res.quality.poor_fit and res.quality.at_bounds == ["alpha"] and res.parameters["alpha"].at_bound
     assert any("alpha at the bound" in r for r in res.quality.reasons)
+    assert res.fit_verdict.startswith("POOR FIT: alpha at bound")
 
 
 def test_unevenly_timed_samples_are_resampled_and_the_fit_says_so(e_data):

@@ -60,7 +60,7 @@ from pydantic import Field
 from ...errors import FitDidNotConverge, InvalidInput
 from ..fields import ToolModel
 from ._classical import find_cv_peaks, nicholson_k0_values, randles_sevcik_D
-from ._fit_quality import FitQuality, assess_fit
+from ._fit_quality import MAX_RESIDUAL_TO_NOISE, FitQuality, assess_fit
 from ._grid import GridSpec
 from ._readers import Voltammogram
 from ._simulate import ECParams, SimSettings, check_params, cv_current
@@ -569,6 +569,9 @@ class CVFitResult(ToolModel):
     method: str
     mechanism: str
     kinetics: str
+    # first among the results, so that a summary cut short (a chat answer) still says whether to trust the fit
+    poor_fit: bool = Field(default=False, description="True if the fit-quality checks failed (see quality.reasons).")
+    fit_verdict: str = Field(default="", description="'good fit' or 'POOR FIT: <short reasons>'.")
     parameters: dict[str, ParameterEstimate] = Field(description="Fitted parameters by name.")
     fixed: dict[str, float | None] = Field(description="Every ECParams field used (SI), fitted ones at their estimate.")
     correlation: list[list[float]] | None = Field(description="Correlation matrix of the fitted parameters.")
@@ -675,8 +678,22 @@ def _result(
         scan_rates=[c.scan_rate for c in problem.curves],
         warnings=warnings + [f"poor fit: {why}" for why in quality.reasons],
         quality=quality,
+        poor_fit=quality.poor_fit,
+        fit_verdict=_verdict(quality),
         preprocessing=[c.note for c in problem.curves if c.note],
     )
+
+
+def _verdict(q: FitQuality) -> str:
+    """A one-line verdict: 'good fit', or 'POOR FIT: ' and each failed check in a few words."""
+    if not q.poor_fit:
+        return f"good fit (residual {q.residual_to_noise:.2g}x the estimated noise, unstructured)"
+    short = [f"{', '.join(q.at_bounds)} at bound"] if q.at_bounds else []
+    if q.residual_to_noise > MAX_RESIDUAL_TO_NOISE:
+        short.append(f"residual {q.residual_to_noise:.2g}x the estimated noise")
+    if any(r.startswith("residuals are structured") for r in q.reasons):
+        short.append(f"structured residuals (lag-1 autocorrelation {q.lag1_autocorrelation:.2f})")
+    return "POOR FIT: " + "; ".join(short)
 
 
 _PARAM_FIELDS = (
