@@ -323,3 +323,12 @@ def test_unevenly_timed_samples_are_resampled_and_the_fit_says_so(e_data):
     assert len(res.preprocessing) == 3 and all("resampled onto" in n for n in res.preprocessing)
     for name in ("k0", "alpha", "D"):
         assert res.parameters[name].value == pytest.approx(TRUE[name], rel=0.05), name
+
+
+def test_area_and_concentration_are_never_assumed(e_data):
+    # EC-Lab writes a placeholder area; a default would scale D and k0 silently. The fit asks for both instead.
+    for missing in ("area", "c_bulk"):
+        fixed = {k: v for k, v in FIXED.items() if k != missing}
+        with pytest.raises(InvalidInput) as err:
+            fit_cv(e_data, "E", ["k0", "alpha", "D", "E0"], fixed=fixed)
+        assert err.value.field == f"fixed.{missing}" and "never assumed" in str(err.value)

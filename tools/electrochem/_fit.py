@@ -773,7 +773,8 @@ def fit_cv(
     bounds
         ``name -> (low, high)`` in SI; defaults are wide physical ranges (E0: first guess ± 0.3 V).
     fixed
-        Known :class:`ECParams` fields in SI (``area`` m², ``c_bulk`` mol/m³, ``T`` K, ``n``, ...).
+        Known :class:`ECParams` fields in SI (``area`` m², ``c_bulk`` mol/m³, ``T`` K, ``n``, ...). ``area`` and
+        ``c_bulk`` are required unless fitted: they are never taken from a default or a file's placeholder.
     initial
         Starting values in SI; missing ones come from :func:`initial_guesses` (classical analyses).
     method
@@ -811,6 +812,10 @@ def fit_cv(
     bad = [k for k in fixed if k not in _PARAM_FIELDS]
     if bad:
         raise InvalidInput(f"fixed.{bad[0]}", f"not a parameter; choose from {list(_PARAM_FIELDS)}")
+    for need, what in (("area", "electrode area (m^2)"), ("c_bulk", "bulk concentration (mol/m^3)")):
+        # never a default or a file's placeholder: either scales the current, and so D and k0, without a trace
+        if need not in fixed and need not in params_to_fit:
+            raise InvalidInput(f"fixed.{need}", f"give the {what}, or fit it; it is never assumed")
     if bulk is None:  # the first sweep's direction says which form is in solution
         bulk = "R" if curves[0].E[min(3, curves[0].E.size - 1)] > curves[0].E[0] else "O"
     base = ECParams(**{k: float(v) for k, v in fixed.items()})
