@@ -73,6 +73,11 @@ class VoltammogramSet(ToolModel):
     truth: dict[str, float] | None = Field(default=None, description="True parameters (SI) from the sidecar.")
     reference: dict[str, float] | None = Field(default=None, description="A published fit's parameters, SI.")
     reference_source: str | None = Field(default=None, description="Where the published fit comes from.")
+    missing: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Quantities the files do not state (area, concentration, ...) -> the files; later steps must be "
+        "given them explicitly.",
+    )
 
 
 def _is_synthetic(path: Path) -> bool:
@@ -92,10 +97,12 @@ def load_voltammograms(ctx: SkillContext, inp: LoadInput) -> VoltammogramSet:
         raise InvalidInput("directory", "give a directory (with pattern) or a list of paths")
     if len(files) < 2:
         raise InvalidInput("paths", f"need CVs at two or more scan rates, found {len(files)}")
-    curves = []
+    curves, missing = [], {}
     for f in files:
         ctx.input_file(f)
         out = ctx.call("read_voltammogram", {"path": str(f)})
+        for quantity in out.missing:
+            missing.setdefault(quantity, []).append(f.name)
         v = out.voltammogram
         if v.scan_rate is None:
             raise InvalidInput("paths", f"{f.name}: scan rate unknown (not in the header, no time column)")
@@ -108,6 +115,9 @@ def load_voltammograms(ctx: SkillContext, inp: LoadInput) -> VoltammogramSet:
         side = json.loads(Path(inp.truth).read_text())
         truth = {k: float(v) for k, v in side.get("parameters_SI", {}).items()}
         synthetic = synthetic or "synthetic" in str(side.get("note", "")).lower()
+    for quantity, names in missing.items():
+        # said in the report, never filled in here: the classical and fit steps take them as explicit parameters
+        ctx.note(f"the files do not state the {quantity.replace('_', ' ')} ({len(names)} of {len(files)} files)")
     reference = reference_source = None
     if inp.reference is not None:
         ctx.input_file(inp.reference)
@@ -131,7 +141,7 @@ def load_voltammograms(ctx: SkillContext, inp: LoadInput) -> VoltammogramSet:
     ctx.claim("voltammograms loaded", value=len(curves), artifacts=[art])
     return VoltammogramSet(
         paths=[p for _, p, _ in curves], scan_rates=[r for r, _, _ in curves], synthetic=synthetic, truth=truth,
-        reference=reference, reference_source=reference_source,
+        reference=reference, reference_source=reference_source, missing=missing,
     )  # fmt: skip
 
 

@@ -34,6 +34,7 @@ def test_real_redox_end_to_end_agrees_with_diffecs_fit(isolated_home):
     assert res.status == "finished", res.error
     doc = json.loads(Path(res.report_json).read_text())
     assert doc["synthetic"] is False  # real data are not labelled synthetic
+    assert doc["steps"]["load"]["output"]["missing"] == {}  # the files state area, concentration and scan rate
     nernst = doc["steps"]["fit_E_nernst"]["output"]["fit"]["parameters"]
     assert nernst["D"]["value"] == pytest.approx(PUBLISHED["D"], rel=0.03)
     assert nernst["E0"]["value"] == pytest.approx(PUBLISHED["E0"], abs=2e-3)

@@ -72,6 +72,8 @@ def test_redox_kinetics_from_python_stops_for_approval_then_recovers_the_synthet
     assert res.steps == {"load": "finished", "classical": "finished"}
     rows = AuditLog().rows(res.run_id)
     assert not any(r.tool == "fit_cv" for r in rows)  # nothing expensive ran before the approval
+    # the synthetic files state neither area nor concentration: the load step says so, the workflow supplies them
+    assert set(res.outputs["load"]["missing"]) == {"area", "concentration"}
     classical = res.outputs["classical"]
     assert classical["k0_nicholson"] == pytest.approx(TRUTH["k0"], rel=0.15)
     assert classical["D_rs"] == pytest.approx(TRUTH["D"], rel=0.15)
