@@ -645,6 +645,8 @@ def _result(
             s = float(np.sqrt(max(cov[k, k], 0.0)))
             stderr = abs(_derivative(name, value)) * s
             ci = (float(_backward(name, theta[k] - 1.96 * s)), float(_backward(name, theta[k] + 1.96 * s)))
+            if not all(map(math.isfinite, (*ci, stderr))):  # so uncertain that exp() overflows: no interval
+                stderr = ci = None
             if FITTABLE[name] != "id" and s > 1.0:
                 warnings.append(f"{name} is not identified by these data (relative uncertainty > 100 %)")
         at_bound = name in quality.at_bounds
