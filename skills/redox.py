@@ -73,6 +73,11 @@ class VoltammogramSet(ToolModel):
     truth: dict[str, float] | None = Field(default=None, description="True parameters (SI) from the sidecar.")
     reference: dict[str, float] | None = Field(default=None, description="A published fit's parameters, SI.")
     reference_source: str | None = Field(default=None, description="Where the published fit comes from.")
+    missing: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Quantities the files do not state (area, concentration, ...) -> the files; later steps must be "
+        "given them explicitly.",
+    )
 
 
 def _is_synthetic(path: Path) -> bool:
@@ -92,10 +97,12 @@ def load_voltammograms(ctx: SkillContext, inp: LoadInput) -> VoltammogramSet:
         raise InvalidInput("directory", "give a directory (with pattern) or a list of paths")
     if len(files) < 2:
         raise InvalidInput("paths", f"need CVs at two or more scan rates, found {len(files)}")
-    curves = []
+    curves, missing = [], {}
     for f in files:
         ctx.input_file(f)
         out = ctx.call("read_voltammogram", {"path": str(f)})
+        for quantity in out.missing:
+            missing.setdefault(quantity, []).append(f.name)
         v = out.voltammogram
         if v.scan_rate is None:
             raise InvalidInput("paths", f"{f.name}: scan rate unknown (not in the header, no time column)")
@@ -108,6 +115,9 @@ def load_voltammograms(ctx: SkillContext, inp: LoadInput) -> VoltammogramSet:
         side = json.loads(Path(inp.truth).read_text())
         truth = {k: float(v) for k, v in side.get("parameters_SI", {}).items()}
         synthetic = synthetic or "synthetic" in str(side.get("note", "")).lower()
+    for quantity, names in missing.items():
+        # said in the report, never filled in here: the classical and fit steps take them as explicit parameters
+        ctx.note(f"the files do not state the {quantity.replace('_', ' ')} ({len(names)} of {len(files)} files)")
     reference = reference_source = None
     if inp.reference is not None:
         ctx.input_file(inp.reference)
@@ -131,7 +141,7 @@ def load_voltammograms(ctx: SkillContext, inp: LoadInput) -> VoltammogramSet:
     ctx.claim("voltammograms loaded", value=len(curves), artifacts=[art])
     return VoltammogramSet(
         paths=[p for _, p, _ in curves], scan_rates=[r for r, _, _ in curves], synthetic=synthetic, truth=truth,
-        reference=reference, reference_source=reference_source,
+        reference=reference, reference_source=reference_source, missing=missing,
     )  # fmt: skip
 
 
@@ -343,6 +353,10 @@ class FitSummary(ToolModel):
     sim_calls: int
     wall_time_s: float = Field(description="s")
     plots: list[str] = Field(default_factory=list, description="Run-relative paths of the fit's PNGs.")
+    poor_fit: bool = Field(default=False, description="True if the fit's quality checks failed (see quality_reasons).")
+    quality_reasons: list[str] = Field(default_factory=list, description="Why the fit is flagged as poor.")
+    residual_to_noise: float | None = Field(default=None, description="rms residual / noise estimated from the data.")
+    preprocessing: list[str] = Field(default_factory=list, description="What was done to the data (resampling).")
 
 
 class FitOutput(ToolModel):
@@ -376,12 +390,22 @@ def fit_model(ctx: SkillContext, inp: FitInput) -> FitOutput:
     params = {k: Estimate(value=e.value, stderr=e.stderr, ci95=e.ci95) for k, e in res.parameters.items()}
     art = ctx.save_json("fit.json", res, kind="parameters", title=f"{label} fit")
     ctx.claim(f"{label}: AIC", value=res.aic, artifacts=[art, *plots])
+    q = res.quality
+    if q is not None:
+        verdict = "POOR FIT: " + "; ".join(q.reasons) if q.poor_fit else "passes the fit-quality checks"
+        ctx.claim(
+            f"{label}: rms residual / estimated noise ({verdict})", value=round(q.residual_to_noise, 3), artifacts=[art]
+        )
+    for note in res.preprocessing:
+        ctx.note(f"data: {note}")
     for w in res.warnings:
         ctx.note(f"warning: {w}")
     return FitOutput(fit=FitSummary(
         label=label, mechanism=inp.mechanism, kinetics=inp.kinetics, parameters=params, fixed=res.fixed,
         aic=res.aic, bic=res.bic, rmse_relative=res.rmse_relative, converged=res.converged,
         sim_calls=res.sim_calls, wall_time_s=res.wall_time_s, plots=[p.path for p in plots],
+        poor_fit=bool(q and q.poor_fit), quality_reasons=list(q.reasons) if q else [],
+        residual_to_noise=q.residual_to_noise if q else None, preprocessing=res.preprocessing,
     ))  # fmt: skip
 
 
@@ -411,6 +435,9 @@ class ModelSelection(ToolModel):
     parameters: dict[str, Estimate] = Field(description="Parameters of the AIC-best model, SI.")
     recovery: dict[str, float] | None = Field(
         default=None, description="Relative error |fit - truth| / truth per parameter."
+    )
+    best_is_poor_fit: bool = Field(
+        default=False, description="True if even the best model fails the fit-quality checks: treat with care."
     )
     agreement: dict[str, float] | None = Field(
         default=None,
@@ -473,6 +500,14 @@ def select_model(ctx: SkillContext, inp: SelectInput) -> ModelSelection:
         title="Best-model parameters",
     )
     ctx.claim("best model by AIC", value=best.label, artifacts=[table])
+    if best.poor_fit:
+        # AIC ranks models relative to each other; it does not say the best one describes the data
+        ctx.claim(
+            f"the best model {best.label} is a POOR FIT: {'; '.join(best.quality_reasons)}",
+            value=best.residual_to_noise,
+            artifacts=[table],
+        )
+        ctx.note(f"warning: the best model ({best.label}) fails the fit-quality checks; its parameters are suspect")
     ctx.claim("best model by BIC", value=best_bic, artifacts=[table])
     for name, e in best.parameters.items():
         err = f" ± {e.stderr:.3g}" if e.stderr is not None else ""
@@ -486,7 +521,7 @@ def select_model(ctx: SkillContext, inp: SelectInput) -> ModelSelection:
     _plot_selection(ctx, ranking)
     return ModelSelection(
         best_aic=best.label, best_bic=best_bic, ranking=ranking, parameters=best.parameters, recovery=recovery,
-        agreement=agreement or None,
+        agreement=agreement or None, best_is_poor_fit=best.poor_fit,
     )  # fmt: skip
 
 

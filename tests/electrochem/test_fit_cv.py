@@ -278,3 +278,70 @@ def test_ruhex_D_agrees_with_diffecs_published_fit_within_3_percent():
     assert res.converged, res.message
     assert res.parameters["D"].value == pytest.approx(published["D"], rel=0.03)
     assert res.parameters["E0"].value == pytest.approx(published["E0"], abs=2e-3)
+
+
+# ------------------------------------------------------------------------------------------- fit quality ----
+
+
+def test_a_good_fit_is_not_flagged_and_its_noise_is_estimated_from_the_data(e_data):
+    res = fit_cv(e_data, "E", ["k0", "alpha", "D", "E0"], fixed=FIXED)
+    q = res.quality
+    assert not q.poor_fit and q.reasons == [] and q.at_bounds == []
+    assert not res.poor_fit and res.fit_verdict.startswith("good fit")
+    # the data carry 1 % (of peak) white noise; the estimate comes from the data alone (tolerance 20 %)
+    assert all(n == pytest.approx(0.01, rel=0.2) for n in q.noise_relative)
+    assert q.residual_to_noise == pytest.approx(1.0, abs=0.3)
+    assert abs(q.lag1_autocorrelation) < 0.2 and q.runs_p > 1e-3
+
+
+def test_a_wrong_mechanism_is_flagged_as_a_poor_fit():
+    # EC data (k_chem = 5 /s) fitted with the plain E mechanism: the optimiser "converges", the residuals do not
+    # look like noise
+    ec = _synthetic("EC", k_chem=5.0)
+    res = fit_cv(ec, "E", ["k0", "alpha", "D", "E0"], fixed=FIXED)
+    assert res.quality.poor_fit
+    assert any("structured" in r for r in res.quality.reasons) and res.quality.runs_z < -5
+    assert any(w.startswith("poor fit:") for w in res.warnings)
+    assert res.poor_fit and res.fit_verdict.startswith("POOR FIT: structured residuals")
+
+
+def test_a_parameter_pinned_at_its_bound_is_flagged(e_data):
+    res = fit_cv(e_data, "E", ["k0", "alpha", "D", "E0"], fixed=FIXED, bounds={"alpha": (0.6, 0.95)})  # truth 0.45
+    assert res.quality.poor_fit and res.quality.at_bounds == ["alpha"] and res.parameters["alpha"].at_bound
+    assert any("alpha at the bound" in r for r in res.quality.reasons)
+    assert res.fit_verdict.startswith("POOR FIT: alpha at bound")
+
+
+def test_unevenly_timed_samples_are_resampled_and_the_fit_says_so(e_data):
+    # Every 7th sample dropped (as when an instrument misses readings): times are no longer uniform. The fit
+    # resamples onto uniform steps instead of refusing, records it, and still recovers the truth (5 %, issue 4).
+    gappy = []
+    for v in e_data:
+        keep = [i for i in range(len(v.E)) if i % 7 != 3]
+        gappy.append(v.model_copy(update={k: [getattr(v, k)[i] for i in keep] for k in ("E", "I", "t")}))
+    res = fit_cv(gappy, "E", ["k0", "alpha", "D", "E0"], fixed=FIXED)
+    assert len(res.preprocessing) == 3 and all("resampled onto" in n for n in res.preprocessing)
+    for name in ("k0", "alpha", "D"):
+        assert res.parameters[name].value == pytest.approx(TRUE[name], rel=0.05), name
+
+
+def test_area_and_concentration_are_never_assumed(e_data):
+    # EC-Lab writes a placeholder area; a default would scale D and k0 silently. The fit asks for both instead.
+    for missing in ("area", "c_bulk"):
+        fixed = {k: v for k, v in FIXED.items() if k != missing}
+        with pytest.raises(InvalidInput) as err:
+            fit_cv(e_data, "E", ["k0", "alpha", "D", "E0"], fixed=fixed)
+        assert err.value.field == f"fixed.{missing}" and "never assumed" in str(err.value)
+
+
+@pytest.mark.slow  # compiles a 3-parameter Nernstian fit of the four real CVs (~20 s)
+def test_a_parameter_the_data_cannot_see_gets_no_interval_instead_of_a_crash():
+    # Real RuHex CVs (examples/data/diffec): without an ohmic drop the double layer is not part of the simulated
+    # current, so C_dl has no effect; its log-scale standard error is so large that exp() of its interval
+    # overflowed and the whole fit raised. Now the estimate has no interval and the fit says C_dl sits on its bound.
+    data = [read_voltammogram_file(f) for f in sorted(DIFFEC.glob("ruhex_*mVps.csv"))]
+    fixed = {"area": math.pi * 1.5e-3**2, "c_bulk": 0.96, "T": 298.0}
+    res = fit_cv(data, params_to_fit=["D", "E0", "C_dl"], kinetics="nernst", fixed=fixed, max_points=200)
+    c_dl = res.parameters["C_dl"]
+    assert c_dl.ci95 is None or all(map(math.isfinite, c_dl.ci95))
+    assert "C_dl" in res.quality.at_bounds and res.poor_fit

@@ -44,6 +44,10 @@ def _check_fitted_truth(doc: dict) -> None:
         assert abs(est["value"] - TRUTH[name]) < 4 * est["stderr"], name
         assert est["ci95"][0] < est["value"] < est["ci95"][1]
     assert sel["recovery"]["k0"] == pytest.approx(abs(p["k0"]["value"] / TRUTH["k0"] - 1))
+    # the generating model passes the fit-quality checks (residuals at the 1 % noise, unstructured)
+    assert sel["best_is_poor_fit"] is False
+    fit = doc["steps"]["fit_E_bv"]["output"]["fit"]
+    assert fit["poor_fit"] is False and fit["residual_to_noise"] == pytest.approx(1.0, abs=0.3)
 
 
 def test_shipped_redox_workflow_loads_and_a_miswired_copy_fails_at_load_naming_both_skills():
@@ -68,6 +72,8 @@ def test_redox_kinetics_from_python_stops_for_approval_then_recovers_the_synthet
     assert res.steps == {"load": "finished", "classical": "finished"}
     rows = AuditLog().rows(res.run_id)
     assert not any(r.tool == "fit_cv" for r in rows)  # nothing expensive ran before the approval
+    # the synthetic files state neither area nor concentration: the load step says so, the workflow supplies them
+    assert set(res.outputs["load"]["missing"]) == {"area", "concentration"}
     classical = res.outputs["classical"]
     assert classical["k0_nicholson"] == pytest.approx(TRUTH["k0"], rel=0.15)
     assert classical["D_rs"] == pytest.approx(TRUTH["D"], rel=0.15)

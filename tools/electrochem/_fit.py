@@ -60,6 +60,7 @@ from pydantic import Field
 from ...errors import FitDidNotConverge, InvalidInput
 from ..fields import ToolModel
 from ._classical import find_cv_peaks, nicholson_k0_values, randles_sevcik_D
+from ._fit_quality import MAX_RESIDUAL_TO_NOISE, FitQuality, assess_fit
 from ._grid import GridSpec
 from ._readers import Voltammogram
 from ._simulate import ECParams, SimSettings, check_params, cv_current
@@ -133,12 +134,15 @@ class CVCurve:
     dt: float
     scan_rate: float
     scale: float  # A, peak |I|; residuals are divided by it
+    note: str | None = None  # preprocessing done to this curve (resampling), for the result and the report
 
 
 def prepare_curves(data: Sequence[Voltammogram], *, max_points: int = 800) -> list[CVCurve]:
     """Programs and currents of ``data``, thinned to at most ``max_points`` samples each (every k-th point).
 
-    The time step comes from ``t`` when present (median spacing), else from |ΔE|/scan_rate.
+    The time step comes from ``t`` when present (median spacing), else from |ΔE|/scan_rate. Samples unevenly spaced
+    in time (jitter of the instrument's clock, dropped points) are resampled by linear interpolation of E and I onto a
+    uniform time grid at the median spacing, since the simulator steps uniformly in time; the curve's ``note`` says so.
 
     Raises
     ------
@@ -152,15 +156,13 @@ def prepare_curves(data: Sequence[Voltammogram], *, max_points: int = 800) -> li
         E, I, t = v.arrays()
         if E.size < 10:
             raise InvalidInput(f"data.{k}", f"needs at least 10 points, got {E.size}")
-        stride = max(1, math.ceil(E.size / max_points))
+        note = None
         if t is not None:
-            dt = float(np.median(np.diff(t)))
-            if dt <= 0:
+            if np.any(np.diff(t) <= 0):
                 raise InvalidInput(f"data.{k}.t", "times must increase")
+            dt = float(np.median(np.diff(t)))
             if np.ptp(np.diff(t)) > 0.01 * dt:
-                raise InvalidInput(
-                    f"data.{k}.t", "samples are not evenly spaced in time; resample with uniform_program"
-                )
+                E, I, note = _resample_uniform(E, I, t, dt, k)
         elif v.scan_rate is not None:
             dt = float(np.median(np.abs(np.diff(E)))) / v.scan_rate
         else:
@@ -169,8 +171,21 @@ def prepare_curves(data: Sequence[Voltammogram], *, max_points: int = 800) -> li
         scale = float(np.max(np.abs(I)))
         if scale <= 0:
             raise InvalidInput(f"data.{k}.I", "current is zero everywhere")
-        curves.append(CVCurve(E[::stride].copy(), I[::stride].copy(), dt * stride, scan_rate, scale))
+        stride = max(1, math.ceil(E.size / max_points))
+        curves.append(CVCurve(E[::stride].copy(), I[::stride].copy(), dt * stride, scan_rate, scale, note))
     return curves
+
+
+def _resample_uniform(E: np.ndarray, I: np.ndarray, t: np.ndarray, dt: float, k: int):
+    """E and I linearly interpolated onto ``t[0] + dt * j`` (the simulator's uniform steps), with a note."""
+    steps = int(np.floor((t[-1] - t[0]) / dt + 1e-9))
+    grid = t[0] + dt * np.arange(steps + 1)
+    spread = np.ptp(np.diff(t)) / dt
+    note = (
+        f"curve {k}: {t.size} samples unevenly spaced in time (spacing varies by {100 * spread:.0f} % of the median "
+        f"{dt:.4g} s) resampled onto {grid.size} uniform steps by linear interpolation"
+    )
+    return np.interp(grid, t, E), np.interp(grid, t, I), note
 
 
 # ----------------------------------------------------------------------------------------------- transforms ----
@@ -560,6 +575,9 @@ class CVFitResult(ToolModel):
     method: str
     mechanism: str
     kinetics: str
+    # first among the results, so that a summary cut short (a chat answer) still says whether to trust the fit
+    poor_fit: bool = Field(default=False, description="True if the fit-quality checks failed (see quality.reasons).")
+    fit_verdict: str = Field(default="", description="'good fit' or 'POOR FIT: <short reasons>'.")
     parameters: dict[str, ParameterEstimate] = Field(description="Fitted parameters by name.")
     fixed: dict[str, float | None] = Field(description="Every ECParams field used (SI), fitted ones at their estimate.")
     correlation: list[list[float]] | None = Field(description="Correlation matrix of the fitted parameters.")
@@ -577,6 +595,12 @@ class CVFitResult(ToolModel):
     scan_rates: list[float] = Field(description="V/s, one per curve.")
     warnings: list[str] = Field(default_factory=list)
     plots: list[str] = Field(default_factory=list, description="PNG files written.")
+    quality: FitQuality | None = Field(
+        default=None, description="Parameters at bounds, residual vs estimated noise, residual structure; poor_fit."
+    )
+    preprocessing: list[str] = Field(
+        default_factory=list, description="What was done to the data before fitting (e.g. resampling), per curve."
+    )
 
 
 def _covariance(J: np.ndarray, r: np.ndarray) -> tuple[np.ndarray | None, float, list[str]]:
@@ -605,6 +629,10 @@ def _result(
         r, J = problem.residual_and_jacobian(theta)
     cov, _, cov_warn = _covariance(J, r)
     warnings = list(warnings) + cov_warn
+    sizes = np.cumsum([c.E.size for c in problem.curves])[:-1]
+    quality = assess_fit(
+        np.split(r, sizes), [c.I for c in problem.curves], [c.scale for c in problem.curves], names, theta, lo, hi
+    )
     params, corr = {}, None
     if cov is not None:
         sd = np.sqrt(np.maximum(np.diag(cov), 0))
@@ -623,9 +651,11 @@ def _result(
             s = float(np.sqrt(max(cov[k, k], 0.0)))
             stderr = abs(_derivative(name, value)) * s
             ci = (float(_backward(name, theta[k] - 1.96 * s)), float(_backward(name, theta[k] + 1.96 * s)))
+            if not all(map(math.isfinite, (*ci, stderr))):  # so uncertain that exp() overflows: no interval
+                stderr = ci = None
             if FITTABLE[name] != "id" and s > 1.0:
                 warnings.append(f"{name} is not identified by these data (relative uncertainty > 100 %)")
-        at_bound = bool(np.isclose(theta[k], lo[k], atol=1e-6) or np.isclose(theta[k], hi[k], atol=1e-6))
+        at_bound = name in quality.at_bounds
         if at_bound:
             warnings.append(f"{name} = {value:.4g} sits on its bound")
         params[name] = ParameterEstimate(
@@ -654,8 +684,24 @@ def _result(
         converged=bool(converged),
         message=message,
         scan_rates=[c.scan_rate for c in problem.curves],
-        warnings=warnings,
+        warnings=warnings + [f"poor fit: {why}" for why in quality.reasons],
+        quality=quality,
+        poor_fit=quality.poor_fit,
+        fit_verdict=_verdict(quality),
+        preprocessing=[c.note for c in problem.curves if c.note],
     )
+
+
+def _verdict(q: FitQuality) -> str:
+    """A one-line verdict: 'good fit', or 'POOR FIT: ' and each failed check in a few words."""
+    if not q.poor_fit:
+        return f"good fit (residual {q.residual_to_noise:.2g}x the estimated noise, unstructured)"
+    short = [f"{', '.join(q.at_bounds)} at bound"] if q.at_bounds else []
+    if q.residual_to_noise > MAX_RESIDUAL_TO_NOISE:
+        short.append(f"residual {q.residual_to_noise:.2g}x the estimated noise")
+    if any(r.startswith("residuals are structured") for r in q.reasons):
+        short.append(f"structured residuals (lag-1 autocorrelation {q.lag1_autocorrelation:.2f})")
+    return "POOR FIT: " + "; ".join(short)
 
 
 _PARAM_FIELDS = (
@@ -735,7 +781,8 @@ def fit_cv(
     bounds
         ``name -> (low, high)`` in SI; defaults are wide physical ranges (E0: first guess ± 0.3 V).
     fixed
-        Known :class:`ECParams` fields in SI (``area`` m², ``c_bulk`` mol/m³, ``T`` K, ``n``, ...).
+        Known :class:`ECParams` fields in SI (``area`` m², ``c_bulk`` mol/m³, ``T`` K, ``n``, ...). ``area`` and
+        ``c_bulk`` are required unless fitted: they are never taken from a default or a file's placeholder.
     initial
         Starting values in SI; missing ones come from :func:`initial_guesses` (classical analyses).
     method
@@ -773,6 +820,10 @@ def fit_cv(
     bad = [k for k in fixed if k not in _PARAM_FIELDS]
     if bad:
         raise InvalidInput(f"fixed.{bad[0]}", f"not a parameter; choose from {list(_PARAM_FIELDS)}")
+    for need, what in (("area", "electrode area (m^2)"), ("c_bulk", "bulk concentration (mol/m^3)")):
+        # never a default or a file's placeholder: either scales the current, and so D and k0, without a trace
+        if need not in fixed and need not in params_to_fit:
+            raise InvalidInput(f"fixed.{need}", f"give the {what}, or fit it; it is never assumed")
     if bulk is None:  # the first sweep's direction says which form is in solution
         bulk = "R" if curves[0].E[min(3, curves[0].E.size - 1)] > curves[0].E[0] else "O"
     base = ECParams(**{k: float(v) for k, v in fixed.items()})
