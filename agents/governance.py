@@ -10,9 +10,14 @@
    ``{"extend": {...}}`` or ``"stop"``;
 4. **approval** — for an *ask*, unless the policy's non-interactive rule approves it,
    ``interrupt({"kind": "approval", "role", "tool", "args", "estimate", "reason", ...})``; answer ``"approve"``,
-   ``{"edit": {...new args...}}`` (re-validated) or ``"reject"`` / ``{"reject": "why"}``;
-5. **run** — the tool runs; its outcome (result or error message) is stored under the key and audited with the
-   sha256 of the result.
+   ``{"edit": {...new args...}}`` or ``"reject"`` / ``{"reject": "why"}``. An edit is gated again: an invalid one
+   re-asks with the validation error, a valid one is re-estimated and re-budgeted and asked about again when it now
+   costs more than the question showed. The approver audited is the session's identity (:func:`local_approver`),
+   never a name in the answer;
+5. **run** — the tool runs inside :func:`labwright.metering.tool_call` (its model requests spend the run's token
+   budget; its store writes record the idempotency key in the same transaction, so a crash before step 6 does not
+   repeat them);
+6. **outcome** — result or error message is stored under the key and audited with the sha256 of the result.
 
 Every request, decision (with approver), result, error and denial is a row in the audit log. Questions are recorded in
 the ledger before ``interrupt()`` is called and re-asked with the same payload on a re-run, so resume values line up
@@ -51,7 +56,7 @@ from langgraph.types import interrupt
 from pydantic import BaseModel, Field
 
 from ..errors import InvalidInput, PermissionDenied
-from ..metering import BudgetExhausted, tool_call
+from ..metering import BudgetExhausted, crash_point, tool_call
 from ..tools.registry import Cost, get_tool
 from .audit import AuditLog, canonical_json, sha256_of
 from .budget import Breach, Budget, Usage, check, parse_budget_answer
@@ -429,6 +434,8 @@ def _finish(
     approver: str | None = None,
     seconds: float = 0.0,
 ) -> ToolOutcome:
+    if status == "ok":
+        crash_point("tool_returned")  # test hook: the seam between a tool's effect and its stored outcome
     stored = ctx.ledger.put_result(
         key=key,
         run_id=ctx.run_id,
