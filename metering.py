@@ -15,7 +15,9 @@ cap, lowered by the meter), and the tokens are counted. Outside a governed run t
 applies.
 
 The scope is a :class:`contextvars.ContextVar`: it follows the tool into code it calls, and into a thread only if the
-thread is started with :func:`contextvars.copy_context` (an executor that runs tools elsewhere must carry it).
+thread is started with :func:`contextvars.copy_context`. A :class:`CallScope` pickles (the run's meter opens the
+run's ledger by path in whatever process it is used), so an executor that runs the tool in another process sends
+``current_call()`` along with the arguments and runs the tool inside ``entered(scope)`` there.
 """
 
 from __future__ import annotations
@@ -29,7 +31,16 @@ from typing import Protocol, TypeVar
 
 from .errors import LabwrightError
 
-__all__ = ["Meter", "CallScope", "BudgetExhausted", "current_call", "tool_call", "metered_request", "crash_point"]
+__all__ = [
+    "Meter",
+    "CallScope",
+    "BudgetExhausted",
+    "current_call",
+    "tool_call",
+    "entered",
+    "metered_request",
+    "crash_point",
+]
 
 T = TypeVar("T")
 
@@ -76,6 +87,16 @@ def tool_call(key: str, tool: str, meter: Meter | None = None) -> Iterator[CallS
         yield scope
     finally:
         _CURRENT.reset(token)
+
+
+@contextlib.contextmanager
+def entered(scope: CallScope | None) -> Iterator[CallScope | None]:
+    """Run the body inside ``scope`` (one received from another process); ``None`` leaves the context as it is."""
+    if scope is None:
+        yield None
+        return
+    with tool_call(scope.key, scope.tool, scope.meter) as inner:
+        yield inner
 
 
 def metered_request(send: Callable[[int], tuple[T, int]], *, max_tokens: int, label: str) -> T:

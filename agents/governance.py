@@ -373,21 +373,36 @@ def _budget_gate(ctx: RunContext, key: str, role: str, what: str, claim: Callabl
 
 
 # -- model requests made by tools ---------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class _RunMeter:
     """The :class:`labwright.metering.Meter` of one governed call: a tool's model requests are capped by, and
-    counted in, the run's token budget (ledger ``llm`` rows, audited as ``tool_llm_call``)."""
+    counted in, the run's token budget (ledger ``llm`` rows, audited as ``tool_llm_call``).
 
-    ctx: RunContext
+    It holds paths, not connections, so it pickles: a tool run in a worker process meters into the same run."""
+
+    ledger: str
+    audit: str
+    anchor: str
+    anchor_key: str
+    run_id: str
     key: str
     role: str
     tool: str
 
+    @classmethod
+    def of(cls, ctx: RunContext, key: str, role: str, tool: str) -> _RunMeter:
+        a = ctx.audit.anchor
+        return cls(str(ctx.ledger.path), str(ctx.audit.path), str(a.path), str(a.key_path), ctx.run_id, key, role, tool)
+
     def allow(self, max_tokens: int) -> int:
-        limit = self.ctx.limits().max_llm_tokens
-        if limit is None:
+        ledger = Ledger(self.ledger)
+        try:
+            limit = ledger.budget(self.run_id).max_llm_tokens
+            left = None if limit is None else limit - ledger.usage(self.run_id).llm_tokens
+        finally:
+            ledger.close()
+        if left is None:
             return max_tokens
-        left = limit - self.ctx.ledger.usage(self.ctx.run_id).llm_tokens
         if left <= 0:
             raise BudgetExhausted(
                 f"{self.tool}: the run's token budget max_llm_tokens = {limit} is spent; extend it to go on"
@@ -397,11 +412,23 @@ class _RunMeter:
     def record(self, tokens: int, *, label: str) -> None:
         # Every request is counted, also one a re-run repeats (its tokens were spent again): a fresh key each time.
         req = f"tool-llm:{self.key}:{uuid.uuid4().hex}"
-        self.ctx.ledger.put_reply(
-            key=req, run_id=self.ctx.run_id, reply={"tool": self.tool, "call": self.key}, tokens=tokens
-        )
-        detail = {"key": self.key, "tokens": int(tokens), "label": label}
-        self.ctx.log("tool_llm_call", actor=self.role, role=self.role, tool=self.tool, detail=detail)
+        ledger = Ledger(self.ledger)
+        try:
+            ledger.put_reply(key=req, run_id=self.run_id, reply={"tool": self.tool, "call": self.key}, tokens=tokens)
+        finally:
+            ledger.close()
+        audit = AuditLog(self.audit, anchor=self.anchor, key=self.anchor_key)
+        try:
+            audit.append(
+                run_id=self.run_id,
+                actor=self.role,
+                role=self.role,
+                event="tool_llm_call",
+                tool=self.tool,
+                detail={"key": self.key, "tokens": int(tokens), "label": label},
+            )
+        finally:
+            audit.close()
 
 
 # -- the governed call ---------------------------------------------------------------------------------------------
@@ -661,7 +688,7 @@ def governed_call(
             return settled
         run_args, approver = settled
     # The tool runs as this governed call: its store writes carry the key, its model requests spend the run's budget.
-    with tool_call(key, tool, _RunMeter(ctx, key, dec.role, tool)):
+    with tool_call(key, tool, _RunMeter.of(ctx, key, dec.role, tool)):
         return _execute(ctx, dec, key, step_key, run_args, approver)
 
 
