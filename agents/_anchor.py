@@ -57,11 +57,15 @@ class Anchor:
     def __init__(self, path: str | Path, key_path: str | Path):
         self.path = Path(path)
         self.key_path = Path(key_path)
+        self._cached_key: bytes | None = None  # read once per instance (appends are frequent)
 
     # -- the key -------------------------------------------------------------------------------------------------
     def _key(self, *, create: bool) -> bytes | None:
+        if self._cached_key is not None:
+            return self._cached_key
         try:
-            return bytes.fromhex(self.key_path.read_text().strip())
+            self._cached_key = bytes.fromhex(self.key_path.read_text().strip())
+            return self._cached_key
         except FileNotFoundError:
             if not create:
                 return None
@@ -70,9 +74,10 @@ class Anchor:
         try:  # O_EXCL: two processes creating the key at once keep the first one
             fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            return bytes.fromhex(self.key_path.read_text().strip())
+            return self._key(create=False)
         with os.fdopen(fd, "w") as fh:
             fh.write(key.hex())
+        self._cached_key = key
         return key
 
     def key_problems(self) -> list[str]:
@@ -125,6 +130,7 @@ class Anchor:
         state = AnchorState()
         if not self.path.exists():
             return state
+        self._cached_key = None  # verification reads the key file as it is now
         key = self._key(create=False)
         if key is None:
             state.problems.append(f"the anchor key {self.key_path} is missing: the anchor cannot be checked")

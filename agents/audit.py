@@ -179,9 +179,13 @@ class AuditLog(SqliteFile):
         anchor = anchor or settings.audit_anchor or path.with_name(path.name + ".anchor")
         key = key or settings.audit_key or path.with_name(path.name + ".key")
         self.anchor = Anchor(Path(anchor).expanduser(), Path(key).expanduser())
-        with self._tx() as conn:  # a random id per database: a deleted and recreated file gets a new one
-            conn.execute("INSERT OR IGNORE INTO audit_meta VALUES ('log_id', ?)", (secrets.token_hex(16),))
-            self.log_id = conn.execute("SELECT value FROM audit_meta WHERE key = 'log_id'").fetchone()[0]
+        # A random id per database (a deleted and recreated file gets a new one); written once, then only read.
+        row = self._one("SELECT value FROM audit_meta WHERE key = 'log_id'")
+        if row is None:
+            with self._tx() as conn:
+                conn.execute("INSERT OR IGNORE INTO audit_meta VALUES ('log_id', ?)", (secrets.token_hex(16),))
+            row = self._one("SELECT value FROM audit_meta WHERE key = 'log_id'")
+        self.log_id = row[0]
 
     def append(
         self,
