@@ -5,6 +5,7 @@ Three ways in: call any tool as a plain Python function (``labwright.tools``), r
 """
 
 from . import knowledge as knowledge  # registers the kg_* librarian tools
+from . import scale as scale  # registers the batch tools (sweep_cv, batch_fit_cv, kg_ingest_batch)
 from .agents.lab import Lab as Lab
 from .errors import InvalidInput as InvalidInput
 from .errors import LabwrightError as LabwrightError

@@ -21,15 +21,29 @@ COMMAND_MODULES = [
     "labwright.tools.cli",  # tool
     "labwright.skills.cli",  # run
     "labwright.knowledge.cli",  # kg
+    "labwright.doors.cli",  # mcp, serve
 ]
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _version() -> str:
+    """The installed distribution's version (the source tree's ``__version__`` when run uninstalled)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("labwright")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        from . import __version__
+
+        return __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="labwright", description="Governed, agentic scientific discovery for chemistry and biology."
     )
+    parser.add_argument("--version", action="version", version=f"labwright {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(sub)

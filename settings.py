@@ -63,6 +63,17 @@ class Settings(BaseSettings):
         default=20_000, ge=0, description="Tool calls estimated to spend more LLM tokens than this stop for approval."
     )
     llm_timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout for the LLM endpoint.")
+    ray_address: str | None = Field(
+        default=None,
+        description="Ray cluster for the 'ray' backend of batch tools (also read from RAY_ADDRESS); None: a local "
+        "cluster started on first use.",
+    )
+    ray_num_cpus: int | None = Field(
+        default=None, ge=1, description="CPUs of a local Ray cluster started by labwright (default: all cores)."
+    )
+    context_tokens: int | None = Field(
+        default=None, gt=0, description="The model's context window, tokens; default: asked of the server, else 8192."
+    )
     tool_llm_max_tokens: int = Field(
         default=1024,
         gt=0,

@@ -115,6 +115,9 @@ class RunContext:
         identity the embedding application passes, else ``LABWRIGHT_APPROVER``, else the OS user
         (:func:`local_approver`). An answer's own ``"by"`` field is never trusted as the approver; it is audited as an
         unverified claim beside it.
+    principal : str or None
+        Who is acting when it is not an agent role: the client of a front door (``"mcp:claude-desktop"``); the
+        audit log records it as the actor of the run's tool calls. ``None``: the role acts.
     """
 
     run_id: str
@@ -123,6 +126,7 @@ class RunContext:
     policy: Policy = field(default_factory=Policy)
     budget: Budget = field(default_factory=Budget)
     approver: str = field(default_factory=lambda: local_approver())
+    principal: str | None = None
 
     @classmethod
     def open(
@@ -134,6 +138,7 @@ class RunContext:
         budget: Budget | None = None,
         auto_approve: str | None = None,
         approver: str | None = None,
+        principal: str | None = None,
     ) -> RunContext:
         """A context whose audit log and ledger live under ``LABWRIGHT_HOME`` (from ``settings``)."""
         if settings is None:
@@ -147,6 +152,7 @@ class RunContext:
             policy=policy or Policy.from_settings(settings, auto_approve=auto_approve),
             budget=budget or Budget(),
             approver=local_approver(settings, approver),
+            principal=principal,
         )
         return ctx
 
@@ -479,7 +485,7 @@ def _finish(
     event = {"ok": "tool_result", "error": "tool_error"}.get(status, f"tool_{status}")
     ctx.log(
         event,
-        actor=dec.role,
+        actor=ctx.principal or dec.role,
         role=dec.role,
         tool=dec.tool,
         args=dict(args),
@@ -525,7 +531,7 @@ def _log_decision(
     """Audit the verdict on ``dec``'s call once per idempotency key (a re-run logs nothing new)."""
     ctx.log(
         event,
-        actor=dec.role,
+        actor=ctx.principal or dec.role,
         role=dec.role,
         tool=dec.tool,
         args=dec.args if args is None else args,
@@ -585,7 +591,8 @@ def _ask_until_settled(
         except ApprovalRequired:
             ctx.ledger.release(key)  # outside a graph nothing waits: give the reserved budget back
             raise
-        approver = ctx.approver
+        # A front door that took the answer for a person (the inbox) recorded who it was; else this session answers.
+        approver = ctx.ledger.answered_by(ask_key, "approval") or ctx.approver
         info = {"reason": why or shown.reason, **_claim_detail(claimed)}
         _log_decision(ctx, shown, ask_key, verdict, approver, info, args=edited)
         if verdict == "reject":
@@ -646,7 +653,7 @@ def governed_call(
                 interrupt(rec["payload"])
         return _from_stored(stored, dec, cached=True)
 
-    actor = dec.role
+    actor = ctx.principal or dec.role
     ctx.log(
         "tool_request",
         actor=actor,

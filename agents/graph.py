@@ -30,16 +30,15 @@ import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, Send
+from typing_extensions import TypedDict  # not typing's: LangGraph's schema export (Studio) needs it on Python < 3.12
 
-from ..tools.registry import openai_tools
 from .governance import RunContext, ask_human, governed_call, governed_llm
 from .llm import Planner, estimate_tokens, make_planner, worker_messages
 from .policy import idempotency_key
-from .roles import tools_for
 
 __all__ = ["LabState", "Task", "TaskResult", "Evidence", "LabDeps", "build_graph", "review_results", "DEPS_KEY"]
 
@@ -195,7 +194,8 @@ def supervisor(state: LabState, config) -> Command[Literal["worker", "answer"]]:
 
 # -- worker --------------------------------------------------------------------------------------------------------
 def _assistant_message(reply: Mapping[str, Any]) -> dict[str, Any]:
-    msg: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
+    # Content is a string even beside tool calls: servers such as llama.cpp refuse ``null`` there.
+    msg: dict[str, Any] = {"role": "assistant", "content": reply.get("content") or ""}
     if reply.get("tool_calls"):
         msg["tool_calls"] = [
             {
@@ -225,7 +225,8 @@ def worker(payload: dict[str, Any], config) -> dict[str, Any]:
     role = task["role"]
     messages = worker_messages(role, task, request)
     # Tool schemas are part of every prompt a model sees (the offline planner sends none).
-    schema_tokens = 0 if planner.offline else estimate_tokens(openai_tools(tools_for(role)))
+    offered = getattr(planner, "role_tools", None)
+    schema_tokens = 0 if planner.offline or offered is None else estimate_tokens(offered(role))
     evidence: list[Evidence] = []
     status, summary = "turn_limit", f"stopped after {deps.max_turns} turns without a final summary"
     for turn in range(deps.max_turns):
@@ -460,6 +461,7 @@ def answer(state: LabState, config) -> dict[str, Any]:
             )
         else:
             text = reply["content"]
+    status = _outcome(status, state, deps.planner.offline)
     if status == "stopped" and not text.lower().startswith("stopped"):
         text = "Stopped before finishing (budget or a person's decision).\n" + text
     ctx.log(
@@ -472,6 +474,22 @@ def answer(state: LabState, config) -> dict[str, Any]:
     )
     _emit({"event": "answer", "status": status})
     return {"answer": text, "status": status}
+
+
+def _outcome(status: str, state: LabState, offline: bool) -> str:
+    """The run's status from what happened: ``needs_input`` when the offline planner could plan no call (the request
+    lacks what a tool needs), ``failed`` when calls were made and none succeeded (calls a person rejected do not
+    count: the answer reports the decision), else ``status`` (``answered``, or ``stopped``)."""
+    if status != "answered":
+        return status
+    rnd = state.get("round", 1)
+    results = [r for r in state.get("results", []) if r["round"] == rnd]
+    if not results:
+        return "needs_input" if offline and not state.get("tasks") else status
+    evidence = [e for r in results for e in r.get("evidence", []) if e["status"] != "rejected"]
+    if not evidence or any(e["status"] == "ok" for e in evidence):
+        return status
+    return "failed"
 
 
 def build_graph(checkpointer: Any = None):

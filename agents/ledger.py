@@ -46,6 +46,14 @@ CREATE TABLE IF NOT EXISTS asks (
     PRIMARY KEY (key, kind)
 );
 CREATE INDEX IF NOT EXISTS asks_run ON asks(run_id);
+-- Who answered a question, when a local front door (the approval inbox) recorded the answer on a person's behalf:
+-- written by that process beside the answer, never read from the answer itself.
+CREATE TABLE IF NOT EXISTS ask_answerers (
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    answered_by TEXT NOT NULL,
+    PRIMARY KEY (key, kind)
+);
 CREATE TABLE IF NOT EXISTS budgets (
     run_id TEXT PRIMARY KEY,
     budget TEXT NOT NULL,
@@ -239,12 +247,23 @@ class Ledger(SqliteFile):
         assert stored is not None
         return stored
 
-    def answer_ask(self, key: str, kind: str, answer: Any, ns: str | None) -> None:
+    def answer_ask(self, key: str, kind: str, answer: Any, ns: str | None, *, answered_by: str | None = None) -> None:
+        """Record the answer (first answer wins); ``answered_by``: the identity a local front door vouches for."""
         with self._tx() as conn:
-            conn.execute(
+            cur = conn.execute(
                 "UPDATE asks SET answer = ?, ns = ? WHERE key = ? AND kind = ? AND answer IS NULL",
                 (canonical_json(answer), ns, key, kind),
             )
+            if answered_by and cur.rowcount:
+                conn.execute(
+                    "INSERT OR IGNORE INTO ask_answerers (key, kind, answered_by) VALUES (?, ?, ?)",
+                    (key, kind, answered_by),
+                )
+
+    def answered_by(self, key: str, kind: str) -> str | None:
+        """The identity recorded with the answer by the front door that took it, if any."""
+        row = self._one("SELECT answered_by FROM ask_answerers WHERE key = ? AND kind = ?", (key, kind))
+        return row[0] if row else None
 
     def pending_asks(self, run_id: str) -> list[StoredAsk]:
         rows = self._all(

@@ -27,7 +27,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from ..errors import LabwrightError
-from ..tools.registry import openai_tools
+from . import _context
+from ._compact import compact_tools, sentence
+from ._context import ContextOverflow
 from .audit import canonical_json
 from .offline import OFFLINE_LABEL, OfflinePlanner
 from .roles import ROLES, WORKER_ROLES, get_role, tools_for
@@ -41,6 +43,8 @@ __all__ = [
     "make_planner",
     "OFFLINE_LABEL",
     "estimate_tokens",
+    "ContextOverflow",
+    "worker_messages",
 ]
 
 Reply = dict[str, Any]
@@ -80,8 +84,34 @@ def estimate_tokens(*parts: Any) -> int:
 
 
 # -- the OpenAI-compatible model -----------------------------------------------------------------------------------
+def _wire(messages: Sequence[Mapping[str, Any]]) -> list[dict]:
+    """Messages as every OpenAI-compatible server accepts them: ``content`` always a string (llama.cpp answers
+    HTTP 500 to ``null`` on an assistant tool-call message), tool-call arguments as JSON text."""
+    out = []
+    for m in messages:
+        msg = {**m, "content": "" if m.get("content") is None else str(m["content"])}
+        if m.get("tool_calls"):
+            msg["tool_calls"] = [
+                {
+                    **c,
+                    "type": c.get("type", "function"),
+                    "function": {
+                        "name": c["function"]["name"],
+                        "arguments": a if isinstance(a := c["function"].get("arguments"), str) else json.dumps(a),
+                    },
+                }
+                for c in m["tool_calls"]
+            ]
+        out.append(msg)
+    return out
+
+
 class ChatModel:
     """Chat completions with native tool calling against an OpenAI-compatible endpoint.
+
+    Every request is made to fit the model's context (see :mod:`labwright.agents._context`): ``max_tokens`` is at
+    most what the context leaves after the prompt, and a prompt that leaves less than a short reply has its history
+    trimmed. A server's context-length refusal corrects the estimate and the request is made again (twice at most).
 
     Parameters
     ----------
@@ -90,9 +120,13 @@ class ChatModel:
     timeout
         Per-request timeout, s.
     max_retries
-        Retries of transient failures (connection, timeout, 429, 5xx) with exponential backoff and jitter.
+        Retries of transient failures (connection, timeout, HTTP 429, HTTP 5xx) with exponential backoff and
+        jitter. Other refusals (HTTP 4xx, a reply that is not a chat completion) are not retried.
     backoff
         First backoff delay, s; doubles each retry.
+    context_tokens
+        The model's context window, tokens; ``None``: ask the server on first use, else
+        ``DEFAULT_CONTEXT_TOKENS``.
     """
 
     def __init__(
@@ -104,6 +138,7 @@ class ChatModel:
         timeout: float = 60.0,
         max_retries: int = 3,
         backoff: float = 0.5,
+        context_tokens: int | None = None,
     ):
         from openai import OpenAI
 
@@ -111,16 +146,45 @@ class ChatModel:
         self.base_url = base_url
         self.max_retries = max_retries
         self.backoff = backoff
+        self._api_key = api_key
+        self._context = context_tokens
+        self._context_source = "setting" if context_tokens else None
+        # Server tokens per estimated token, raised when a refusal shows the estimate ran low.
+        self._ratio = 1.0
         # The client's own retries are off: ours are counted, logged and apply the same rules to every endpoint.
         self._client = OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0)
+
+    @property
+    def context_tokens(self) -> int:
+        """The context window used to bound requests (setting, else the server's word, else the default)."""
+        if self._context is None:
+            found = _context.discover(self.base_url, self.model, self._api_key)
+            self._context = found or _context.DEFAULT_CONTEXT_TOKENS
+            self._context_source = "server" if found else "default"
+        return self._context
+
+    def _usable(self) -> int:
+        return int(self.context_tokens / self._ratio)
+
+    def fit(
+        self, messages: Sequence[Mapping[str, Any]], tools: list[dict] | None, max_tokens: int | None
+    ) -> tuple[list[dict], int]:
+        """``(messages trimmed to fit, max_tokens bounded by the context)`` for one request."""
+        usable = self._usable()
+        reply = _context.MIN_REPLY_TOKENS if max_tokens is None else min(max_tokens, _context.MIN_REPLY_TOKENS)
+        msgs = _context.fit_messages(_wire(messages), tools, usable, reply=max(1, reply))
+        room = usable - _context.prompt_tokens(msgs, tools)
+        cap = room if max_tokens is None else min(int(max_tokens), room)
+        return msgs, max(1, cap)
 
     def complete(
         self, messages: list[dict], tools: list[dict] | None = None, *, max_tokens: int | None = None
     ) -> tuple[Reply, int]:
         """One chat completion; returns ``({"content", "tool_calls"}, total_tokens)``.
 
-        ``max_tokens`` caps the completion (sent as ``max_tokens``, or as ``max_completion_tokens`` to an endpoint
-        that refuses the former), so a reply cannot spend more of the run's token budget than is left."""
+        ``max_tokens`` caps the completion further (the run's token budget); it is sent as ``max_tokens``, or as
+        ``max_completion_tokens`` to an endpoint that refuses the former. :class:`LLMUnavailable` when the
+        endpoint refuses the request or keeps failing; :class:`ContextOverflow` when the request cannot fit."""
         import openai
 
         transient = (
@@ -129,14 +193,14 @@ class ChatModel:
             openai.RateLimitError,
             openai.InternalServerError,
         )
-        kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
-        if tools:
-            kwargs["tools"] = tools
-            kwargs["tool_choice"] = "auto"
-        if max_tokens is not None:
-            kwargs["max_tokens"] = max(1, int(max_tokens))
-        attempt = 0
+        cap_key = "max_tokens"
+        attempt = refusals = 0
         while True:
+            msgs, cap = self.fit(messages, tools, max_tokens)
+            kwargs: dict[str, Any] = {"model": self.model, "messages": msgs, cap_key: cap}
+            if tools:
+                kwargs["tools"] = tools
+                kwargs["tool_choice"] = "auto"
             try:
                 resp = self._client.chat.completions.create(**kwargs)
                 break
@@ -148,13 +212,18 @@ class ChatModel:
                 time.sleep(self.backoff * 2**attempt * (1 + 0.25 * random.random()))
                 attempt += 1
             except openai.BadRequestError as err:
-                if "max_tokens" in kwargs and "max_tokens" in str(err):
-                    # Some models (OpenAI's reasoning models) take the cap as max_completion_tokens instead.
-                    kwargs["max_completion_tokens"] = kwargs.pop("max_tokens")
+                text = str(err)
+                refusal = _context.parse_refusal(text)
+                if refusal is not None and refusals < 2:
+                    self._learn(refusal, msgs, tools)
+                    refusals += 1
                     continue
-                raise LLMUnavailable(f"{self.base_url}: {type(err).__name__}: {err}") from err
+                if cap_key == "max_tokens" and "max_completion_tokens" in text:
+                    cap_key = "max_completion_tokens"  # OpenAI's reasoning models take the cap under this name
+                    continue
+                raise LLMUnavailable(f"{self.base_url} refused the request: {type(err).__name__}: {err}") from err
             except openai.APIError as err:
-                raise LLMUnavailable(f"{self.base_url}: {type(err).__name__}: {err}") from err
+                raise LLMUnavailable(f"{self.base_url} refused the request: {type(err).__name__}: {err}") from err
         if not getattr(resp, "choices", None):
             raise LLMUnavailable(f"{self.base_url}: the reply has no choices")
         msg = resp.choices[0].message
@@ -167,13 +236,27 @@ class ChatModel:
                 args = raw  # the gate rejects it and the model is told its arguments were not a JSON object
             calls.append({"id": tc.id or f"call_{i}", "name": tc.function.name, "arguments": args})
         usage = getattr(resp, "usage", None)
-        tokens = getattr(usage, "total_tokens", None) or estimate_tokens(messages, msg.content or "")
+        tokens = getattr(usage, "total_tokens", None) or estimate_tokens(msgs, msg.content or "")
         return {"content": msg.content, "tool_calls": calls}, int(tokens)
 
+    def _learn(self, refusal: tuple[int, int | None], msgs: list[dict], tools: list[dict] | None) -> None:
+        """Take the server's word on its context and on the prompt's size after a context-length refusal."""
+        context, prompt = refusal
+        old_context, old_ratio = self.context_tokens, self._ratio
+        self._context = min(old_context, context)
+        self._context_source = "server refusal"
+        if prompt:
+            self._ratio = max(self._ratio, 1.1 * prompt / max(_context.prompt_tokens(msgs, tools), 1))
+        if self._context >= old_context and self._ratio <= old_ratio:
+            self._ratio *= 1.1  # nothing learnt from the message: leave more room next time
+
+
+# The share of the context a role's tool definitions may take; the rest is for the conversation and the reply.
+TOOLS_SHARE = 1 / 3
 
 _SUPERVISOR_PROMPT = """You are the supervisor of a governed chemistry lab. You do not call science tools yourself.
 Split the user's request into a few independent tasks and delegate each to one role with the `delegate` tool.
-Roles:
+Choose the role whose tools do what a task needs. Roles and their tools:
 {roles}
 Tasks run in parallel. If the request needs no tools, answer it directly in text instead of delegating."""
 
@@ -213,6 +296,26 @@ def _delegate_tool() -> dict:
     }
 
 
+def role_catalogue() -> str:
+    """Each worker role with its tools and what they do, for the supervisor to route by (tools every role shares are
+    listed once)."""
+    from ..tools.registry import get_tool
+
+    per_role = {r: tools_for(r) for r in WORKER_ROLES}
+    shared = set.intersection(*(set(t) for t in per_role.values())) if per_role else set()
+
+    def line(name: str) -> str:
+        return f"{name} ({sentence(get_tool(name).description, 80)})"
+
+    lines = []
+    for r, names in per_role.items():
+        own = [n for n in names if n not in shared]
+        lines.append(f"- {r}: {ROLES[r].description} Tools: " + "; ".join(line(n) for n in own))
+    if shared:
+        lines.append("- every role also: " + ", ".join(sorted(shared)))
+    return "\n".join(lines)
+
+
 def _summaries(results: Sequence[dict]) -> str:
     return "\n".join(f"- {r['role']} ({r['status']}): {r['summary']}" for r in results) or "(no results)"
 
@@ -235,7 +338,7 @@ class LLMPlanner:
         previous: Sequence[dict] = (),
         max_tokens: int | None = None,
     ) -> tuple[Reply, int]:
-        roles = "\n".join(f"- {r}: {ROLES[r].description}" for r in WORKER_ROLES)
+        roles = role_catalogue()
         user = request
         if context:
             user = "Earlier in this conversation:\n" + "\n".join(context) + "\n\nNow: " + request
@@ -260,10 +363,15 @@ class LLMPlanner:
                 tasks.append({"id": f"t{len(tasks) + 1}", "role": role, "goal": str(item.get("goal", "")), "calls": []})
         return {"tasks": tasks, "content": reply["content"], "notes": notes}, tokens
 
+    def role_tools(self, role: str) -> list[dict]:
+        """The role's tools as offered to the model: compacted to at most ``TOOLS_SHARE`` of its context."""
+        budget = int(self.model.context_tokens * TOOLS_SHARE * _context.CHARS_PER_TOKEN)
+        return compact_tools(tools_for(role), budget)[0]
+
     def worker_turn(
         self, role: str, task: Mapping[str, Any], messages: list[dict], *, max_tokens: int | None = None
     ) -> tuple[Reply, int]:
-        return self.model.complete(messages, openai_tools(tools_for(role)), max_tokens=max_tokens)
+        return self.model.complete(messages, self.role_tools(role), max_tokens=max_tokens)
 
     def compose_answer(
         self, request: str, results: Sequence[dict], notes: Sequence[str], *, max_tokens: int | None = None
@@ -294,5 +402,12 @@ def make_planner(settings: Any = None) -> Planner:
         settings = get_settings()
     if settings.llm_configured:
         key = settings.api_key.get_secret_value() if settings.api_key else None
-        return LLMPlanner(ChatModel(settings.base_url, settings.model, key, timeout=settings.llm_timeout_s))
+        model = ChatModel(
+            settings.base_url,
+            settings.model,
+            key,
+            timeout=settings.llm_timeout_s,
+            context_tokens=getattr(settings, "context_tokens", None),
+        )
+        return LLMPlanner(model)
     return OfflinePlanner()

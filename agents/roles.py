@@ -66,6 +66,8 @@ _ELECTROCHEM = (
     "tafel_analysis",
     "cottrell_analysis",
     "read_voltammogram",
+    "sweep_cv",
+    "batch_fit_cv",
 )
 _MECHANISM = ("validate_mechanism", "score_mechanism", "compare_mechanisms", "omes_score")
 _KINETICS = (
@@ -77,10 +79,13 @@ _KINETICS = (
     "pdpc_saturation_scan",
     "simulate_ssa",
     "cme_stationary",
+    "load_sbml",
+    "simulate_sbml",
+    "export_sbml",
 )
 _KNOWLEDGE_READ = ("kg_stats", "kg_neighbors", "kg_paths", "kg_hypotheses")
 # kg_export writes a HIF file, so it is a writing tool: the librarian's, not the read-only reviewer's.
-_KNOWLEDGE_WRITE = ("kg_ingest_text", "kg_ingest_events", "kg_export")
+_KNOWLEDGE_WRITE = ("kg_ingest_text", "kg_ingest_events", "kg_ingest_batch", "kg_export")
 
 # Registered tools deliberately given to no agent role (only skills may call them), with the reason. Empty today:
 # every registered tool belongs to a role; tests fail when a new tool is in neither a role nor this list.

@@ -71,7 +71,10 @@ class RunView(BaseModel):
     """A run as it stands: status, answer, pending questions, usage and limits."""
 
     run_id: str
-    status: str = Field(description="'answered', 'waiting' (questions pending), 'stopped', 'incomplete' or 'running'")
+    status: str = Field(
+        description="'answered', 'needs_input' (nothing could run without more from the user), 'failed' (see the "
+        "answer for why; resumable), 'waiting' (questions pending), 'stopped', 'incomplete' or 'running'"
+    )
     request: str = ""
     planner: str = ""
     answer: str | None = None
@@ -151,15 +154,35 @@ class Runs:
         return {"configurable": {"thread_id": ctx.run_id, DEPS_KEY: deps}, "recursion_limit": 100}
 
     def _drive(self, ctx: RunContext, inp: Any, on_event: Callable[[dict], None] | None) -> RunView:
+        """Run the graph until it answers, waits or fails. A failure (the model's endpoint refused or stayed down,
+        a bug) ends the run as ``failed`` with the reason in the ledger and the audit log, never left ``running``;
+        the checkpoint stays, so :meth:`resume` can try again from it."""
         cfg = self._config(ctx)
-        if on_event is None:
-            self.graph.invoke(inp, cfg, durability="sync")
-        else:
-            for chunk in self.graph.stream(inp, cfg, stream_mode="custom", durability="sync"):
-                on_event(chunk)
+        ctx.ledger.set_run_status(ctx.run_id, "running")
+        try:
+            if on_event is None:
+                self.graph.invoke(inp, cfg, durability="sync")
+            else:
+                for chunk in self.graph.stream(inp, cfg, stream_mode="custom", durability="sync"):
+                    on_event(chunk)
+        except Exception as err:  # every error becomes a visible, terminal state (the reason says which)
+            reason = f"{type(err).__name__}: {err}"
+            ctx.ledger.set_run_status(ctx.run_id, "failed")
+            ctx.log("run_failed", actor="system", role=None, detail={"reason": reason})
+            if on_event is not None:
+                on_event({"event": "failed", "reason": reason})
+            return self.view(ctx.run_id)
         view = self.view(ctx.run_id)
         ctx.ledger.set_run_status(ctx.run_id, view.status)
         return view
+
+    def _failure(self, run_id: str) -> str | None:
+        """The reason of the run's latest failure, if its last drive failed."""
+        record = self.ledger.get_run(run_id)
+        if record is None or record.get("status") != "failed":
+            return None
+        rows = [r for r in self.audit.rows(run_id) if r.event == "run_failed"]
+        return rows[-1].detail.get("reason", "unknown error") if rows else "unknown error"
 
     # -- starting and resuming --
     def start(
@@ -262,8 +285,11 @@ class Runs:
         values = snap.values or {}
         answered = self._recorded_answers(ctx, run_id)
         pending = [_pending(i.id, i.value) for i in snap.interrupts if i.id not in answered]
+        failure = None if pending else self._failure(run_id)
         if pending:
             status = "waiting"
+        elif failure is not None:
+            status = "failed"
         elif snap.next:
             status = "incomplete"
         elif values.get("answer") is not None:
@@ -275,7 +301,7 @@ class Runs:
             status=status,
             request=values.get("request") or (record or {}).get("request", ""),
             planner=values.get("planner") or (record or {}).get("planner", ""),
-            answer=values.get("answer"),
+            answer=f"The run failed: {failure}" if failure is not None else values.get("answer"),
             pending=pending,
             tasks=values.get("tasks", []),
             results=values.get("results", []),
@@ -313,6 +339,10 @@ class Runs:
         for i, r in enumerate(runs):
             if (keep is not None and i >= keep) or (older_than is not None and now - r["updated"] > older_than):
                 doomed.append(r["run_id"])
+        return self.prune_ids(doomed)
+
+    def prune_ids(self, doomed: list[str]) -> list[str]:
+        """Delete the checkpoints and ledger rows of the runs ``doomed`` and compact the file; returns them."""
         for run_id in doomed:
             self.saver.delete_thread(run_id)
             self._contexts.pop(run_id, None)
@@ -323,7 +353,7 @@ class Runs:
                 self.saver.conn.execute("VACUUM")
                 # VACUUM goes through the write-ahead log; fold it back so the files on disk shrink too.
                 self.saver.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return doomed
+        return list(doomed)
 
     def checkpoint_file_bytes(self) -> int:
         """Bytes on disk of the checkpoint database and its write-ahead log."""

@@ -8,8 +8,9 @@ it. Re-ingesting identical text, or the same events, adds nothing.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -136,6 +137,30 @@ def _extract(
     return offline_extract(doc.text, vocabulary=vocabulary), OFFLINE_EXTRACTOR, OFFLINE_VERSION, 0
 
 
+Extraction = tuple[list[ExtractedEvent], str, str, int]  # events, extractor name, its version, tokens spent
+
+
+def extract_document(
+    doc: Document,
+    *,
+    extractor: Extractor = "auto",
+    settings: Settings | None = None,
+    vocabulary: Iterable[str] | None = None,
+    max_chars: int = 2000,
+) -> dict[str, Any]:
+    """Extract one document's events (no store involved) as JSON: ``events``, ``extractor``, ``version``, ``tokens``."""
+    events, name, version, tokens = _extract(doc, extractor, settings or get_settings(), vocabulary, max_chars)
+    return {"events": [dataclasses.asdict(e) for e in events], "extractor": name, "version": version, "tokens": tokens}
+
+
+def extraction_from_json(data: dict[str, Any]) -> Extraction:
+    """The inverse of :func:`extract_document`'s JSON form."""
+    events = [
+        ExtractedEvent(**{**e, "source": tuple(e["source"]), "target": tuple(e["target"])}) for e in data["events"]
+    ]
+    return events, data["extractor"], data["version"], int(data["tokens"])
+
+
 def ingest_documents(
     store: KnowledgeStore,
     docs: Iterable[Document],
@@ -144,6 +169,7 @@ def ingest_documents(
     vocabulary: Iterable[str] | None = None,
     settings: Settings | None = None,
     max_chars: int = 2000,
+    extract_many: Callable[[list[Document]], list[Extraction]] | None = None,
 ) -> IngestReport:
     """Extract events from each document and store them with per-chunk provenance, in one transaction.
 
@@ -160,6 +186,10 @@ def ingest_documents(
         Terms for the offline extractor (default: the shipped vocabulary).
     max_chars
         Chunk size for LLM extraction, characters.
+    extract_many
+        Runs the extraction of the documents not yet stored, e.g. in parallel on an executor (see
+        :mod:`labwright.scale`); each result as :func:`extract_document` gives it, read back with
+        :func:`extraction_from_json`. Default: one after another here. Writing stays here, in one transaction.
 
     Raises
     ------
@@ -192,9 +222,12 @@ def ingest_documents(
             report.documents[d.id] = "unchanged"
         else:
             pending.append(d)
+    if extract_many is None:
+        results = [_extract(d, extractor, settings, vocabulary, max_chars) for d in pending]
+    else:
+        results = extract_many(pending)
     extracted = []
-    for d in pending:
-        events, name, version, tokens = _extract(d, extractor, settings, vocabulary, max_chars)
+    for d, (events, name, version, tokens) in zip(pending, results, strict=True):
         report.tokens += tokens
         report.extractor = name
         extracted.append((d, events, name, version))

@@ -27,4 +27,6 @@ from ._workflow import ContractMismatch as ContractMismatch
 from ._workflow import Workflow as Workflow
 from ._workflow import WorkflowSpec as WorkflowSpec
 from ._workflow import adapter as adapter
+from ._workflow import find_workflow as find_workflow
 from ._workflow import load_workflow as load_workflow
+from ._workflow import packaged_workflows as packaged_workflows

@@ -42,7 +42,7 @@ from ._provenance import InputRecord, sha256_json, write_atomic
 from ._skill import SkillContext, StepRejected, StepSkipped
 from ._workflow import StepSpec, Workflow, WorkflowSpec, load_workflow
 
-__all__ = ["run", "resume", "rollback", "RunResult", "PendingApproval", "run_dir_of", "Answer"]
+__all__ = ["run", "resume", "rollback", "RunResult", "PendingApproval", "run_dir_of", "Answer", "list_runs"]
 
 Answer = str | Mapping[str, Any]
 """An answer to a pending question: "approve", "reject", {"edit": {...}} or {"rollback": {"step": .., "params": ..}}."""
@@ -282,6 +282,60 @@ def _result(
     )
 
 
+def _note_status(res: RunResult) -> None:
+    """Record where the run stands in its ``run.json`` (what ``labwright runs list`` shows without opening the
+    checkpoints)."""
+    path = Path(res.run_dir) / "run.json"
+    if not path.is_file():
+        return
+    meta = json.loads(path.read_text())
+    meta.update(
+        status=res.status,
+        error=res.error,
+        pending=len(res.pending),
+        report=res.report_path,
+        updated=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    _write_meta(Path(res.run_dir), meta)
+
+
+def list_runs() -> list[dict[str, Any]]:
+    """Workflow runs under ``LABWRIGHT_HOME/runs``, newest activity first: ``run_id``, ``kind`` ("workflow"),
+    ``workflow``, ``status`` (finished / waiting / failed; "unknown" for a run that never got as far as a status),
+    ``request`` (the workflow's name), ``created`` and ``updated`` (epoch seconds), ``report``, ``error``."""
+    root = get_settings().runs_dir
+    out = []
+    for path in root.glob("*/run.json") if root.is_dir() else []:
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):  # a half-written or foreign folder: not a run
+            continue
+        name = (meta.get("workflow") or {}).get("spec", {}).get("name") or path.parent.name
+        created = _epoch(meta.get("started")) or path.stat().st_mtime
+        out.append(
+            {
+                "run_id": meta.get("run_id", path.parent.name),
+                "kind": "workflow",
+                "workflow": name,
+                "status": meta.get("status", "unknown"),
+                "request": f"workflow {name}",
+                "planner": "workflow",
+                "created": created,
+                "updated": _epoch(meta.get("updated")) or path.stat().st_mtime,
+                "report": meta.get("report"),
+                "error": meta.get("error"),
+            }
+        )
+    return sorted(out, key=lambda r: -r["updated"])
+
+
+def _epoch(stamp: Any) -> float | None:
+    try:
+        return datetime.fromisoformat(str(stamp)).timestamp() if stamp else None
+    except ValueError:
+        return None
+
+
 def run(
     workflow: str | Path | Mapping[str, Any] | WorkflowSpec | Workflow | None = None,
     *,
@@ -320,6 +374,21 @@ def run(
     RunResult
         Status, report paths, step statuses, outputs and any pending questions.
     """
+    res = _run(workflow, approve=approve, resume=resume, run_id=run_id, answers=answers, ask=ask, approver=approver)
+    _note_status(res)
+    return res
+
+
+def _run(
+    workflow: Any,
+    *,
+    approve: str | None,
+    resume: str | None,
+    run_id: str | None,
+    answers: Mapping[str, Answer] | None,
+    ask: Callable[[PendingApproval], Answer] | None,
+    approver: str | None,
+) -> RunResult:
     if resume is not None:
         meta = _read_meta(resume)
         wf = _stored_workflow(meta)

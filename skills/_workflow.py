@@ -414,6 +414,34 @@ def _raise_if(reason: str | None, up: Skill, up_step: str, down: Skill, down_ste
         raise ContractMismatch(f"{up_step} ({up.ref})", f"{down_step} ({down.ref})", field, reason + extra)
 
 
+PACKAGED_WORKFLOWS = Path(__file__).resolve().parent.parent / "examples" / "workflows"
+
+
+def packaged_workflows() -> dict[str, Path]:
+    """Workflows shipped with labwright, by name (``redox_kinetics`` -> its YAML file inside the package)."""
+    return {p.stem: p for p in sorted(PACKAGED_WORKFLOWS.glob("*.yaml"))}
+
+
+def find_workflow(source: str | Path) -> Path:
+    """The workflow file ``source`` names: an existing file, else a packaged workflow of that name.
+
+    Raises
+    ------
+    InvalidInput
+        Neither a file nor a packaged workflow; the message lists the packaged names.
+    """
+    path = Path(source)
+    if path.is_file():
+        return path
+    shipped = packaged_workflows()
+    name = path.name.removesuffix(".yaml").removesuffix(".yml")
+    if path.parent == Path(".") and name in shipped:
+        return shipped[name]
+    names = ", ".join(shipped) or "none"
+    reason = f"no such workflow file {str(path)!r}, nor a packaged workflow of that name ({names})"
+    raise InvalidInput("workflow", reason)
+
+
 def load_workflow(source: str | Path | Mapping[str, Any] | WorkflowSpec, *, base_dir: Path | None = None) -> Workflow:
     """Load a workflow from a YAML file, a mapping or a :class:`WorkflowSpec`, and check every contract.
 
@@ -428,9 +456,7 @@ def load_workflow(source: str | Path | Mapping[str, Any] | WorkflowSpec, *, base
     """
     path: Path | None = None
     if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.is_file():
-            raise InvalidInput("workflow", f"no such workflow file {str(path)!r}")
+        path = find_workflow(source)
         try:
             raw = yaml.safe_load(path.read_text())
         except yaml.YAMLError as err:

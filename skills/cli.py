@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import InvalidInput
 from ..settings import APPROVAL_RULE_HELP
 
-__all__ = ["add_parser", "EXIT_WAITING"]
+__all__ = ["add_parser", "EXIT_WAITING", "report_result"]
 
 EXIT_WAITING = 3  # the run stopped at a checkpoint and waits for an answer
 
@@ -23,7 +23,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Run a scripted workflow of skills. Steps stop for approval at checkpoints; without --approve "
         "and without a terminal the run stops there and can be resumed by id.",
     )
-    p.add_argument("workflow", nargs="?", type=Path, help="workflow YAML file (omit with --resume)")
+    p.add_argument(
+        "workflow",
+        nargs="?",
+        type=Path,
+        help="workflow YAML file, or the name of a packaged workflow such as redox_kinetics (omit with --resume)",
+    )
     p.add_argument(
         "--approve",
         metavar="RULE",
@@ -159,6 +164,11 @@ def run_command(args: argparse.Namespace) -> int:
     if args.json:
         print(res.model_dump_json(indent=2))
         return {"finished": 0, "failed": 1}.get(res.status, EXIT_WAITING)
+    return report_result(res)
+
+
+def report_result(res: Any) -> int:
+    """Print a workflow run's summary, questions or report path; the exit status (0, 1 failed, 3 waiting)."""
     _print_summary(res)
     if res.status == "failed":
         print(f"labwright: error: run {res.run_id} failed: {res.error}", file=sys.stderr)

@@ -90,6 +90,11 @@ def invalid_input_from(err: ValidationError, *, tool: str | None = None) -> Inva
             shown = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
             reason = f"{msg} (got {shown})"
     field = loc
+    if isinstance(cause, InvalidInput):
+        # A model-level validator has no location of its own, and a field validator may name a part of its field
+        # ('cell' -> 'cell.plot_path'): then the field the InvalidInput names is the more precise one.
+        if not first["loc"] or cause.field.startswith(loc + "."):
+            field = cause.field
     if len(errors) > 1:
         others = sorted({".".join(str(p) for p in e["loc"]) for e in errors[1:]} - {loc})
         if others:

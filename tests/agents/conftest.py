@@ -71,14 +71,24 @@ class ScriptedOpenAI:
     A reply is ``{"content": str}``, ``{"tool_calls": [(name, args_dict), ...]}``, or ``{"status": 500}`` (optionally
     with ``"message"``) for an HTTP error. Every request body is kept in ``requests`` so tests can check what the
     model was shown.
+
+    Like llama.cpp's server it refuses, before the script sees them, an assistant tool-call message whose ``content``
+    is ``null`` (HTTP 500, as llama-cpp-python's chat template fails on it) and a prompt plus ``max_tokens`` beyond
+    its context of ``context`` tokens (HTTP 400 with llama.cpp's "maximum context length" message; prompt tokens
+    counted as :meth:`prompt_tokens`); refused bodies go to ``refused``. It advertises the context at ``GET /props``
+    (llama.cpp) and in ``GET /v1/models`` (``meta.n_ctx_train``) unless ``advertise`` is False.
     """
 
-    def __init__(self):
+    def __init__(self, context: int = 8192, advertise: bool = True):
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.requests: list[dict] = []
+        self.refused: list[tuple[int, dict]] = []
+        self.gets: list[str] = []
         self.script = None
+        self.context = context
+        self.advertise = advertise
         self._lock = threading.Lock()
         outer = self
 
@@ -86,30 +96,78 @@ class ScriptedOpenAI:
             def log_message(self, *args):  # keep pytest output clean
                 pass
 
-            def do_POST(self):
+            def _send(self, status: int, payload: dict) -> None:
                 import json
 
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with outer._lock:
-                    outer.requests.append(body)
-                    reply = outer.script(body)
-                if "status" in reply:
-                    message = reply.get("message", "scripted failure")
-                    data = json.dumps({"error": {"message": message, "type": "server_error"}}).encode()
-                    self.send_response(reply["status"])
-                else:
-                    data = json.dumps(outer._completion(body, reply)).encode()
-                    self.send_response(200)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def do_GET(self):
+                outer.gets.append(self.path)
+                if outer.advertise and self.path == "/props":
+                    self._send(200, {"default_generation_settings": {"n_ctx": outer.context}})
+                elif outer.advertise and self.path == "/v1/models":
+                    meta = {"n_ctx_train": outer.context}
+                    self._send(200, {"object": "list", "data": [{"id": "scripted-model", "meta": meta}]})
+                else:
+                    self._send(404, {"error": {"message": "not found"}})
+
+            def do_POST(self):
+                import json
+
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                refusal = outer.refusal(body)
+                with outer._lock:
+                    if refusal is not None:
+                        outer.refused.append((refusal[0], body))
+                    else:
+                        outer.requests.append(body)
+                        reply = outer.script(body)
+                if refusal is not None:
+                    status, message = refusal
+                    self._send(status, {"error": {"message": message, "type": "invalid_request_error"}})
+                elif "status" in reply:
+                    message = reply.get("message", "scripted failure")
+                    self._send(reply["status"], {"error": {"message": message, "type": "server_error"}})
+                else:
+                    self._send(200, outer._completion(body, reply))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         # A short poll interval keeps shutdown (every test's teardown) fast.
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    @staticmethod
+    def prompt_tokens(body: dict) -> int:
+        """The server's prompt count: 4 characters a token over message contents, tool calls and tool schemas."""
+        import json
+
+        chars = 0
+        for m in body["messages"]:
+            chars += len(str(m.get("content") or ""))
+            chars += sum(len(json.dumps(c)) for c in m.get("tool_calls") or [])
+        chars += len(json.dumps(body.get("tools") or [], separators=(",", ":")))
+        return chars // 4
+
+    def refusal(self, body: dict) -> tuple[int, str] | None:
+        """What llama.cpp would refuse in ``body``: ``(HTTP status, message)``, else None."""
+        for m in body["messages"]:
+            if m.get("role") == "assistant" and m.get("tool_calls") and m.get("content") is None:
+                return 500, "TypeError: object of type 'NoneType' has no len()"
+        prompt = self.prompt_tokens(body)
+        completion = body.get("max_tokens") or body.get("max_completion_tokens") or 0
+        if prompt + completion > self.context:
+            return 400, (
+                f"This model's maximum context length is {self.context} tokens. However, you requested "
+                f"{prompt + completion} tokens ({prompt} in the messages, {completion} in the completion). "
+                "Please reduce the length of the messages or completion."
+            )
+        return None
 
     @staticmethod
     def _completion(body: dict, reply: dict) -> dict:

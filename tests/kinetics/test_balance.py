@@ -95,3 +95,38 @@ def test_reversible_pdpc_balanced_only_at_zero_phosphorylation_potential():
     assert rep.structural_ok and rep.algebraic_ok is False
     assert len(rep.violated_cycle) == 4
     assert abs(rep.log_deviation) == pytest.approx(math.log(2.0), rel=1e-12)
+
+
+def test_parallel_irreversible_route_beside_a_reversible_one_violates_the_structural_condition():
+    # A ⇌ B with A → B: γ(A→B) = B − A lies in span{ν(A⇌B)}, so the convex hull of the irreversible vectors meets the
+    # reversible span (Gorban & Yablonsky 2011, structural condition): A → B then B → A is an oriented cycle, which no
+    # limit of a detailed-balanced system can contain, whatever the constants.
+    net = parse_network(["A <-> B; kf=1, kr=1", "A -> B; kf=1"])
+    rep = extended_detailed_balance(net)
+    assert rep.structural_ok is False and rep.satisfied is False and rep.irreversible == ["r2"]
+    assert {t.reaction: t.coefficient for t in rep.offending_combination} == {"r1": -1.0, "r2": 1.0}
+    assert _is_cycle(net, rep.offending_combination)
+    # The reversible part alone (one reaction) has no cycle, so its Wegscheider conditions are empty.
+    assert rep.algebraic_ok is True and rep.cycle_conditions == []
+
+
+def test_parallel_irreversible_routes_with_same_direction_pass():
+    # Two A → B routes (e.g. catalysed and uncatalysed limits): the hull {B − A} misses span{} = {0}; a third,
+    # opposite route B → A closes the cycle ½γ1 + ½γ3 = 0 and must fail.
+    assert extended_detailed_balance(parse_network(["A -> B; kf=1", "A -> B; kf=3"])).satisfied is True
+    rep = extended_detailed_balance(parse_network(["A -> B", "A -> B", "B -> A"]))
+    assert rep.structural_ok is False
+    assert _is_cycle(parse_network(["A -> B", "A -> B", "B -> A"]), rep.offending_combination)
+
+
+@pytest.mark.parametrize(("k2", "km2", "balanced"), [(3.0, 6.0, True), (3.0, 1.0, False)])
+def test_parallel_reversible_routes_need_equal_equilibrium_constants(k2, km2, balanced):
+    # Two reversible routes A ⇌ B form the cycle (r1, −r2); Wegscheider: k+r1·k-r2 = k-r1·k+r2, i.e. both routes
+    # must share K = k+/k− (one equilibrium constant per overall transformation).
+    net = parse_network(["A <-> B; kf=1, kr=2", f"A <-> B; kf={k2}, kr={km2}"])
+    rep = extended_detailed_balance(net)
+    assert rep.structural_ok and rep.satisfied is balanced
+    assert rep.cycle_conditions in (["k+r1·k-r2 = k-r1·k+r2"], ["k-r1·k+r2 = k+r1·k-r2"])
+    if not balanced:
+        # |ln K1 − ln K2| = |ln(1/2) − ln(3/1)| = ln 6; the sign depends on the orientation of the cycle basis.
+        assert abs(rep.log_deviation) == pytest.approx(math.log(6.0), rel=1e-12)

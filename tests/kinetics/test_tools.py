@@ -70,7 +70,7 @@ def test_saturation_scan_tool():
             "plot_path",
         ),
         ("steady_state", {"reactions": ["A + 2.5 B -> C; kf=1"], "initial": {"A": 1.0}}, "reactions.0"),
-        ("check_detailed_balance", {"reactions": ["A <-> B", "A <-> B"]}, "reactions.1 (r2)"),
+        ("check_detailed_balance", {"reactions": ["r: A <-> B", "r: B <-> C"]}, "reactions.1"),
         (
             "fit_rate_constants",
             {"reactions": ["A -> B; kf=1"], "initial": {"A": 1.0}, "times": [0.0, 1.0], "observed": {"Z": [1.0, 0.5]}},

@@ -3,8 +3,9 @@
 Parse reactions (``"E + S <-> ES; kf=1e2, kr=1"``) into a :class:`ReactionNetwork`; simulate them with a stiff,
 differentiable diffrax solver; find steady states by damped Newton with conservation constraints (gradients by the
 implicit-function theorem); simulate the chemical master equation by Gillespie's SSA or solve it on a truncated state
-space; check extended detailed balance (Gorban & Yablonsky); and build the phosphorylation–dephosphorylation cycle
-with its Goldbeter–Koshland limit and thermodynamic (ΔG = 0) equilibrium.
+space; check extended detailed balance (Gorban & Yablonsky); read SBML models (general rate laws and rules compiled
+to JAX) and write networks as SBML; and build the phosphorylation–dephosphorylation cycle with its Goldbeter–Koshland
+limit and thermodynamic (ΔG = 0) equilibrium.
 
 Units: concentrations mol/m³ (= mM), time s, rate constants (m³/mol)^(n−1)/s for reaction order n; stochastic
 models count molecules, with system size Ω (molecules per mol/m³) linking the two.
@@ -19,6 +20,7 @@ from ._balance import extended_detailed_balance as extended_detailed_balance
 from ._cme import cme_stationary_distribution as cme_stationary_distribution
 from ._fit import FitOutcome as FitOutcome
 from ._fit import fit_constants as fit_constants
+from ._fit import fit_sbml_parameters as fit_sbml_parameters
 from ._massaction import MassActionSystem as MassActionSystem
 from ._massaction import compile_network as compile_network
 from ._network import Reaction as Reaction
@@ -28,6 +30,7 @@ from ._network import integer_nullspace as integer_nullspace
 from ._network import parse_network as parse_network
 from ._network import parse_reaction as parse_reaction
 from ._network import rate_constant_unit as rate_constant_unit
+from ._ode import make_batch_solver as make_batch_solver
 from ._ode import make_ode_solver as make_ode_solver
 from ._ode import solve_ode as solve_ode
 from ._pdpc import PDPC_SPECIES as PDPC_SPECIES
@@ -40,6 +43,20 @@ from ._pdpc import pdpc_dose_response as pdpc_dose_response
 from ._pdpc import pdpc_network as pdpc_network
 from ._pdpc import phosphorylation_potential as phosphorylation_potential
 from ._pdpc import response_coefficient as response_coefficient
+from ._sbml import SbmlModel as SbmlModel
+from ._sbml import make_sbml_solver as make_sbml_solver
+from ._sbml import network_to_sbml as network_to_sbml
+from ._sbml import read_sbml as read_sbml
+from ._sbml import simulate_sbml_model as simulate_sbml_model
+from ._sbml_tools import ExportSbmlInput as ExportSbmlInput
+from ._sbml_tools import LoadSbmlInput as LoadSbmlInput
+from ._sbml_tools import SbmlExport as SbmlExport
+from ._sbml_tools import SbmlSummary as SbmlSummary
+from ._sbml_tools import SbmlTimeCourse as SbmlTimeCourse
+from ._sbml_tools import SimulateSbmlInput as SimulateSbmlInput
+from ._sbml_tools import export_sbml as export_sbml
+from ._sbml_tools import load_sbml as load_sbml
+from ._sbml_tools import simulate_sbml as simulate_sbml
 from ._ssa import simulate_ssa_counts as simulate_ssa_counts
 from ._steady import make_steady_solver as make_steady_solver
 from ._steady import solve_steady_state as solve_steady_state

@@ -275,7 +275,11 @@ def _validated(model: type, **fields):
 
 
 class ReactionNetwork(ToolModel):
-    """Species and mass-action reactions; one stoichiometric column per reaction (reversible ones counted once)."""
+    """Species and mass-action reactions; one stoichiometric column per reaction (reversible ones counted once).
+
+    Parallel reactions (the same transformation written twice, reversible and irreversible alike) are allowed and
+    contribute separate columns; only reaction names must be unique.
+    """
 
     species: list[str] = Field(description="Species names in matrix order.")
     reactions: list[Reaction] = Field(description="Reactions with unique names.")
@@ -298,7 +302,9 @@ class ReactionNetwork(ToolModel):
     def _consistent(self) -> ReactionNetwork:
         known = set(self.species)
         names: dict[str, int] = {}
-        directions: dict[tuple, str] = {}
+        # Parallel reactions between the same species (A ⇌ B with A → B, or two A → B routes) are kept as written:
+        # each is its own elementary step with its own constants, and whether such a set is thermodynamically
+        # possible is the question extended detailed balance answers (see :mod:`._balance`), not the parser's.
         for i, r in enumerate(self.reactions):
             if r.name in names:
                 raise InvalidInput(f"reactions.{i}", f"duplicated reaction name {r.name!r}")
@@ -306,15 +312,6 @@ class ReactionNetwork(ToolModel):
             for sp in (*r.reactants, *r.products):
                 if sp not in known:
                     raise InvalidInput(f"reactions.{i} ({r.name})", f"unknown species {sp!r}")
-            fwd = (tuple(sorted(r.reactants.items())), tuple(sorted(r.products.items())))
-            keys = [fwd, (fwd[1], fwd[0])] if r.reversible else [fwd]
-            for key in keys:
-                if key in directions:
-                    raise InvalidInput(
-                        f"reactions.{i} ({r.name})", f"duplicated reaction: same transformation as {directions[key]!r}"
-                    )
-            for key in keys:
-                directions[key] = r.name
         if not self.reactions:
             raise InvalidInput("reactions", "a network needs at least one reaction")
         return self
@@ -446,7 +443,7 @@ def parse_network(
     Raises
     ------
     InvalidInput
-        Parse errors, unknown species, duplicated reactions or names (the field names the reaction).
+        Parse errors, unknown species, duplicated reaction names (the field names the reaction).
     """
     parsed: list[Reaction] = []
     for i, item in enumerate(reactions):

@@ -115,8 +115,10 @@ class SimulateNetworkInput(NetworkInput):
     initial: dict[str, NonNegativeFloat] = Field(description="Initial concentrations, mol/m³; unlisted species 0.")
     t_end: PositiveFloat = Field(description="End time, s.")
     n_points: int = Field(default=101, ge=2, le=20_000, description="Number of equally spaced output times.")
-    solver: Literal["Kvaerno5", "Kvaerno3", "Tsit5"] = Field(
-        default="Kvaerno5", description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5: non-stiff explicit."
+    solver: Literal["Kvaerno5", "Kvaerno3", "Tsit5", "Rodas4"] = Field(
+        default="Kvaerno5",
+        description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5: non-stiff explicit; Rodas4: stiff Rosenbrock, "
+        "the fastest for forward simulation.",
     )
     rtol: PositiveFloat = Field(default=1e-8, le=0.1, description="Relative tolerance.")
     atol: PositiveFloat = Field(default=1e-10, description="Absolute tolerance, mol/m³.")

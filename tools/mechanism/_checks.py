@@ -8,6 +8,8 @@
 * **products** – the stated final products are formed (the last intermediate, for oMeBench-style steps).
 * **taxonomy / arrows** – subtype present and consistent with the type; curved arrows (atom-map numbers) exist in
   the reactants and account for exactly the bond changes between mapped reactants and products.
+* **electrons** – what happens to unpaired electrons and bonds matches the subtype (heterolytic vs homolytic, proton
+  transfer, radical steps), no step is a no-op, isotope labels are conserved (:mod:`._electrons`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from rdkit import Chem
 from ...errors import InvalidSmiles
 from ..chem import to_mol, without_rdkit_log
 from ..fields import ToolModel
+from ._electrons import check_step_electrons
 from ._model import Mechanism, Step
 from ._species import composition, parse_error, species_key, total_composition
 from ._taxonomy import SUBTYPES
@@ -36,7 +39,7 @@ __all__ = [
     "explain_smiles_error",
 ]
 
-Check = Literal["smiles", "taxonomy", "balance", "charge", "continuity", "products", "arrows"]
+Check = Literal["smiles", "taxonomy", "balance", "charge", "continuity", "products", "arrows", "electrons"]
 
 
 class CheckIssue(ToolModel):
@@ -84,17 +87,54 @@ _VALENCE = re.compile(r"Explicit valence for atom # ?(\d+) ([A-Z][a-z]?),? (\d+)
 _KEKULE = re.compile(r"Can't kekulize mol\.\s*Unkekulized atoms: ([\d ]+)")
 
 
-def explain_smiles_error(reason: str) -> str:
-    """Rephrase RDKit's sanitisation message so it names the atom and the problem."""
+def explain_smiles_error(reason: str, smiles: str | None = None) -> str:
+    """Rephrase RDKit's sanitisation message so it names the atom and the problem.
+
+    With the offending ``smiles``, a charged atom is judged by what its charge allows (a carbocation has three
+    bonds, an ammonium nitrogen four), not called hypervalent.
+    """
     reason = re.sub(r"^invalid SMILES '.*?': ", "", reason)
     if m := _VALENCE.search(reason):
         idx, el, val = m.groups()
         name = _ELEMENT_NAMES.get(el, el)
+        charge = _atom_charge(smiles, int(idx)) if smiles else 0
+        if charge:
+            return _charged_valence_message(int(idx), el, int(val), charge)
         return f"atom #{idx} ({el}) has valence {val}, more than {name} allows: a hypervalent {name}"
     if m := _KEKULE.search(reason):
         atoms = ", ".join(m.group(1).split())
         return f"aromatic ring cannot be kekulised (atoms {atoms}); check lowercase atoms and [nH]"
     return reason
+
+
+def _atom_charge(smiles: str, idx: int) -> int:
+    with without_rdkit_log():
+        mol = Chem.MolFromSmiles(smiles, sanitize=False)
+    if mol is None or idx >= mol.GetNumAtoms():
+        return 0
+    return mol.GetAtomWithIdx(idx).GetFormalCharge()
+
+
+_CHARGED_NAMES = {
+    ("C", 1): "a carbocation",
+    ("C", -1): "a carbanion",
+    ("N", 1): "an ammonium-type N+",
+    ("O", 1): "an oxonium O+",
+    ("O", -1): "an alkoxide-type O-",
+}
+
+
+def _charged_valence_message(idx: int, el: str, val: int, charge: int) -> str:
+    # An ion has the valence of its isoelectronic neighbour: C+ like B (3 bonds), N+ like C (4), O- like F (1).
+    table = Chem.GetPeriodicTable()
+    z = table.GetAtomicNumber(el) - charge
+    allowed = table.GetDefaultValence(z) if 0 < z <= 118 else -1
+    kind = _CHARGED_NAMES.get((el, charge), f"{el} with charge {charge:+d}")
+    ion = el + ("+" if charge == 1 else "-" if charge == -1 else f"{abs(charge)}{'+' if charge > 0 else '-'}")
+    fix = "drop the charge or remove a bond" if charge > 0 else "drop the charge, or a bond"
+    if allowed < 0:
+        return f"atom #{idx} ({ion}) has valence {val}, more than {kind} allows"
+    return f"atom #{idx} ({ion}) has {val} bonds, but {kind} has {allowed}: {fix}"
 
 
 # Small species whose loss or gain is worth naming; formula-and-charge signature -> name.
@@ -185,7 +225,15 @@ def check_step_balance(step: Step) -> list[str]:
     if lack and not extra:
         msgs.append(f"products lack {_name_difference(lack, q_left - q_right)}")
     elif extra and not lack:
-        msgs.append(f"products have extra {_name_difference(extra, q_right - q_left)} not present in the reactants")
+        if set(extra) == {"H"} and q_right - q_left == -extra["H"]:
+            n = extra["H"]
+            msgs.append(
+                f"products have {n} more H and charge {_signed(q_left)} -> {_signed(q_right)}, as if {n} hydride "
+                "(H-) came from nowhere: the hydride donor is missing from the reactants (if a proton was meant to "
+                "leave, the products have H too many and the charge should stay)"
+            )
+        else:
+            msgs.append(f"products have extra {_name_difference(extra, q_right - q_left)} not present in the reactants")
     else:
         msgs.append(f"products lack {_name_difference(lack, 0)} and have extra {_name_difference(extra, 0)}")
         if q_left != q_right:
@@ -303,7 +351,7 @@ def validate_mechanism(mech: Mechanism) -> ValidationReport:
         if (reason := parse_error(smi)) is not None:
             bad.add(smi)
             where = f"step {step_no}: " if step_no else ""
-            msg = f"{where}{smi!r} is not a valid molecule: {explain_smiles_error(reason)}"
+            msg = f"{where}{smi!r} is not a valid molecule: {explain_smiles_error(reason, smi)}"
             issues.append(_issue("error", "smiles", step_no, field, msg))
 
     step_balanced: list[bool | None] = []
@@ -323,6 +371,8 @@ def validate_mechanism(mech: Mechanism) -> ValidationReport:
             for msg in msgs:
                 check: Check = "charge" if msg.startswith("charge") else "balance"
                 issues.append(_issue("error", check, n, field, f"step {n}: {msg}"))
+            for severity, msg in check_step_electrons(step):
+                issues.append(_issue(severity, "electrons", n, field, f"step {n}: {msg}"))
         if step.arrows:
             known = _atom_maps(step.reactants)
             for k, arrow in enumerate(step.arrows):

@@ -154,7 +154,7 @@ def _diagnose_match(
             1.0,
         )
     if sim is None:
-        why = explain_smiles_error(parse_error(ps.key_smiles) or "invalid")
+        why = explain_smiles_error(parse_error(ps.key_smiles) or "invalid", ps.key_smiles)
         return _diag(
             j,
             i,

@@ -1,0 +1,173 @@
+"""The LLM path against a server that refuses what llama.cpp refuses (see ``ScriptedOpenAI`` in conftest).
+
+Protocol: assistant tool-call messages carry a string content; every request fits the advertised context (the
+roles' tool schemas are compacted for an 8k context, ``max_tokens`` is bounded, the history is trimmed); 4xx refusals
+are not retried; a run that errors ends ``failed`` with the reason, never ``running``; the supervisor routes by tools.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from labwright import Lab
+from labwright.agents import _context
+from labwright.agents._compact import compact_tools, tools_chars
+from labwright.agents.llm import ChatModel, LLMPlanner, LLMUnavailable, role_catalogue
+from labwright.agents.roles import WORKER_ROLES, tools_for
+
+from .test_graph_llm import one_worker, requests_of, tool_messages, who
+
+
+def test_tool_call_history_is_sent_with_string_content_and_nothing_is_refused(openai_server, lab_roles):
+    def kineticist(done, body):
+        if len(done) < 2:
+            return {"tool_calls": [("echo_value", {"value": 1.5 + len(done)})]}
+        return {"content": "Echoed 1.5 and 2.5."}
+
+    openai_server.script = one_worker("kineticist", "echo", kineticist, "1.5 and 2.5")
+    reply = Lab().chat("echo twice")
+    assert reply.status == "answered", reply
+    assert openai_server.refused == []  # llama.cpp answers HTTP 500 to content: null on these messages
+    last = requests_of(openai_server, "kineticist")[-1]
+    calls = [m for m in last["messages"] if m.get("tool_calls")]
+    assert len(calls) == 2 and all(m["content"] == "" for m in calls)
+    assert all(isinstance(c["function"]["arguments"], str) for m in calls for c in m["tool_calls"])
+
+
+def test_the_scripted_server_refuses_what_llama_cpp_refuses(openai_server):
+    """The server side of the check above, so a regression in either shows."""
+    import httpx
+
+    bad = {"model": "m", "messages": [{"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]}]}
+    assert httpx.post(openai_server.url + "/chat/completions", json=bad).status_code == 500
+    huge = {"model": "m", "messages": [{"role": "user", "content": "x" * 40_000}], "max_tokens": 10}
+    resp = httpx.post(openai_server.url + "/chat/completions", json=huge)
+    assert resp.status_code == 400 and "maximum context length is 8192" in resp.text
+
+
+@pytest.mark.parametrize("context", [8192, 6144])
+def test_each_roles_tools_fit_a_third_of_a_small_context(context):
+    """Bytes and estimated tokens per role (printed with -s): the registry's schemas are 8-52 kB per role; what is
+    offered must fit a third of the context, leaving the rest for the conversation and the reply."""
+    budget_chars = int(context / 3 * _context.CHARS_PER_TOKEN)
+    for role in WORKER_ROLES:
+        names = tools_for(role)
+        tools, tier = compact_tools(names, budget_chars)
+        size = tools_chars(tools)
+        tokens = _context.prompt_tokens([], tools)
+        print(f"{role:15s} context {context}: {size:6d} chars, ~{tokens} tokens, tier {tier}")
+        assert size <= budget_chars, (role, size, tier)
+        assert [t["function"]["name"] for t in tools] == names  # every tool still offered
+        for t in tools:  # required fields always keep their schema
+            from labwright.tools.registry import get_tool
+
+            required = get_tool(t["function"]["name"]).input_schema.get("required", [])
+            assert set(required) <= set(t["function"]["parameters"]["properties"])
+
+
+def test_a_real_role_stays_inside_an_8k_context_with_a_long_history(openai_server):
+    """The electrochemist's real tools (52 kB as registered) with a history of long tool results: every request
+    fits the 8,192-token context the server advertises and max_tokens is bounded by what is left."""
+    openai_server.script = lambda body: {"content": "ok"}
+    planner = LLMPlanner(ChatModel(openai_server.url, "scripted-model", "k"))
+    messages = [{"role": "system", "content": "You are the electrochemist."}, {"role": "user", "content": "fit"}]
+    for i in range(40):  # forty turns, each with a 6 kB tool result
+        messages.append(
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": f"c{i}", "type": "function", "function": {"name": "fit_cv", "arguments": "{}"}}],
+            }
+        )
+        messages.append({"role": "tool", "tool_call_id": f"c{i}", "content": json.dumps({"I": [1e-6] * 600})})
+    reply, _ = planner.worker_turn("electrochemist", {"goal": "fit"}, messages)
+    assert reply["content"] == "ok" and openai_server.refused == []
+    (body,) = openai_server.requests
+    assert "/props" in openai_server.gets  # the context was read from the server
+    assert openai_server.prompt_tokens(body) + body["max_tokens"] <= 8192
+    # The opening messages and the latest turn survive; the oldest turns are left out, with a note saying so.
+    assert body["messages"][:2] == [{**m, "content": m["content"]} for m in messages[:2]]
+    assert any("left out to fit" in m["content"] for m in body["messages"])
+    assert body["messages"][-1]["tool_call_id"] == "c39"
+    ids = [m["tool_call_id"] for m in body["messages"] if m["role"] == "tool"]
+    calls = [c["id"] for m in body["messages"] for c in m.get("tool_calls") or []]
+    assert ids == calls  # no tool result lost the call it answers
+
+
+def test_context_from_setting_server_or_default_and_a_refusal_corrects_it(openai_server, monkeypatch):
+    openai_server.script = lambda body: {"content": "ok"}
+    openai_server.context = 3000
+    model = ChatModel(openai_server.url, "scripted-model", "k")
+    assert model.context_tokens == 3000
+    openai_server.advertise = False
+    assert ChatModel(openai_server.url, "scripted-model", "k").context_tokens == _context.DEFAULT_CONTEXT_TOKENS
+    monkeypatch.setenv("LABWRIGHT_CONTEXT_TOKENS", "2048")
+    assert Lab().runs.planner.model.context_tokens == 2048
+    # Told a larger context than the server has: the first request is refused (HTTP 400), the refusal's numbers
+    # correct the estimate and the same request goes through once, not retried blindly.
+    wrong = ChatModel(openai_server.url, "scripted-model", "k", context_tokens=8192)
+    long = [{"role": "system", "content": "s"}, {"role": "user", "content": "word " * 2000}]
+    reply, _ = wrong.complete(long)
+    assert reply["content"] == "ok" and len(openai_server.refused) == 1 and wrong.context_tokens == 3000
+    body = openai_server.requests[-1]
+    assert openai_server.prompt_tokens(body) + body["max_tokens"] <= 3000
+
+
+def test_a_request_that_cannot_fit_fails_without_a_request():
+    system = {"role": "system", "content": "x" * 30_000}
+    with pytest.raises(_context.ContextOverflow, match="context of 2048 tokens"):
+        _context.fit_messages([system, {"role": "user", "content": "hi"}], None, 2048)
+
+
+@pytest.mark.parametrize("status", [400, 404, 422])
+def test_client_errors_are_not_retried(openai_server, status):
+    openai_server.script = lambda body: {"status": status, "message": "invalid request: bad field"}
+    model = ChatModel(openai_server.url, "m", "k", max_retries=3, backoff=0.01, context_tokens=8192)
+    with pytest.raises(LLMUnavailable, match="refused the request"):
+        model.complete([{"role": "user", "content": "hi"}])
+    assert len(openai_server.requests) == 1
+
+
+def test_an_endpoint_error_ends_the_run_failed_with_the_reason(openai_server, lab_roles):
+    from labwright.cli import main
+
+    def script(body):
+        if who(body) == "supervisor":
+            return {"tool_calls": [("delegate", {"tasks": [{"role": "kineticist", "goal": "echo"}]})]}
+        return {"status": 400, "message": "grammar error in tool schema"}
+
+    openai_server.script = script
+    lab = Lab()
+    reply = lab.chat("echo 1")
+    assert reply.status == "failed" and "grammar error in tool schema" in reply.answer
+    assert lab.runs.view(reply.run_id).status == "failed"
+    (row,) = [r for r in lab.runs.list() if r["run_id"] == reply.run_id]
+    assert row["status"] == "failed"
+    assert [r.event for r in lab.audit()][-1] == "run_failed"
+    # Once the endpoint works again the run resumes from its checkpoint and finishes.
+    openai_server.script = lambda body: (
+        {"tool_calls": [("echo_value", {"value": 1.0})]}
+        if who(body) == "kineticist" and not tool_messages(body)
+        else {"content": "The value is 1.0."}
+    )
+    assert main(["runs", "resume", reply.run_id]) == 0
+    assert lab.runs.view(reply.run_id).status == "answered"
+
+
+def test_the_supervisor_is_shown_each_roles_tools_to_route_by(openai_server):
+    text = role_catalogue()
+    kinetics = next(line for line in text.splitlines() if line.startswith("- kineticist"))
+    assert "pdpc_response" in kinetics and "phosphorylation" in kinetics.lower()
+    assert "pdpc_response" not in next(line for line in text.splitlines() if line.startswith("- electrochemist"))
+    openai_server.script = lambda body: {"content": "none needed"}
+    Lab().chat("how does the phosphorylation cycle respond to the kinase signal?")
+    system = openai_server.requests[0]["messages"][0]["content"]
+    assert kinetics in system
+
+
+def test_offline_routing_sends_a_phosphorylation_question_to_the_kineticist():
+    from labwright.agents.offline import OfflinePlanner
+
+    reply, _ = OfflinePlanner().plan("dose-response of the phosphorylation-dephosphorylation cycle (pdpc_response {})")
+    assert [t["role"] for t in reply["tasks"]] == ["kineticist"]

@@ -1,0 +1,296 @@
+"""SBML in and out, checked against libRoadRunner (CVODE), the reference SBML simulator, run side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import libsbml
+import numpy as np
+import pytest
+import roadrunner
+from labwright.errors import InvalidInput, MalformedFile
+from labwright.tools.kinetics import (
+    compile_network,
+    fit_sbml_parameters,
+    make_sbml_solver,
+    network_to_sbml,
+    parse_network,
+    read_sbml,
+    simulate_sbml_model,
+    solve_ode,
+)
+from labwright.tools.registry import call_tool
+
+SBML_DIR = Path(__file__).resolve().parents[2] / "examples" / "data" / "sbml"
+
+
+def roadrunner_time_course(sbml: str, species, t_end: float, n: int) -> np.ndarray:
+    """Concentrations from libRoadRunner at tight CVODE tolerances (the reference)."""
+    rr = roadrunner.RoadRunner(sbml)
+    rr.integrator.relative_tolerance = 1e-11
+    rr.integrator.absolute_tolerance = 1e-15
+    rr.integrator.maximum_num_steps = 200_000
+    rr.timeCourseSelections = ["time", *(f"[{s}]" for s in species)]
+    return np.asarray(rr.simulate(0.0, t_end, n))[:, 1:]
+
+
+def assert_close_per_species(ours: np.ndarray, ref: np.ndarray, rel: float) -> None:
+    # Error relative to each species' largest value: species that pass through 0 are still compared sensibly.
+    scale = np.maximum(np.abs(ref).max(axis=0), 1e-300)
+    assert np.max(np.abs(ours - ref) / scale) < rel
+
+
+@pytest.mark.parametrize(
+    ("model_id", "t_end", "solver"),
+    [
+        # Kholodenko 2000: MAPK cascade, Michaelis-Menten laws with feedback inhibition
+        ("BIOMD0000000010", 4000.0, "Kvaerno5"),
+        ("BIOMD0000000010", 4000.0, "Rodas4"),
+        ("BIOMD0000000003", 100.0, "Rodas4"),  # Goldbeter 1991 mitotic oscillator: assignment rules for parameters
+        pytest.param("BIOMD0000000009", 100.0, "Kvaerno5", marks=pytest.mark.slow),  # Huang-Ferrell 1996: 22 species
+    ],
+)
+def test_curated_biomodels_match_libroadrunner(model_id, t_end, solver):
+    path = str(SBML_DIR / f"{model_id}.xml")
+    model = read_sbml(path)
+    ts = np.linspace(0.0, t_end, 201)
+    ours = simulate_sbml_model(model, ts, rtol=1e-9, atol=1e-12, solver=solver)
+    ref = roadrunner_time_course(path, model.species, t_end, 201)
+    # Both at tight tolerances; measured agreement ≤ 1e-8 of each species' range, asserted at 1e-6.
+    assert_close_per_species(ours, ref, 1e-6)
+
+
+def _peak_times(ts: np.ndarray, y: np.ndarray, floor: float) -> np.ndarray:
+    inner = (y[1:-1] > y[:-2]) & (y[1:-1] > y[2:]) & (y[1:-1] > floor)
+    return ts[np.flatnonzero(inner) + 1]
+
+
+def test_kholodenko_cascade_oscillates_as_published():
+    # Kholodenko (Eur. J. Biochem. 267 (2000) 1583, abstract and Fig. 2): negative feedback of MAPK-PP on MKKK
+    # activation with ultrasensitive cascade steps gives *sustained* oscillations. Checked: MAPK-PP keeps peaking at
+    # nearly constant amplitude after transients die out, with the period libRoadRunner finds (±1 %).
+    path = str(SBML_DIR / "BIOMD0000000010.xml")
+    model = read_sbml(path)
+    ts = np.linspace(0.0, 9000.0, 1801)
+    col = model.species.index("MAPK_PP")
+    ours = simulate_sbml_model(model, ts, rtol=1e-8, atol=1e-10)[:, col]
+    ref = roadrunner_time_course(path, model.species, 9000.0, 1801)[:, col]
+    late = ts > 3000.0
+    peaks, ref_peaks = _peak_times(ts[late], ours[late], 150.0), _peak_times(ts[late], ref[late], 150.0)
+    assert len(peaks) >= 4 and len(peaks) == len(ref_peaks)
+    assert ours[late].max() - ours[late].min() > 200.0  # nM, of 300 nM total MAPK: large amplitude
+    assert np.median(np.diff(peaks)) == pytest.approx(np.median(np.diff(ref_peaks)), rel=0.01)
+
+
+def _feature_model() -> str:
+    """An SBML L3V2 model using most supported constructs at once (written with libsbml, compared with RoadRunner)."""
+    doc = libsbml.SBMLDocument(3, 2)
+    m = doc.createModel()
+    m.setId("features")
+    for cid, size in (("cyt", 2.0), ("nuc", 0.5)):
+        c = m.createCompartment()
+        c.setId(cid), c.setSize(size), c.setConstant(True), c.setSpatialDimensions(3)
+    species = [  # id, compartment, initial, is amount, only-substance, boundary
+        ("A", "cyt", 1.0, False, False, False),
+        ("B", "nuc", 0.0, False, False, False),
+        ("C", "cyt", 0.6, True, True, False),  # an amount, used as such in the math
+        ("S", "cyt", 0.3, False, False, True),  # boundary: fixed by reactions
+        ("T", "cyt", 0.0, False, False, False),  # set by an assignment rule
+    ]
+    for sid, comp, value, is_amount, only, boundary in species:
+        s = m.createSpecies()
+        s.setId(sid), s.setCompartment(comp), s.setHasOnlySubstanceUnits(only)
+        s.setBoundaryCondition(boundary), s.setConstant(False)
+        s.setInitialAmount(value) if is_amount else s.setInitialConcentration(value)
+    for pid, value, const in (("k1", 0.7, True), ("K", 0.2, True), ("g", 0.0, False), ("k2", 0.0, True)):
+        p = m.createParameter()
+        p.setId(pid), p.setValue(value), p.setConstant(const)
+    f = m.createFunctionDefinition()
+    f.setId("mm"), f.setMath(libsbml.parseL3Formula("lambda(v, s, km, v * s / (km + s))"))
+    ia = m.createInitialAssignment()
+    ia.setSymbol("k2"), ia.setMath(libsbml.parseL3Formula("2 * k1"))  # k2 = 1.4, from k1
+    ar = m.createAssignmentRule()
+    ar.setVariable("T"), ar.setMath(libsbml.parseL3Formula("A + B + C / cyt"))
+    rr_ = m.createRateRule()
+    rr_.setVariable("g"), rr_.setMath(libsbml.parseL3Formula("piecewise(1, time < 2, -0.5 * g)"))
+    reactions = [
+        ("import", [("A", 1)], [("B", 1)], "cyt * mm(k1, A, K) * (1 + g)", {}),
+        ("back", [("B", 1)], [("A", 1)], "nuc * kb * B", {"kb": 0.4}),
+        ("make", [("S", 1)], [("C", 2)], "cyt * k2 * S * exp(-time / 5)", {}),
+        ("decay", [("C", 1)], [], "kd * C^2", {"kd": 0.3}),
+    ]
+    for rid, reactants, products, law, local in reactions:
+        r = m.createReaction()
+        r.setId(rid), r.setReversible(False)
+        for sp, c in reactants:
+            ref = r.createReactant()
+            ref.setSpecies(sp), ref.setStoichiometry(c), ref.setConstant(True)
+        for sp, c in products:
+            ref = r.createProduct()
+            ref.setSpecies(sp), ref.setStoichiometry(c), ref.setConstant(True)
+        kl = r.createKineticLaw()
+        for pid, value in local.items():
+            lp = kl.createLocalParameter()
+            lp.setId(pid), lp.setValue(value)
+        kl.setMath(libsbml.parseL3Formula(law))
+    return libsbml.writeSBMLToString(doc)
+
+
+def test_general_rate_laws_rules_and_compartments_match_libroadrunner():
+    text = _feature_model()
+    model = read_sbml(text)
+    assert model.state == ("A", "B", "C", "S", "g")
+    assert "decay.kd" in model.parameters and "k2" in model.parameters
+    ts = np.linspace(0.0, 8.0, 81)
+    ours = simulate_sbml_model(model, ts, rtol=1e-10, atol=1e-13)
+    ref = roadrunner_time_course(text, model.species, 8.0, 81)
+    assert_close_per_species(ours, ref, 1e-7)
+    # Mass balance across compartments of different size: amounts A·V_cyt + B·V_nuc are conserved by import/back.
+    a, b = ours[:, 0], ours[:, 1]
+    np.testing.assert_allclose(2.0 * a + 0.5 * b, 2.0, rtol=1e-8)
+
+
+def _with(text: str, edit) -> str:
+    doc = libsbml.readSBMLFromString(text)
+    edit(doc.getModel())
+    return libsbml.writeSBMLToString(doc)
+
+
+def _add_event(m):
+    e = m.createEvent()
+    e.setId("pulse"), e.setUseValuesFromTriggerTime(True)
+    t = e.createTrigger()
+    t.setMath(libsbml.parseL3Formula("time > 1")), t.setPersistent(True), t.setInitialValue(False)
+    a = e.createEventAssignment()
+    a.setVariable("A"), a.setMath(libsbml.parseL3Formula("1"))
+
+
+def _add_algebraic(m):
+    m.createAlgebraicRule().setMath(libsbml.parseL3Formula("A + B - 1"))
+
+
+def _add_delay(m):
+    m.getReaction(0).getKineticLaw().setMath(libsbml.parseL3Formula("cell * kf * delay(A, 0.5)"))
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "match"),
+    [
+        (_add_event, "events.pulse", "events are not supported"),
+        (_add_algebraic, "rules.0", "algebraic rules"),
+        (_add_delay, "reactions.r1.kineticLaw", "delay"),
+    ],
+)
+def test_unsupported_constructs_are_named(edit, field, match):
+    base = network_to_sbml(parse_network(["A -> B; kf=1"]), {"A": 1.0})
+    with pytest.raises(InvalidInput, match=match) as err:
+        read_sbml(_with(base, edit))
+    assert err.value.field == field
+
+
+def test_malformed_or_missing_files_raise_named_errors(tmp_path):
+    bad = tmp_path / "broken.xml"
+    bad.write_text("<sbml><model id='x'>")
+    with pytest.raises(MalformedFile, match="broken.xml"):
+        read_sbml(bad)
+    with pytest.raises(InvalidInput, match="no such SBML file") as err:
+        read_sbml(tmp_path / "absent.xml")
+    assert err.value.field == "sbml"
+    model = read_sbml(SBML_DIR / "BIOMD0000000003.xml")
+    with pytest.raises(InvalidInput) as err:
+        simulate_sbml_model(model, [0.0, 1.0], parameters={"nope": 1.0})
+    assert err.value.field == "parameters.nope"
+
+
+def test_export_import_round_trip_gives_the_same_simulation():
+    # Parallel routes (C ⇌ D with C → D), a dimerisation and a birth: export, read back, simulate both ways; also
+    # libRoadRunner reads the exported file and must agree (the file is valid SBML with the same meaning).
+    net = parse_network(
+        [
+            "bind: A + B <-> C; kf=2.0, kr=0.5",
+            "C <-> D; kf=0.3, kr=0.1",
+            "leak: C -> D; kf=0.05",
+            "2 D <-> E; kf=1.5, kr=0.2",
+            "0 -> A; kf=0.01",
+        ]
+    )
+    x0 = {"A": 1.0, "B": 0.8}
+    text = network_to_sbml(net, x0)
+    model = read_sbml(text)
+    assert model.species == tuple(net.species) and model.reactions == ("bind", "r2", "leak", "r4", "r5")
+    ts = np.linspace(0.0, 20.0, 41)
+    ours = simulate_sbml_model(model, ts, rtol=1e-10, atol=1e-13)
+    direct = solve_ode(compile_network(net), np.array([x0.get(s, 0.0) for s in net.species]), ts, rtol=1e-10)
+    np.testing.assert_allclose(ours, direct, rtol=1e-7, atol=1e-11)
+    assert_close_per_species(ours, roadrunner_time_course(text, net.species, 20.0, 41), 1e-7)
+
+
+@pytest.mark.slow  # ~30 s on 2 cores, mostly compiling the reverse-mode solve
+def test_gradient_through_an_imported_model_matches_central_differences():
+    # d loss / d ln p for three parameters of the Kholodenko cascade (a general rate law with local parameters):
+    # reverse mode through the stiff solver vs central differences (h = 1e-4 in ln p, both at rtol 1e-10).
+    model = read_sbml(SBML_DIR / "BIOMD0000000010.xml")
+    names = ["J0.V1", "J0.Ki", "J9.V10"]
+    idx = np.array([model.parameter_index(n) for n in names])
+    solve = make_sbml_solver(model, rtol=1e-10, atol=1e-12)
+    ts = jnp.linspace(0.0, 600.0, 13)
+    keep = jnp.full(len(model.state), jnp.nan)
+    p0 = jnp.asarray(model.parameter_values)
+    target = solve(p0, keep, ts)[0] * 1.05
+
+    def loss(theta):
+        ys, _ = solve(p0.at[idx].set(jnp.exp(theta)), keep, ts)
+        return jnp.mean((ys - target) ** 2)
+
+    theta = jnp.log(p0[idx])
+    grad = np.asarray(jax.grad(loss)(theta))
+    h = 1e-4
+    fd = np.array([(loss(theta.at[i].add(h)) - loss(theta.at[i].add(-h))) / (2 * h) for i in range(len(names))])
+    np.testing.assert_allclose(grad, fd, rtol=1e-4)
+    assert np.all(np.abs(grad) > 0)
+
+
+@pytest.mark.slow  # ~35 s on 2 cores
+def test_fit_recovers_parameters_of_an_imported_model_from_noisy_data():
+    # Goldbeter's mitotic oscillator: perturb the cyclin synthesis and degradation constants, simulate, add 1 % noise
+    # (seeded), and fit from the file's values with reverse-mode gradients. Tolerance 5 % (noise-limited).
+    model = read_sbml(SBML_DIR / "BIOMD0000000003.xml")
+    truth = {"reaction1.vi": 0.025 * 1.3, "reaction2.kd": 0.01 * 0.7}
+    ts = np.linspace(2.0, 60.0, 30)
+    clean = simulate_sbml_model(model, ts, parameters=truth, rtol=1e-9, atol=1e-12)
+    rng = np.random.default_rng(7)
+    noisy = clean * (1.0 + 0.01 * rng.standard_normal(clean.shape))
+    observed = {s: noisy[:, i] for i, s in enumerate(model.species)}
+    out = fit_sbml_parameters(model, ts, observed, fit=list(truth), rtol=1e-8, atol=1e-11, max_iter=60)
+    for name, value in truth.items():
+        assert out.k[model.parameter_index(name)] == pytest.approx(value, rel=0.05)
+    assert out.loss < 1e-2 * out.initial_loss and out.r_squared > 0.99
+
+
+def test_sbml_tools(tmp_path):
+    summary = call_tool("load_sbml", {"sbml": str(SBML_DIR / "BIOMD0000000010.xml")})
+    assert summary.species["MAPK"] == 280.0 and summary.units["substance"].startswith("(1e-09 mole)")
+    course = call_tool(
+        "simulate_sbml",
+        {
+            "sbml": str(SBML_DIR / "BIOMD0000000003.xml"),
+            "t_end": 10.0,
+            "n_points": 11,
+            "parameters": {"VM1": 3.0},
+            "plot_path": str(tmp_path / "mitotic.png"),
+        },
+    )
+    assert set(course.concentrations) == {"C", "M", "X"} and course.plot_sha256
+    out = call_tool(
+        "export_sbml",
+        {"reactions": ["A <-> B; kf=1, kr=2", "A -> B; kf=0.5"], "initial": {"A": 1}, "path": str(tmp_path / "n.xml")},
+    )
+    assert (tmp_path / "n.xml").read_text() == out.sbml
+    with pytest.raises(InvalidInput) as err:
+        call_tool("export_sbml", {"reactions": ["A -> B; kf=1"], "initial": {"Z": 1.0}})
+    assert err.value.field == "initial.Z"
+    with pytest.raises(InvalidInput) as err:
+        call_tool("simulate_sbml", {"sbml": str(SBML_DIR / "BIOMD0000000003.xml"), "t_end": 1.0, "initial": {"Q": 1}})
+    assert err.value.field == "initial.Q"
