@@ -77,3 +77,24 @@ def test_outside_a_governed_call_the_tool_writes_as_before(tmp_path):
     first = kg_ingest_events(events=ev, document_id="d", store_path=str(store))
     second = kg_ingest_events(events=ev, document_id="d", store_path=str(store))
     assert first.edges_created == 1 and second.edges_created == 0
+
+
+def test_a_batch_ingest_repeated_under_its_call_key_writes_once(tmp_path):
+    """kg_ingest_batch (local backend): the second run of the same governed call returns the first outcome."""
+    from labwright.metering import tool_call
+    from labwright.scale import kg_ingest_batch
+
+    store = tmp_path / "kg.sqlite"
+    docs = [
+        {"id": "p1", "text": "Cerium oxide nanoparticles scavenge reactive oxygen species."},
+        {"id": "p2", "text": "Chitosan coatings on PCL scaffolds carry the nanoparticles."},
+    ]
+    with tool_call("call-key-1", "kg_ingest_batch"):
+        first = kg_ingest_batch(documents=docs, extractor="offline", store_path=str(store))
+    with tool_call("call-key-1", "kg_ingest_batch"):
+        again = kg_ingest_batch(documents=docs, extractor="offline", store_path=str(store))
+    assert first.edges_created > 0 and again == first  # not a second ingest reporting "unchanged"
+    assert _revision(store) == 1
+    with tool_call("call-key-2", "kg_ingest_batch"):  # another call: it runs, and finds nothing new to write
+        other = kg_ingest_batch(documents=docs, extractor="offline", store_path=str(store))
+    assert other.edges_created == 0 and _revision(store) == 2
