@@ -52,8 +52,9 @@ class BudgetExhausted(LabwrightError):
 class Meter(Protocol):
     """What a run offers tools for model requests."""
 
-    def allow(self, max_tokens: int) -> int:
-        """The ``max_tokens`` the next request may use (at most ``max_tokens``); :class:`BudgetExhausted` if none."""
+    def allow(self, max_tokens: int, prompt_tokens: int = 0) -> int:
+        """The ``max_tokens`` the next request may use (at most ``max_tokens``) once its prompt (estimated at
+        ``prompt_tokens``) is paid; :class:`BudgetExhausted` if nothing is left."""
         ...
 
     def record(self, tokens: int, *, label: str) -> None:
@@ -99,7 +100,7 @@ def entered(scope: CallScope | None) -> Iterator[CallScope | None]:
         yield inner
 
 
-def metered_request(send: Callable[[int], tuple[T, int]], *, max_tokens: int, label: str) -> T:
+def metered_request(send: Callable[[int], tuple[T, int]], *, max_tokens: int, label: str, prompt_tokens: int = 0) -> T:
     """Send one model request under the current run's meter.
 
     Parameters
@@ -110,12 +111,14 @@ def metered_request(send: Callable[[int], tuple[T, int]], *, max_tokens: int, la
         The caller's own cap on the reply (always sent; the meter may lower it).
     label
         What the request is for (recorded with the tokens).
+    prompt_tokens
+        Estimated size of the prompt: the reply may use only what the budget leaves after it.
     """
     if max_tokens <= 0:
         raise ValueError("max_tokens must be positive")
     scope = current_call()
     meter = scope.meter if scope is not None else None
-    cap = meter.allow(max_tokens) if meter is not None else max_tokens
+    cap = meter.allow(max_tokens, prompt_tokens) if meter is not None else max_tokens
     reply, tokens = send(cap)
     if meter is not None:
         meter.record(int(tokens), label=label)

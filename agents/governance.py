@@ -400,18 +400,19 @@ class _RunMeter:
         a = ctx.audit.anchor
         return cls(str(ctx.ledger.path), str(ctx.audit.path), str(a.path), str(a.key_path), ctx.run_id, key, role, tool)
 
-    def allow(self, max_tokens: int) -> int:
+    def allow(self, max_tokens: int, prompt_tokens: int = 0) -> int:
         ledger = Ledger(self.ledger)
         try:
             limit = ledger.budget(self.run_id).max_llm_tokens
-            left = None if limit is None else limit - ledger.usage(self.run_id).llm_tokens
+            left = None if limit is None else limit - ledger.usage(self.run_id).llm_tokens - prompt_tokens
         finally:
             ledger.close()
         if left is None:
             return max_tokens
         if left <= 0:
             raise BudgetExhausted(
-                f"{self.tool}: the run's token budget max_llm_tokens = {limit} is spent; extend it to go on"
+                f"{self.tool}: the run's token budget max_llm_tokens = {limit} leaves nothing for a reply after a "
+                f"prompt of ~{prompt_tokens} tokens; extend it to go on"
             )
         return min(max_tokens, left)
 
