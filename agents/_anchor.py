@@ -41,6 +41,7 @@ class AnchorState:
     rows: dict[str, dict[int, str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     lines: int = 0
+    usable: bool = True  # False when the key is missing: nothing the file says can be trusted
 
 
 class Anchor:
@@ -81,11 +82,11 @@ class Anchor:
         return key
 
     def key_problems(self) -> list[str]:
-        """Problems with the key file: missing, unreadable or readable by others than its owner."""
+        """Problems with an existing key file: readable or writable by others than its owner."""
         try:
             mode = stat.S_IMODE(self.key_path.stat().st_mode)
-        except FileNotFoundError:
-            return [] if not self.path.exists() else [f"the anchor key {self.key_path} is missing"]
+        except FileNotFoundError:  # reported by read() when there is an anchor to check
+            return []
         if mode & 0o077:
             return [f"the anchor key {self.key_path} is readable by others (mode {mode:o}; it must be 600)"]
         return []
@@ -134,6 +135,7 @@ class Anchor:
         key = self._key(create=False)
         if key is None:
             state.problems.append(f"the anchor key {self.key_path} is missing: the anchor cannot be checked")
+            state.usable = False
             return state
         prev = ""
         for n, raw in enumerate(self.path.read_bytes().splitlines(), start=1):

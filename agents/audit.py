@@ -325,6 +325,8 @@ class AuditLog(SqliteFile):
         state = self.anchor.read()
         for problem in self.anchor.key_problems() + state.problems:
             bad(None, problem)
+        if not state.usable:
+            return 0, []
         log_id = meta.get("log_id", "")
         mine = state.rows.get(log_id, {})
         others = sum(len(v) for k, v in state.rows.items() if k != log_id)
@@ -335,7 +337,10 @@ class AuditLog(SqliteFile):
                 "the audit file was deleted or replaced",
             )
         if not self.anchor.exists and (self.anchor.key_path.exists() or "anchored_from" in meta):
-            bad(None, f"the anchor file {self.anchor.path} is missing")
+            bad(
+                1 if hashes else None, f"the anchor file {self.anchor.path} is missing: {len(hashes)} rows unverifiable"
+            )
+            return 0, []
         missing = sorted(set(mine) - set(hashes))
         if missing:
             what = "the log is empty (emptied or the file replaced)" if not hashes else "rows deleted"

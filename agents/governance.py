@@ -394,11 +394,13 @@ class _RunMeter:
     key: str
     role: str
     tool: str
+    actor: str
 
     @classmethod
     def of(cls, ctx: RunContext, key: str, role: str, tool: str) -> _RunMeter:
         a = ctx.audit.anchor
-        return cls(str(ctx.ledger.path), str(ctx.audit.path), str(a.path), str(a.key_path), ctx.run_id, key, role, tool)
+        paths = (str(ctx.ledger.path), str(ctx.audit.path), str(a.path), str(a.key_path))
+        return cls(*paths, ctx.run_id, key, role, tool, ctx.principal or role)
 
     def allow(self, max_tokens: int, prompt_tokens: int = 0) -> int:
         ledger = Ledger(self.ledger)
@@ -428,7 +430,7 @@ class _RunMeter:
         try:
             audit.append(
                 run_id=self.run_id,
-                actor=self.role,
+                actor=self.actor,
                 role=self.role,
                 event="tool_llm_call",
                 tool=self.tool,
