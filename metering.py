@@ -15,7 +15,9 @@ cap, lowered by the meter), and the tokens are counted. Outside a governed run t
 applies.
 
 The scope is a :class:`contextvars.ContextVar`: it follows the tool into code it calls, and into a thread only if the
-thread is started with :func:`contextvars.copy_context` (an executor that runs tools elsewhere must carry it).
+thread is started with :func:`contextvars.copy_context`. A :class:`CallScope` pickles (the run's meter opens the
+run's ledger by path in whatever process it is used), so an executor that runs the tool in another process sends
+``current_call()`` along with the arguments and runs the tool inside ``entered(scope)`` there.
 """
 
 from __future__ import annotations
@@ -29,7 +31,16 @@ from typing import Protocol, TypeVar
 
 from .errors import LabwrightError
 
-__all__ = ["Meter", "CallScope", "BudgetExhausted", "current_call", "tool_call", "metered_request", "crash_point"]
+__all__ = [
+    "Meter",
+    "CallScope",
+    "BudgetExhausted",
+    "current_call",
+    "tool_call",
+    "entered",
+    "metered_request",
+    "crash_point",
+]
 
 T = TypeVar("T")
 
@@ -41,8 +52,9 @@ class BudgetExhausted(LabwrightError):
 class Meter(Protocol):
     """What a run offers tools for model requests."""
 
-    def allow(self, max_tokens: int) -> int:
-        """The ``max_tokens`` the next request may use (at most ``max_tokens``); :class:`BudgetExhausted` if none."""
+    def allow(self, max_tokens: int, prompt_tokens: int = 0) -> int:
+        """The ``max_tokens`` the next request may use (at most ``max_tokens``) once its prompt (estimated at
+        ``prompt_tokens``) is paid; :class:`BudgetExhausted` if nothing is left."""
         ...
 
     def record(self, tokens: int, *, label: str) -> None:
@@ -78,7 +90,17 @@ def tool_call(key: str, tool: str, meter: Meter | None = None) -> Iterator[CallS
         _CURRENT.reset(token)
 
 
-def metered_request(send: Callable[[int], tuple[T, int]], *, max_tokens: int, label: str) -> T:
+@contextlib.contextmanager
+def entered(scope: CallScope | None) -> Iterator[CallScope | None]:
+    """Run the body inside ``scope`` (one received from another process); ``None`` leaves the context as it is."""
+    if scope is None:
+        yield None
+        return
+    with tool_call(scope.key, scope.tool, scope.meter) as inner:
+        yield inner
+
+
+def metered_request(send: Callable[[int], tuple[T, int]], *, max_tokens: int, label: str, prompt_tokens: int = 0) -> T:
     """Send one model request under the current run's meter.
 
     Parameters
@@ -89,12 +111,14 @@ def metered_request(send: Callable[[int], tuple[T, int]], *, max_tokens: int, la
         The caller's own cap on the reply (always sent; the meter may lower it).
     label
         What the request is for (recorded with the tokens).
+    prompt_tokens
+        Estimated size of the prompt: the reply may use only what the budget leaves after it.
     """
     if max_tokens <= 0:
         raise ValueError("max_tokens must be positive")
     scope = current_call()
     meter = scope.meter if scope is not None else None
-    cap = meter.allow(max_tokens) if meter is not None else max_tokens
+    cap = meter.allow(max_tokens, prompt_tokens) if meter is not None else max_tokens
     reply, tokens = send(cap)
     if meter is not None:
         meter.record(int(tokens), label=label)

@@ -41,6 +41,7 @@ class AnchorState:
     rows: dict[str, dict[int, str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     lines: int = 0
+    usable: bool = True  # False when the key is missing: nothing the file says can be trusted
 
 
 class Anchor:
@@ -57,11 +58,15 @@ class Anchor:
     def __init__(self, path: str | Path, key_path: str | Path):
         self.path = Path(path)
         self.key_path = Path(key_path)
+        self._cached_key: bytes | None = None  # read once per instance (appends are frequent)
 
     # -- the key -------------------------------------------------------------------------------------------------
     def _key(self, *, create: bool) -> bytes | None:
+        if self._cached_key is not None:
+            return self._cached_key
         try:
-            return bytes.fromhex(self.key_path.read_text().strip())
+            self._cached_key = bytes.fromhex(self.key_path.read_text().strip())
+            return self._cached_key
         except FileNotFoundError:
             if not create:
                 return None
@@ -70,17 +75,18 @@ class Anchor:
         try:  # O_EXCL: two processes creating the key at once keep the first one
             fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            return bytes.fromhex(self.key_path.read_text().strip())
+            return self._key(create=False)
         with os.fdopen(fd, "w") as fh:
             fh.write(key.hex())
+        self._cached_key = key
         return key
 
     def key_problems(self) -> list[str]:
-        """Problems with the key file: missing, unreadable or readable by others than its owner."""
+        """Problems with an existing key file: readable or writable by others than its owner."""
         try:
             mode = stat.S_IMODE(self.key_path.stat().st_mode)
-        except FileNotFoundError:
-            return [] if not self.path.exists() else [f"the anchor key {self.key_path} is missing"]
+        except FileNotFoundError:  # reported by read() when there is an anchor to check
+            return []
         if mode & 0o077:
             return [f"the anchor key {self.key_path} is readable by others (mode {mode:o}; it must be 600)"]
         return []
@@ -125,9 +131,11 @@ class Anchor:
         state = AnchorState()
         if not self.path.exists():
             return state
+        self._cached_key = None  # verification reads the key file as it is now
         key = self._key(create=False)
         if key is None:
             state.problems.append(f"the anchor key {self.key_path} is missing: the anchor cannot be checked")
+            state.usable = False
             return state
         prev = ""
         for n, raw in enumerate(self.path.read_bytes().splitlines(), start=1):

@@ -179,9 +179,13 @@ class AuditLog(SqliteFile):
         anchor = anchor or settings.audit_anchor or path.with_name(path.name + ".anchor")
         key = key or settings.audit_key or path.with_name(path.name + ".key")
         self.anchor = Anchor(Path(anchor).expanduser(), Path(key).expanduser())
-        with self._tx() as conn:  # a random id per database: a deleted and recreated file gets a new one
-            conn.execute("INSERT OR IGNORE INTO audit_meta VALUES ('log_id', ?)", (secrets.token_hex(16),))
-            self.log_id = conn.execute("SELECT value FROM audit_meta WHERE key = 'log_id'").fetchone()[0]
+        # A random id per database (a deleted and recreated file gets a new one); written once, then only read.
+        row = self._one("SELECT value FROM audit_meta WHERE key = 'log_id'")
+        if row is None:
+            with self._tx() as conn:
+                conn.execute("INSERT OR IGNORE INTO audit_meta VALUES ('log_id', ?)", (secrets.token_hex(16),))
+            row = self._one("SELECT value FROM audit_meta WHERE key = 'log_id'")
+        self.log_id = row[0]
 
     def append(
         self,
@@ -321,6 +325,8 @@ class AuditLog(SqliteFile):
         state = self.anchor.read()
         for problem in self.anchor.key_problems() + state.problems:
             bad(None, problem)
+        if not state.usable:
+            return 0, []
         log_id = meta.get("log_id", "")
         mine = state.rows.get(log_id, {})
         others = sum(len(v) for k, v in state.rows.items() if k != log_id)
@@ -331,7 +337,10 @@ class AuditLog(SqliteFile):
                 "the audit file was deleted or replaced",
             )
         if not self.anchor.exists and (self.anchor.key_path.exists() or "anchored_from" in meta):
-            bad(None, f"the anchor file {self.anchor.path} is missing")
+            bad(
+                1 if hashes else None, f"the anchor file {self.anchor.path} is missing: {len(hashes)} rows unverifiable"
+            )
+            return 0, []
         missing = sorted(set(mine) - set(hashes))
         if missing:
             what = "the log is empty (emptied or the file replaced)" if not hashes else "rows deleted"

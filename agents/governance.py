@@ -10,9 +10,14 @@
    ``{"extend": {...}}`` or ``"stop"``;
 4. **approval** — for an *ask*, unless the policy's non-interactive rule approves it,
    ``interrupt({"kind": "approval", "role", "tool", "args", "estimate", "reason", ...})``; answer ``"approve"``,
-   ``{"edit": {...new args...}}`` (re-validated) or ``"reject"`` / ``{"reject": "why"}``;
-5. **run** — the tool runs; its outcome (result or error message) is stored under the key and audited with the
-   sha256 of the result.
+   ``{"edit": {...new args...}}`` or ``"reject"`` / ``{"reject": "why"}``. An edit is gated again: an invalid one
+   re-asks with the validation error, a valid one is re-estimated and re-budgeted and asked about again when it now
+   costs more than the question showed. The approver audited is the session's identity (:func:`local_approver`),
+   never a name in the answer;
+5. **run** — the tool runs inside :func:`labwright.metering.tool_call` (its model requests spend the run's token
+   budget; its store writes record the idempotency key in the same transaction, so a crash before step 6 does not
+   repeat them);
+6. **outcome** — result or error message is stored under the key and audited with the sha256 of the result.
 
 Every request, decision (with approver), result, error and denial is a row in the audit log. Questions are recorded in
 the ledger before ``interrupt()`` is called and re-asked with the same payload on a re-run, so resume values line up
@@ -51,7 +56,7 @@ from langgraph.types import interrupt
 from pydantic import BaseModel, Field
 
 from ..errors import InvalidInput, PermissionDenied
-from ..metering import BudgetExhausted, tool_call
+from ..metering import BudgetExhausted, crash_point, tool_call
 from ..tools.registry import Cost, get_tool
 from .audit import AuditLog, canonical_json, sha256_of
 from .budget import Breach, Budget, Usage, check, parse_budget_answer
@@ -374,35 +379,65 @@ def _budget_gate(ctx: RunContext, key: str, role: str, what: str, claim: Callabl
 
 
 # -- model requests made by tools ---------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class _RunMeter:
     """The :class:`labwright.metering.Meter` of one governed call: a tool's model requests are capped by, and
-    counted in, the run's token budget (ledger ``llm`` rows, audited as ``tool_llm_call``)."""
+    counted in, the run's token budget (ledger ``llm`` rows, audited as ``tool_llm_call``).
 
-    ctx: RunContext
+    It holds paths, not connections, so it pickles: a tool run in a worker process meters into the same run."""
+
+    ledger: str
+    audit: str
+    anchor: str
+    anchor_key: str
+    run_id: str
     key: str
     role: str
     tool: str
+    actor: str
 
-    def allow(self, max_tokens: int) -> int:
-        limit = self.ctx.limits().max_llm_tokens
-        if limit is None:
+    @classmethod
+    def of(cls, ctx: RunContext, key: str, role: str, tool: str) -> _RunMeter:
+        a = ctx.audit.anchor
+        paths = (str(ctx.ledger.path), str(ctx.audit.path), str(a.path), str(a.key_path))
+        return cls(*paths, ctx.run_id, key, role, tool, ctx.principal or role)
+
+    def allow(self, max_tokens: int, prompt_tokens: int = 0) -> int:
+        ledger = Ledger(self.ledger)
+        try:
+            limit = ledger.budget(self.run_id).max_llm_tokens
+            left = None if limit is None else limit - ledger.usage(self.run_id).llm_tokens - prompt_tokens
+        finally:
+            ledger.close()
+        if left is None:
             return max_tokens
-        left = limit - self.ctx.ledger.usage(self.ctx.run_id).llm_tokens
         if left <= 0:
             raise BudgetExhausted(
-                f"{self.tool}: the run's token budget max_llm_tokens = {limit} is spent; extend it to go on"
+                f"{self.tool}: the run's token budget max_llm_tokens = {limit} leaves nothing for a reply after a "
+                f"prompt of ~{prompt_tokens} tokens; extend it to go on"
             )
         return min(max_tokens, left)
 
     def record(self, tokens: int, *, label: str) -> None:
         # Every request is counted, also one a re-run repeats (its tokens were spent again): a fresh key each time.
         req = f"tool-llm:{self.key}:{uuid.uuid4().hex}"
-        self.ctx.ledger.put_reply(
-            key=req, run_id=self.ctx.run_id, reply={"tool": self.tool, "call": self.key}, tokens=tokens
-        )
-        detail = {"key": self.key, "tokens": int(tokens), "label": label}
-        self.ctx.log("tool_llm_call", actor=self.role, role=self.role, tool=self.tool, detail=detail)
+        ledger = Ledger(self.ledger)
+        try:
+            ledger.put_reply(key=req, run_id=self.run_id, reply={"tool": self.tool, "call": self.key}, tokens=tokens)
+        finally:
+            ledger.close()
+        audit = AuditLog(self.audit, anchor=self.anchor, key=self.anchor_key)
+        try:
+            audit.append(
+                run_id=self.run_id,
+                actor=self.actor,
+                role=self.role,
+                event="tool_llm_call",
+                tool=self.tool,
+                detail={"key": self.key, "tokens": int(tokens), "label": label},
+            )
+        finally:
+            audit.close()
 
 
 # -- the governed call ---------------------------------------------------------------------------------------------
@@ -435,6 +470,8 @@ def _finish(
     approver: str | None = None,
     seconds: float = 0.0,
 ) -> ToolOutcome:
+    if status == "ok":
+        crash_point("tool_returned")  # test hook: the seam between a tool's effect and its stored outcome
     stored = ctx.ledger.put_result(
         key=key,
         run_id=ctx.run_id,
@@ -661,7 +698,7 @@ def governed_call(
             return settled
         run_args, approver = settled
     # The tool runs as this governed call: its store writes carry the key, its model requests spend the run's budget.
-    with tool_call(key, tool, _RunMeter(ctx, key, dec.role, tool)):
+    with tool_call(key, tool, _RunMeter.of(ctx, key, dec.role, tool)):
         return _execute(ctx, dec, key, step_key, run_args, approver)
 
 

@@ -68,7 +68,8 @@ class Lab:
     ----------
     auto_approve
         Non-interactive approval rule: ``None``/``"none"`` (questions wait for :meth:`answer`), ``"all"`` or
-        ``"under=60s"``; recorded in the audit log as the approver.
+        ``"under=60s"`` (read-only work only; ``"under=60s,writes"`` also store writes); recorded in the audit log as
+        the approver.
     budget
         Per-run limits (a :class:`~labwright.agents.budget.Budget` or a dict of its fields).
     planner

@@ -148,6 +148,16 @@ class Policy(BaseModel):
             fields["approval_tokens"] = settings.approval_tokens
         return cls(**fields, auto_approve=ApprovalRule.parse(rule_text), **overrides)
 
+    def to_record(self) -> dict[str, Any]:
+        """JSON of this policy with the rule as its text (what a run's record keeps; see :meth:`from_record`)."""
+        return {**self.model_dump(mode="json"), "auto_approve": str(self.auto_approve)}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Policy:
+        """The policy a run was started with, from :meth:`to_record` (fields it lacks keep their defaults)."""
+        data = {k: v for k, v in record.items() if k in cls.model_fields and k != "auto_approve"}
+        return cls(**data, auto_approve=ApprovalRule.parse(record.get("auto_approve")))
+
     def rule_approves(self, estimate: Cost, side_effect: str | None) -> bool:
         """True when :attr:`auto_approve` settles a question about a call (see :meth:`ApprovalRule.approves`)."""
         return self.auto_approve.approves(

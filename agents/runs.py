@@ -30,7 +30,7 @@ from .governance import RunContext, local_approver, new_run_id, parse_approval
 from .graph import DEPS_KEY, LabDeps, build_graph
 from .ledger import Ledger
 from .llm import Planner, make_planner
-from .policy import ApprovalRule, Policy
+from .policy import Policy
 
 __all__ = ["open_checkpointer", "Runs", "RunView", "Pending", "parse_age"]
 
@@ -139,13 +139,7 @@ class Runs:
         )
         record = ctx.ledger.get_run(run_id)
         if record is not None and policy is None:
-            p = record["policy"]
-            ctx.policy = Policy(
-                approval_seconds=p["approval_seconds"],
-                ask_on_side_effects=p["ask_on_side_effects"],
-                auto_approve=ApprovalRule.parse(p["auto_approve"]),
-                deny_tools=frozenset(p["deny_tools"]),
-            )
+            ctx.policy = Policy.from_record(record["policy"])
         self._contexts[run_id] = ctx
         return ctx
 
@@ -204,7 +198,7 @@ class Runs:
             run_id,
             request=request,
             planner=self.planner.label,
-            policy={**ctx.policy.model_dump(mode="json"), "auto_approve": str(ctx.policy.auto_approve)},
+            policy=ctx.policy.to_record(),
         )
         ctx.limits()  # stores the budget and starts the wall clock
         ctx.log(

@@ -50,7 +50,9 @@ def chat(
         return resp, int(tokens or 0) or _rough_tokens(messages, resp)
 
     try:  # metered: max_tokens always sent, tokens counted in the governed run this tool runs in
-        resp = metered_request(send, max_tokens=settings.tool_llm_max_tokens, label="knowledge")
+        resp = metered_request(
+            send, max_tokens=settings.tool_llm_max_tokens, label="knowledge", prompt_tokens=_rough_tokens(messages)
+        )
     except openai.OpenAIError as err:
         raise ExtractionFailed(f"LLM request to {settings.base_url} failed: {err}") from err
     if not resp.choices or resp.choices[0].message.content is None:
@@ -59,9 +61,10 @@ def chat(
     return resp.choices[0].message.content, int(tokens or 0) or _rough_tokens(messages, resp)
 
 
-def _rough_tokens(messages: list[dict[str, str]], resp: Any) -> int:
+def _rough_tokens(messages: list[dict[str, str]], resp: Any = None) -> int:
+    """~4 characters per token of the prompt (and of the reply, when given)."""
     text = sum(len(str(m.get("content") or "")) for m in messages)
-    if resp.choices:
+    if resp is not None and resp.choices:
         text += len(resp.choices[0].message.content or "")
     return max(1, text // 4)
 

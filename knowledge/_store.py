@@ -487,6 +487,29 @@ class KnowledgeStore:
             self.conn.executemany("INSERT INTO incidences(edge_id, node_id, role) VALUES (?, ?, ?)", self._pending)
             self._pending.clear()
 
+    # ------------------------------------------------------------------ exactly-once governed calls
+    def applied_call(self, key: str) -> dict[str, Any] | None:
+        """The outcome that governed call ``key`` committed together with its writes, or ``None`` if it never did."""
+        try:
+            row = self.conn.execute("SELECT outcome FROM applied_calls WHERE key = ?", (key,)).fetchone()
+        except sqlite3.OperationalError as err:
+            if "no such table" in str(err):  # no governed call has written to this store yet
+                return None
+            raise
+        return json.loads(row[0]) if row else None
+
+    def record_call(self, key: str, tool: str, outcome: dict[str, Any]) -> None:
+        """Record in the open transaction that governed call ``key`` of ``tool`` made its writes and returned
+        ``outcome``: effect and record commit together, so a resumed call finds one exactly when the other exists."""
+        self._require_tx()
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS applied_calls "
+            "(key TEXT PRIMARY KEY, tool TEXT NOT NULL, outcome TEXT NOT NULL, time TEXT NOT NULL)"
+        )
+        self.conn.execute(
+            "INSERT INTO applied_calls VALUES (?, ?, ?, ?)", (key, tool, json.dumps(outcome, sort_keys=True), self._now)
+        )
+
     # ------------------------------------------------------------------ reads
     def counts(self) -> dict[str, int]:
         """Numbers of nodes, edges, incidences, documents and provenance records."""

@@ -17,6 +17,7 @@ from ..tools.registry import Cost, tool
 from ._hif import write_hif
 from ._hypotheses import HypothesisSet, generate_hypotheses
 from ._ingest import IngestReport, ingest_events, ingest_text
+from ._once import exactly_once
 from ._query import ComponentView, Neighbour, PathView, components, find_paths, neighbours
 from ._stats import hypergraph_stats
 from ._store import KnowledgeStore, open_store
@@ -95,8 +96,12 @@ def _ingest_out(store: KnowledgeStore, report: IngestReport) -> IngestOutput:
 def kg_ingest_text(inp: IngestTextInput) -> IngestOutput:
     """Extract n-ary relations from a text into the knowledge store, with per-chunk provenance (all or nothing)."""
     with _open(inp.store_path) as store:
-        return _ingest_out(
-            store, ingest_text(store, inp.text, inp.document_id, title=inp.title, extractor=inp.extractor)
+        return exactly_once(
+            store,
+            IngestOutput,
+            lambda: _ingest_out(
+                store, ingest_text(store, inp.text, inp.document_id, title=inp.title, extractor=inp.extractor)
+            ),
         )
 
 
@@ -104,7 +109,11 @@ def kg_ingest_text(inp: IngestTextInput) -> IngestOutput:
 def kg_ingest_events(inp: IngestEventsInput) -> IngestOutput:
     """Store events {source, relation, target} as hyperedges with provenance (all or nothing)."""
     with _open(inp.store_path) as store:
-        return _ingest_out(store, ingest_events(store, inp.events, document_id=inp.document_id))
+        return exactly_once(
+            store,
+            IngestOutput,
+            lambda: _ingest_out(store, ingest_events(store, inp.events, document_id=inp.document_id)),
+        )
 
 
 class StatsInput(_StoreInput):

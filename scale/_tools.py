@@ -321,6 +321,7 @@ def kg_ingest_batch(inp: IngestBatchInput) -> IngestBatchOutput:
     from pathlib import Path
 
     from ..knowledge._ingest import Document, extraction_from_json, ingest_documents
+    from ..knowledge._once import exactly_once
     from ..knowledge._store import open_store
 
     state: dict[str, Any] = {}
@@ -335,15 +336,19 @@ def kg_ingest_batch(inp: IngestBatchInput) -> IngestBatchOutput:
         return [extraction_from_json(r.value) for r in results]
 
     docs = [Document(d.id, d.text, d.title) for d in inp.documents]
-    with open_store(Path(inp.store_path).expanduser() if inp.store_path else None) as store:
+
+    def write(store: Any) -> IngestBatchOutput:
         report = ingest_documents(store, docs, extractor=inp.extractor, extract_many=extract_many)
-        path = str(store.path)
-    results = state.get("results", [])
-    return IngestBatchOutput(
-        backend=inp.backend,
-        workers=state["executor"].workers if "executor" in state else 1,
-        wall_seconds=state.get("wall", 0.0),
-        tasks=_provenance(results),
-        store_path=path,
-        **report.as_dict(),
-    )
+        results = state.get("results", [])
+        return IngestBatchOutput(
+            backend=inp.backend,
+            workers=state["executor"].workers if "executor" in state else 1,
+            wall_seconds=state.get("wall", 0.0),
+            tasks=_provenance(results),
+            store_path=str(store.path),
+            **report.as_dict(),
+        )
+
+    with open_store(Path(inp.store_path).expanduser() if inp.store_path else None) as store:
+        # In a governed run the write and the call's outcome commit together (a resumed call does not ingest twice).
+        return exactly_once(store, IngestBatchOutput, lambda: write(store))

@@ -214,3 +214,13 @@ def test_offline_summaries_never_cut_a_number():
     evidence = [{"tool": "t", "args": {}, "status": "ok", "result": data, "message": "ok"}]
     result = {"task_id": "t1", "role": "kineticist", "round": 1, "status": "done", "summary": text}
     assert review_results([{**result, "evidence": evidence}]) == []
+
+
+def test_lab_approver_is_the_identity_the_application_passes_not_the_answer(lab_roles, tmp_path):
+    note = tmp_path / "n.txt"
+    lab = Lab(approver="carol")
+    (p,) = lab.chat(f"lab_note(path={note}, text=hi)").pending
+    done = lab.answer({p.id: {"approve": True, "by": "the-lab-director"}})
+    assert done.status == "answered" and note.read_text() == "hi\n"
+    (dec,) = [r for r in lab.audit() if r.event == "decision" and r.tool == "lab_note"]
+    assert dec.approver == "human:carol" and dec.detail["claimed_by"] == "the-lab-director"

@@ -76,7 +76,7 @@ def config_of():
 
 
 def _knowledge_conftest():
-    """tests/knowledge/conftest.py as a module: its ChatServer (a real OpenAI-compatible HTTP server on 127.0.0.1)."""
+    """tests/knowledge/conftest.py as a module (its ChatServer: a real OpenAI-compatible HTTP server on 127.0.0.1)."""
     import importlib.util
 
     path = Path(__file__).resolve().parents[1] / "knowledge" / "conftest.py"
@@ -86,23 +86,8 @@ def _knowledge_conftest():
     return module
 
 
-@pytest.fixture
-def chat_server(monkeypatch):
-    """``chat_server(reply)``: start the knowledge tests' ChatServer and point LABWRIGHT_BASE_URL/MODEL at it."""
-    server_class = _knowledge_conftest().ChatServer
-    servers = []
-
-    def start(reply):
-        srv = server_class(reply).__enter__()
-        servers.append(srv)
-        monkeypatch.setenv("LABWRIGHT_BASE_URL", srv.base_url)
-        monkeypatch.setenv("LABWRIGHT_MODEL", "local-test-model")
-        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-        return srv
-
-    yield start
-    for srv in servers:
-        srv.__exit__()
+# The knowledge tests' fixture itself: ``chat_server(reply)`` starts their ChatServer and points the settings at it.
+chat_server = _knowledge_conftest().chat_server
 
 
 @pytest.fixture

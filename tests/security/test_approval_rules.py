@@ -60,3 +60,11 @@ def test_gate_on_a_real_store_write_with_under_asks_a_person():
     assert dec.decision == "ask" and dec.auto_approver is None
     named = Policy(auto_approve=ApprovalRule.parse("under=60s,writes"))
     assert gate("librarian", "kg_ingest_events", args, named).auto_approver == "rule:under=60s,writes"
+
+
+def test_a_run_record_restores_every_policy_field():
+    p = Policy(approval_seconds=12, approval_tokens=345, auto_approve=ApprovalRule.parse("under=60s,writes"))
+    back = Policy.from_record(p.to_record())
+    assert back == p and str(back.auto_approve) == "under=60s,writes"
+    legacy = {"approval_seconds": 5, "ask_on_side_effects": True, "auto_approve": "all", "deny_tools": []}
+    assert Policy.from_record(legacy).approval_tokens == Policy().approval_tokens

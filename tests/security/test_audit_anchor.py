@@ -120,7 +120,19 @@ def test_anchor_file_edited_or_missing_is_reported(tmp_path):
     log.anchor.path.write_text("\n".join([lines[0], json.dumps(rec), *lines[2:]]) + "\n")
     assert any("anchor line 2 (row 2) fails its HMAC" in p for p in _verify(log.path).problems)
     log.anchor.path.unlink()
-    assert any("anchor file" in p and "is missing" in p for p in _verify(log.path).problems)
+    assert _verify(log.path).problems == [f"the anchor file {log.anchor.path} is missing: 5 rows unverifiable"]
+
+
+def test_a_deleted_or_exposed_key_is_reported(tmp_path):
+    log = _log(tmp_path)
+    log.anchor.key_path.chmod(0o644)
+    assert _verify(log.path).problems == [
+        f"the anchor key {log.anchor.key_path} is readable by others (mode 644; it must be 600)"
+    ]
+    log.anchor.key_path.unlink()
+    assert _verify(log.path).problems == [
+        f"the anchor key {log.anchor.key_path} is missing: the anchor cannot be checked"
+    ]
 
 
 def test_key_is_owner_only_and_a_clean_log_verifies_across_reopen(tmp_path):

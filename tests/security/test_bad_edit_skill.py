@@ -28,10 +28,11 @@ def test_bad_edit_at_a_step_checkpoint_reasks_with_the_error(tmp_path):
     assert bad.status == "waiting", bad.error
     (again,) = bad.pending
     assert again.step == "a" and "value" in again.payload["error"] and not log.exists()
-    done = run(resume=first.run_id, answers={"a": {"edit": {"value": 10.0}}})
+    done = run(resume=first.run_id, answers={"a": {"edit": {"value": 10.0}}}, approver="dana")
     assert done.status == "finished" and done.outputs["a"]["value"] == pytest.approx(11.0)
     rows = [r for r in AuditLog().rows(first.run_id) if r.event == "decision" and r.tool == "skill:test.count@2"]
     assert [r.decision for r in rows] == ["invalid", "edit"]
     # The answer's "by" is kept as an unverified claim; the approver is the local session.
     assert rows[0].detail["claimed_by"] == "the-lab-director" and "the-lab-director" not in rows[0].approver
+    assert rows[1].approver == "human:dana"  # the identity the embedding application passed to run()
     assert AuditLog().verify().ok

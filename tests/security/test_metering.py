@@ -43,7 +43,9 @@ def test_max_tokens_is_lowered_to_what_the_budget_leaves(chat_server, corpus_sto
     ctx = RunContext.open("r-cap", budget=Budget(max_llm_tokens=1600))
     out = governed_call(ctx, "librarian", "kg_hypotheses", _args(corpus_store_path, k=1), "s1")
     assert out.ok
-    assert [r["max_tokens"] for r in server.requests] == [1600]
+    (req,) = server.requests
+    prompt = sum(len(m["content"]) for m in req["messages"]) // 4  # the prompt is paid first (~4 chars a token)
+    assert 0 < prompt < 1600 and req["max_tokens"] == 1600 - prompt
 
 
 def test_a_costly_token_estimate_asks_for_approval():
@@ -59,3 +61,34 @@ def test_outside_a_run_max_tokens_is_still_sent(chat_server, corpus_store_path):
     with KnowledgeStore(corpus_store_path) as store:
         out = generate_hypotheses(store, "cerium oxide", "PCL", s=1, k=1)
     assert out.llm_used and [r["max_tokens"] for r in server.requests] == [1024]
+
+
+def test_the_call_scope_pickles_and_meters_a_tool_run_in_another_process(chat_server, corpus_store_path, tmp_path):
+    """An executor that runs the tool in a worker process sends the scope along: tokens still land in the run."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+
+    from labwright.agents.governance import _RunMeter
+    from labwright.metering import CallScope
+
+    server = chat_server(_prose)
+    ctx = RunContext.open("r-proc", budget=Budget(max_llm_tokens=100_000))
+    ctx.limits()
+    scope = CallScope(key="k1", tool="kg_hypotheses", meter=_RunMeter.of(ctx, "k1", "librarian", "kg_hypotheses"))
+    (tmp_path / "scope.pkl").write_bytes(pickle.dumps(scope))
+    script = (
+        "import pickle, sys\n"
+        "from labwright.metering import entered\n"
+        "from labwright.knowledge import KnowledgeStore, generate_hypotheses\n"
+        "scope = pickle.loads(open(sys.argv[1], 'rb').read())\n"
+        "with entered(scope), KnowledgeStore(sys.argv[2]) as st:\n"
+        "    print(generate_hypotheses(st, 'cerium oxide', 'PCL', s=1, k=1).tokens)\n"
+    )
+    cmd = [sys.executable, "-c", script, str(tmp_path / "scope.pkl"), str(corpus_store_path)]
+    done = subprocess.run(cmd, env=dict(os.environ), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(server.requests) == 1 and ctx.usage().llm_tokens == 15
+    assert [r.detail["key"] for r in ctx.audit.rows("r-proc") if r.event == "tool_llm_call"] == ["k1"]
+    assert ctx.audit.verify().ok
