@@ -14,6 +14,7 @@ Simulator API (SI units, oxidation current positive): :class:`ECParams`, :class:
 correction, on when ``ECParams.c_el`` is set). Tools: ``simulate_cv``, ``simulate_ca``.
 """
 
+from .. import _runtime as _runtime  # noqa: F401  (JAX process settings before this package runs JAX)
 from ._analysis_tools import cottrell_analysis as cottrell_analysis
 from ._analysis_tools import nicholson_k0 as nicholson_k0
 from ._analysis_tools import randles_sevcik as randles_sevcik
