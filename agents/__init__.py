@@ -8,23 +8,41 @@ The governance core shared by agents and skills (one mechanism, not a copy):
 * :mod:`~labwright.agents.audit` — the hash-chained :class:`AuditLog`;
 * :mod:`~labwright.agents.ledger` — results by idempotency key, questions, budgets, LLM replies;
 * :mod:`~labwright.agents.governance` — :func:`governed_call`, the one way a node runs a tool.
+
+The names below load on first access (LangGraph comes with the governance module), so ``labwright.agents.cli``
+and the roles stay light.
 """
 
-from .audit import AuditLog as AuditLog
-from .audit import AuditReport as AuditReport
-from .audit import AuditRow as AuditRow
-from .budget import Budget as Budget
-from .budget import Usage as Usage
-from .governance import ApprovalRequired as ApprovalRequired
-from .governance import RunContext as RunContext
-from .governance import ToolOutcome as ToolOutcome
-from .governance import context_from_config as context_from_config
-from .governance import governed_call as governed_call
-from .governance import governed_llm as governed_llm
-from .ledger import Ledger as Ledger
-from .policy import ApprovalRule as ApprovalRule
-from .policy import GateDecision as GateDecision
-from .policy import Policy as Policy
-from .policy import gate as gate
-from .roles import ROLES as ROLES
-from .roles import check_role_tools as check_role_tools
+import importlib
+from typing import Any
+
+_LAZY = {
+    "AuditLog": "audit",
+    "AuditReport": "audit",
+    "AuditRow": "audit",
+    "Budget": "budget",
+    "Usage": "budget",
+    "ApprovalRequired": "governance",
+    "RunContext": "governance",
+    "ToolOutcome": "governance",
+    "context_from_config": "governance",
+    "governed_call": "governance",
+    "governed_llm": "governance",
+    "Ledger": "ledger",
+    "ApprovalRule": "policy",
+    "GateDecision": "policy",
+    "Policy": "policy",
+    "gate": "policy",
+    "ROLES": "roles",
+    "check_role_tools": "roles",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

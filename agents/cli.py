@@ -177,6 +177,11 @@ def _runs_show(args: argparse.Namespace) -> int:
                 print(f"{key}: {run[key]}")
         if run["status"] == "waiting":
             print(f"answer with: labwright runs approve {run['run_id']} (or runs resume {run['run_id']} --answer ...)")
+        from ..skills._run import run_dir_of
+
+        for store in sorted(run_dir_of(run["run_id"]).rglob("*.sqlite")):
+            # A store the workflow built in its folder; chat reads the store LABWRIGHT_KNOWLEDGE_DB names.
+            print(f"knowledge store: {store}  (ask about it: LABWRIGHT_KNOWLEDGE_DB={store} labwright chat)")
         return 0
     _print_view(_runs().view(args.run_id), args.json)
     return 0

@@ -30,17 +30,28 @@ import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Required
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, Send
-from typing_extensions import TypedDict  # not typing's: LangGraph's schema export (Studio) needs it on Python < 3.12
+from typing_extensions import TypedDict  # not typing's: LangGraph's schema export (Studio) needs it before 3.12
 
 from .governance import RunContext, ask_human, governed_call, governed_llm
 from .llm import Planner, estimate_tokens, make_planner, worker_messages
 from .policy import idempotency_key
 
-__all__ = ["LabState", "Task", "TaskResult", "Evidence", "LabDeps", "build_graph", "review_results", "DEPS_KEY"]
+__all__ = [
+    "LabState",
+    "LabInput",
+    "LabOutput",
+    "Task",
+    "TaskResult",
+    "Evidence",
+    "LabDeps",
+    "build_graph",
+    "review_results",
+    "DEPS_KEY",
+]
 
 DEPS_KEY = "labwright_deps"
 
@@ -104,6 +115,24 @@ class LabState(TypedDict, total=False):
     answer: str
     status: str
     planner: str
+
+
+class LabInput(TypedDict, total=False):
+    """What a run starts from (the input form in LangGraph Studio): the request, and earlier lines of the
+    conversation as context."""
+
+    request: Required[str]
+    context: list[str]
+
+
+class LabOutput(TypedDict, total=False):
+    """What a finished run returns: the answer, its status (answered, needs_input, failed, stopped) and the
+    planner that wrote it."""
+
+    answer: str
+    status: str
+    planner: str
+    results: list[TaskResult]
 
 
 @dataclass
@@ -495,7 +524,7 @@ def _outcome(status: str, state: LabState, offline: bool) -> str:
 def build_graph(checkpointer: Any = None):
     """Compile the lab graph; pass a checkpointer (e.g. :func:`labwright.agents.runs.open_checkpointer`) for
     interrupts and resume."""
-    g = StateGraph(LabState)
+    g = StateGraph(LabState, input_schema=LabInput, output_schema=LabOutput)
     g.add_node("supervisor", supervisor)
     g.add_node("worker", worker)
     g.add_node("reviewer", reviewer)

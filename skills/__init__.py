@@ -10,6 +10,7 @@ and ends with a Markdown + JSON report whose claims link to artifacts with full 
 >>> result.report_path
 """
 
+from ..tools import _runtime as _runtime  # noqa: F401  (JAX settings first: parallel branches run jitted tools)
 from ._provenance import Artifact as Artifact
 from ._provenance import Claim as Claim
 from ._run import PendingApproval as PendingApproval

@@ -1,13 +1,12 @@
 """Every capability as a plain function with pydantic input/output models (see DESIGN.md "Tool contract").
 
-Importing this package imports each subsystem, which registers its tools in :mod:`labwright.tools.registry`.
+The subsystems (``chem``, ``electrochem``, ``kinetics``, ``mechanism``) load their engines (RDKit, JAX) when first
+used: ``labwright.tools.electrochem`` imports on attribute access, and :func:`get_tool` imports the module of the tool
+asked for. :func:`list_tools` lists every tool without importing any engine.
 """
 
-from . import _runtime as _runtime  # noqa: F401  (JAX settings before any tool runs)
-from . import chem as chem
-from . import electrochem as electrochem
-from . import kinetics as kinetics
-from . import mechanism as mechanism
+import importlib
+
 from .registry import Cost as Cost
 from .registry import ToolSpec as ToolSpec
 from .registry import call_tool as call_tool
@@ -15,3 +14,11 @@ from .registry import get_tool as get_tool
 from .registry import list_tools as list_tools
 from .registry import openai_tools as openai_tools
 from .registry import tool as tool
+
+_SUBPACKAGES = ("chem", "electrochem", "kinetics", "mechanism")
+
+
+def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -47,11 +47,12 @@ def _arguments(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .registry import get_tool, list_tools
+    from .registry import _REGISTRY, catalog, get_tool, list_tools
 
-    if args.name == "list":
+    if args.name == "list":  # from the tools' source: no engine is imported to list them
+        known = catalog()
         for name in list_tools():
-            spec = get_tool(name)
+            spec = known.get(name) or _REGISTRY[name]
             print(f"{name:28s} {spec.side_effect:13s} {spec.description.splitlines()[0]}")
         return 0
     spec = get_tool(args.name)

@@ -13,17 +13,25 @@ input model or keyword arguments::
 
 Validation errors become :class:`~labwright.errors.InvalidInput` naming the field. The registry is the one explicit
 module-level cache in labwright (see DESIGN.md); it is filled when the tool modules are imported.
+
+Tool modules (``TOOL_MODULES``) load their engines (JAX, RDKit, HyperNetX) when imported, so they are imported on
+first need: :func:`list_tools` and :func:`catalog` read names, side effects and descriptions from the modules' source
+(``ast``, no import), and :func:`get_tool` imports the one module that defines the tool asked for.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
 import functools
+import importlib
 import inspect
 import re
+import threading
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -40,6 +48,9 @@ __all__ = [
     "call_tool",
     "openai_tools",
     "invalid_input_from",
+    "catalog",
+    "ToolEntry",
+    "TOOL_MODULES",
 ]
 
 SideEffect = Literal["none", "writes_store", "external"]
@@ -241,20 +252,113 @@ def tool(
     return register(func) if func is not None else register
 
 
+# Packages and modules whose import registers tools (each imports its engine).
+TOOL_MODULES = (
+    "labwright.tools.chem",
+    "labwright.tools.electrochem",
+    "labwright.tools.kinetics",
+    "labwright.tools.mechanism",
+    "labwright.knowledge._tools",
+    "labwright.scale._tools",
+)
+_loaded = False
+
+
+@dataclass(frozen=True)
+class ToolEntry:
+    """What is known of a tool without importing it: its name, side effect, description and defining module."""
+
+    name: str
+    side_effect: str
+    description: str
+    module: str
+
+
+def _literal(node: ast.expr | None, default: Any) -> Any:
+    try:
+        return ast.literal_eval(node) if node is not None else default
+    except ValueError:  # not a literal (a variable): the import will tell
+        return default
+
+
+def _entries_in(path: Path, module: str) -> list[ToolEntry]:
+    """Tools a module's source registers with ``@tool`` or ``@tool(...)`` (name, side effect, description)."""
+    text = path.read_text(encoding="utf-8")
+    if "@tool" not in text:
+        return []
+    out = []
+    for node in ast.walk(ast.parse(text)):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for dec in node.decorator_list:
+            call = dec if isinstance(dec, ast.Call) else None
+            target = call.func if call else dec
+            if not (isinstance(target, ast.Name) and target.id == "tool"):
+                continue
+            kw = {k.arg: k.value for k in (call.keywords if call else [])}
+            description = _literal(kw.get("description"), None) or _summary(ast.get_docstring(node))
+            out.append(
+                ToolEntry(
+                    name=_literal(kw.get("name"), None) or node.name,
+                    side_effect=_literal(kw.get("side_effect"), "none"),
+                    description=description or node.name,
+                    module=module,
+                )
+            )
+    return out
+
+
+_catalog_lock = threading.Lock()
+
+
+def catalog() -> dict[str, ToolEntry]:
+    """Every tool the modules of ``TOOL_MODULES`` define, read from their source without importing them (so
+    listing tools loads no engine). A test keeps it equal to the registry after import."""
+    # One thread builds it: workflow steps and agent workers ask in parallel, and CPython's ast.parse is not safe to
+    # run in several threads at once ("AST constructor recursion depth mismatch").
+    with _catalog_lock:
+        return _catalog()
+
+
+@functools.cache
+def _catalog() -> dict[str, ToolEntry]:
+    root = Path(__file__).resolve().parent.parent  # the package root: labwright/
+    found: dict[str, ToolEntry] = {}
+    for mod in TOOL_MODULES:
+        rel = Path(*mod.split(".")[1:])
+        paths = sorted((root / rel).rglob("*.py")) if (root / rel).is_dir() else [root / rel.with_suffix(".py")]
+        for path in paths:
+            sub = ".".join(("labwright", *path.relative_to(root).with_suffix("").parts))
+            for entry in _entries_in(path, sub.removesuffix(".__init__")):
+                found.setdefault(entry.name, entry)
+    return found
+
+
 def _ensure_loaded() -> None:
-    # Importing the tools package imports every tool module, which registers its tools.
-    from .. import tools  # noqa: F401
+    """Import every tool module (their engines load with them)."""
+    global _loaded
+    if not _loaded:
+        for mod in TOOL_MODULES:
+            importlib.import_module(mod)
+        _loaded = True
 
 
 def list_tools() -> list[str]:
-    """Names of all registered tools, sorted."""
-    _ensure_loaded()
-    return sorted(_REGISTRY)
+    """Names of all registered tools, sorted (from the catalog until the tool modules are imported)."""
+    if _loaded:
+        return sorted(_REGISTRY)
+    return sorted(set(catalog()) | set(_REGISTRY))
 
 
 def get_tool(name: str) -> ToolSpec:
-    """The :class:`ToolSpec` registered as ``name``; :class:`UnknownTool` (with close names) otherwise."""
-    _ensure_loaded()
+    """The :class:`ToolSpec` registered as ``name`` (importing the module that defines it); :class:`UnknownTool`
+    (with close names) otherwise."""
+    if name not in _REGISTRY:
+        entry = catalog().get(name)
+        if entry is not None:
+            importlib.import_module(entry.module)
+        if name not in _REGISTRY:
+            _ensure_loaded()
     try:
         return _REGISTRY[name]
     except KeyError:

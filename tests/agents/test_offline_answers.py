@@ -116,3 +116,12 @@ def test_detailed_balance_answer_gives_the_verdict():
     assert "verdict:" in line and "satisfied=False" in line and "Wegscheider" in line
     m = re.search(r"log_deviation = ([0-9.e+-]+)", line)
     assert m and math.isclose(abs(float(m.group(1))), math.log(2), rel_tol=1e-3)
+
+
+def test_headline_states_a_scalar_with_its_unit_and_standard_error():
+    from labwright.agents.offline import _words, headline
+
+    # Shaped like randles_sevcik's output (its output model's descriptions give the units).
+    out = {"D": 8.68e-10, "D_stderr": 1.2e-11, "slope": 3.1e-5, "r2": 0.9991, "scan_rates": [0.1, 0.2]}
+    text = headline("randles_sevcik", out, _words("what is the diffusion coefficient D?"))
+    assert text.startswith("D = 8.68e-10 m^2/s ± 1.2e-11"), text

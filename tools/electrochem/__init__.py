@@ -15,6 +15,7 @@ Simulator API (SI units, oxidation current positive): :class:`ECParams`, :class:
 set). Tools: ``simulate_cv``, ``simulate_ca``.
 """
 
+from .. import _runtime as _runtime  # noqa: F401  (JAX process settings before this package runs JAX)
 from ._adsorbed import adsorbed_cv_current as adsorbed_cv_current
 from ._analysis_tools import cottrell_analysis as cottrell_analysis
 from ._analysis_tools import nicholson_k0 as nicholson_k0

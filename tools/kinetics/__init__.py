@@ -14,6 +14,7 @@ Stiff kinetics and Newton solves need JAX float64 (``jax_enable_x64``); :mod:`la
 (``tools/_runtime.py``) before this package is imported.
 """
 
+from .. import _runtime as _runtime  # noqa: F401  (JAX process settings before this package runs JAX)
 from ._balance import DetailedBalanceReport as DetailedBalanceReport
 from ._balance import ReactionTerm as ReactionTerm
 from ._balance import extended_detailed_balance as extended_detailed_balance
