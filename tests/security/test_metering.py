@@ -18,7 +18,7 @@ def _prose(body: dict) -> str:
 
 
 def _args(store, k=3) -> dict:
-    return {"a": "cerium oxide", "b": "PCL", "s": 1, "k": k, "store_path": str(store)}
+    return {"a": "cerium oxide", "b": "PCL scaffolds", "s": 1, "k": k, "store_path": str(store)}
 
 
 def test_tokens_a_tool_spends_are_counted_in_the_run(chat_server, corpus_store_path):
@@ -59,7 +59,7 @@ def test_a_costly_token_estimate_asks_for_approval():
 def test_outside_a_run_max_tokens_is_still_sent(chat_server, corpus_store_path):
     server = chat_server(_prose)
     with KnowledgeStore(corpus_store_path) as store:
-        out = generate_hypotheses(store, "cerium oxide", "PCL", s=1, k=1)
+        out = generate_hypotheses(store, "cerium oxide", "PCL scaffolds", s=1, k=1)
     assert out.llm_used and [r["max_tokens"] for r in server.requests] == [1024]
 
 
@@ -84,7 +84,7 @@ def test_the_call_scope_pickles_and_meters_a_tool_run_in_another_process(chat_se
         "from labwright.knowledge import KnowledgeStore, generate_hypotheses\n"
         "scope = pickle.loads(open(sys.argv[1], 'rb').read())\n"
         "with entered(scope), KnowledgeStore(sys.argv[2]) as st:\n"
-        "    print(generate_hypotheses(st, 'cerium oxide', 'PCL', s=1, k=1).tokens)\n"
+        "    print(generate_hypotheses(st, 'cerium oxide', 'PCL scaffolds', s=1, k=1).tokens)\n"
     )
     cmd = [sys.executable, "-c", script, str(tmp_path / "scope.pkl"), str(corpus_store_path)]
     done = subprocess.run(cmd, env=dict(os.environ), capture_output=True, text=True, timeout=300)
