@@ -11,7 +11,8 @@
 4. **approval** — for an *ask*, unless the policy's non-interactive rule approves it,
    ``interrupt({"kind": "approval", "role", "tool", "args", "estimate", "reason", ...})``; answer ``"approve"``,
    ``{"edit": {...new args...}}`` (re-validated) or ``"reject"`` / ``{"reject": "why"}``;
-5. **run** — the tool runs; its outcome (result or error message) is stored under the key and audited with the
+5. **run** — the tool runs in a worker process and is stopped at its deadline (:mod:`._executor`; audited as
+   ``tool_timeout``); its outcome (result or error message) is stored under the key and audited with the
    sha256 of the result.
 
 Every request, decision (with approver), result, error and denial is a row in the audit log. Questions are recorded in
@@ -52,6 +53,7 @@ from pydantic import BaseModel, Field
 
 from ..errors import InvalidInput, PermissionDenied
 from ..tools.registry import Cost, get_tool
+from ._executor import Deadline, ToolTimeout, deadline_for, run_tool
 from .audit import AuditLog, canonical_json, sha256_of
 from .budget import Breach, Budget, Usage, check, parse_budget_answer
 from .ledger import Ledger
@@ -560,14 +562,38 @@ def governed_call(
     return _execute(ctx, dec, key, step_key, run_args, approver)
 
 
+def _log_timeout(
+    ctx: RunContext,
+    dec: GateDecision,
+    key: str,
+    step_key: str,
+    args: dict[str, Any],
+    deadline: Deadline,
+    err: Exception,
+) -> None:
+    """Audit a call stopped at its deadline (before its error outcome is stored)."""
+    ctx.log(
+        "tool_timeout",
+        actor=ctx.principal or dec.role,
+        role=dec.role,
+        tool=dec.tool,
+        args=args,
+        decision="timeout",
+        detail={"step": step_key, "key": key, "deadline": deadline.as_dict(), "message": str(err)[:500]},
+        dedupe=f"{key}:timeout",
+    )
+
+
 def _execute(
     ctx: RunContext, dec: GateDecision, key: str, step_key: str, args: dict[str, Any], approver: str
 ) -> ToolOutcome:
-    spec = get_tool(dec.tool)
+    deadline = deadline_for(dec.estimate)
     t0 = time.perf_counter()
     try:
-        out = spec.run(args)
-    except Exception as err:  # bad input, a failed simulation or a tool bug: the worker reflects on the message
+        result = run_tool(dec.tool, args, deadline)  # in a worker process, stopped at its deadline
+    except Exception as err:  # bad input, a failed simulation, a tool bug or a timeout: the worker reflects on it
+        if isinstance(err, ToolTimeout):
+            _log_timeout(ctx, dec, key, step_key, args, deadline, err)
         return _finish(
             ctx,
             dec,
@@ -575,12 +601,11 @@ def _execute(
             step_key,
             status="error",
             args=args,
-            message=f"{type(err).__name__}: {err}",
+            message=str(err) if isinstance(err, ToolTimeout) else f"{getattr(err, 'kind', type(err).__name__)}: {err}",
             approver=approver,
             seconds=time.perf_counter() - t0,
         )
     seconds = time.perf_counter() - t0
-    result = out.model_dump(mode="json")
     return _finish(
         ctx, dec, key, step_key, status="ok", args=args, message="ok", result=result, approver=approver, seconds=seconds
     )
