@@ -12,7 +12,15 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["Settings", "get_settings", "APPROVAL_RULE_HELP"]
+
+# One text for the CLI help of --approve / --auto-approve and the settings field (the syntax lives in
+# labwright.agents.policy.ApprovalRule); kept here because this module is light to import.
+APPROVAL_RULE_HELP = (
+    "non-interactive approval rule, recorded in the audit log: 'none' (ask a person; default), 'all', or clauses "
+    "joined by commas: 'under=60s' approves READ-ONLY calls estimated under 60 s; 'writes' also approves store "
+    "writes, 'external' external effects, 'tokens=N' calls estimated up to N LLM tokens (e.g. 'under=60s,writes')"
+)
 
 
 class Settings(BaseSettings):
@@ -35,6 +43,14 @@ class Settings(BaseSettings):
         default=None, description="LangGraph checkpoints; default HOME/checkpoints.sqlite"
     )
     audit_db: Path | None = Field(default=None, description="Hash-chained audit log; default HOME/audit.sqlite")
+    audit_anchor: Path | None = Field(
+        default=None,
+        description="Append-only, HMAC-authenticated anchor of the audit chain (outside the database); default "
+        "<audit_db>.anchor. Point it at append-only or other storage to survive a rewrite of LABWRIGHT_HOME.",
+    )
+    audit_key: Path | None = Field(
+        default=None, description="HMAC key of the audit anchor (created with mode 0600); default <audit_db>.key"
+    )
     knowledge_db: Path | None = Field(
         default=None, description="Hypergraph knowledge store; default HOME/knowledge.sqlite"
     )
@@ -42,6 +58,9 @@ class Settings(BaseSettings):
         default=30.0,
         ge=0,
         description="Tool calls estimated to take longer than this stop for human approval.",
+    )
+    approval_tokens: int = Field(
+        default=20_000, ge=0, description="Tool calls estimated to spend more LLM tokens than this stop for approval."
     )
     llm_timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout for the LLM endpoint.")
     ray_address: str | None = Field(
@@ -55,9 +74,19 @@ class Settings(BaseSettings):
     context_tokens: int | None = Field(
         default=None, gt=0, description="The model's context window, tokens; default: asked of the server, else 8192."
     )
+    tool_llm_max_tokens: int = Field(
+        default=1024,
+        gt=0,
+        description="max_tokens sent with every model request a tool makes (lowered to what the run's budget leaves).",
+    )
     auto_approve: str | None = Field(
         default=None,
-        description="Non-interactive approval rule: 'none' (ask a person), 'all' or 'under=60s' (recorded in audit).",
+        description=APPROVAL_RULE_HELP[0].upper() + APPROVAL_RULE_HELP[1:] + ".",
+    )
+    approver: str | None = Field(
+        default=None,
+        description="Who answers approval questions in this session (audited as 'human:<name>'); default: the OS "
+        "user. Never taken from an answer's payload.",
     )
 
     deadline_factor: float = Field(

@@ -6,12 +6,21 @@ row. Each row stores ``prev_hash`` (the hash of the row before it, ``""`` for th
 middle or reordering rows breaks the chain, and :meth:`AuditLog.verify` reports where. A one-row ``audit_head`` table
 records the sequence number and hash of the last row, so deleting rows from the end is detected too.
 
-Two layers of protection, for two threats:
+Three layers of protection, for three threats:
 
 * SQLite triggers refuse ``UPDATE`` and ``DELETE`` on the log, which stops accidents (a stray query, a buggy tool);
-* the hash chain makes deliberate tampering *evident*: someone who drops the triggers and edits a row must also
-  recompute every later hash and the head, and a copy of the head hash kept elsewhere (or printed by
-  ``labwright audit verify``) then no longer matches.
+* the hash chain makes editing, deleting or reordering rows *inside* the chain evident;
+* the chain is **anchored outside the database**: every append also appends ``(log id, seq, hash)`` to an
+  append-only anchor file beside the database (``audit.sqlite.anchor``; ``LABWRIGHT_AUDIT_ANCHOR`` moves it, e.g. to
+  an append-only mount), each line authenticated with HMAC-SHA256 under a key file readable by its owner only
+  (``audit.sqlite.key``, mode 0600; ``LABWRIGHT_AUDIT_KEY``) and chained to the line before. Someone who edits the
+  database alone, even recomputing every hash and the head, no longer matches the anchor: :meth:`AuditLog.verify`
+  reports a truncated tail, a recomputed chain, a forged row, an emptied log and a deleted or replaced file, and
+  says which rows.
+
+What the anchor cannot do: someone who can read the key file can forge anchor lines, and someone who deletes the
+database, the anchor *and* the key together leaves a fresh, empty log (keep the anchor on other storage against
+that). See the README's "Security model".
 
 Example
 -------
@@ -25,13 +34,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import secrets
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ._anchor import Anchor
 from ._sqlite import SqliteFile
 
 __all__ = ["AuditLog", "AuditRow", "AuditReport", "canonical_json", "sha256_of"]
@@ -75,6 +86,7 @@ CREATE INDEX IF NOT EXISTS audit_run ON audit(run_id, seq);
 CREATE TABLE IF NOT EXISTS audit_head (
     one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -119,18 +131,24 @@ class AuditRow(BaseModel):
 
 
 class AuditReport(BaseModel):
-    """Result of :meth:`AuditLog.verify`: ``ok`` is False when any row was edited, deleted or reordered."""
+    """Result of :meth:`AuditLog.verify`: ``ok`` is False when any row was edited, deleted, reordered, forged, or
+    the database no longer matches its anchor."""
 
     ok: bool
     rows: int
     head_hash: str = Field(description="hash of the last row ('' for an empty log); keep a copy to compare later")
     problems: list[str] = Field(default_factory=list)
     first_bad_seq: int | None = None
+    anchored_rows: int = Field(default=0, description="rows whose hash the anchor file vouches for")
+    notes: list[str] = Field(
+        default_factory=list, description="facts that are not failures (e.g. rows before anchoring)"
+    )
 
     def summary(self) -> str:
         if self.ok:
-            return f"audit log OK: {self.rows} rows, head {self.head_hash[:16]}"
-        return f"audit log BROKEN at seq {self.first_bad_seq}: " + "; ".join(self.problems[:5])
+            return f"audit log OK: {self.rows} rows, {self.anchored_rows} anchored, head {self.head_hash[:16]}"
+        where = f" at seq {self.first_bad_seq}" if self.first_bad_seq is not None else ""
+        return f"audit log BROKEN{where}: " + "; ".join(self.problems[:5])
 
 
 class AuditLog(SqliteFile):
@@ -143,16 +161,27 @@ class AuditLog(SqliteFile):
     ----------
     path
         SQLite file; ``None`` means ``get_settings().audit_path``. Parent folders are created.
+    anchor, key
+        The anchor file and its HMAC key file (see :mod:`labwright.agents._anchor`); default
+        ``settings.audit_anchor`` / ``settings.audit_key`` when set, else ``<path>.anchor`` / ``<path>.key``.
     """
 
     schema = _SCHEMA
 
-    def __init__(self, path: str | Path | None = None):
-        if path is None:
-            from ..settings import get_settings
+    def __init__(
+        self, path: str | Path | None = None, *, anchor: str | Path | None = None, key: str | Path | None = None
+    ):
+        from ..settings import get_settings
 
-            path = get_settings().audit_path
+        settings = get_settings()
+        path = Path(path if path is not None else settings.audit_path)
         super().__init__(path)
+        anchor = anchor or settings.audit_anchor or path.with_name(path.name + ".anchor")
+        key = key or settings.audit_key or path.with_name(path.name + ".key")
+        self.anchor = Anchor(Path(anchor).expanduser(), Path(key).expanduser())
+        with self._tx() as conn:  # a random id per database: a deleted and recreated file gets a new one
+            conn.execute("INSERT OR IGNORE INTO audit_meta VALUES ('log_id', ?)", (secrets.token_hex(16),))
+            self.log_id = conn.execute("SELECT value FROM audit_meta WHERE key = 'log_id'").fetchone()[0]
 
     def append(
         self,
@@ -214,6 +243,10 @@ class AuditLog(SqliteFile):
                 "ON CONFLICT(one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
                 (seq, digest),
             )
+            conn.execute("INSERT OR IGNORE INTO audit_meta VALUES ('anchored_from', ?)", (str(seq),))
+            # Inside the write transaction: anchor lines of several processes follow row order. A crash between this
+            # line and COMMIT leaves an anchored row the log lacks until the next append re-anchors that seq.
+            self.anchor.append(self.log_id, seq, digest)
         return _to_row({**fields, "hash": digest})
 
     def rows(self, run_id: str | None = None) -> list[AuditRow]:
@@ -237,15 +270,16 @@ class AuditLog(SqliteFile):
             try:
                 raw = self._conn.execute(f"SELECT {cols} FROM audit ORDER BY seq").fetchall()
                 head = self._conn.execute("SELECT seq, hash FROM audit_head WHERE one = 1").fetchone()
+                meta = dict(self._conn.execute("SELECT key, value FROM audit_meta").fetchall())
             finally:
                 self._conn.execute("COMMIT")
         problems: list[str] = []
         first_bad: int | None = None
 
-        def bad(seq: int, msg: str) -> None:
+        def bad(seq: int | None, msg: str) -> None:
             nonlocal first_bad
             problems.append(msg)
-            if first_bad is None:
+            if first_bad is None and seq is not None:
                 first_bad = seq
 
         prev_hash, expected_seq = "", 1
@@ -268,9 +302,75 @@ class AuditLog(SqliteFile):
                 f"the head says the log ends at row {head[0]} but it ends at row {last_seq} "
                 "(rows deleted from the end, or the head edited)",
             )
+        hashes = {r[0]: r[-1] for r in raw}
+        anchored, notes = self._check_anchor(hashes, meta, bad)
         return AuditReport(
-            ok=not problems, rows=len(raw), head_hash=prev_hash, problems=problems, first_bad_seq=first_bad
+            ok=not problems,
+            rows=len(raw),
+            head_hash=prev_hash,
+            problems=problems,
+            first_bad_seq=first_bad,
+            anchored_rows=anchored,
+            notes=notes,
         )
+
+    def _check_anchor(
+        self, hashes: dict[int, str], meta: dict[str, str], bad: Callable[[int | None, str], None]
+    ) -> tuple[int, list[str]]:
+        """Compare the rows (seq -> hash) with the anchor; report through ``bad``; return (anchored rows, notes)."""
+        state = self.anchor.read()
+        for problem in self.anchor.key_problems() + state.problems:
+            bad(None, problem)
+        log_id = meta.get("log_id", "")
+        mine = state.rows.get(log_id, {})
+        others = sum(len(v) for k, v in state.rows.items() if k != log_id)
+        if others:
+            bad(
+                1,
+                f"the anchor vouches for {others} rows of another audit log than this database (id {log_id[:8]}): "
+                "the audit file was deleted or replaced",
+            )
+        if not self.anchor.exists and (self.anchor.key_path.exists() or "anchored_from" in meta):
+            bad(None, f"the anchor file {self.anchor.path} is missing")
+        missing = sorted(set(mine) - set(hashes))
+        if missing:
+            what = "the log is empty (emptied or the file replaced)" if not hashes else "rows deleted"
+            bad(missing[0], f"rows {_ranges(missing)} are anchored but missing from the log: {what}")
+        first = min(mine) if mine else None
+        notes: list[str] = []
+        legacy = [s for s in hashes if first is None or s < first]
+        if legacy and "anchored_from" in meta:
+            start = int(meta["anchored_from"])
+            forged = [s for s in legacy if s >= start]
+            if forged:
+                bad(forged[0], f"rows {_ranges(forged)} are not in the anchor: appended outside labwright (forged)")
+            legacy = [s for s in legacy if s < start]
+        if legacy:
+            notes.append(f"rows {_ranges(legacy)} were written before the log was anchored (chain-checked only)")
+        for seq, digest in sorted(hashes.items()):
+            if first is None or seq < first:
+                continue
+            if seq not in mine:
+                bad(seq, f"row {seq} is not in the anchor: appended outside labwright (forged)")
+            elif mine[seq] != digest:
+                bad(seq, f"row {seq} does not match its anchored hash: edited and the chain recomputed, or replaced")
+        return sum(1 for s in hashes if mine.get(s) == hashes[s]), notes
+
+
+def _ranges(seqs: list[int]) -> str:
+    """``[1, 2, 3, 7]`` -> ``"1..3, 7"``."""
+    out, start, prev = [], None, None
+    for s in sorted(seqs):
+        if start is None:
+            start = prev = s
+        elif s == prev + 1:
+            prev = s
+        else:
+            out.append(f"{start}..{prev}" if prev != start else f"{start}")
+            start = prev = s
+    if start is not None:
+        out.append(f"{start}..{prev}" if prev != start else f"{start}")
+    return ", ".join(out)
 
 
 def _to_row(fields: Mapping[str, Any]) -> AuditRow:

@@ -8,19 +8,24 @@ import sys
 from typing import Any
 
 from ..errors import InvalidInput
+from ..settings import APPROVAL_RULE_HELP
 
 __all__ = ["add_parser"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     chat = sub.add_parser("chat", help="talk to the supervisor agent", description="Terminal chat with the lab.")
-    chat.add_argument("--auto-approve", metavar="RULE", help="'none' (default: ask), 'all' or 'under=60s'")
+    chat.add_argument("--auto-approve", metavar="RULE", help=APPROVAL_RULE_HELP)
     chat.add_argument("--max-tool-calls", type=int, help="tool calls per run before a budget pause")
     chat.add_argument("--max-llm-tokens", type=int, help="LLM tokens per run before a budget pause")
     chat.add_argument("--message", "-m", help="send one message, answer pauses interactively, then exit")
     chat.set_defaults(func=_chat)
 
-    runs = sub.add_parser("runs", help="list, show, resume, approve or prune runs")
+    runs = sub.add_parser(
+        "runs",
+        help="list, show, resume, approve or prune runs (chat and workflow runs alike)",
+        description="One list of runs: chat runs (`labwright chat`, Lab) and workflow runs (`labwright run`).",
+    )
     rs = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
     p = rs.add_parser("list", help="runs, newest first")
     p.add_argument("--json", action="store_true")
@@ -38,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--id", dest="pending_id", help="pending question id (default: all)")
     p.add_argument("--answer", default="approve", help="approve | reject | extend | stop | accept | JSON")
     p.set_defaults(func=_runs_approve)
-    p = rs.add_parser("prune", help="delete checkpoints of old runs (the audit log is kept)")
+    p = rs.add_parser("prune", help="delete old runs: checkpoints, and a workflow run's folder (the audit log is kept)")
     p.add_argument("--keep", type=int, help="keep the N most recent runs")
     p.add_argument("--older-than", help="delete runs idle longer than AGE (90s, 30m, 12h, 7d)")
     p.set_defaults(func=_runs_prune)
@@ -49,7 +54,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_audit_show)
-    p = au.add_parser("verify", help="recompute the hash chain; exit 1 if any row was edited or deleted")
+    p = au.add_parser(
+        "verify",
+        help="recompute the hash chain and check it against its anchor outside the database; list every problem "
+        "(edited, deleted, forged rows, an emptied or replaced log, a damaged anchor) and exit 1 if there is one",
+    )
     p.set_defaults(func=_audit_verify)
 
 
@@ -116,38 +125,106 @@ def _print_view(view: Any, as_json: bool) -> None:
         console.print(view.answer, markup=False, highlight=False)
 
 
+def _workflow_ids() -> set[str]:
+    from ..skills._run import list_runs
+
+    return {r["run_id"] for r in list_runs()}
+
+
+def all_runs() -> list[dict[str, Any]]:
+    """Chat runs and workflow runs in one list, newest activity first (each with ``kind``: chat | workflow)."""
+    from ..skills._run import list_runs
+
+    chat = [{**r, "kind": "chat"} for r in _runs().list()]
+    return sorted([*chat, *list_runs()], key=lambda r: -float(r["updated"]))
+
+
 def _runs_list(args: argparse.Namespace) -> int:
-    runs = _runs().list()
+    runs = all_runs()
     if args.json:
         print(json.dumps(runs, indent=2, default=str))
         return 0
     for r in runs:
-        print(f"{r['run_id']:32s} {r['status']:11s} {r['planner'][:24]:24s} {r['request'][:60]}")
+        print(f"{r['run_id']:40s} {r['kind']:8s} {r['status']:11s} {r['planner'][:24]:24s} {r['request'][:60]}")
     return 0
 
 
+def _workflow_answers(pending_id: str | None, answer: Any) -> dict[str, Any]:
+    """``runs resume/approve`` answers for a workflow run: by id, or the same answer for every pending question."""
+    if pending_id is not None:
+        return {"answers": {pending_id: answer}}
+    if isinstance(answer, dict) and answer and not ({"edit", "reject", "approve", "rollback"} & set(answer)):
+        return {"answers": answer}
+    return {"ask": (lambda p: answer) if answer is not None else None}
+
+
+def _resume_workflow(run_id: str, pending_id: str | None, answer: Any) -> int:
+    from ..skills import resume
+    from ..skills.cli import report_result
+
+    return report_result(resume(run_id, **_workflow_answers(pending_id, answer)))
+
+
 def _runs_show(args: argparse.Namespace) -> int:
+    if args.run_id in _workflow_ids():
+        (run,) = [r for r in all_runs() if r["run_id"] == args.run_id]
+        if args.json:
+            print(json.dumps(run, indent=2, default=str))
+            return 0
+        print(f"{run['run_id']} workflow {run['workflow']}: {run['status']}")
+        for key in ("report", "error"):
+            if run.get(key):
+                print(f"{key}: {run[key]}")
+        if run["status"] == "waiting":
+            print(f"answer with: labwright runs approve {run['run_id']} (or runs resume {run['run_id']} --answer ...)")
+        return 0
     _print_view(_runs().view(args.run_id), args.json)
     return 0
 
 
 def _runs_resume(args: argparse.Namespace) -> int:
-    view = _runs().resume(args.run_id, _json_or_word(args.answer))
+    answer = _json_or_word(args.answer)
+    if args.run_id in _workflow_ids():
+        return _resume_workflow(args.run_id, None, answer)
+    view = _runs().resume(args.run_id, answer)
     _print_view(view, False)
     return 0
 
 
 def _runs_approve(args: argparse.Namespace) -> int:
-    view = _runs().approve(args.run_id, args.pending_id, _json_or_word(args.answer))
+    answer = _json_or_word(args.answer)
+    if args.run_id in _workflow_ids():
+        return _resume_workflow(args.run_id, args.pending_id, answer)
+    view = _runs().approve(args.run_id, args.pending_id, answer)
     _print_view(view, False)
     return 0
 
 
 def _runs_prune(args: argparse.Namespace) -> int:
+    import shutil
+    import time
+
+    from ..skills._run import run_dir_of
     from .runs import parse_age
 
     older = parse_age(args.older_than) if args.older_than else None
-    pruned = _runs().prune(keep=args.keep, older_than=older)
+    if args.keep is None and older is None:
+        raise InvalidInput("keep", "give --keep N and/or --older-than AGE")
+    if args.keep is not None and args.keep < 0:
+        raise InvalidInput("keep", f"must be >= 0, got {args.keep}")
+    runs, now = all_runs(), time.time()
+    doomed = [
+        r
+        for i, r in enumerate(runs)
+        if (args.keep is not None and i >= args.keep) or (older is not None and now - float(r["updated"]) > older)
+    ]
+    chat = _runs()
+    pruned = chat.prune_ids([r["run_id"] for r in doomed if r["kind"] == "chat"])
+    for r in doomed:
+        if r["kind"] == "workflow":
+            chat.saver.delete_thread(r["run_id"])
+            shutil.rmtree(run_dir_of(r["run_id"]), ignore_errors=True)
+            pruned.append(r["run_id"])
     print(f"pruned {len(pruned)} run(s)" + (": " + ", ".join(pruned) if pruned else ""))
     return 0
 
@@ -179,8 +256,15 @@ def _audit_show(args: argparse.Namespace) -> int:
 
 def _audit_verify(args: argparse.Namespace) -> int:
     del args
-    report = _audit_log().verify()
-    print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
-    for problem in report.problems[1:10]:
-        print(f"  {problem}", file=sys.stderr)
+    log = _audit_log()
+    report = log.verify()
+    out = sys.stdout if report.ok else sys.stderr
+    if report.ok:
+        print(report.summary(), file=out)
+    else:
+        print(f"audit log BROKEN: {len(report.problems)} problem(s) in {log.path} (anchor {log.anchor.path})", file=out)
+        for problem in report.problems:
+            print(f"  - {problem}", file=out)
+    for note in report.notes:
+        print(f"  note: {note}", file=out)
     return 0 if report.ok else 1

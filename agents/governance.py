@@ -52,6 +52,7 @@ from langgraph.types import interrupt
 from pydantic import BaseModel, Field
 
 from ..errors import InvalidInput, PermissionDenied
+from ..metering import BudgetExhausted, tool_call
 from ..tools.registry import Cost, get_tool
 from ._executor import Deadline, ToolTimeout, deadline_for, run_tool
 from .audit import AuditLog, canonical_json, sha256_of
@@ -70,6 +71,7 @@ __all__ = [
     "context_from_config",
     "CTX_KEY",
     "new_run_id",
+    "local_approver",
 ]
 
 CTX_KEY = "labwright_ctx"
@@ -106,7 +108,10 @@ class RunContext:
     budget : Budget
         Limits for a *new* run; once a run has started its (possibly extended) limits live in the ledger.
     approver : str
-        Name recorded for human answers (default: the OS user).
+        Who answers this session's questions, recorded as the approver of human answers: ``human:<name>`` from the
+        identity the embedding application passes, else ``LABWRIGHT_APPROVER``, else the OS user
+        (:func:`local_approver`). An answer's own ``"by"`` field is never trusted as the approver; it is audited as an
+        unverified claim beside it.
     principal : str or None
         Who is acting when it is not an agent role: the client of a front door (``"mcp:claude-desktop"``); the
         audit log records it as the actor of the run's tool calls. ``None``: the role acts.
@@ -117,7 +122,7 @@ class RunContext:
     ledger: Ledger
     policy: Policy = field(default_factory=Policy)
     budget: Budget = field(default_factory=Budget)
-    approver: str = field(default_factory=lambda: f"human:{_user()}")
+    approver: str = field(default_factory=lambda: local_approver())
     principal: str | None = None
 
     @classmethod
@@ -143,10 +148,9 @@ class RunContext:
             ledger=Ledger(settings.home_dir / "ledger.sqlite"),
             policy=policy or Policy.from_settings(settings, auto_approve=auto_approve),
             budget=budget or Budget(),
+            approver=local_approver(settings, approver),
             principal=principal,
         )
-        if approver:
-            ctx.approver = approver
         return ctx
 
     def limits(self) -> Budget:
@@ -166,6 +170,26 @@ def _user() -> str:
         return getpass.getuser()
     except Exception:  # no user database entry (containers)
         return "unknown"
+
+
+def local_approver(settings: Any = None, explicit: str | None = None) -> str:
+    """The approver of this session's human answers, as ``human:<name>``.
+
+    ``explicit`` (an identity the embedding application vouches for) wins, then ``settings.approver``
+    (``LABWRIGHT_APPROVER``), then the OS user. Only the local session decides who answered: nothing in an answer's
+    payload can change it.
+    """
+    name = explicit
+    if not name:
+        if settings is None:
+            from ..settings import get_settings
+
+            settings = get_settings()
+        name = getattr(settings, "approver", None) or _user()
+    name = str(name).strip()
+    if not name:
+        raise InvalidInput("approver", "must not be blank")
+    return name if name.startswith(("human:", "app:")) else f"human:{name}"
 
 
 def context_from_config(config: Mapping[str, Any] | None = None) -> RunContext:
@@ -256,6 +280,8 @@ def parse_approval(answer: Any) -> tuple[str, dict[str, Any] | None, str | None,
     ``verdict`` is ``"approve"``, ``"edit"`` or ``"reject"``. Accepted: ``"approve"``/``"yes"``/``True``,
     ``"reject"``/``"no"``/``False``, ``{"edit": {...}}``, ``{"reject": "reason"}``, ``{"approve": true}``, and
     ``{"decision": ..., "args": ..., "reason": ..., "by": ...}``. Anything else is a rejection (never a silent yes).
+    ``by`` is what the answer *claims* about who answered; callers audit it as an unverified claim, never as the
+    approver (that is :attr:`RunContext.approver`).
     """
     by = None
     if isinstance(answer, Mapping):
@@ -347,6 +373,38 @@ def _budget_gate(ctx: RunContext, key: str, role: str, what: str, claim: Callabl
     _log_budget_answer(ctx, key, role, what, "budget_extend", "extend", {"budget": new.model_dump()})
     claim(True)
     return None
+
+
+# -- model requests made by tools ---------------------------------------------------------------------------------
+@dataclass
+class _RunMeter:
+    """The :class:`labwright.metering.Meter` of one governed call: a tool's model requests are capped by, and
+    counted in, the run's token budget (ledger ``llm`` rows, audited as ``tool_llm_call``)."""
+
+    ctx: RunContext
+    key: str
+    role: str
+    tool: str
+
+    def allow(self, max_tokens: int) -> int:
+        limit = self.ctx.limits().max_llm_tokens
+        if limit is None:
+            return max_tokens
+        left = limit - self.ctx.ledger.usage(self.ctx.run_id).llm_tokens
+        if left <= 0:
+            raise BudgetExhausted(
+                f"{self.tool}: the run's token budget max_llm_tokens = {limit} is spent; extend it to go on"
+            )
+        return min(max_tokens, left)
+
+    def record(self, tokens: int, *, label: str) -> None:
+        # Every request is counted, also one a re-run repeats (its tokens were spent again): a fresh key each time.
+        req = f"tool-llm:{self.key}:{uuid.uuid4().hex}"
+        self.ctx.ledger.put_reply(
+            key=req, run_id=self.ctx.run_id, reply={"tool": self.tool, "call": self.key}, tokens=tokens
+        )
+        detail = {"key": self.key, "tokens": int(tokens), "label": label}
+        self.ctx.log("tool_llm_call", actor=self.role, role=self.role, tool=self.tool, detail=detail)
 
 
 # -- the governed call ---------------------------------------------------------------------------------------------
@@ -452,6 +510,82 @@ def _log_decision(
     )
 
 
+def _claim_detail(claimed: Any) -> dict[str, Any]:
+    """Audit detail for an answer's own ``by`` field: kept as an unverified claim, never as the approver."""
+    if claimed is None:
+        return {}
+    return {"claimed_by": str(claimed)[:200], "claim": "unverified; the approver is the local session's identity"}
+
+
+def _edit_needs_asking(shown: GateDecision, edited: GateDecision, policy: Policy) -> bool:
+    """True when an edited call costs more than the question its author answered covered: above the policy's
+    thresholds and above the estimate that question showed (the side-effect class cannot change: same tool)."""
+    seconds = edited.estimate.seconds > max(policy.approval_seconds, shown.estimate.seconds)
+    tokens = edited.estimate.tokens > max(policy.approval_tokens, shown.estimate.tokens)
+    return seconds or tokens
+
+
+def _ask_until_settled(
+    ctx: RunContext, dec: GateDecision, key: str, step_key: str
+) -> ToolOutcome | tuple[dict[str, Any], str]:
+    """Put ``dec``'s call to a person until it is approved (then ``(args, approver)``) or ends (a rejection or a
+    budget stop, as a stored :class:`ToolOutcome`).
+
+    An edit is gated again like a new call: invalid arguments re-ask the same question with the validation error;
+    valid ones are re-estimated and their budget reservation resized (a budget pause if that crosses a limit); if the
+    edited call now costs more than the answered question covered, the edited call is asked about in turn (the
+    policy's rule did not cover the cheaper question, so it cannot cover this one). Each question has its own ledger
+    key, so a re-run of the node replays them in order.
+    """
+    shown, error, n = dec, None, 0
+    while True:
+        ask_key = key if n == 0 else f"{key}/ask{n}"
+        payload = approval_payload(ctx.run_id, shown, key, step_key)
+        detail = {"reason": shown.reason, "estimate": shown.estimate.model_dump()}
+        if error:
+            payload["error"] = detail["error"] = error
+        ctx.log(
+            "approval_request",
+            actor=dec.role,
+            role=dec.role,
+            tool=dec.tool,
+            args=shown.args,
+            decision="ask",
+            detail=detail,
+            dedupe=f"{ask_key}:ask",
+        )
+        try:
+            verdict, edited, why, claimed = parse_approval(ask_human(ctx, ask_key, "approval", payload))
+        except ApprovalRequired:
+            ctx.ledger.release(key)  # outside a graph nothing waits: give the reserved budget back
+            raise
+        # A front door that took the answer for a person (the inbox) recorded who it was; else this session answers.
+        approver = ctx.ledger.answered_by(ask_key, "approval") or ctx.approver
+        info = {"reason": why or shown.reason, **_claim_detail(claimed)}
+        _log_decision(ctx, shown, ask_key, verdict, approver, info, args=edited)
+        if verdict == "reject":
+            msg = f"rejected by {approver}" + (f": {why}" if why else "") + "; choose another approach"
+            return _finish(ctx, dec, key, step_key, status="rejected", args=shown.args, message=msg, approver=approver)
+        if verdict == "approve":
+            return shown.args, approver
+        n += 1
+        new = gate(dec.role, dec.tool, edited, ctx.policy, run_id=ctx.run_id, step_key=step_key)
+        if new.decision == "deny":
+            error = f"edited arguments are invalid: {new.reason}; answer again"
+            continue  # the same question again, with the error
+
+        def resize(force: bool, new: GateDecision = new) -> Breach | None:
+            return ctx.ledger.resize(key, seconds=new.estimate.seconds, tokens=new.estimate.tokens, force=force)
+
+        stop = _budget_gate(ctx, f"{key}/budget{n}", dec.role, dec.tool, resize)
+        if stop:
+            msg = f"stopped: {stop}"
+            return _finish(ctx, dec, key, step_key, status="stopped", args=new.args, message=msg, approver=approver)
+        if not _edit_needs_asking(shown, new, ctx.policy):
+            return new.args, approver
+        shown, error = new.model_copy(update={"reason": f"edited call: {new.reason}"}), None
+
+
 def governed_call(
     ctx: RunContext, role: str | None, tool: str, args: Mapping[str, Any] | None, step_key: str
 ) -> ToolOutcome:
@@ -506,7 +640,7 @@ def governed_call(
     def claim(force: bool) -> Breach | None:
         return ctx.ledger.reserve(
             key=key, run_id=ctx.run_id, step_key=step_key, role=dec.role, tool=tool,
-            seconds=dec.estimate.seconds, force=force,
+            seconds=dec.estimate.seconds, tokens=dec.estimate.tokens, force=force,
         )  # fmt: skip
 
     ctx.limits()  # a new run's limits are stored before the first reservation reads them
@@ -524,42 +658,13 @@ def governed_call(
         approver = dec.auto_approver
         _log_decision(ctx, dec, key, "approve", approver, {"reason": dec.reason, "rule": str(ctx.policy.auto_approve)})
     else:
-        payload = approval_payload(ctx.run_id, dec, key, step_key)
-        ctx.log(
-            "approval_request",
-            actor=actor,
-            role=dec.role,
-            tool=tool,
-            args=dec.args,
-            decision="ask",
-            detail={"reason": dec.reason, "estimate": dec.estimate.model_dump()},
-            dedupe=f"{key}:ask",
-        )
-        try:
-            verdict, edited, why, by = parse_approval(ask_human(ctx, key, "approval", payload))
-        except ApprovalRequired:
-            ctx.ledger.release(key)  # outside a graph nothing waits: give the reserved budget back
-            raise
-        approver = f"human:{by}" if by else ctx.approver
-        _log_decision(ctx, dec, key, verdict, approver, {"reason": why or dec.reason}, args=edited)
-        if verdict == "reject":
-            msg = f"rejected by {approver}" + (f": {why}" if why else "") + "; choose another approach"
-            return _finish(ctx, dec, key, step_key, status="rejected", args=dec.args, message=msg, approver=approver)
-        if verdict == "edit":
-            try:
-                run_args = get_tool(tool).validate(edited).model_dump(mode="json")
-            except InvalidInput as err:
-                return _finish(
-                    ctx,
-                    dec,
-                    key,
-                    step_key,
-                    status="denied",
-                    args=edited or {},
-                    message=f"edited arguments are invalid: {err}",
-                    approver=approver,
-                )
-    return _execute(ctx, dec, key, step_key, run_args, approver)
+        settled = _ask_until_settled(ctx, dec, key, step_key)
+        if isinstance(settled, ToolOutcome):
+            return settled
+        run_args, approver = settled
+    # The tool runs as this governed call: its store writes carry the key, its model requests spend the run's budget.
+    with tool_call(key, tool, _RunMeter(ctx, key, dec.role, tool)):
+        return _execute(ctx, dec, key, step_key, run_args, approver)
 
 
 def _log_timeout(

@@ -75,6 +75,9 @@ class Lab:
         A planner to use instead of the one chosen from settings.
     settings
         :class:`~labwright.settings.Settings`; default from the environment.
+    approver
+        Who answers this lab's questions, as the embedding application has established it (audited as
+        ``human:<approver>``); default ``LABWRIGHT_APPROVER``, else the OS user. Answers cannot name their approver.
     """
 
     def __init__(
@@ -86,7 +89,12 @@ class Lab:
         settings: Any = None,
         max_rounds: int = 2,
         max_turns: int = 8,
+        approver: str | None = None,
     ):
+        if approver is not None:
+            from ..settings import get_settings
+
+            settings = (settings or get_settings()).model_copy(update={"approver": approver})
         self.runs = Runs(settings, planner=planner, max_rounds=max_rounds, max_turns=max_turns)
         rule = ApprovalRule.parse(auto_approve) if auto_approve is not None else None
         base = Policy.from_settings(self.runs.settings)

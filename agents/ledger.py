@@ -46,6 +46,14 @@ CREATE TABLE IF NOT EXISTS asks (
     PRIMARY KEY (key, kind)
 );
 CREATE INDEX IF NOT EXISTS asks_run ON asks(run_id);
+-- Who answered a question, when a local front door (the approval inbox) recorded the answer on a person's behalf:
+-- written by that process beside the answer, never read from the answer itself.
+CREATE TABLE IF NOT EXISTS ask_answerers (
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    answered_by TEXT NOT NULL,
+    PRIMARY KEY (key, kind)
+);
 CREATE TABLE IF NOT EXISTS budgets (
     run_id TEXT PRIMARY KEY,
     budget TEXT NOT NULL,
@@ -153,19 +161,30 @@ class Ledger(SqliteFile):
         return stored
 
     def reserve(
-        self, *, key: str, run_id: str, step_key: str, role: str, tool: str, seconds: float, force: bool = False
+        self,
+        *,
+        key: str,
+        run_id: str,
+        step_key: str,
+        role: str,
+        tool: str,
+        seconds: float,
+        tokens: int = 0,
+        force: bool = False,
     ) -> Breach | None:
         """Claim budget for one tool call before it runs: atomically check the run's limits against its usage
         (reservations included) and record a ``running`` row, so parallel workers can never overrun a limit
         together. Returns the :class:`Breach` instead when the call would cross a limit (unless ``force``, used once a
-        person extended the budget). A key already reserved or finished is not counted again."""
+        person extended the budget). A key already reserved or finished is not counted again. ``tokens``, the LLM
+        tokens the call is estimated to spend, are checked against what the token budget leaves (they are counted
+        when the tool's metered requests report them, see :mod:`labwright.metering`)."""
         with self._tx() as conn:
             if conn.execute("SELECT 1 FROM results WHERE key = ?", (key,)).fetchone():
                 return None
             if not force:
-                row = conn.execute("SELECT budget FROM budgets WHERE run_id = ?", (run_id,)).fetchone()
-                limits = Budget.model_validate_json(row[0]) if row else Budget()
-                breach = check(limits, self._usage(conn, run_id), tool_calls=1, tool_seconds=seconds)
+                limits = self._limits(conn, run_id)
+                usage = self._usage(conn, run_id)
+                breach = check(limits, usage, tool_calls=1, tool_seconds=seconds, llm_tokens=tokens)
                 if breach is not None:
                     return breach
             conn.execute(
@@ -173,6 +192,32 @@ class Ledger(SqliteFile):
                 (key, run_id, step_key, role, tool, float(seconds), time.time()),
             )
         return None
+
+    def resize(self, key: str, *, seconds: float, tokens: int = 0, force: bool = False) -> Breach | None:
+        """Change a reservation to a new estimate (an approval edited the call's arguments): checked against the
+        limits like :meth:`reserve`, with the call's old share taken out first. No-op once an outcome is stored."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT run_id, seconds FROM results WHERE key = ? AND status = 'running'", (key,))
+            row = row.fetchone()
+            if row is None:
+                return None
+            run_id, old = row
+            if not force:
+                limits = self._limits(conn, run_id)
+                used = self._usage(conn, run_id)
+                used = used.model_copy(
+                    update={"tool_calls": used.tool_calls - 1, "tool_seconds": used.tool_seconds - float(old)}
+                )
+                breach = check(limits, used, tool_calls=1, tool_seconds=seconds, llm_tokens=tokens)
+                if breach is not None:
+                    return breach
+            conn.execute("UPDATE results SET seconds = ? WHERE key = ? AND status = 'running'", (float(seconds), key))
+        return None
+
+    @staticmethod
+    def _limits(conn: Any, run_id: str) -> Budget:
+        row = conn.execute("SELECT budget FROM budgets WHERE run_id = ?", (run_id,)).fetchone()
+        return Budget.model_validate_json(row[0]) if row else Budget()
 
     def release(self, key: str) -> None:
         """Drop a reservation that will not be used (an outcome, once stored, is never dropped)."""
@@ -202,12 +247,23 @@ class Ledger(SqliteFile):
         assert stored is not None
         return stored
 
-    def answer_ask(self, key: str, kind: str, answer: Any, ns: str | None) -> None:
+    def answer_ask(self, key: str, kind: str, answer: Any, ns: str | None, *, answered_by: str | None = None) -> None:
+        """Record the answer (first answer wins); ``answered_by``: the identity a local front door vouches for."""
         with self._tx() as conn:
-            conn.execute(
+            cur = conn.execute(
                 "UPDATE asks SET answer = ?, ns = ? WHERE key = ? AND kind = ? AND answer IS NULL",
                 (canonical_json(answer), ns, key, kind),
             )
+            if answered_by and cur.rowcount:
+                conn.execute(
+                    "INSERT OR IGNORE INTO ask_answerers (key, kind, answered_by) VALUES (?, ?, ?)",
+                    (key, kind, answered_by),
+                )
+
+    def answered_by(self, key: str, kind: str) -> str | None:
+        """The identity recorded with the answer by the front door that took it, if any."""
+        row = self._one("SELECT answered_by FROM ask_answerers WHERE key = ? AND kind = ?", (key, kind))
+        return row[0] if row else None
 
     def pending_asks(self, run_id: str) -> list[StoredAsk]:
         rows = self._all(

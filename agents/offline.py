@@ -85,9 +85,13 @@ _REACTION = re.compile(
     rf"(\s*;\s*k[a-z]*\s*=\s*{_NUM}(?:\s*,\s*k[a-z]*\s*=\s*{_NUM})*)?"
 )
 _CONCEPT = r"[A-Za-z0-9][\w\-+()'/.]*(?:\s+[A-Za-z0-9][\w\-+()'/.]*){0,4}?"
-_END = r"(?=\s+(?:through|via|passing|using|with|in|on|from|at|s\s*=|k\s*=)\b|\s*[,;:?!]|\s*\.(?:\s|$)|\s*$)"
+_END = (
+    r"(?=\s+(?:through|via|passing|using|with|in|on|from|at|are|is|was|were|exists?|do|does|has|have|s\s*=|k\s*=)\b"
+    r"|\s*[,;:?!]|\s*\.(?:\s|$)|\s*$)"
+)
 _PAIR_OF_CONCEPTS = re.compile(
-    rf"\b(?:linking|links?|link\s+between|between|connecting|connects?|relating|relate|from)\s+"
+    rf"\b(?:(?:links?|connections?|relations?(?:hips?)?|paths?)\s+(?:between|from)|linking|links?|between|"
+    rf"connecting|connects?|relating|relate|from)\s+"
     rf"(?:the\s+)?({_CONCEPT})\s+(?:and|to|with)\s+(?:the\s+)?({_CONCEPT}){_END}",
     re.IGNORECASE,
 )
@@ -238,6 +242,80 @@ def _pairs(text: str) -> tuple[dict[str, Any], list[tuple[int, int]]]:
     return pairs, spans
 
 
+# A number followed by a unit ("7.07e-6 m^2", "1 mM", "0.1 V/s", "25 °C"), optionally after a field name
+# ("E0 0.4 V", "k0 of 1e-3 m/s").
+_QUANTITY = re.compile(
+    rf"(?:\b([A-Za-z][A-Za-z0-9_]*)\s*(?:of|is|at|:)?\s*)?(?<![\w.])({_NUM})\s*"
+    r"((?:°|µ|μ)?[A-Za-z°µμΩ][A-Za-z0-9^²³·*/°µμΩ-]*)"
+)
+# Which parameter a quantity fills, by its dimension, when no field name comes before it. Potentials, times and
+# currents are ambiguous (start, vertex or formal potential?): they need the field name.
+_BY_DIMENSION = {
+    "m^2": "area",
+    "mol/m^3": "c_bulk",
+    "V/s": "scan_rate",
+    "K": "T",
+    "m/s": "k0",
+    "m^2/s": "D",
+}
+# Other names of the same parameter in other tools' schemas (a pair fills the first name the tool has).
+ALIASES = {"T": ("temperature",), "D": ("D_O",), "c_bulk": ("concentration",), "temperature": ("T",)}
+
+
+@functools.lru_cache(maxsize=1)
+def _units() -> Any:
+    import pint  # loaded only when a request writes a number with a unit
+
+    return pint.UnitRegistry()
+
+
+def _si(value: float, unit: str) -> tuple[float, str] | None:
+    """``value unit`` in SI base units and the SI unit's key in ``_BY_DIMENSION`` terms, or None (not a unit)."""
+    ureg = _units()
+    unit = unit.replace("²", "^2").replace("³", "^3").replace("μ", "µ").replace("·", "*")
+    try:
+        q = ureg.Quantity(value, unit)
+    except Exception:  # not a unit pint knows ("CVs", "mM)"): not a quantity
+        return None
+    if q.dimensionless:
+        return None
+    for key in (*_BY_DIMENSION, "V", "s", "A"):
+        ref = ureg.Quantity(1.0, key)
+        if q.dimensionality == ref.dimensionality:
+            return float(f"{q.to(ref.units).magnitude:.12g}"), key
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _field_names() -> frozenset[str]:
+    """Every top-level input field name of the registered tools (``E0``, ``k0``, ``E_start``, ...)."""
+    names = {n for t in list_tools() for n in get_tool(t).input_schema.get("properties", {})}
+    return frozenset(names | set(_BY_DIMENSION.values()))
+
+
+def _quantities(text: str) -> tuple[dict[str, float], list[tuple[int, int]]]:
+    """Parameters written as numbers with units, in SI, and their spans (see ``_QUANTITY``)."""
+    out: dict[str, float] = {}
+    spans = []
+    for m in _QUANTITY.finditer(text):
+        name, number, unit = m.group(1), m.group(2), m.group(3).rstrip(".,;:)-")
+        si = _si(float(number), unit)
+        if si is None:
+            continue
+        value, dim = si
+        # A symbol ("E0", "k0", "E_start", "T") names the field; a plain word ("concentration") leaves it to the
+        # dimension, whose name the aliases map to each tool's own.
+        symbol = name and not (name.isalpha() and name.islower())
+        named = name if symbol and name in _field_names() else None
+        key = named or _BY_DIMENSION.get(dim)
+        if key is None:
+            continue
+        out[key] = value
+        start = m.start(1) if named else m.start(2)
+        spans.append((start, m.start(3) + len(unit)))
+    return out, spans
+
+
 def _concept(text: str) -> str:
     return re.sub(r"^(?:the|a|an)\s+", "", text.strip(), flags=re.IGNORECASE).strip(" .")
 
@@ -270,6 +348,10 @@ def extract_entities(request: str) -> Entities:
     rest = _cut(request, spans)
     pairs, spans = _pairs(rest)
     rest = _cut(rest, spans)
+    if re.search(r"\d\s*[A-Za-z°µμ]", rest):  # a number with a unit may follow
+        quantities, spans = _quantities(rest)
+        pairs = {**quantities, **pairs}  # key=value as written wins
+        rest = _cut(rest, spans)
     ent = Entities(pairs=pairs, reactions=reactions, species=species)
     m = _DURATION.search(rest)
     if m:
@@ -348,8 +430,9 @@ def fill_args(
     schema = get_tool(tool_name).input_schema
     props, defs = schema.get("properties", {}), schema.get("$defs", {})
     required = set(schema.get("required", []))
-    args: dict[str, Any] = {k: v for k, v in ent.pairs.items() if k in props}
-    leftover = {k: v for k, v in ent.pairs.items() if k not in props}
+    pairs = {_alias(k, props): v for k, v in ent.pairs.items()}
+    args: dict[str, Any] = {k: v for k, v in pairs.items() if k in props}
+    leftover = {k: v for k, v in pairs.items() if k not in props}
 
     def earlier() -> Entities | None:
         return fallback() if callable(fallback) else fallback
@@ -401,13 +484,44 @@ def fill_args(
         if not pools[kind]:
             continue
         if "array" in types:
-            args[name], pools[kind] = pools[kind], []
+            args[name], pools[kind] = _expand(pools[kind]) if kind == "path" else pools[kind], []
             continue
         value = pools[kind].pop(_pick(pools[kind], name, desc, refs) if kind == "path" else 0)
         if kind == "path" and "path" in nested and not _is_input_path(name):
             value = {"path": value}  # a nested source given by file (a mechanism, a dataset)
         args[name] = value
     return args, sorted(required - set(args))
+
+
+def _alias(key: str, props: Mapping[str, Any]) -> str:
+    """``key``, or the other name of the same parameter that the tool's schema uses (``T``/``temperature``)."""
+    if key in props:
+        return key
+    return next((a for a in ALIASES.get(key, ()) if a in props), key)
+
+
+# Files a folder given for a list of data files stands for (what the voltammogram and data readers take).
+_DATA_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".dat", ".mpt", ".dta"})
+
+
+def _expand(paths: Sequence[str]) -> list[str]:
+    """``paths`` with each folder replaced by its data files (sorted; hidden files, code and notes left out; a folder
+    without any stays as given, for the tool to refuse with its own message)."""
+    from pathlib import Path
+
+    out: list[str] = []
+    for p in paths:
+        folder = Path(p)
+        if not folder.is_dir():
+            out.append(p)
+            continue
+        data = sorted(
+            str(f)
+            for f in folder.iterdir()
+            if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in _DATA_SUFFIXES
+        )
+        out.extend(data or [p])
+    return out
 
 
 def _pick(paths: list[str], name: str, desc: str, reference_paths: Sequence[str]) -> int:
@@ -529,7 +643,9 @@ class OfflinePlanner:
         known = set(list_tools())
         calls = explicit_calls(request, known)
         rest = _cut(request, [c["span"] for c in calls])  # the prose around explicit calls may ask for more
-        earlier = functools.cache(lambda: _earlier_entities(context))  # parsed only if a request refers back
+        # Earlier messages' files, SMILES and reactions only for a request that refers back ("score this
+        # mechanism"): otherwise each question keeps to its own entities.
+        earlier = functools.cache(lambda: _earlier_entities(context) if _refers_back(request) else None)
         more, notes = self._clause_calls(rest, known, earlier)
         calls = [{"tool": c["tool"], "args": c["args"]} for c in calls] + more
         if replan:
@@ -681,7 +797,12 @@ class OfflinePlanner:
             if isinstance(data, dict) and "status" in data and "error" in data:
                 lines.append(f"{name} did not run to a result ({data['status']}): {data['error']}")
             else:
-                lines.append(f"{name} returned " + _brief(data))
+                asked = _words(" ".join(str(u.get("content") or "") for u in messages if u["role"] == "user"))
+                brief = _brief(data)
+                head = headline(name, data, asked)
+                # The stated result leads unless the short listing already says all of it.
+                text = f"{head}; also {brief}" if head and brief.endswith("...") else brief
+                lines.append(f"{name} returned {text}")
         return {"content": f"{TAG} {role}: " + "; ".join(lines), "tool_calls": []}, 0
 
     def compose_answer(
@@ -689,6 +810,17 @@ class OfflinePlanner:
     ) -> tuple[Reply, int]:
         del max_tokens
         lines = [f"{TAG} deterministic rules, no language model. Request: {request}"]
+        asked = _words(request)
+        found = [
+            f"{head} (evidence: {r['role']} {_call_text(e['tool'], e['args'])}{_sources(e['result'])})"
+            for r in results
+            for e in r.get("evidence", [])
+            if e["status"] == "ok" and (head := headline(e["tool"], e["result"], asked))
+        ]
+        if found:
+            lines.append("Answer: " + "; ".join(dict.fromkeys(found)))
+        elif results and not any(e["status"] == "ok" for r in results for e in r.get("evidence", [])):
+            lines.append("Answer: no tool call succeeded, so there is no result to report (details below).")
         lines += [f"- {r['role']} ({r['status']}): {r['summary']}" for r in results]
         lines += [f"- review: {n}" for n in notes]
         return {"content": "\n".join(lines)}, 0
@@ -719,6 +851,14 @@ def _assumed_text(assumed: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={canonical_json(v)}" for k, v in assumed.items())
 
 
+_BACK = frozenset({"this", "these", "those", "same", "above", "previous", "earlier", "again", "it", "them"})
+
+
+def _refers_back(request: str) -> bool:
+    """Whether ``request`` points at something said before ("this mechanism", "the same files", "fit them")."""
+    return bool(set(re.findall(r"[a-z]+", request.lower())) & _BACK)
+
+
 def _earlier_entities(context: Sequence[str]) -> Entities | None:
     """Paths, SMILES and reactions of the latest earlier user message that has any (for "this", "it", "that")."""
     for line in reversed(list(context)):
@@ -730,6 +870,146 @@ def _earlier_entities(context: Sequence[str]) -> Entities | None:
     return None
 
 
+# -- stating the result ---------------------------------------------------------------------------------------------
+# SI units of the parameters tools estimate (DESIGN.md "Units"), for estimates whose output model does not say.
+_UNITS = {
+    "k0": "m/s",
+    "D": "m^2/s",
+    "D_O": "m^2/s",
+    "D_R": "m^2/s",
+    "E0": "V",
+    "alpha": "",
+    "T": "K",
+    "area": "m^2",
+    "c_bulk": "mol/m^3",
+    "k_chem": "1/s",
+    "R_u": "ohm",
+    "C_dl": "F",
+    "lambda_eV": "eV",
+}
+_UNIT_TAIL = re.compile(r",\s*([A-Za-zµΩ°][A-Za-z0-9µΩ°^²³·/*() -]{0,14}?)\s*\.?\s*$")
+
+
+def _num(x: float) -> str:
+    """A number as the reviewer can check it: four significant digits (a rounding of the tool's value)."""
+    return f"{x:.4g}"
+
+
+def _unit_of(field_desc: str) -> str:
+    """The unit a field's description ends with ("Diffusion coefficient, m^2/s." -> "m^2/s"), else ""."""
+    m = _UNIT_TAIL.search(field_desc or "")
+    unit = m.group(1).strip() if m else ""
+    looks_like_unit = any(c in unit for c in "/^²³·") or (0 < len(unit) <= 3 and unit.isalpha()) or unit == "ohm"
+    return unit if looks_like_unit else ""
+
+
+def _estimate_text(name: str, est: Mapping[str, Any]) -> str:
+    unit = _UNITS.get(name, "")
+    text = f"{name} = {_num(est['value'])}" + (f" {unit}" if unit else "")
+    if isinstance(est.get("stderr"), (int, float)):
+        text += f" ± {_num(est['stderr'])}"
+    ci = est.get("ci95")
+    if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(isinstance(c, (int, float)) for c in ci):
+        text += f" (CI95 {_num(ci[0])} to {_num(ci[1])})"
+    if est.get("at_bound"):
+        text += " [at a bound]"
+    return text
+
+
+def _field_score(name: str, desc: str, asked: set[str]) -> int:
+    """How plainly the request asks for this field: its symbol written (k0, D, R) counts 3, its words 1 each."""
+    symbols = {name.lower(), *re.findall(r"\b([A-Za-z][A-Za-z0-9]{0,2})\s*=", desc)}
+    score = 3 * sum(1 for sym in symbols if sym.lower() in asked)
+    return score + _overlap(asked, _words(name.replace("_", " ")) | _words(desc))
+
+
+def headline(tool_name: str, data: Any, asked: set[str]) -> str:
+    """The quantity a tool's output answers, stated with units and uncertainty: the fitted estimates (value ± standard
+    error, CI95), the verdict (a true/false field with the tool's message), or the numbers whose names or descriptions
+    the request's words ``asked`` name (``k0``, ``D``, ``R``); "" when the output has none of these."""
+    if not isinstance(data, Mapping):
+        return ""
+    try:
+        fields = get_tool(tool_name).output_model.model_json_schema().get("properties", {})
+    except Exception:  # an unknown tool (a replayed call of a removed tool): no schema, no headline
+        fields = {}
+    estimates = [
+        (k, est)
+        for v in data.values()
+        if isinstance(v, Mapping)
+        for k, est in v.items()
+        if isinstance(est, Mapping) and isinstance(est.get("value"), (int, float))
+    ]
+    if estimates:
+        estimates.sort(key=lambda kv: -_field_score(kv[0], "", asked))
+        return "; ".join(_estimate_text(k, est) for k, est in estimates)
+    parts = []
+    for k, v in data.items():  # findings stated in words (hypotheses, claims): how many, and the first few
+        items = [x for x in v if isinstance(x, Mapping)] if isinstance(v, list) else []
+        said = [str(x[key]) for x in items for key in ("statement", "sentence") if isinstance(x.get(key), str)][:3]
+        if said:
+            parts.append(f"{len(items)} {k}: " + " | ".join(said))
+    verdicts = [k for k, v in data.items() if isinstance(v, bool) and k not in ("converged",)]
+    if verdicts and isinstance(data.get("message"), str) and data["message"]:
+        parts.append("verdict: " + ", ".join(f"{k}={data[k]}" for k in verdicts) + f" ({data['message']})")
+    scored = []
+    for k, v in data.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or k.endswith("_stderr"):
+            continue
+        desc = str(fields.get(k, {}).get("description", ""))
+        score = _field_score(k, desc, asked)
+        if score:
+            scored.append((score, k, v, desc))
+    scored.sort(key=lambda t: -t[0])
+    for _, k, v, desc in scored[:3]:
+        unit = _unit_of(desc)
+        text = f"{k} = {_num(v)}" + (f" {unit}" if unit else "")
+        err = data.get(f"{k}_stderr")
+        if isinstance(err, (int, float)):
+            text += f" ± {_num(err)}"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _sources(data: Any, limit: int = 5) -> str:
+    """ ", sources: ..." naming the documents and files a result cites (``document_id``, ``source_path``), or ""."""
+    found: list[str] = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, Mapping):
+            for k, x in v.items():
+                if k in ("document_id", "source_path") and isinstance(x, str) and x not in found:
+                    found.append(x)
+                else:
+                    walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(data)
+    return (", sources: " + ", ".join(found[:limit]) + (" ..." if len(found) > limit else "")) if found else ""
+
+
+def _call_text(tool_name: str, args: Mapping[str, Any]) -> str:
+    """A call as the answer cites it: arguments left at their defaults omitted, lists of files named by count and
+    folder, long values shortened."""
+    try:
+        defaults = {k: f.default for k, f in get_tool(tool_name).input_model.model_fields.items()}
+    except Exception:  # an unknown tool: cite every argument
+        defaults = {}
+    parts = []
+    for k, v in (args or {}).items():
+        if v is None or (k in defaults and defaults[k] == v):
+            continue
+        if isinstance(v, list) and len(v) > 2 and all(isinstance(x, str) and "/" in x for x in v):
+            folders = sorted({x.rsplit("/", 1)[0] for x in v if "/" in x})
+            v = f"{len(v)} files" + (f" in {', '.join(folders)}" if folders else "")
+        else:
+            v = _cut_at_boundary(canonical_json(v), 80)
+        parts.append(f"{k}={v}")
+    return f"{tool_name}({', '.join(parts)})"
+
+
 def _brief(data: Any, limit: int = 400) -> str:
     """``key=value`` pairs of a tool output, long lists shortened, numbers quoted exactly as returned.
 
@@ -739,7 +1019,9 @@ def _brief(data: Any, limit: int = 400) -> str:
         return _cut_at_boundary(canonical_json(data), limit)
     parts = []
     for k, v in data.items():
-        if isinstance(v, list) and len(v) > 6:
+        if isinstance(v, list) and v and all(isinstance(row, list) for row in v):
+            v = f"[{len(v)}x{len(v[0])} matrix]"
+        elif isinstance(v, list) and len(v) > 6:
             v = f"[{len(v)} values]"
         elif isinstance(v, (dict, list)):
             v = canonical_json(v)

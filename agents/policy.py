@@ -8,12 +8,12 @@ executor (:mod:`labwright.agents.governance`) acts on. The rules, in order:
 3. a tool named in :attr:`Policy.deny_tools` — **deny**;
 4. the arguments must validate against the tool's input model — else **deny** with the field-naming message, which
    the model sees so it can correct itself;
-5. the cost is estimated; **ask** when the estimate exceeds :attr:`Policy.approval_seconds` or the tool's side effect
-   is not ``"none"``; otherwise **allow**.
+5. the cost is estimated; **ask** when the estimated seconds exceed :attr:`Policy.approval_seconds`, the estimated
+   LLM tokens exceed :attr:`Policy.approval_tokens`, or the tool's side effect is not ``"none"``; otherwise **allow**.
 
 An *ask* can be settled without a person by the non-interactive approval rule (:class:`ApprovalRule`, from strings
-``"none"`` (default: a person answers), ``"all"`` or ``"under=60s"``); the audit log records such approvals with
-approver ``"rule:all"`` / ``"rule:under=60s"``.
+``"none"`` (default: a person answers), ``"all"``, ``"under=60s"`` (read-only work only), ``"under=60s,writes"``
+(store writes too), ...); the audit log records such approvals with approver ``"rule:all"`` / ``"rule:under=60s"``.
 """
 
 from __future__ import annotations
@@ -36,17 +36,39 @@ __all__ = ["ApprovalRule", "Policy", "GateDecision", "gate", "idempotency_key"]
 Decision = Literal["allow", "ask", "deny"]
 
 
+_EFFECT_WORDS = {"writes": "writes_store", "external": "external"}
+
+
 class ApprovalRule(BaseModel):
-    """A non-interactive answer to approval requests: ``none`` (ask a person), ``all``, or ``under`` N seconds."""
+    """A non-interactive answer to approval requests.
+
+    Syntax (case-insensitive): ``none`` (ask a person; the default), ``all`` (approve everything), or a
+    comma-separated list of clauses, each widening what is approved without a person:
+
+    ``under=60s``
+        read-only calls estimated to run under 60 s (the policy's own threshold always counts as covered);
+    ``tokens=20000``
+        calls estimated to spend up to 20,000 LLM tokens (default: up to the policy's token threshold);
+    ``writes``
+        calls that write a store (side effect ``writes_store``) — never approved by ``under=`` alone;
+    ``external``
+        calls with an effect outside labwright (side effect ``external``).
+
+    So ``under=60s`` approves a 40 s fit but not a knowledge-store ingest, ``under=60s,writes`` approves both, and
+    ``writes`` approves store writes whose estimate is within the approval threshold. The audit log records the
+    approver as ``rule:<the rule as text>``.
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    kind: Literal["none", "all", "under"] = "none"
-    seconds: float | None = None
+    kind: Literal["none", "all", "rule"] = "none"
+    seconds: float | None = Field(default=None, description="approve calls estimated under this, s")
+    tokens: int | None = Field(default=None, description="approve calls estimated to spend up to this many tokens")
+    effects: frozenset[str] = Field(default=frozenset(), description="side-effect classes the rule approves")
 
     @classmethod
     def parse(cls, text: str | None) -> ApprovalRule:
-        """Parse ``"none"``, ``"all"`` or ``"under=60s"`` / ``"under=60"`` (seconds); :class:`InvalidInput` else."""
+        """Parse the syntax in the class docstring; :class:`InvalidInput` naming ``auto_approve`` else."""
         if text is None:
             return cls()
         t = text.strip().lower()
@@ -54,20 +76,52 @@ class ApprovalRule(BaseModel):
             return cls()
         if t == "all":
             return cls(kind="all")
-        m = re.fullmatch(r"under\s*=\s*([0-9]*\.?[0-9]+(?:e[-+]?\d+)?)\s*s?", t)
-        if m:
-            return cls(kind="under", seconds=float(m.group(1)))
-        raise InvalidInput("auto_approve", f"expected 'none', 'all' or 'under=<seconds>s', got {text!r}")
+        fields: dict[str, Any] = {"kind": "rule", "effects": set()}
+        for clause in (c.strip() for c in t.split(",")):
+            if m := re.fullmatch(r"under\s*=\s*([0-9]*\.?[0-9]+(?:e[-+]?\d+)?)\s*s?", clause):
+                fields["seconds"] = float(m.group(1))
+            elif m := re.fullmatch(r"tokens\s*=\s*(\d+)", clause):
+                fields["tokens"] = int(m.group(1))
+            elif clause in _EFFECT_WORDS:
+                fields["effects"].add(_EFFECT_WORDS[clause])
+            else:
+                raise InvalidInput(
+                    "auto_approve",
+                    f"unknown clause {clause!r} in {text!r}: expected 'none', 'all' or clauses "
+                    "'under=<seconds>s', 'tokens=<n>', 'writes', 'external' separated by commas",
+                )
+        return cls(**fields)
 
     def __str__(self) -> str:
-        return f"under={self.seconds:g}s" if self.kind == "under" else self.kind
+        if self.kind != "rule":
+            return self.kind
+        parts = [f"under={self.seconds:g}s"] if self.seconds is not None else []
+        parts += [f"tokens={self.tokens}"] if self.tokens is not None else []
+        parts += [w for w, effect in _EFFECT_WORDS.items() if effect in self.effects]
+        return ",".join(parts)
 
-    def approves(self, estimate: Cost) -> bool:
-        if self.kind == "all":
-            return True
-        if self.kind == "under":
-            return estimate.seconds < (self.seconds or 0.0)
-        return False
+    def approves(
+        self,
+        estimate: Cost,
+        side_effect: str | None = "none",
+        *,
+        threshold_seconds: float = 0.0,
+        threshold_tokens: float = float("inf"),
+    ) -> bool:
+        """True when this rule settles a question about a call with ``estimate`` and ``side_effect``.
+
+        ``threshold_seconds``/``threshold_tokens``: the policy's own thresholds; an estimate within them needs no
+        clause of its own (the question was then asked for another reason, e.g. a side effect).
+        """
+        if self.kind != "rule":
+            return self.kind == "all"
+        if side_effect not in (None, "none") and side_effect not in self.effects:
+            return False
+        seconds_ok = estimate.seconds <= threshold_seconds or (
+            self.seconds is not None and estimate.seconds < self.seconds
+        )
+        tokens_ok = estimate.tokens <= threshold_tokens or (self.tokens is not None and estimate.tokens <= self.tokens)
+        return seconds_ok and tokens_ok
 
 
 class Policy(BaseModel):
@@ -76,6 +130,7 @@ class Policy(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     approval_seconds: float = Field(default=30.0, ge=0, description="ask when the estimate exceeds this, s")
+    approval_tokens: int = Field(default=20_000, ge=0, description="ask when a call's estimated LLM tokens exceed this")
     ask_on_side_effects: bool = Field(default=True, description="ask when side_effect != 'none'")
     auto_approve: ApprovalRule = Field(default_factory=ApprovalRule)
     deny_tools: frozenset[str] = frozenset()
@@ -89,7 +144,16 @@ class Policy(BaseModel):
 
             settings = get_settings()
         rule_text = auto_approve if auto_approve is not None else getattr(settings, "auto_approve", None)
-        return cls(approval_seconds=settings.approval_seconds, auto_approve=ApprovalRule.parse(rule_text), **overrides)
+        fields: dict[str, Any] = {"approval_seconds": settings.approval_seconds}
+        if getattr(settings, "approval_tokens", None) is not None:
+            fields["approval_tokens"] = settings.approval_tokens
+        return cls(**fields, auto_approve=ApprovalRule.parse(rule_text), **overrides)
+
+    def rule_approves(self, estimate: Cost, side_effect: str | None) -> bool:
+        """True when :attr:`auto_approve` settles a question about a call (see :meth:`ApprovalRule.approves`)."""
+        return self.auto_approve.approves(
+            estimate, side_effect, threshold_seconds=self.approval_seconds, threshold_tokens=self.approval_tokens
+        )
 
 
 class GateDecision(BaseModel):
@@ -173,6 +237,8 @@ def gate(
     reasons = []
     if estimate.seconds > policy.approval_seconds:
         reasons.append(f"estimated {estimate.seconds:g} s exceeds the approval threshold {policy.approval_seconds:g} s")
+    if estimate.tokens > policy.approval_tokens:
+        reasons.append(f"estimated {estimate.tokens} LLM tokens exceed the approval threshold {policy.approval_tokens}")
     if policy.ask_on_side_effects and spec.side_effect != "none":
         reasons.append(f"side effect {spec.side_effect!r}")
     if not reasons:
@@ -181,6 +247,6 @@ def gate(
     return GateDecision(
         decision="ask",
         reason="; ".join(reasons),
-        auto_approver=f"rule:{rule}" if rule.approves(estimate) else None,
+        auto_approver=f"rule:{rule}" if policy.rule_approves(estimate, spec.side_effect) else None,
         **common,
     )

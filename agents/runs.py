@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from ..errors import InvalidInput, NotFound
 from .audit import AuditLog
 from .budget import Budget, Usage
-from .governance import RunContext, new_run_id, parse_approval
+from .governance import RunContext, local_approver, new_run_id, parse_approval
 from .graph import DEPS_KEY, LabDeps, build_graph
 from .ledger import Ledger
 from .llm import Planner, make_planner
@@ -135,6 +135,7 @@ class Runs:
             ledger=self.ledger,
             policy=policy or Policy.from_settings(self.settings),
             budget=budget or Budget(),
+            approver=local_approver(self.settings),
         )
         record = ctx.ledger.get_run(run_id)
         if record is not None and policy is None:
@@ -338,6 +339,10 @@ class Runs:
         for i, r in enumerate(runs):
             if (keep is not None and i >= keep) or (older_than is not None and now - r["updated"] > older_than):
                 doomed.append(r["run_id"])
+        return self.prune_ids(doomed)
+
+    def prune_ids(self, doomed: list[str]) -> list[str]:
+        """Delete the checkpoints and ledger rows of the runs ``doomed`` and compact the file; returns them."""
         for run_id in doomed:
             self.saver.delete_thread(run_id)
             self._contexts.pop(run_id, None)
@@ -348,7 +353,7 @@ class Runs:
                 self.saver.conn.execute("VACUUM")
                 # VACUUM goes through the write-ahead log; fold it back so the files on disk shrink too.
                 self.saver.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return doomed
+        return list(doomed)
 
     def checkpoint_file_bytes(self) -> int:
         """Bytes on disk of the checkpoint database and its write-ahead log."""

@@ -3,7 +3,9 @@
 Every request needs the token printed at start (``Authorization: Bearer TOKEN``, or the cookie the sign-in form sets);
 pages change nothing on GET; every form carries a CSRF token derived from the secret (and the cookie is
 ``SameSite=Strict``). The person answering is the identity the server was started with (``--identity``, else
-``LABWRIGHT_APPROVER``, else the OS user): never a name typed into a form.
+``LABWRIGHT_APPROVER``, else the OS user): never a name typed into a form or carried by an answer. For a chat or
+workflow run the inbox resumes the run as that identity; for an MCP session's question it records the identity in
+the ledger beside the answer.
 
 Questions come from the ledger, whichever door asked them: an MCP session's call waits for its answer in the ledger;
 a chat or workflow run is resumed with it (in a background thread, so the page returns at once and shows progress).
@@ -84,12 +86,12 @@ class Inbox:
             raise NotFound(f"run {run_id!r} has no pending {kind} question {key!r}")
         if kind == "approval":
             _check_approval(asks[key]["payload"], answer)
-        signed = _signed(answer, self.identity)
         run = self.ledger.get_run(run_id)
         if run is not None and run.get("planner") == "mcp":
-            self.ledger.answer_ask(key, kind, signed, None)  # the MCP session waiting on it picks it up
+            # The MCP session waiting on it picks it up; the ledger records who answered, beside the answer.
+            self.ledger.answer_ask(key, kind, answer, None, answered_by=self.approver)
             return "answered; the MCP client's call continues"
-        worker = threading.Thread(target=self._resume, args=(run_id, key, signed), daemon=True)
+        worker = threading.Thread(target=self._resume, args=(run_id, key, answer), daemon=True)
         self.threads[run_id] = worker
         worker.start()
         return "answered; the run continues in the background"
@@ -99,28 +101,29 @@ class Inbox:
             if (_settings().runs_dir / run_id / "run.json").is_file():
                 from ..skills import resume
 
-                res = resume(run_id, ask=lambda p: answer if p.payload.get("ask_key") == key else None)
+                res = resume(
+                    run_id, ask=lambda p: answer if p.payload.get("ask_key") == key else None, approver=self.identity
+                )
                 if res.status == "failed":
                     self.errors[run_id] = res.error or "failed"
             else:
                 from ..agents.runs import Runs
 
-                runs = Runs()
+                runs = Runs(_settings().model_copy(update={"approver": self.identity}))
                 pid = next(p.id for p in runs.view(run_id).pending if p.payload.get("ask_key") == key)
                 runs.approve(run_id, pid, answer)
         except LabwrightError as err:
             self.errors[run_id] = str(err)
 
+    @property
+    def approver(self) -> str:
+        from ..agents.governance import local_approver
+
+        return local_approver(explicit=self.identity)
+
     def busy(self, run_id: str) -> bool:
         t = self.threads.get(run_id)
         return t is not None and t.is_alive()
-
-
-def _signed(answer: Any, identity: str) -> Any:
-    """The answer with the inbox's identity: the form's own 'by' (if any) is replaced, never trusted."""
-    if isinstance(answer, dict):
-        return {**answer, "by": identity}
-    return {"decision": str(answer), "by": identity}
 
 
 def _check_approval(payload: Any, answer: Any) -> None:
@@ -306,9 +309,7 @@ def _run_file(run_id: str, name: str) -> Path | None:
 
 
 def _settings_identity() -> str:
-    import os
-
-    return os.environ.get("LABWRIGHT_APPROVER") or getpass.getuser()
+    return _settings().approver or getpass.getuser()
 
 
 def serve(host: str = "127.0.0.1", port: int = 8766, *, token: str | None = None, identity: str | None = None) -> None:

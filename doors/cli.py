@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 
 __all__ = ["add_parser"]
@@ -49,6 +48,5 @@ def _mcp(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from ._inbox import serve
 
-    identity = args.identity or os.environ.get("LABWRIGHT_APPROVER") or getpass.getuser()
-    serve(args.host, args.port, token=args.token or os.environ.get("LABWRIGHT_INBOX_TOKEN"), identity=identity)
+    serve(args.host, args.port, token=args.token or os.environ.get("LABWRIGHT_INBOX_TOKEN"), identity=args.identity)
     return 0

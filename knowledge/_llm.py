@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ExtractionFailed, InvalidInput
+from ..metering import metered_request
 from ..settings import Settings, get_settings
 
 __all__ = ["chat", "llm_configured"]
@@ -41,11 +42,25 @@ def chat(
     kwargs: dict[str, Any] = {"model": settings.model, "messages": messages, "temperature": 0}
     if response_format is not None:
         kwargs["response_format"] = response_format
-    try:
-        resp = _client(settings).chat.completions.create(**kwargs)
+
+    def send(max_tokens: int) -> tuple[Any, int]:
+        resp = _client(settings).chat.completions.create(**kwargs, max_tokens=max_tokens)
+        tokens = resp.usage.total_tokens if resp.usage is not None else 0
+        # A server that reports no usage is still charged: ~4 characters per token of prompt and reply.
+        return resp, int(tokens or 0) or _rough_tokens(messages, resp)
+
+    try:  # metered: max_tokens always sent, tokens counted in the governed run this tool runs in
+        resp = metered_request(send, max_tokens=settings.tool_llm_max_tokens, label="knowledge")
     except openai.OpenAIError as err:
         raise ExtractionFailed(f"LLM request to {settings.base_url} failed: {err}") from err
     if not resp.choices or resp.choices[0].message.content is None:
         raise ExtractionFailed("LLM reply had no message content")
     tokens = resp.usage.total_tokens if resp.usage is not None else 0
-    return resp.choices[0].message.content, int(tokens or 0)
+    return resp.choices[0].message.content, int(tokens or 0) or _rough_tokens(messages, resp)
+
+
+def _rough_tokens(messages: list[dict[str, str]], resp: Any) -> int:
+    text = sum(len(str(m.get("content") or "")) for m in messages)
+    if resp.choices:
+        text += len(resp.choices[0].message.content or "")
+    return max(1, text // 4)

@@ -4,7 +4,8 @@ Tool calls go through :func:`labwright.agents.governance.governed_call` (policy 
 -> idempotent result store -> audit), exactly as an agent's tool calls do, under the role ``"workflow"`` unless the
 step names another. Step checkpoints use the same :class:`~labwright.agents.policy.ApprovalRule` and
 :class:`~labwright.agents.audit.AuditLog`; the rule that settled a question is recorded as its approver
-(``"rule:all"``, ``"rule:under=60s"``) and a person's answer as ``"human"``.
+(``"rule:all"``, ``"rule:under=60s"``) and a person's answer as ``"human:<the session's identity>"`` (never a name the
+answer itself gives).
 
 A step approved at its checkpoint gets a :class:`~labwright.skills._skill.StepGrant`: the tool calls the step then
 makes that would ask at their own gate (a store write, a long call) are approved by that grant instead of asking
@@ -88,15 +89,18 @@ class Governance:
     run_id
         The run (also the LangGraph thread id and the ledger's run id).
     approve
-        Approval rule text: ``"none"`` (a person answers), ``"all"``, ``"under=60s"``.
+        Approval rule text: ``"none"`` (a person answers), ``"all"``, ``"under=60s"`` (read-only work),
+        ``"under=60s,writes"`` (store writes too); see :class:`~labwright.agents.policy.ApprovalRule`.
+    approver
+        Identity of the person answering in this session (default ``LABWRIGHT_APPROVER``, else the OS user).
     """
 
-    def __init__(self, run_id: str, approve: str | None):
+    def __init__(self, run_id: str, approve: str | None, approver: str | None = None):
         from ..agents.governance import RunContext
 
         self.run_id = run_id
         self.rule = ApprovalRule.parse(approve)
-        self.ctx = RunContext.open(run_id, auto_approve=str(self.rule))
+        self.ctx = RunContext.open(run_id, auto_approve=str(self.rule), approver=approver)
         self.policy = self.ctx.policy
         # ask key -> approver, for pending questions this process answered by the approval rule (on resume)
         self._settled: dict[str, str] = {}
@@ -170,7 +174,10 @@ class Governance:
         """
         if pending.kind not in ("step", "approval"):
             return False
-        if not self.rule.approves(Cost(seconds=float(pending.estimate_seconds or 0.0))):
+        estimate = pending.payload.get("estimate")
+        cost = Cost.model_validate(estimate) if isinstance(estimate, Mapping) else Cost()
+        # A question from before side effects were recorded in step payloads counts as a write (never under= alone).
+        if not self.policy.rule_approves(cost, pending.payload.get("side_effect", "writes_store")):
             return False
         approver = f"rule:{self.rule}"
         key = pending.payload.get("ask_key")
@@ -192,7 +199,6 @@ class Governance:
     def approve_step(self, step: Any, skill: Any, inp: BaseModel) -> StepApproval | None:
         """Stop ``step`` for approval if its rule says so; return the input to run with and the grant covering the
         step's tool calls (None when the step needs no approval), or None if rejected."""
-        from ..agents.governance import ask_human
         from ..agents.policy import idempotency_key
 
         data = inp.model_dump(mode="json")
@@ -204,7 +210,8 @@ class Governance:
         common = {"role": "workflow", "tool": f"skill:{skill.ref}", "args": data}
         # A question already put to a person stays theirs: on resume it is answered by id (or step id) if an answer is
         # given, else settled by the rule in the run loop (``settle_pending``, audited), never skipped by a re-run.
-        if self.rule.approves(estimate) and self.ctx.ledger.get_ask(key, "step") is None:
+        side_effect = "writes_store" if skill.writes_store() else "none"
+        if self.policy.rule_approves(estimate, side_effect) and self.ctx.ledger.get_ask(key, "step") is None:
             self.ctx.log(
                 "decision",
                 actor="workflow",
@@ -215,42 +222,73 @@ class Governance:
                 **common,
             )
             return StepApproval(data, _grant(step, skill, key, f"rule:{self.rule}", data, estimate))
-        payload = {
-            "kind": "step",
-            "run_id": self.run_id,
-            "step": step.id,
-            "skill": skill.ref,
-            "reason": reason,
-            "estimate": estimate.model_dump(),
-            "input": _short(data),
-            "options": ["approve", "reject", {"edit": "{field: value}"}, {"rollback": {"step": "...", "params": {}}}],
-        }
-        self.ctx.log(
-            "approval_request",
-            actor="workflow",
-            decision="ask",
-            detail={"step": step.id, "reason": reason},
-            dedupe=f"{key}:ask",
-            **common,
-        )
-        answer = ask_human(self.ctx, key, "step", payload)
-        decided = parse_step_answer(answer, data)
-        verdict = "reject" if decided is None else ("edit" if decided != data else "approve")
-        approver = self._settled.get(key, self.ctx.approver)
-        self.ctx.log(
-            "decision",
-            actor="workflow",
-            decision=verdict,
-            approver=approver,
-            detail={"step": step.id, "reason": reason, "edited": decided if verdict == "edit" else None},
-            dedupe=f"{key}:decision",
-            **common,
-        )
-        if decided is None:
-            return None
-        # An edit was approved as edited: the grant covers the cost estimated for the input the step runs with.
-        cost = estimate if verdict == "approve" else skill.estimate_cost(skill.validate_input(decided))
-        return StepApproval(decided, _grant(step, skill, key, approver, decided, cost))
+        return self._ask_step(step, skill, key, reason, data, estimate, side_effect)
+
+    def _ask_step(
+        self, step: Any, skill: Any, key: str, reason: str, data: dict[str, Any], estimate: Cost, side_effect: str
+    ) -> StepApproval | None:
+        """Put ``step`` to a person until approved or rejected. An edit is validated and estimated again: an invalid
+        one re-asks the same question with the error; one that now costs more than the question showed (and than the
+        approval threshold) is asked about as edited. Each question has its own ledger key (replayed in order)."""
+        from ..agents.governance import _claim_detail, ask_human
+
+        shown, cost, why, error, n = data, estimate, reason, None, 0
+        while True:
+            ask_key = key if n == 0 else f"{key}/ask{n}"
+            common = {"role": "workflow", "tool": f"skill:{skill.ref}", "args": shown}
+            payload = {
+                "kind": "step",
+                "run_id": self.run_id,
+                "step": step.id,
+                "skill": skill.ref,
+                "reason": why,
+                "estimate": cost.model_dump(),
+                "side_effect": side_effect,
+                "input": _short(shown),
+                "options": [
+                    "approve",
+                    "reject",
+                    {"edit": "{field: value}"},
+                    {"rollback": {"step": "...", "params": {}}},
+                ],
+            }
+            detail: dict[str, Any] = {"step": step.id, "reason": why}
+            if error:
+                payload["error"] = detail["error"] = error
+            self.ctx.log(
+                "approval_request", actor="workflow", decision="ask", detail=detail, dedupe=f"{ask_key}:ask", **common
+            )
+            answer = ask_human(self.ctx, ask_key, "step", payload)
+            approver = self._settled.get(ask_key, self.ctx.approver)
+            claim = _claim_detail(answer.get("by") if isinstance(answer, Mapping) else None)
+            try:
+                decided = parse_step_answer(answer, shown)
+                edited = None if decided is None or decided == shown else skill.validate_input(decided)
+            except InvalidInput as err:
+                error, n = f"invalid answer: {err}; answer again", n + 1
+                self.ctx.log(
+                    "decision", actor="workflow", decision="invalid", approver=approver,
+                    detail={"step": step.id, "error": error, **claim}, dedupe=f"{ask_key}:decision", **common,
+                )  # fmt: skip
+                continue
+            verdict = "reject" if decided is None else ("edit" if edited is not None else "approve")
+            self.ctx.log(
+                "decision", actor="workflow", decision=verdict, approver=approver,
+                detail={"step": step.id, "reason": why, "edited": decided if edited is not None else None, **claim},
+                dedupe=f"{ask_key}:decision", **common,
+            )  # fmt: skip
+            if decided is None:
+                return None
+            if edited is None:
+                return StepApproval(decided, _grant(step, skill, key, approver, decided, cost))
+            new_cost, n, error = skill.estimate_cost(edited), n + 1, None
+            if new_cost.seconds <= max(self.policy.approval_seconds, cost.seconds) and new_cost.tokens <= max(
+                self.policy.approval_tokens, cost.tokens
+            ):
+                # An edit is approved as edited: the grant covers the cost estimated for the input the step runs with.
+                return StepApproval(decided, _grant(step, skill, key, approver, decided, new_cost))
+            shown, cost = decided, new_cost
+            why = f"edited step: estimated {new_cost.seconds:.3g} s, more than the {estimate.seconds:.3g} s approved"
 
     # -- run events --------------------------------------------------------------------------------------------------
     def record_start(self, workflow: str, *, resumed: bool) -> None:

@@ -42,7 +42,7 @@ from ._provenance import InputRecord, sha256_json, write_atomic
 from ._skill import SkillContext, StepRejected, StepSkipped
 from ._workflow import StepSpec, Workflow, WorkflowSpec, load_workflow
 
-__all__ = ["run", "resume", "rollback", "RunResult", "PendingApproval", "run_dir_of", "Answer"]
+__all__ = ["run", "resume", "rollback", "RunResult", "PendingApproval", "run_dir_of", "Answer", "list_runs"]
 
 Answer = str | Mapping[str, Any]
 """An answer to a pending question: "approve", "reject", {"edit": {...}} or {"rollback": {"step": .., "params": ..}}."""
@@ -282,6 +282,60 @@ def _result(
     )
 
 
+def _note_status(res: RunResult) -> None:
+    """Record where the run stands in its ``run.json`` (what ``labwright runs list`` shows without opening the
+    checkpoints)."""
+    path = Path(res.run_dir) / "run.json"
+    if not path.is_file():
+        return
+    meta = json.loads(path.read_text())
+    meta.update(
+        status=res.status,
+        error=res.error,
+        pending=len(res.pending),
+        report=res.report_path,
+        updated=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    _write_meta(Path(res.run_dir), meta)
+
+
+def list_runs() -> list[dict[str, Any]]:
+    """Workflow runs under ``LABWRIGHT_HOME/runs``, newest activity first: ``run_id``, ``kind`` ("workflow"),
+    ``workflow``, ``status`` (finished / waiting / failed; "unknown" for a run that never got as far as a status),
+    ``request`` (the workflow's name), ``created`` and ``updated`` (epoch seconds), ``report``, ``error``."""
+    root = get_settings().runs_dir
+    out = []
+    for path in root.glob("*/run.json") if root.is_dir() else []:
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):  # a half-written or foreign folder: not a run
+            continue
+        name = (meta.get("workflow") or {}).get("spec", {}).get("name") or path.parent.name
+        created = _epoch(meta.get("started")) or path.stat().st_mtime
+        out.append(
+            {
+                "run_id": meta.get("run_id", path.parent.name),
+                "kind": "workflow",
+                "workflow": name,
+                "status": meta.get("status", "unknown"),
+                "request": f"workflow {name}",
+                "planner": "workflow",
+                "created": created,
+                "updated": _epoch(meta.get("updated")) or path.stat().st_mtime,
+                "report": meta.get("report"),
+                "error": meta.get("error"),
+            }
+        )
+    return sorted(out, key=lambda r: -r["updated"])
+
+
+def _epoch(stamp: Any) -> float | None:
+    try:
+        return datetime.fromisoformat(str(stamp)).timestamp() if stamp else None
+    except ValueError:
+        return None
+
+
 def run(
     workflow: str | Path | Mapping[str, Any] | WorkflowSpec | Workflow | None = None,
     *,
@@ -290,6 +344,7 @@ def run(
     run_id: str | None = None,
     answers: Mapping[str, Answer] | None = None,
     ask: Callable[[PendingApproval], Answer] | None = None,
+    approver: str | None = None,
 ) -> RunResult:
     """Run a workflow, or resume one, until it finishes, fails or waits for a person.
 
@@ -298,8 +353,10 @@ def run(
     workflow
         A YAML path, a mapping, a :class:`WorkflowSpec` or a loaded :class:`Workflow`. Not needed with ``resume``.
     approve
-        Non-interactive approval rule: ``"all"``, ``"under=60s"`` or ``"none"`` (default: questions wait for a
-        person). Recorded in the audit log; on resume, a new rule replaces the stored one (also recorded).
+        Non-interactive approval rule: ``"all"``, ``"under=60s"`` (read-only work only), ``"under=60s,writes"`` (store
+        writes too) or ``"none"`` (default: questions wait for a person); see
+        :class:`~labwright.agents.policy.ApprovalRule`. Recorded in the audit log; on resume, a new rule replaces the
+        stored one (also recorded).
     resume
         Run id to continue (after a stop at a checkpoint, a crash or a kill).
     run_id
@@ -308,12 +365,30 @@ def run(
         Answers to pending questions by interrupt id (or by step id for step checkpoints).
     ask
         Called for each pending question to get an answer interactively; without it the run returns "waiting".
+    approver
+        Who answers this session's questions, as the embedding application has established it (audited as
+        ``human:<approver>``); default ``LABWRIGHT_APPROVER``, else the OS user. An answer cannot name its approver.
 
     Returns
     -------
     RunResult
         Status, report paths, step statuses, outputs and any pending questions.
     """
+    res = _run(workflow, approve=approve, resume=resume, run_id=run_id, answers=answers, ask=ask, approver=approver)
+    _note_status(res)
+    return res
+
+
+def _run(
+    workflow: Any,
+    *,
+    approve: str | None,
+    resume: str | None,
+    run_id: str | None,
+    answers: Mapping[str, Answer] | None,
+    ask: Callable[[PendingApproval], Answer] | None,
+    approver: str | None,
+) -> RunResult:
     if resume is not None:
         meta = _read_meta(resume)
         wf = _stored_workflow(meta)
@@ -335,7 +410,7 @@ def run(
         }
     run_dir = run_dir_of(rid)
     run_dir.mkdir(parents=True, exist_ok=True)
-    gov = Governance(rid, rule_text)
+    gov = Governance(rid, rule_text, approver=approver)
     meta["approve"] = str(gov.rule)
     _write_meta(run_dir, meta)
     gov.record_start(wf.name, resumed=resume is not None)
@@ -415,9 +490,10 @@ def resume(
     approve: str | None = None,
     answers: Mapping[str, Answer] | None = None,
     ask: Callable[[PendingApproval], Answer] | None = None,
+    approver: str | None = None,
 ) -> RunResult:
     """Continue run ``run_id`` (see :func:`run`)."""
-    return run(resume=run_id, approve=approve, answers=answers, ask=ask)
+    return run(resume=run_id, approve=approve, answers=answers, ask=ask, approver=approver)
 
 
 def rollback(

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
+from ..settings import APPROVAL_RULE_HELP
 
-__all__ = ["add_parser", "EXIT_WAITING"]
+__all__ = ["add_parser", "EXIT_WAITING", "report_result"]
 
 EXIT_WAITING = 3  # the run stopped at a checkpoint and waits for an answer
 
@@ -31,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--approve",
         metavar="RULE",
-        help="non-interactive approval rule: 'all', 'under=60s' or 'none' (recorded in the audit log)",
+        help=APPROVAL_RULE_HELP,
     )
     p.add_argument("--resume", metavar="RUN_ID", help="continue a stopped or crashed run")
     p.add_argument("--run-id", metavar="ID", help="id for a new run (default: <workflow>-<time>-<random>)")
@@ -163,6 +164,11 @@ def run_command(args: argparse.Namespace) -> int:
     if args.json:
         print(res.model_dump_json(indent=2))
         return {"finished": 0, "failed": 1}.get(res.status, EXIT_WAITING)
+    return report_result(res)
+
+
+def report_result(res: Any) -> int:
+    """Print a workflow run's summary, questions or report path; the exit status (0, 1 failed, 3 waiting)."""
     _print_summary(res)
     if res.status == "failed":
         print(f"labwright: error: run {res.run_id} failed: {res.error}", file=sys.stderr)

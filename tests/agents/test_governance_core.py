@@ -208,13 +208,20 @@ def test_governed_call_approval_approve_edit_reject(tester_role, tmp_path, answe
     assert ctx.audit.verify().ok
 
 
-def test_governed_call_edit_with_invalid_args_does_not_run(tester_role, tmp_path):
+def test_governed_call_bad_edit_reasks_with_the_error_and_runs_nothing(tester_role, tmp_path):
     ctx = RunContext.open("r-bad-edit")
     g = _graph([("estimate_heavy", {"seconds": 100})])
     intr = g.invoke({}, _cfg(ctx))["__interrupt__"][0]
-    res = g.invoke(Command(resume={intr.id: {"edit": {"seconds": -1}}}), _cfg(ctx))
-    assert res["out"][0]["status"] == "denied" and "seconds" in res["out"][0]["message"]
-    assert ctx.usage().tool_calls == 0
+    again = g.invoke(Command(resume={intr.id: {"edit": {"seconds": "lots"}}}), _cfg(ctx))["__interrupt__"][0]
+    # The same question again, now carrying the validation error that names the field; nothing ran.
+    assert again.value["kind"] == "approval" and again.value["args"] == {"seconds": 100.0}
+    assert "edited arguments are invalid" in again.value["error"] and "seconds" in again.value["error"]
+    assert ctx.usage().tool_calls == 1 and not ctx.ledger.results("r-bad-edit")  # a reservation, no outcome
+    res = g.invoke(Command(resume={again.id: {"edit": {"seconds": 7}}}), _cfg(ctx))
+    assert res["out"][0]["status"] == "ok" and res["out"][0]["result"] == {"value": 14.0}
+    asks = [r for r in ctx.audit.rows("r-bad-edit") if r.event == "approval_request"]
+    assert len(asks) == 2 and "seconds" in asks[1].detail["error"]
+    assert ctx.audit.verify().ok
 
 
 def test_two_asks_in_one_node_keep_order_and_do_not_repeat(tester_role, tmp_path):

@@ -123,14 +123,14 @@ def test_budget_stop_is_never_silent(lab_roles):
 
 def test_auto_approve_rule_runs_without_asking_and_is_audited(lab_roles, tmp_path):
     note = tmp_path / "n.txt"
-    lab = Lab(auto_approve="under=60s")
+    lab = Lab(auto_approve="under=60s,writes")
     reply = lab.chat(f"lab_note(path={note}, text=hi) and estimate_heavy(seconds=100)")
-    # lab_note is cheap (auto-approved); estimate_heavy claims 100 s, over the rule, so a person is asked.
+    # lab_note is a cheap write the rule names (auto-approved); estimate_heavy claims 100 s, over the rule: asked.
     (p,) = reply.pending
     assert p.tool == "estimate_heavy"
     assert note.read_text() == "hi\n"
     approvers = {r.tool: r.approver for r in lab.audit() if r.event == "decision"}
-    assert approvers["lab_note"] == "rule:under=60s"
+    assert approvers["lab_note"] == "rule:under=60s,writes"
 
 
 def test_runs_list_show_and_prune(lab_roles):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
-import threading
 import time
 
 import anyio
@@ -16,35 +14,9 @@ import pytest
 pytest.importorskip("mcp", reason="the MCP door needs labwright[mcp]")
 
 from labwright.agents.audit import AuditLog  # noqa: E402
-from labwright.doors._inbox import create_app  # noqa: E402
 from labwright.settings import get_settings  # noqa: E402
 from mcp import Client  # noqa: E402
 from mcp.client.stdio import StdioServerParameters  # noqa: E402
-
-TOKEN = "test-token-0123456789"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def inbox(isolated_home):
-    """The inbox's HTTP API on 127.0.0.1, in this process (same LABWRIGHT_HOME as the MCP server)."""
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(TOKEN, "dr-approver"), host="127.0.0.1", port=port))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def _server_params(home) -> StdioServerParameters:
@@ -53,8 +25,8 @@ def _server_params(home) -> StdioServerParameters:
     return StdioServerParameters(command=sys.executable, args=args, env=env)
 
 
-async def _approve_when_asked(base: str) -> dict:
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+async def _approve_when_asked(base: str, token: str) -> dict:
+    headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
         for _ in range(600):
             pending = (await http.get("/api/pending")).json()["pending"]
@@ -68,7 +40,7 @@ async def _approve_when_asked(base: str) -> dict:
 
 
 @pytest.mark.slow
-def test_mcp_tools_denial_and_an_approved_costly_call(isolated_home, inbox):
+def test_mcp_tools_denial_and_an_approved_costly_call(isolated_home, inbox, inbox_token):
     async def scenario():
         async with Client(_server_params(isolated_home)) as client:
             names = {t.name for t in (await client.list_tools()).tools}
@@ -92,7 +64,7 @@ def test_mcp_tools_denial_and_an_approved_costly_call(isolated_home, inbox):
                     result["out"] = await client.call_tool("simulate_cv", args)
 
                 tg.start_soon(call)
-                result["question"] = await _approve_when_asked(inbox)
+                result["question"] = await _approve_when_asked(inbox, inbox_token)
             assert not result["out"].is_error, result["out"].content[0].text
             assert result["question"]["tool"] == "simulate_cv"
             peaks = json.loads(result["out"].content[0].text)["result"]["peaks"]
@@ -107,28 +79,28 @@ def test_mcp_tools_denial_and_an_approved_costly_call(isolated_home, inbox):
     assert any(r.event == "tool_denied" or "denied" in r.event for r in mcp_rows if r.tool == "validate_mechanism")
 
 
-def test_inbox_refuses_requests_without_the_token(inbox):
+def test_inbox_refuses_requests_without_the_token(inbox, inbox_token):
     assert httpx.get(f"{inbox}/api/pending").status_code == 401
     assert httpx.get(f"{inbox}/api/pending", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert httpx.get(f"{inbox}/", follow_redirects=False).status_code == 401
-    ok = httpx.get(f"{inbox}/api/pending", headers={"Authorization": f"Bearer {TOKEN}"})
+    ok = httpx.get(f"{inbox}/api/pending", headers={"Authorization": f"Bearer {inbox_token}"})
     assert ok.status_code == 200 and ok.json() == {"pending": [], "identity": "dr-approver"}
     # A form post without the CSRF token changes nothing, even with the session cookie.
-    cookies = {"labwright_token": TOKEN}
+    cookies = {"labwright_token": inbox_token}
     bad = httpx.post(f"{inbox}/answer", data={"run_id": "x", "key": "y", "kind": "approval", "verdict": "approve"},
                      cookies=cookies)  # fmt: skip
     assert bad.status_code == 403
 
 
 @pytest.mark.slow
-def test_inbox_pages_approve_a_waiting_workflow_and_show_its_report(inbox):
+def test_inbox_pages_approve_a_waiting_workflow_and_show_its_report(inbox, inbox_token):
     from labwright.skills import run
 
     res = run("mechanism_review")  # no approval rule: it stops at its checkpoint
     assert res.status == "waiting"
     with httpx.Client(base_url=inbox, follow_redirects=False, timeout=30) as web:
         assert web.post("/login", data={"token": "wrong"}).status_code == 401
-        assert web.post("/login", data={"token": TOKEN}).status_code == 303  # sets the session cookie
+        assert web.post("/login", data={"token": inbox_token}).status_code == 303  # sets the session cookie
         page = web.get("/").text
         assert res.run_id in page and 'name="csrf"' in page and "Approve" in page
         csrf = page.split('name="csrf" value="')[1].split('"')[0]
@@ -146,3 +118,36 @@ def test_inbox_pages_approve_a_waiting_workflow_and_show_its_report(inbox):
         png = web.get(images[0])
         assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
         assert web.get(f"/runs/{res.run_id}/files/..%2F..%2Faudit.sqlite").status_code == 404
+
+
+@pytest.mark.slow
+def test_mcp_over_streamable_http_on_loopback(isolated_home):
+    import socket
+    import subprocess
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "LABWRIGHT_HOME": str(isolated_home)}
+    cmd = [sys.executable, "-m", "labwright.cli", "mcp", "--role", "mechanist", "--client", "ide", "--http"]
+    proc = subprocess.Popen([*cmd, "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+
+        async def scenario():
+            url = f"http://127.0.0.1:{port}/mcp"
+            for _ in range(300):  # the server imports labwright first
+                try:
+                    async with Client(url) as client:
+                        names = {t.name for t in (await client.list_tools()).tools}
+                        out = await client.call_tool("canonicalize_smiles", {"smiles": "C(=O)O"})
+                        return names, out
+                except Exception:  # not listening yet
+                    await anyio.sleep(0.2)
+            raise AssertionError("the HTTP server never answered")
+
+        names, out = anyio.run(scenario)
+        assert "validate_mechanism" in names and "simulate_cv" not in names
+        assert not out.is_error and json.loads(out.content[0].text)["result"]["canonical_smiles"] == "O=CO"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -12,6 +12,7 @@ import pytest
 from labwright.tools.electrochem._analysis_tools import nicholson_k0, randles_sevcik, tafel_analysis
 from labwright.tools.electrochem._classical import FARADAY, GAS_CONSTANT, cottrell_D, find_cv_peaks
 from labwright.tools.electrochem._grid import GridSpec
+from labwright.tools.electrochem._peaks import cv_peaks
 from labwright.tools.electrochem._readers import Voltammogram
 from labwright.tools.electrochem._simulate import ECParams, cv_current
 from labwright.tools.electrochem._waveforms import cv_waveform, lsv_waveform, step_waveform
@@ -73,3 +74,43 @@ def test_cottrell_on_a_simulated_potential_step():
     I = np.asarray(cv_current(p, E, t[1] - t[0], grid=GRID))
     res = cottrell_D(t[1:], I[1:], area=A, concentration=C)
     assert res.D == pytest.approx(D, rel=0.01)  # issue 4: Cottrell within 1 %
+
+
+def test_peaks_hold_on_a_jittery_noisy_sloped_cv():
+    # What a potentiostat records: the cell follows the programmed triangle, but the measured potential jitters by
+    # ~1 mV (rms 0.6 mV, reversing the measured direction every few samples), the current carries 1 % noise, and
+    # the double layer adds a capacitive step (20 uF/cm^2 x v) on a resistive slope. Tolerances: peak heights within
+    # 3 % and potentials within 3 mV of the clean curve's; cv_peaks and find_cv_peaks agree within 1 % / 1 mV.
+    rng = np.random.default_rng(11)
+    clean = _cv(1.0, 0.1)
+    E0, I0 = np.asarray(clean.E), np.asarray(clean.I)
+    program_dir = np.sign(np.gradient(E0))
+    E = E0 + 0.6e-3 * rng.standard_normal(E0.size)
+    capacitive = 0.2 * A * 0.1 * program_dir + 2e-6 * E0  # C_dl * area * v (F/m^2 * m^2 * V/s) + 2 uA/V
+    I = I0 + capacitive + 0.01 * np.ptp(I0) * rng.standard_normal(I0.size)
+    reversals = int(np.sum(np.diff(np.sign(np.diff(E))) != 0))
+    assert reversals > 100  # the measured potential turns back many times
+    ref = find_cv_peaks(E0, I0)
+    got = find_cv_peaks(E, I, baseline="linear")  # the capacitive background removed from the forward peak
+    assert got.Epa == pytest.approx(ref.Epa, abs=3e-3) and got.Epc == pytest.approx(ref.Epc, abs=3e-3)
+    assert got.forward_current == pytest.approx(ref.forward_current, rel=0.03)
+    assert np.isfinite(got.E_half) and got.E_half == pytest.approx(ref.E_half, abs=3e-3)
+    both = find_cv_peaks(E, I)  # same baseline (zero) as cv_peaks
+    fast = cv_peaks(E, I)
+    assert fast.anodic.i_p == pytest.approx(both.ipa, rel=0.01) and fast.anodic.E_p == pytest.approx(both.Epa, abs=1e-3)
+    assert fast.cathodic.i_p == pytest.approx(both.ipc, rel=0.01)
+    assert np.isfinite(fast.E_half) and fast.E_half == pytest.approx(both.E_half, abs=1e-3)
+
+
+def test_peaks_of_real_cvs_are_finite():
+    # REAL measured CVs (examples/data/diffec, DiffEC, MIT): E_half must be a number on every file, and both peak
+    # finders must agree. RuHex and Fe3+ are reduced first (cathodic forward peak).
+    from pathlib import Path
+
+    from labwright.tools.electrochem._readers import read_voltammogram_file
+
+    for f in sorted((Path(__file__).resolve().parents[2] / "examples" / "data" / "diffec").glob("*.csv")):
+        v = read_voltammogram_file(f)
+        p, q = find_cv_peaks(v.E, v.I), cv_peaks(v.E, v.I)
+        assert p.first_sweep == "cathodic" and np.isfinite(p.E_half), f.name
+        assert q.E_half == pytest.approx(p.E_half, abs=1e-4) and q.cathodic.i_p == pytest.approx(p.ipc, rel=1e-6)

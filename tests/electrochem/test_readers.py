@@ -1,4 +1,6 @@
-"""Readers: the sample files in data/ follow the instruments' published text layouts (composed by hand, not measured).
+"""Readers: the sample files in data/ follow the instruments' published text layouts (composed by hand, not measured);
+the files in data/real/ are real instrument exports written by others (see data/real/README.md), and the header
+spellings below are the ones instruments write.
 
 Every sample holds the same 41-point CV (0 → 0.5 → 0 V at 0.1 V/s, peak 16.06 µA), written in each format's units,
 so each reader must return the same SI arrays (tolerance: the files' printed precision).
@@ -176,3 +178,103 @@ def test_read_voltammogram_tool(tmp_path):
         read_voltammogram(path=str(DATA / "cv_density.tsv"), area=-1.0)
     with pytest.raises(InvalidInput, match="current_column"):
         read_voltammogram(path=str(DATA / "cv_simple.csv"), current_column="nope")
+
+
+# ------------------------------------------------------------------------------- real files written by others ----
+# data/real/README.md: an EC-Lab export from ixdat (MIT) and a Gamry export from gamry-parser (MIT), unchanged.
+
+REAL = DATA / "real"
+
+
+def test_real_eclab_file_reports_the_placeholder_area_as_missing_and_keeps_its_settings():
+    path = REAL / "ixdat_Pt_poly_cv_CUT.mpt"
+    v = read_voltammogram_file(path)
+    m = v.metadata
+    assert m.area is None and "placeholder" in m.missing["area"]  # "Electrode surface area : 0,001 cm²"
+    assert "concentration" in m.missing
+    assert v.scan_rate == pytest.approx(0.1) and m.scan_rate_source == "header"  # dE/dt 100,000 mV/s
+    assert m.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert m.instrument.startswith("SP-200 (SN 0961)") and "EC-Lab for windows v11.33" in m.instrument
+    assert m.technique == "Cyclic Voltammetry Advanced" and m.header["Ewe,I filtering"] == "50 kHz"
+    # decimal commas; <I>/mA -> A: the first row reads -2,604324994466466E-003 mA
+    assert v.E[0] == pytest.approx(0.87869531) and v.I[0] == pytest.approx(-2.604324994466466e-6)
+    assert sorted(set(v.cycle)) == [1, 2, 3, 4, 5]
+    assert v.last_complete_cycle() == 4  # cycle 5 was cut short (19 of 52 points)
+
+
+def test_read_tool_keeps_the_last_complete_cycle_by_default_and_any_on_request():
+    path = str(REAL / "ixdat_Pt_poly_cv_CUT.mpt")
+    out = read_voltammogram(path=path)
+    assert out.cycles == [1, 2, 3, 4, 5] and out.cycle_used == 4 and out.n_points == 52
+    assert "area" in out.missing and any("kept cycle 4" in n for n in out.metadata["notes"])
+    assert read_voltammogram(path=path, cycle=2).n_points == 52
+    assert read_voltammogram(path=path, cycle="all").n_points == 223
+
+
+def test_a_real_area_in_an_eclab_header_is_used(tmp_path):
+    text = (REAL / "ixdat_Pt_poly_cv_CUT.mpt").read_bytes().replace(b"0,001 cm\xb2", b"0,0707 cm\xb2")
+    (tmp_path / "area.mpt").write_bytes(text)
+    v = read_voltammogram_file(tmp_path / "area.mpt")
+    assert v.metadata.area == pytest.approx(7.07e-6) and "area" not in v.metadata.missing
+
+
+def test_real_gamry_file_curves_scan_rate_and_missing_area(tmp_path):
+    path = REAL / "gamry-parser_cv_data.dta"
+    v = read_voltammogram_file(path)
+    assert sorted(set(v.cycle)) == [1, 2, 3, 4, 5] and len(v.E) == 50
+    assert v.scan_rate == pytest.approx(1.23456e-3)  # SCANRATE 1.23456E+000 mV/s
+    assert v.metadata.area is None and "AREA" in v.metadata.missing["area"]
+    assert v.t[10] == pytest.approx(120.2) and v.I[0] == pytest.approx(7.80498e-9)
+    # Framework's default AREA (1 cm²) is not evidence of the electrode's area either
+    lines = path.read_text().splitlines()
+    lines.insert(3, "AREA\tQUANT\t1.00000E+000\tSample &Area (cm^2)")
+    (tmp_path / "default_area.dta").write_text("\n".join(lines) + "\n")
+    w = read_voltammogram_file(tmp_path / "default_area.dta")
+    assert w.metadata.area is None and "default" in w.metadata.missing["area"]
+
+
+def test_diffec_csv_with_a_symbol_in_brackets_reads_as_amperes():
+    # DiffEC's Fe(III) workbook heads its current column "Current(I)" (examples/data/diffec, MIT)
+    v = read_voltammogram_file(Path(__file__).resolve().parents[2] / "examples/data/diffec/fe3_10mVps.csv")
+    assert v.metadata.columns == {"E": "Potential(V)", "I": "Current(I)"}
+    assert v.I[0] == pytest.approx(3.013e-07) and v.E[0] == pytest.approx(0.79758)
+    assert any("'Current(I)' names its quantity" in n for n in v.metadata.notes)
+    assert v.scan_rate == pytest.approx(0.01) and v.metadata.area == pytest.approx(2.269801e-06)
+    assert v.metadata.concentration == pytest.approx(4.85) and v.metadata.missing == {}
+
+
+@pytest.mark.parametrize(
+    ("potential", "current", "time", "factors"),
+    [  # header spellings instruments write (EC-Lab, CHI, Autolab NOVA, generic); values 0.5, 2, 3 in each unit
+        ("Ewe/V", "<I>/mA", "time/s", (1.0, 1e-3, 1.0)),
+        ("Potential/V", "Current/A", "Time (s)", (1.0, 1.0, 1.0)),
+        ("WE(1).Potential (V)", "WE(1).Current (A)", "Time (s)", (1.0, 1.0, 1.0)),
+        ("E (mV)", "I/mA", "t [ms]", (1e-3, 1e-3, 1e-3)),
+        ("Potential(V)", "Current(I)", "Time(min)", (1.0, 1.0, 60.0)),
+        ("E / V vs. Ag/AgCl", "I (µA)", "t/h", (1.0, 1e-6, 3600.0)),
+    ],
+)
+def test_header_spellings_instruments_write(tmp_path, potential, current, time, factors):
+    f = tmp_path / "cv.csv"  # made here, to each spelling
+    f.write_text(f"{potential},{current},{time}\n0.5,2,3\n0.6,2,4\n")
+    v = read_voltammogram_file(f, scan_rate=0.1)
+    assert (v.E[0], v.I[0], v.t[0]) == pytest.approx((0.5 * factors[0], 2 * factors[1], 3 * factors[2]))
+    assert set(v.metadata.missing) == {"area", "concentration"}  # never guessed
+
+
+def test_units_are_parsed_by_pint():
+    assert unit_factor("I", "nA") == pytest.approx(1e-9)
+    assert unit_factor("I", "µA/cm²", area=2e-4) == pytest.approx(2e-6)
+    assert unit_factor("E", "V vs. Ref.") == 1.0
+    assert unit_factor("t", "h") == 3600.0
+    with pytest.raises(InvalidInput, match="current_unit.*not a current unit"):
+        unit_factor("I", "mV")
+    with pytest.raises(InvalidInput, match="time_unit"):
+        unit_factor("t", "parsecs per fortnight squared")
+
+
+def test_csv_without_scan_rate_or_time_says_the_scan_rate_is_missing(tmp_path):
+    f = tmp_path / "cv.csv"
+    f.write_text("E/V,I/A\n0.1,1e-6\n0.2,2e-6\n")
+    v = read_voltammogram_file(f)
+    assert v.scan_rate is None and "scan_rate" in v.metadata.missing

@@ -211,12 +211,16 @@ def test_approval_rule_is_recorded_in_the_audit(tmp_path):
     )
     waiting = run(path)
     assert waiting.status == "waiting"  # the step writes to a store: the checkpoint asks
-    res = run(path, approve="under=5s")
+    # `under=` approves read-only work only: a store write still waits for a person ...
+    cheap = run(path, approve="under=5s")
+    assert cheap.status == "waiting" and [p.step for p in cheap.pending] == ["s"] and _calls(log, "s") == 0
+    # ... unless the rule names writes.
+    res = run(path, approve="under=5s,writes")
     assert res.status == "finished"
     rows = AuditLog().rows(res.run_id)
-    assert rows[0].event == "run_start" and rows[0].detail["approve"] == "under=5s"
+    assert rows[0].event == "run_start" and rows[0].detail["approve"] == "under=5s,writes"
     approvers = {r.approver for r in rows if r.event == "decision"}
-    assert approvers == {"rule:under=5s"}  # both the step checkpoint and the tool-level ask
+    assert approvers == {"rule:under=5s,writes"}  # both the step checkpoint and the tool-level ask
     assert _calls(log, "s") == 1
 
 

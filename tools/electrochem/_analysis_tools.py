@@ -44,11 +44,12 @@ Electrons = Field(default=1, ge=1, le=6, description="Electrons transferred per 
 
 
 def load_voltammograms(voltammograms: list[Voltammogram] | None, paths: list[str] | None) -> list[Voltammogram]:
-    """Inline voltammograms followed by those read from ``paths`` (format auto-detected)."""
+    """Inline voltammograms followed by those read from ``paths`` (format auto-detected; of a multi-cycle file, the
+    last complete cycle)."""
     out = list(voltammograms or [])
     for k, p in enumerate(paths or []):
         try:
-            out.append(read_voltammogram_file(p))
+            out.append(read_voltammogram_file(p).with_default_cycle())
         except InvalidInput as err:
             raise InvalidInput(f"paths.{k}", err.reason) from None
     return out
@@ -111,7 +112,11 @@ class ReadVoltammogramInput(ToolModel):
     area: PositiveFloat | None = Field(default=None, description="Electrode area, m^2 (for current densities).")
     scan_rate: PositiveFloat | None = Field(default=None, description="CSV: scan rate, V/s, if not in the file.")
     invert_current: bool = Field(default=False, description="Flip the current sign (files with cathodic positive).")
-    cycle: int | None = Field(default=None, description="Keep only this cycle (curve/segment number).")
+    cycle: int | Literal["last_complete", "all"] = Field(
+        default="last_complete",
+        description="Cycle (curve/segment number) to keep: a number, 'last_complete' (the last cycle that sweeps the "
+        "whole window; files with one cycle are kept whole) or 'all'.",
+    )
     summary_only: bool = Field(default=False, description="Return the summary and metadata without the arrays.")
 
 
@@ -123,6 +128,10 @@ class ReadVoltammogramOutput(ToolModel):
     E_range: tuple[float, float] = Field(description="Minimum and maximum potential, V.")
     I_range: tuple[float, float] = Field(description="Minimum and maximum current, A.")
     cycles: list[int] = Field(default_factory=list, description="Cycle numbers present in the file.")
+    cycle_used: int | None = Field(default=None, description="The cycle kept (None: all points, or no cycles).")
+    missing: dict[str, str] = Field(
+        default_factory=dict, description="Area, concentration or scan rate the file does not give -> why."
+    )
 
 
 @tool(cost=lambda inp: _CHEAP)
@@ -134,7 +143,9 @@ def read_voltammogram(inp: ReadVoltammogramInput) -> ReadVoltammogramOutput:
     options = inp.model_dump(exclude={"path", "format", "cycle", "summary_only"})
     data = read_voltammogram_file(inp.path, format=inp.format, **options)
     cycles = sorted(set(data.cycle)) if data.cycle is not None else []
-    if inp.cycle is not None:
+    if inp.cycle == "last_complete":
+        data = data.with_default_cycle()
+    elif inp.cycle != "all":
         data = data.select_cycle(inp.cycle)
     E, I, _ = data.arrays()
     return ReadVoltammogramOutput(
@@ -145,6 +156,8 @@ def read_voltammogram(inp: ReadVoltammogramInput) -> ReadVoltammogramOutput:
         E_range=(float(E.min()), float(E.max())),
         I_range=(float(I.min()), float(I.max())),
         cycles=cycles,
+        cycle_used=data.cycle[0] if data.cycle is not None and len(set(data.cycle)) == 1 and cycles else None,
+        missing=data.metadata.missing,
     )
 
 

@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 
 from ...errors import InvalidInput
-from ._peaks import find_peak
+from ._peaks import find_peak, smooth_sweep, sweep_bounds
 from ._units import FARADAY, GAS_CONSTANT
 
 __all__ = [
@@ -204,23 +204,20 @@ def find_cv_peaks(
     E, I = _arrays(E=E, I=I)
     if E.size < 5:
         raise InvalidInput("E", f"need at least 5 points, got {E.size}")
-    direction = np.sign(E[min(E.size - 1, 3)] - E[0])
-    if direction == 0:
-        raise InvalidInput("E", "potential does not move at the start of the scan")
-    # the first vertex: where the potential stops moving in the initial direction
-    k = int(np.argmax(E * direction >= np.max(E * direction) - 1e-12))
-    if k < 2 or k > E.size - 3:
+    if np.ptp(E) == 0:
+        raise InvalidInput("E", "potential does not move")
+    # switching potentials of the programmed sweep (robust to jitter in the measured potential)
+    bounds = sweep_bounds(E)
+    if bounds.size < 3 or bounds[1] < 2 or bounds[1] > E.size - 3:
         raise InvalidInput("E", "no switching potential found: the data hold only one sweep")
-    fwd = slice(0, k + 1)
-    back = E[k:] * direction
-    end = k + int(np.argmax(back <= back.min() + 1e-12)) + 1  # the second vertex ends the first cycle
-    rev = slice(k, end)
-    sgn = 1.0 if direction > 0 else -1.0
-    # sub-sample peak positions (parabola through the extreme sample and its neighbours)
-    forward = find_peak(E, I, int(sgn), fwd.start, fwd.stop)
+    k, end = int(bounds[1]), int(bounds[2])  # first vertex; the second (or the last point) ends the first cycle
+    sgn = 1.0 if E[k] > E[0] else -1.0
+    # sub-sample peak positions (parabola through the extreme sample and its neighbours), noisy sweeps smoothed first
+    E_fwd, I_fwd = smooth_sweep(E[: k + 1], I[: k + 1])
+    forward = find_peak(E_fwd, I_fwd, int(sgn))
     if forward is None:
         raise InvalidInput("E", "the forward peak lies at the switching potential; widen the potential window")
-    reverse = find_peak(E, I, -int(sgn), rev.start, rev.stop)
+    reverse = find_peak(*smooth_sweep(E[k : end + 1], I[k : end + 1]), -int(sgn))
     if reverse is None:
         if require_reverse:
             raise InvalidInput("E", "no reverse peak inside the window; widen it (or require_reverse=False)")
@@ -230,7 +227,7 @@ def find_cv_peaks(
     E_f, ip_f = forward.E_p, forward.i_p
     if baseline == "linear":
         m = max(3, int(baseline_fraction * (k + 1)))
-        line = linear_fit(E[:m], I[:m])
+        line = linear_fit(E_fwd[:m], I_fwd[:m])
         ip_f = ip_f - (line.slope * E_f + line.intercept)
     if sgn > 0:
         return SweepPeaks(E_f, float(ip_f), E_r, I_r, "anodic", k)

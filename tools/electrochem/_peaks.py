@@ -2,6 +2,13 @@
 
 Peak positions come from the parabola through the extreme sample and its two neighbours, so a CV sampled every few
 mV still gives Ep to a fraction of a mV; half-peak potentials come from linear interpolation on the rising side.
+
+Measured data need two more things. The sweeps are cut at the switching potentials of the *programmed* triangle, found
+with a hysteresis threshold (:func:`sweep_vertices`), so that jitter in the measured potential (which reverses
+direction for a sample or two) does not split a sweep into dozens of fragments. And where the current is noisy
+(:func:`noise_level` above :data:`SMOOTH_ABOVE` of the current's range) the current of each sweep is smoothed with a
+Savitzky–Golay filter, and a jittery measured potential is replaced by its local straight line, before the peak is
+located; clean (simulated) data are left untouched, so the textbook checks keep their sub-mV accuracy.
 """
 
 from __future__ import annotations
@@ -10,10 +17,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import savgol_filter
 
 from ...errors import InvalidInput
 
-__all__ = ["Peak", "CVPeaks", "find_peak", "cv_peaks"]
+__all__ = ["Peak", "CVPeaks", "find_peak", "cv_peaks", "sweep_vertices", "sweep_bounds", "noise_level", "smooth_sweep"]
+
+SMOOTH_ABOVE = 2e-3  # relative noise (of the current's range) above which sweeps are smoothed before peak finding
 
 
 @dataclass(frozen=True)
@@ -78,8 +88,72 @@ def find_peak(E, i, sign: int = 1, start: int = 0, stop: int | None = None) -> P
     return Peak(E_p=float(Ep), i_p=float(sign * ip), E_half_peak=float(E_half))
 
 
+def sweep_vertices(E, *, min_reversal: float | None = None) -> np.ndarray:
+    """Indices of the switching potentials of a (cyclic) sweep, robust to jitter in the measured potential.
+
+    A vertex is the running extremum of the potential in the current sweep direction, confirmed once the potential
+    has come back from it by more than ``min_reversal`` (V; default 5 % of the whole potential range). Reversals
+    smaller than that are noise, not switching points.
+    """
+    E = np.asarray(E, dtype=float)
+    threshold = 0.05 * float(np.ptp(E)) if min_reversal is None else float(min_reversal)
+    vertices: list[int] = []
+    direction, ext = 0, 0
+    for k in range(1, E.size):
+        if direction == 0:  # undecided until the potential has moved by the threshold
+            if abs(E[k] - E[0]) > threshold:
+                direction = 1 if E[k] > E[0] else -1
+                ext = int(np.argmax(direction * E[: k + 1]))
+            continue
+        if direction * (E[k] - E[ext]) > 0:
+            ext = k
+        elif direction * (E[ext] - E[k]) > threshold:
+            vertices.append(ext)
+            direction = -direction
+            ext = ext + int(np.argmax(direction * E[ext : k + 1]))
+    return np.asarray(vertices, dtype=int)
+
+
+def sweep_bounds(E) -> np.ndarray:
+    """Start and end indices of every sweep: ``[0, vertices..., n - 1]``."""
+    E = np.asarray(E, dtype=float)
+    return np.concatenate([[0], sweep_vertices(E), [E.size - 1]]).astype(int)
+
+
+def noise_level(y) -> float:
+    """Noise of ``y`` relative to its range: the rms of the high-frequency residual of a local cubic fit.
+
+    The residual of a 7-point Savitzky–Golay cubic keeps white noise (scaled back by its known variance fraction)
+    while a smooth voltammetric wave leaves almost nothing, so the estimate does not need a model of the signal.
+    """
+    y = np.asarray(y, dtype=float)
+    span = float(np.ptp(y))
+    if y.size < 9 or span == 0:
+        return 0.0
+    resid = y - savgol_filter(y, 7, 3)
+    # for white noise, var(resid) = (1 - h0) var(noise) with h0 = 7/21 (centre weight of the 7-point cubic)
+    return float(np.sqrt(np.mean(resid**2) / (1.0 - 7.0 / 21.0))) / span
+
+
+def smooth_sweep(E, i) -> tuple[np.ndarray, np.ndarray]:
+    """One sweep's potential and current, smoothed where the data need it (see the module notes)."""
+    E = np.asarray(E, dtype=float)
+    i = np.asarray(i, dtype=float)
+    window = max(7, (E.size // 25) | 1)
+    if E.size <= window:
+        return E, i
+    if np.any(np.diff(E) * np.sign(E[-1] - E[0]) < 0):  # the measured potential jitters back: use the program's line
+        E = savgol_filter(E, window, 1)
+    if noise_level(i) > SMOOTH_ABOVE:
+        i = savgol_filter(i, window, 3)
+    return E, i
+
+
 def cv_peaks(E, i) -> CVPeaks:
     """Anodic peak on the first sweep that rises in potential, cathodic peak on the first that falls.
+
+    Sweeps are cut at the programmed switching potentials (:func:`sweep_vertices`) and noisy sweeps smoothed first
+    (:func:`smooth_sweep`), so the result agrees with :func:`~labwright.tools.electrochem.find_cv_peaks`.
 
     Raises
     ------
@@ -90,14 +164,12 @@ def cv_peaks(E, i) -> CVPeaks:
     i = np.asarray(i, dtype=float)
     if E.shape != i.shape or E.ndim != 1 or E.size < 5:
         raise InvalidInput("i", f"E and i must be 1-D of equal length >= 5; got {E.shape} and {i.shape}")
-    direction = np.sign(np.diff(E))
-    turns = np.nonzero(direction[1:] * direction[:-1] < 0)[0] + 1
-    bounds = np.concatenate([[0], turns, [E.size - 1]])
+    bounds = sweep_bounds(E)
     anodic = cathodic = None
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         rising = E[hi] > E[lo]
         if rising and anodic is None:
-            anodic = find_peak(E, i, +1, int(lo), int(hi) + 1)
+            anodic = find_peak(*smooth_sweep(E[lo : hi + 1], i[lo : hi + 1]), +1)
         if not rising and cathodic is None:
-            cathodic = find_peak(E, i, -1, int(lo), int(hi) + 1)
+            cathodic = find_peak(*smooth_sweep(E[lo : hi + 1], i[lo : hi + 1]), -1)
     return CVPeaks(anodic=anodic, cathodic=cathodic)

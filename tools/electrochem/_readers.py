@@ -21,7 +21,9 @@ with the 1-based line number.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,6 +66,13 @@ class VoltammogramMetadata(ToolModel):
     current_inverted: bool = Field(default=False, description="True if the file's current sign was flipped.")
     scan_rate_source: str | None = Field(default=None, description="'header', 'given', 'estimated' or None.")
     header: dict[str, str] = Field(default_factory=dict, description="Settings found in the file header.")
+    concentration: PositiveFloat | None = Field(default=None, description="Bulk concentration stated, mol/m^3.")
+    missing: dict[str, str] = Field(
+        default_factory=dict,
+        description="Quantities an analysis needs that the file does not give (or gives only as a placeholder): "
+        "'area', 'concentration', 'scan_rate' -> why. Supply them explicitly; they are never guessed.",
+    )
+    notes: list[str] = Field(default_factory=list, description="How ambiguous parts of the file were read.")
 
 
 class Voltammogram(ToolModel):
@@ -95,6 +104,34 @@ class Voltammogram(ToolModel):
         t = None if self.t is None else np.asarray(self.t, dtype=float)
         return np.asarray(self.E, dtype=float), np.asarray(self.I, dtype=float), t
 
+    def last_complete_cycle(self) -> int | None:
+        """Number of the last cycle that sweeps the whole potential window (None without cycle information).
+
+        A cycle is complete when its potential range covers at least 90 % of the widest cycle's range and it has at
+        least 90 % as many points as the longest cycle: an interrupted last cycle, or a first one that starts
+        mid-window, is passed over.
+        """
+        if self.cycle is None:
+            return None
+        E, cyc = np.asarray(self.E), np.asarray(self.cycle)
+        numbers = sorted(set(self.cycle))
+        span = {c: float(np.ptp(E[cyc == c])) for c in numbers}
+        count = {c: int(np.sum(cyc == c)) for c in numbers}
+        wide, long = max(span.values()), max(count.values())
+        complete = [c for c in numbers if span[c] >= 0.9 * wide and count[c] >= 0.9 * long]
+        return complete[-1] if complete else numbers[-1]
+
+    def with_default_cycle(self) -> Voltammogram:
+        """The last complete cycle of a multi-cycle recording (noted in the metadata); otherwise ``self``."""
+        if self.cycle is None or len(set(self.cycle)) < 2:
+            return self
+        keep = self.last_complete_cycle()
+        one = self.select_cycle(keep)
+        note = f"kept cycle {keep}, the last complete one of cycles {sorted(set(self.cycle))}"
+        return one.model_copy(
+            update={"metadata": one.metadata.model_copy(update={"notes": [*self.metadata.notes, note]})}
+        )
+
     def select_cycle(self, cycle: int) -> Voltammogram:
         """The points of one cycle; :class:`InvalidInput` if the cycle is absent."""
         if self.cycle is None:
@@ -114,46 +151,72 @@ class Voltammogram(ToolModel):
 
 # ----------------------------------------------------------------------------------------------------- units ----
 
-_POTENTIAL = {"v": 1.0, "mv": 1e-3, "uv": 1e-6}
-_CURRENT = {"a": 1.0, "ma": 1e-3, "ua": 1e-6, "na": 1e-9, "pa": 1e-12, "ka": 1e3}
-_AREA = {"m2": 1.0, "cm2": 1e-4, "mm2": 1e-6, "um2": 1e-12}
-_TIME = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "min": 60.0, "h": 3600.0}
+_ROLE_UNIT = {"E": "V", "I": "A", "t": "s"}
+_ROLE_FIELD = {"E": "potential_unit", "I": "current_unit", "t": "time_unit"}
+# Symbols instruments print in a unit's place ("Current(I)", "Potential(E)"): they name the quantity, not a unit.
+_SYMBOLS = {"E": {"e", "ewe", "u"}, "I": {"i", "j"}, "t": {"t"}}
 
 
-def _norm_unit(unit: str) -> str:
-    u = unit.strip().lower().replace(" ", "").replace("^", "").replace("²", "2").replace("**", "")
-    u = u.replace("µ", "u").replace("μ", "u").replace("sec", "s").replace("amp", "a")
-    if u.startswith("vvs") or u.startswith("v(vs") or u == "vvs.ref.":  # Gamry writes "V vs. Ref."
-        return "v"
-    return u
+@functools.cache
+def _registry():
+    import pint  # loaded on first use: it parses its unit definitions at import
+
+    return pint.UnitRegistry()
+
+
+def _pint_spelling(unit: str) -> str:
+    """Instrument spellings in pint's syntax: 'µA' -> 'uA', 'cm²'/'cm^2'/'cm2' -> 'cm**2', 'V vs. Ref.' -> 'V'."""
+    u = unit.strip().replace("µ", "u").replace("μ", "u").replace("²", "^2").replace("^", "**")
+    u = re.split(r"\s*\(?\s*vs\.?\s", u, maxsplit=1)[0]  # Gamry "V vs. Ref.", "V (vs SCE)"
+    u = re.sub(r"(?<=[A-Za-z])([23])\b", r"**\1", u)  # "cm2" -> "cm**2"
+    return u.replace("sec", "s") if u.lower() == "sec" else u
+
+
+def is_unit_symbol(role: str, unit: str) -> bool:
+    """True when a header's bracketed token names the quantity (``Current(I)``) rather than giving its unit."""
+    return unit.strip().lower() in _SYMBOLS.get(role, set())
 
 
 def unit_factor(role: str, unit: str, *, area: float | None = None) -> float:
     """Factor that converts a column in ``unit`` to SI for ``role`` ('E' -> V, 'I' -> A, 't' -> s).
 
-    Current densities (``mA/cm2``, ``A/m^2``, ...) are multiplied by ``area`` (m²), which is then required.
+    Units are parsed by pint, so any SI prefix and the usual spellings (``µA``, ``mA/cm^2``, ``A/m2``, ``min``,
+    ``V vs. Ref.``) work. Current densities are multiplied by ``area`` (m²), which is then required.
 
     Raises
     ------
     InvalidInput
-        Unknown unit, or a current density without an area.
+        Unknown unit, a unit of the wrong dimension, or a current density without an area.
     """
-    u = _norm_unit(unit)
-    if role == "E" and u in _POTENTIAL:
-        return _POTENTIAL[u]
-    if role == "t" and u in _TIME:
-        return _TIME[u]
-    if role == "I":
-        if u in _CURRENT:
-            return _CURRENT[u]
-        if "/" in u:
-            num, den = u.split("/", 1)
-            if num in _CURRENT and den in _AREA:
-                if area is None:
-                    raise InvalidInput("area", f"current is a density ({unit}); give the electrode area in m^2")
-                return _CURRENT[num] / _AREA[den] * area
-    field = {"E": "potential_unit", "I": "current_unit", "t": "time_unit"}.get(role, "unit")
-    raise InvalidInput(field, f"unknown unit {unit!r} for {role}")
+    import pint
+
+    field = _ROLE_FIELD.get(role, "unit")
+    if role not in _ROLE_UNIT:
+        raise InvalidInput("role", f"unknown role {role!r}; use 'E', 'I' or 't'")
+    ureg = _registry()
+    try:
+        quantity = ureg.Quantity(1.0, _pint_spelling(unit))
+    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, AttributeError, TypeError,
+            ValueError, AssertionError):  # fmt: skip
+        raise InvalidInput(field, f"unknown unit {unit!r} for {role}") from None
+    target = _ROLE_UNIT[role]
+    if quantity.check(ureg.Unit(target).dimensionality):
+        return float(quantity.to(target).magnitude)
+    if role == "I" and quantity.check((ureg.A / ureg.m**2).dimensionality):
+        if area is None:
+            raise InvalidInput("area", f"current is a density ({unit}); give the electrode area in m^2")
+        return float(quantity.to("A/m**2").magnitude) * area
+    raise InvalidInput(field, f"unit {unit!r} is not a {dict(E='potential', I='current', t='time')[role]} unit")
+
+
+def convert(value: float, unit: str, target: str) -> float | None:
+    """``value`` in ``unit`` expressed in ``target`` (e.g. 0.001 'cm²' -> 'm**2'); None if pint cannot convert."""
+    import pint
+
+    try:
+        return float(_registry().Quantity(value, _pint_spelling(unit)).to(target).magnitude)
+    except (pint.errors.PintError, AttributeError, TypeError, ValueError, AssertionError):
+        return None
 
 
 _NAME_UNIT = re.compile(r"^\s*(?P<name>.*?)\s*(?:/\s*(?P<slash>[^/].*)|\((?P<paren>[^)]*)\)|\[(?P<brack>[^\]]*)\])\s*$")
@@ -244,6 +307,9 @@ def _finish(E, I, t, cycle, meta: VoltammogramMetadata, scan_rate: float | None)
     if scan_rate is None and t is not None:
         scan_rate = estimate_scan_rate(E, t)
         meta = meta.model_copy(update={"scan_rate_source": "estimated" if scan_rate is not None else None})
+    if scan_rate is None:
+        why = "no scan rate in the header and no time column to estimate it from; give scan_rate (V/s)"
+        meta = meta.model_copy(update={"missing": {**meta.missing, "scan_rate": why}})
     return Voltammogram(
         E=E.tolist(),
         I=I.tolist(),
@@ -336,10 +402,20 @@ def read_csv_voltammogram(
         if idx[role] is None:
             raise InvalidInput(field, f"no {role} column recognised among {names}; name it explicitly")
     given = {"E": potential_unit, "I": current_unit, "t": time_unit}
-    units = {}
+    units, notes = {}, []
     for role in ("E", "I", "t"):
-        if idx[role] is not None:
-            units[role] = given[role] or _split_name_unit(names[idx[role]])[1] or {"E": "V", "I": "A", "t": "s"}[role]
+        if idx[role] is None:
+            continue
+        column, written = names[idx[role]], _split_name_unit(names[idx[role]])[1]
+        if given[role] is None and written is not None and is_unit_symbol(role, written):
+            notes.append(f"column {column!r} names its quantity, not a unit: read as {_ROLE_UNIT[role]}")
+            written = None
+        elif given[role] is None and written is None:
+            notes.append(f"column {column!r} gives no unit: read as {_ROLE_UNIT[role]}")
+        units[role] = given[role] or written or _ROLE_UNIT[role]
+    if area is None:
+        area = _header_quantity(header, ("electrode_area_m2", "area_m2", "electrode area (m2)"), path)
+    concentration = _header_quantity(header, ("concentration_mol_per_m3", "c_bulk", "concentration (mM)"), path)
     used = [i for i in idx.values() if i is not None]
     data = _rows_to_array([(ln, [f.strip() for f in fs]) for ln, fs in rows], max(used) + 1, path)
     E = data[:, idx["E"]] * unit_factor("E", units["E"])
@@ -353,12 +429,29 @@ def read_csv_voltammogram(
                 scan_rate = _to_float(header[key].split()[0], path=path, line=1)
                 source = "header"
                 break
+    missing = {}
+    if area is None:
+        missing["area"] = "no electrode area given or stated in the header (e.g. '# electrode_area_m2: 7.07e-6')"
+    if concentration is None:
+        missing["concentration"] = "no bulk concentration stated in the header (e.g. '# concentration_mol_per_m3: 1')"
     meta = VoltammogramMetadata(
         source_path=str(path), sha256=sha, format="csv", columns={r: names[i] for r, i in idx.items() if i is not None},
         units=units, area=area, current_inverted=invert_current, scan_rate_source=source, header=header,
-        technique=header.get("technique"), instrument=header.get("instrument"),
+        technique=header.get("technique"), instrument=header.get("instrument"), concentration=concentration,
+        missing=missing, notes=notes,
     )  # fmt: skip
     return _finish(E, I, t, cycle, meta, scan_rate)
+
+
+def _header_quantity(header: dict[str, str], keys: Sequence[str], path: Path) -> float | None:
+    """The first positive number under one of ``keys`` in a CSV's ``# key: value`` comments (in the key's unit)."""
+    for key in keys:
+        if key in header:
+            value = _to_float(header[key].split()[0], path=path, line=1)
+            if value <= 0:
+                raise MalformedFile(str(path), f"header '{key}' must be positive, got {value}", line=1)
+            return value
+    return None
 
 
 def _is_number(token: str) -> bool:
@@ -397,6 +490,7 @@ def read_mpt(path: str | Path, *, area: float | None = None, invert_current: boo
     names = [n.strip() for n in header_lines[-1].split("\t") if n.strip()]
     header: dict[str, str] = {}
     technique = header_lines[3].strip() if n_header > 4 and header_lines[3].strip() else None
+    software = next((ln.strip() for ln in header_lines if ln.startswith("EC-Lab for")), None)
     for raw in header_lines[2:-1]:
         if " : " in raw:
             key, _, value = raw.partition(" : ")
@@ -423,28 +517,47 @@ def read_mpt(path: str | Path, *, area: float | None = None, invert_current: boo
     decimal_comma = "," in sample and "." not in sample
     data = _rows_to_array(rows, max(i for i in idx.values() if i is not None) + 1, path, decimal_comma=decimal_comma)
     units = {r: _split_name_unit(names[i])[1] or "" for r, i in idx.items() if i is not None and r != "cycle"}
-    if area is None and "Electrode surface area" in header:
-        a = re.match(r"([0-9.,eE+-]+)\s*(\S+)", header["Electrode surface area"])
-        if a:
-            area = float(a.group(1).replace(",", ".")) * _AREA.get(_norm_unit(a.group(2)), np.nan)
-            area = area if np.isfinite(area) and area > 0 else None
+    missing: dict[str, str] = {}
+    if area is None:
+        area, why = _mpt_area(header.get("Electrode surface area"))
+        if why:
+            missing["area"] = why
     E = data[:, idx["E"]] * unit_factor("E", units["E"])
     I = data[:, idx["I"]] * unit_factor("I", units["I"])
     t = data[:, idx["t"]] if idx["t"] is not None else None
     cycle = data[:, idx["cycle"]].astype(int) if idx["cycle"] is not None else None
     scan_rate, source = None, None
     if "dE/dt" in header:
-        unit = header.get("dE/dt unit", "mV/s")
-        factor = {"mv/s": 1e-3, "v/s": 1.0, "mv/min": 1e-3 / 60}.get(_norm_unit(unit))
         value = _to_float(header["dE/dt"], path=path, line=1, decimal_comma=True)
-        if factor is not None and value > 0:
-            scan_rate, source = value * factor, "header"
+        rate = convert(value, header.get("dE/dt unit", "mV/s"), "V/s")
+        if rate is not None and rate > 0:
+            scan_rate, source = rate, "header"
+    missing["concentration"] = "EC-Lab files do not record the bulk concentration"
     meta = VoltammogramMetadata(
         source_path=str(path), sha256=sha, format="mpt", columns={r: names[i] for r, i in idx.items() if i is not None},
         units=units, area=area, current_inverted=invert_current, scan_rate_source=source, header=header,
-        technique=technique, instrument=header.get("Device"),
+        technique=technique, instrument="; ".join(x for x in (header.get("Device"), software) if x) or None,
+        missing=missing,
     )  # fmt: skip
     return _finish(E, I, t, cycle, meta, scan_rate)
+
+
+# EC-Lab fills "Electrode surface area" with 0.001 cm² (and "Characteristic mass" with 0.001 g) until the user types a
+# value, so that value says nothing about the electrode.
+_ECLAB_PLACEHOLDER_AREA = 1e-7  # m², = 0.001 cm²
+
+
+def _mpt_area(text: str | None) -> tuple[float | None, str | None]:
+    """Area (m²) stated in an EC-Lab header, or None with the reason it is missing."""
+    if text is None:
+        return None, "the file has no 'Electrode surface area' line"
+    m = re.match(r"\s*([0-9.,eE+-]+)\s*(.*)$", text)
+    value = convert(float(m.group(1).replace(",", ".")), m.group(2).strip() or "cm^2", "m**2") if m else None
+    if value is None or not value > 0:
+        return None, f"unreadable 'Electrode surface area : {text}'"
+    if math.isclose(value, _ECLAB_PLACEHOLDER_AREA, rel_tol=1e-6):
+        return None, f"'Electrode surface area : {text}' is EC-Lab's placeholder, not a measured area"
+    return value, None
 
 
 # ------------------------------------------------------------------------------------------------------- CHI ----
@@ -506,9 +619,14 @@ def read_chi(path: str | Path, *, invert_current: bool = False) -> Voltammogram:
     units = {"E": "V", "I": "A"}
     if t_idx is not None:
         columns["t"], units["t"] = names[t_idx], "s"
+    missing = {
+        "area": "CH Instruments text exports do not record the electrode area",
+        "concentration": "CH Instruments text exports do not record the bulk concentration",
+    }
     meta = VoltammogramMetadata(
         source_path=str(path), sha256=sha, format="chi", columns=columns, units=units, current_inverted=invert_current,
         scan_rate_source=source, header=header, technique=technique, instrument=header.get("Instrument Model"),
+        missing=missing,
     )  # fmt: skip
     return _finish(E, data[:, i_idx], t, None, meta, scan_rate)
 
@@ -586,13 +704,32 @@ def read_dta(path: str | Path, *, invert_current: bool = False) -> Voltammogram:
     if "SCANRATE" in header:
         scan_rate, source = _to_float(header["SCANRATE"], path=path, line=1) * 1e-3, "header"
     area = _to_float(header["AREA"], path=path, line=1) * 1e-4 if "AREA" in header else None
+    missing = {"concentration": "Gamry files do not record the bulk concentration"}
+    if area is None:
+        missing["area"] = "the file has no AREA setting"
+    elif math.isclose(area, _GAMRY_DEFAULT_AREA, rel_tol=1e-9):
+        # Framework's default AREA of 1 cm^2 stays in the file unless the user changes it: not evidence of the area
+        area, missing["area"] = None, "AREA is Framework's default 1 cm², not a measured area; give area if it is real"
     meta = VoltammogramMetadata(
         source_path=str(path), sha256=sha, format="dta", columns={"E": "Vf", "I": "Im", "t": "T", "cycle": "CURVEn"},
         units={"E": "V", "I": "A", "t": "s"}, area=area, current_inverted=invert_current, scan_rate_source=source,
-        header=header, technique=header.get("TAG"), instrument="Gamry",
+        header=header, technique=header.get("TAG"), instrument=_dta_instrument(header), missing=missing,
     )  # fmt: skip
     parts = (np.concatenate(E_parts), np.concatenate(I_parts), np.concatenate(t_parts), np.concatenate(cyc_parts))
     return _finish(*parts, meta, scan_rate)
+
+
+_GAMRY_DEFAULT_AREA = 1e-4  # m², Framework's default AREA (1 cm²)
+
+
+def _dta_instrument(header: dict[str, str]) -> str:
+    """``'Gamry <PSTAT> (Framework <version>)'`` from the PSTAT and FRAMEWORKVERSION settings when present."""
+    parts = ["Gamry"]
+    if header.get("PSTAT"):
+        parts.append(header["PSTAT"])
+    if header.get("FRAMEWORKVERSION"):
+        parts.append(f"(Framework {header['FRAMEWORKVERSION']})")
+    return " ".join(parts)
 
 
 # ------------------------------------------------------------------------------------------------ dispatcher ----
@@ -611,9 +748,10 @@ def detect_format(path: str | Path) -> FileFormat:
         return "mpt"
     if first and first[0].strip() == "EXPLAIN":
         return "dta"
-    if re.search(r"^\s*(Potential/V|Time/s(ec)?)\s*,\s*(i|Current)/A", head, re.MULTILINE | re.IGNORECASE) or (
-        "Instrument Model:" in head and "CHI" in head
-    ):
+    # CHI writes a date line and the technique before its "Potential/V, Current/A" title; a file that starts with
+    # that title is a plain CSV with CHI-like column names.
+    title = re.search(r"^\s*(Potential/V|Time/s(ec)?)\s*,\s*(i|Current)/A", head, re.MULTILINE | re.IGNORECASE)
+    if (title and head[: title.start()].strip()) or ("Instrument Model:" in head and "CHI" in head):
         return "chi"
     suffix = path.suffix.lower()
     return {".mpt": "mpt", ".dta": "dta"}.get(suffix, "csv")  # type: ignore[return-value]

@@ -114,7 +114,8 @@ class SimSettings:
     geometry : ``"planar"`` (linear diffusion) or ``"spherical"`` (radial diffusion to a sphere of ``radius``).
     bulk : ``"R"`` (reduced form in solution; oxidation first) or ``"O"``.
     grid : the expanding space grid.
-    mhc_method : ``"zeng"`` (Zeng–Smith–Bai–Bazant closed form) or ``"quadrature"`` (exact integral).
+    mhc_method : ``"quadrature"`` (the Chidsey integral, within ~1e-5 for lambda 0.05-100 eV) or ``"zeng"`` (the
+        Zeng–Smith–Bai–Bazant closed form; 4-30 % off below 1 eV, worse above: see :func:`._kinetics.mhc_zeng_log`).
     ohmic : solve for the ohmic drop R_u i at every step (implicit); off, R_u must be 0.
     checkpoint_every : if set, gradients recompute the scan in chunks of this many steps (bounded memory).
     scheme : ``"bdf2"`` (second order in time, default) or ``"euler"`` (backward Euler, first order).

@@ -30,6 +30,7 @@ from ._network import integer_nullspace as integer_nullspace
 from ._network import parse_network as parse_network
 from ._network import parse_reaction as parse_reaction
 from ._network import rate_constant_unit as rate_constant_unit
+from ._ode import make_batch_solver as make_batch_solver
 from ._ode import make_ode_solver as make_ode_solver
 from ._ode import solve_ode as solve_ode
 from ._pdpc import PDPC_SPECIES as PDPC_SPECIES

@@ -100,16 +100,33 @@ def fit_constants(
         if lab not in labels:
             raise InvalidInput("fit", f"unknown constant {lab!r}; constants are {labels}")
     idx = np.array([labels.index(lab) for lab in chosen], dtype=np.int64)
-    start = times[0] > 0
-    ts = np.concatenate([[0.0], times]) if start else times
     ode = make_ode_solver(system, solver=solver, rtol=rtol, atol=atol)
-    y_obs = jnp.asarray(y_data)
-    w = 1.0 / jnp.asarray(scales)
-    x0_j, ts_j, k0_j = jnp.asarray(x0, dtype=float), jnp.asarray(ts), jnp.asarray(k0)
+    x0_j = jnp.asarray(x0, dtype=float)
+    return _fit_on_log_scale(
+        lambda k, ts: ode(x0_j, k, ts), k0, idx, chosen, times, cols, y_data, scales, max_iter=max_iter, gtol=gtol
+    )
+
+
+def _fit_on_log_scale(
+    simulate: Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array]],
+    p0: np.ndarray,
+    idx: np.ndarray,
+    fitted: Sequence[str],
+    times: np.ndarray,
+    cols: list[int],
+    y_data: np.ndarray,
+    scales: list[float],
+    *,
+    max_iter: int,
+    gtol: float,
+) -> FitOutcome:
+    """Fit entries ``idx`` of ``p0`` (as ln p) so ``simulate(p, ts) -> (ys, ok)`` matches the data at ``times``."""
+    start = times[0] > 0  # the model starts at t = 0: integrate from there and drop the first row
+    ts = jnp.asarray(np.concatenate([[0.0], times]) if start else times)
+    y_obs, w, p0_j = jnp.asarray(y_data), 1.0 / jnp.asarray(scales), jnp.asarray(p0)
 
     def predict(theta: jax.Array) -> tuple[jax.Array, jax.Array]:
-        k = k0_j.at[idx].set(jnp.exp(theta))
-        ys, ok = ode(x0_j, k, ts_j)
+        ys, ok = simulate(p0_j.at[idx].set(jnp.exp(theta)), ts)
         ys = ys[1:] if start else ys
         return ys[:, np.array(cols)], ok
 
@@ -119,19 +136,18 @@ def fit_constants(
         value = 0.5 * jnp.mean(r * r)
         return jnp.where(ok & jnp.isfinite(value), value, 1e10)
 
-    theta, final, initial, it, converged = minimise_lbfgs(loss, jnp.log(k0_j[idx]), max_iter=max_iter, gtol=gtol)
+    theta, final, initial, it, converged = minimise_lbfgs(loss, jnp.log(p0_j[idx]), max_iter=max_iter, gtol=gtol)
     y_fit = np.asarray(predict(theta)[0])
-    r2 = r_squared(y_fit, y_data, scales)
-    k = k0.copy()
-    k[idx] = np.exp(np.asarray(theta))
+    p = np.array(p0, dtype=float, copy=True)
+    p[idx] = np.exp(np.asarray(theta))
     return FitOutcome(
-        k=k,
-        fitted=tuple(chosen),
+        k=p,
+        fitted=tuple(fitted),
         loss=final,
         initial_loss=initial,
         iterations=it,
         converged=converged,
-        r_squared=r2,
+        r_squared=r_squared(y_fit, y_data, scales),
         prediction=y_fit,
     )
 
@@ -266,34 +282,8 @@ def fit_sbml_parameters(
     for name, value in zip(fit, p0[idx]):
         if not (np.isfinite(value) and value > 0):
             raise InvalidInput(f"fit.{name}", f"fitted on a log scale, so it must start > 0; the file has {value}")
-    start = times[0] > 0
-    ts = jnp.asarray(np.concatenate([[0.0], times]) if start else times)
     solve = make_sbml_solver(model, **options)
     no_override = jnp.full(len(model.state), jnp.nan)
-    y_obs, w, p0_j = jnp.asarray(y_data), 1.0 / jnp.asarray(scales), jnp.asarray(p0)
-
-    def predict(theta: jax.Array) -> tuple[jax.Array, jax.Array]:
-        ys, ok = solve(p0_j.at[idx].set(jnp.exp(theta)), no_override, ts)
-        ys = ys[1:] if start else ys
-        return ys[:, np.array(cols)], ok
-
-    def loss(theta: jax.Array) -> jax.Array:
-        y, ok = predict(theta)
-        r = (y - y_obs) * w
-        value = 0.5 * jnp.mean(r * r)
-        return jnp.where(ok & jnp.isfinite(value), value, 1e10)
-
-    theta, final, initial, it, converged = minimise_lbfgs(loss, jnp.log(p0_j[idx]), max_iter=max_iter, gtol=gtol)
-    y_fit = np.asarray(predict(theta)[0])
-    p = p0.copy()
-    p[idx] = np.exp(np.asarray(theta))
-    return FitOutcome(
-        k=p,
-        fitted=tuple(fit),
-        loss=final,
-        initial_loss=initial,
-        iterations=it,
-        converged=converged,
-        r_squared=r_squared(y_fit, y_data, scales),
-        prediction=y_fit,
+    return _fit_on_log_scale(
+        lambda p, ts: solve(p, no_override, ts), p0, idx, fit, times, cols, y_data, scales, max_iter=max_iter, gtol=gtol
     )

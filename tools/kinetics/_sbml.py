@@ -428,8 +428,12 @@ def _read_document(ls, source: str | Path):
     text = str(source)
     if isinstance(source, Path) or not text.lstrip().startswith("<"):
         path = Path(text)
-        if not path.is_file():
-            raise InvalidInput("sbml", f"no such SBML file: {text}")
+        try:
+            found = path.is_file()
+        except (OSError, ValueError):  # a name too long for the file system, or with a NUL byte
+            found = False
+        if not found:
+            raise InvalidInput("sbml", f"no such SBML file: {text[:200]!r}")
         doc = ls.readSBMLFromFile(str(path))
         label = str(path)
         raw = path.read_text(encoding="utf-8", errors="replace")

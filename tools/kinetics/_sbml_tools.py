@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Literal
 
 import jax.numpy as jnp
 import numpy as np
@@ -20,7 +19,7 @@ from ..fields import FiniteFloat, NonNegativeFloat, PositiveFloat, ToolModel
 from ..registry import Cost, tool
 from ._plot import check_png_path, plot_time_course
 from ._sbml import SbmlModel, network_to_sbml, read_sbml, simulate_sbml_model
-from ._tools import NetworkInput
+from ._tools import NetworkInput, SolverName, time_course_fields
 
 __all__ = [
     "LoadSbmlInput",
@@ -78,20 +77,21 @@ def load_sbml(inp: LoadSbmlInput) -> SbmlSummary:
     return _summary(read_sbml(inp.sbml))
 
 
+_COURSE = time_course_fields()
+
+
 class SimulateSbmlInput(ToolModel):
     sbml: str = _SBML_FIELD
     t_end: PositiveFloat = Field(description="End time in the model's time unit (see load_sbml units).")
-    n_points: int = Field(default=101, ge=2, le=20_000, description="Number of equally spaced output times.")
+    n_points: int = _COURSE["n_points"]
     parameters: dict[str, FiniteFloat] = Field(
         default_factory=dict, description="Parameter overrides by id ('reaction.parameter' for local ones)."
     )
     initial: dict[str, NonNegativeFloat] = Field(
         default_factory=dict, description="Initial concentration overrides of state species (model units)."
     )
-    solver: Literal["Kvaerno5", "Kvaerno3", "Tsit5"] = Field(
-        default="Kvaerno5", description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5: non-stiff explicit."
-    )
-    rtol: PositiveFloat = Field(default=1e-8, le=0.1, description="Relative tolerance.")
+    solver: SolverName = _COURSE["solver"]
+    rtol: PositiveFloat = _COURSE["rtol"]
     atol: PositiveFloat = Field(default=1e-12, description="Absolute tolerance in the model's concentration unit.")
     plot_path: str | None = Field(default=None, description="If given, write the time course as a PNG here.")
 

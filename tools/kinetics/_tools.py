@@ -111,14 +111,31 @@ def _laws(net: ReactionNetwork, x0: np.ndarray) -> dict[str, float]:
 
 
 # ---- simulate_network ---------------------------------------------------------------------------------------------
+SolverName = Literal["Kvaerno5", "Kvaerno3", "Tsit5", "Rodas4"]
+
+
+def time_course_fields() -> dict:
+    """Fresh ``Field`` objects shared by the time-course tools (network and SBML): n_points, solver, rtol."""
+    return {
+        "n_points": Field(default=101, ge=2, le=20_000, description="Number of equally spaced output times."),
+        "solver": Field(
+            default="Kvaerno5",
+            description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5: non-stiff explicit; Rodas4: stiff Rosenbrock, "
+            "the fastest for forward simulation.",
+        ),
+        "rtol": Field(default=1e-8, le=0.1, description="Relative tolerance."),
+    }
+
+
+_COURSE = time_course_fields()
+
+
 class SimulateNetworkInput(NetworkInput):
     initial: dict[str, NonNegativeFloat] = Field(description="Initial concentrations, mol/m³; unlisted species 0.")
     t_end: PositiveFloat = Field(description="End time, s.")
-    n_points: int = Field(default=101, ge=2, le=20_000, description="Number of equally spaced output times.")
-    solver: Literal["Kvaerno5", "Kvaerno3", "Tsit5"] = Field(
-        default="Kvaerno5", description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5: non-stiff explicit."
-    )
-    rtol: PositiveFloat = Field(default=1e-8, le=0.1, description="Relative tolerance.")
+    n_points: int = _COURSE["n_points"]
+    solver: SolverName = _COURSE["solver"]
+    rtol: PositiveFloat = _COURSE["rtol"]
     atol: PositiveFloat = Field(default=1e-10, description="Absolute tolerance, mol/m³.")
     plot_path: str | None = Field(default=None, description="If given, write the time course as a PNG here.")
 

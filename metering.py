@@ -1,0 +1,111 @@
+"""Metered model requests and the governed call a tool runs in, for code below the agents (tools/, knowledge/).
+
+Tools and the knowledge store never import :mod:`labwright.agents` (the layering rule), yet a tool that calls a
+language model must spend the *run's* token budget, and a store write must know which governed call it belongs to.
+This module is the seam: the governed executor (:func:`labwright.agents.governance.governed_call`) enters
+:func:`tool_call` around every tool it runs, and code underneath asks :func:`current_call` for
+
+* ``key`` — the call's idempotency key (:mod:`labwright.knowledge` records it in the same transaction as a store
+  write, so a resumed call finds its effect instead of repeating it);
+* ``meter`` — a :class:`Meter` that caps each model request's ``max_tokens`` to what the run's budget leaves and
+  records the tokens the reply reports in the run's ledger.
+
+:func:`metered_request` is the one way a tool sends a model request: ``max_tokens`` is always set (the tool's own
+cap, lowered by the meter), and the tokens are counted. Outside a governed run there is no meter and only the cap
+applies.
+
+The scope is a :class:`contextvars.ContextVar`: it follows the tool into code it calls, and into a thread only if the
+thread is started with :func:`contextvars.copy_context` (an executor that runs tools elsewhere must carry it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from .errors import LabwrightError
+
+__all__ = ["Meter", "CallScope", "BudgetExhausted", "current_call", "tool_call", "metered_request", "crash_point"]
+
+T = TypeVar("T")
+
+
+class BudgetExhausted(LabwrightError):
+    """A tool's model request found the run's token budget spent; the call fails and the run's budget pause follows."""
+
+
+class Meter(Protocol):
+    """What a run offers tools for model requests."""
+
+    def allow(self, max_tokens: int) -> int:
+        """The ``max_tokens`` the next request may use (at most ``max_tokens``); :class:`BudgetExhausted` if none."""
+        ...
+
+    def record(self, tokens: int, *, label: str) -> None:
+        """Count ``tokens`` (prompt + completion, as the reply reports) against the run."""
+        ...
+
+
+@dataclass(frozen=True)
+class CallScope:
+    """The governed call a tool is running in."""
+
+    key: str
+    tool: str
+    meter: Meter | None = None
+
+
+_CURRENT: ContextVar[CallScope | None] = ContextVar("labwright_tool_call", default=None)
+
+
+def current_call() -> CallScope | None:
+    """The governed call the current code runs in, or ``None`` outside one."""
+    return _CURRENT.get()
+
+
+@contextlib.contextmanager
+def tool_call(key: str, tool: str, meter: Meter | None = None) -> Iterator[CallScope]:
+    """Run the body as governed call ``key`` of ``tool`` (used by the governed executor)."""
+    scope = CallScope(key=key, tool=tool, meter=meter)
+    token = _CURRENT.set(scope)
+    try:
+        yield scope
+    finally:
+        _CURRENT.reset(token)
+
+
+def metered_request(send: Callable[[int], tuple[T, int]], *, max_tokens: int, label: str) -> T:
+    """Send one model request under the current run's meter.
+
+    Parameters
+    ----------
+    send
+        ``send(max_tokens) -> (reply, tokens_used)``; it must pass ``max_tokens`` on to the endpoint.
+    max_tokens
+        The caller's own cap on the reply (always sent; the meter may lower it).
+    label
+        What the request is for (recorded with the tokens).
+    """
+    if max_tokens <= 0:
+        raise ValueError("max_tokens must be positive")
+    scope = current_call()
+    meter = scope.meter if scope is not None else None
+    cap = meter.allow(max_tokens) if meter is not None else max_tokens
+    reply, tokens = send(cap)
+    if meter is not None:
+        meter.record(int(tokens), label=label)
+    return reply
+
+
+def crash_point(name: str) -> None:
+    """Test hook: end the process at once (``os._exit``, no clean-up) when ``LABWRIGHT_TEST_CRASH_AT`` is ``name``.
+
+    It marks the seams where a crash must not break exactly-once side effects; tests kill the process there and
+    resume in another one. Unset in production, it costs one environment lookup.
+    """
+    if os.environ.get("LABWRIGHT_TEST_CRASH_AT") == name:
+        os._exit(86)
