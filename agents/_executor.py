@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import LabwrightError
+from ..metering import BudgetExhausted, CallScope, current_call, tool_call
 from ..tools._paths import current_settings
 from ..tools.registry import Cost, ToolSpec, get_tool, list_tools
 
@@ -112,15 +113,51 @@ def _sync(env: dict[str, str], cwd: str, path: list[str]) -> None:
         sys.path[:] = path
 
 
+class _PipeMeter:
+    """The run's :class:`~labwright.metering.Meter` seen from a worker: each question goes to the caller, which asks
+    the run's meter (ledger, budget) and answers while it waits for the tool."""
+
+    def __init__(self, conn: Any):
+        self.conn = conn
+
+    def _ask(self, *question: Any) -> Any:
+        self.conn.send(("meter", *question))
+        kind, value = self.conn.recv()
+        if kind == "exhausted":
+            raise BudgetExhausted(value)
+        return value
+
+    def allow(self, max_tokens: int) -> int:
+        return self._ask("allow", max_tokens)
+
+    def record(self, tokens: int, *, label: str) -> None:
+        self._ask("record", tokens, label)
+
+
+def _answer_meter(conn: Any, question: tuple, scope: CallScope | None) -> None:
+    """Answer a worker's meter question with the run's meter (none: the tool's own cap, nothing recorded)."""
+    meter = scope.meter if scope is not None else None
+    try:
+        if question[1] == "allow":
+            value = meter.allow(question[2]) if meter is not None else question[2]
+        else:
+            value = meter.record(question[2], label=question[3]) if meter is not None else None
+    except BudgetExhausted as err:
+        conn.send(("exhausted", str(err)))
+        return
+    conn.send(("ok", value))
+
+
 def _worker_main(conn: Any) -> None:
-    """Serve calls from ``conn`` until it closes: ``(tool, module, file, args, env, cwd, path)`` in,
-    ``("started",)`` then ``("ok", json)`` / ``("error", type, message)`` out."""
+    """Serve calls from ``conn`` until it closes: ``(tool, module, file, args, env, cwd, path, scope)`` in,
+    ``("started",)``, any ``("meter", ...)`` questions, then ``("ok", json)`` / ``("error", type, message)`` out;
+    ``scope`` is ``(key, tool, metered)`` of the governed call (see :mod:`labwright.metering`) or ``None``."""
     os.setsid()  # own process group: a kill takes whatever the tool started with it
     _set_parent_death_signal()
     list_tools()  # import every labwright tool (JAX, RDKit) now, while no call waits
     while True:
         try:
-            name, module, file, args, env, cwd, path = conn.recv()
+            name, module, file, args, env, cwd, path, scope = conn.recv()
         except (EOFError, OSError):
             return
         try:
@@ -131,7 +168,11 @@ def _worker_main(conn: Any) -> None:
             continue
         conn.send(("started",))
         try:
-            reply = ("ok", spec.run(args).model_dump(mode="json"))
+            if scope is None:
+                reply = ("ok", spec.run(args).model_dump(mode="json"))
+            else:  # the tool runs as the caller's governed call: same key, its model requests on the run's meter
+                with tool_call(scope[0], scope[1], _PipeMeter(conn) if scope[2] else None):
+                    reply = ("ok", spec.run(args).model_dump(mode="json"))
         except BaseException as err:  # any failure is an outcome the caller reads, as in-process
             reply = ("error", type(err).__name__, str(err))
         conn.send(reply)
@@ -203,14 +244,21 @@ def _run_in_worker(spec: ToolSpec, args: Mapping[str, Any], deadline: Deadline) 
     w = _take()
     try:
         file = getattr(sys.modules.get(spec.func.__module__), "__file__", None)
-        w.conn.send((spec.name, spec.func.__module__, file, dict(args), dict(os.environ), os.getcwd(), list(sys.path)))
+        scope = current_call()
+        carried = None if scope is None else (scope.key, scope.tool, scope.meter is not None)
+        call = (spec.name, spec.func.__module__, file, dict(args), dict(os.environ), os.getcwd(), list(sys.path))
+        w.conn.send((*call, carried))
         first = w.conn.recv()  # imports may take a while in a cold worker; they do not count against the tool
         if first[0] == "started":
             t0 = time.perf_counter()
-            if not w.conn.poll(deadline.seconds):
-                w.kill()
-                raise ToolTimeout(spec.name, time.perf_counter() - t0, deadline.estimate)
-            first = w.conn.recv()
+            first = ("meter",)
+            while first[0] == "meter":
+                if not w.conn.poll(max(deadline.seconds - (time.perf_counter() - t0), 0.0)):
+                    w.kill()
+                    raise ToolTimeout(spec.name, time.perf_counter() - t0, deadline.estimate)
+                first = w.conn.recv()
+                if first[0] == "meter":
+                    _answer_meter(w.conn, first, scope)
     except (EOFError, OSError, BrokenPipeError):
         w.kill()
         raise ToolRaised("WorkerDied", f"the worker running {spec.name} died (exit code {w.proc.exitcode})") from None

@@ -10,11 +10,12 @@ import os
 import sqlite3
 from pathlib import Path
 
+from labwright.metering import current_call
 from labwright.tools.fields import ToolModel
 from labwright.tools.registry import _REGISTRY, Cost, tool
 from pydantic import Field
 
-NAMES = ("lw_spin_jax", "lw_spin_sqlite")
+NAMES = ("lw_spin_jax", "lw_spin_sqlite", "lw_scope")
 
 
 class SpinIn(ToolModel):
@@ -47,6 +48,19 @@ def spin_sqlite(inp: SpinIn) -> SpinOut:
     conn = sqlite3.connect(":memory:")
     sql = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
     return SpinOut(value=float(conn.execute(sql).fetchone()[0]))
+
+
+class ScopeOut(ToolModel):
+    key: str = Field(description="idempotency key of the governed call the tool runs in ('' outside one)")
+    pid: int
+
+
+@tool(name="lw_scope", cost=lambda inp: Cost(seconds=0.01))
+def scope(inp: SpinIn) -> ScopeOut:
+    """The governed call this tool runs in, as the tool sees it, and the process it runs in."""
+    del inp
+    call = current_call()
+    return ScopeOut(key=call.key if call else "", pid=os.getpid())
 
 
 def unregister() -> None:

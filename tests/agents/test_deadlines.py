@@ -80,6 +80,14 @@ def test_a_call_after_a_timeout_gets_a_fresh_worker_and_the_in_process_result(sp
     assert out.result == get_tool("canonicalize_smiles").run(args).model_dump(mode="json")
 
 
+def test_a_worker_runs_the_tool_as_the_same_governed_call(spin_tools, tmp_path):
+    ctx = RunContext.open("deadline-scope")
+    out = governed_call(ctx, None, "lw_scope", {"pid_file": str(tmp_path / "unused")}, step_key="scope/1")
+    assert out.ok, out.message
+    assert out.result["pid"] != os.getpid()  # it ran in a worker process
+    assert out.result["key"] == out.key  # and knew its call's idempotency key (exactly-once store writes need it)
+
+
 def test_a_tool_error_in_the_worker_keeps_its_name_and_message(spin_tools):
     ctx = RunContext.open("deadline-error")
     empty = get_settings().home_dir / "empty.csv"
