@@ -94,6 +94,22 @@ class Settings(BaseSettings):
         "user. Never taken from an answer's payload.",
     )
 
+    deadline_factor: float = Field(
+        default=10.0,
+        gt=0,
+        description="A tool call is stopped after factor x its estimated seconds (clamped to the floor and cap).",
+    )
+    deadline_floor_s: float = Field(
+        default=60.0, gt=0, description="Shortest deadline of a tool call, s (covers JIT compilation of a cheap call)."
+    )
+    deadline_cap_s: float = Field(
+        default=6 * 3600.0, gt=0, description="Longest deadline of a tool call, s, however large its estimate."
+    )
+    allowed_roots: str | None = Field(
+        default=None,
+        description="Folders besides HOME that tools may read and write, separated by os.pathsep (':' on POSIX).",
+    )
+
     @property
     def home_dir(self) -> Path:
         return self.home.expanduser()

@@ -14,9 +14,10 @@
    re-asks with the validation error, a valid one is re-estimated and re-budgeted and asked about again when it now
    costs more than the question showed. The approver audited is the session's identity (:func:`local_approver`),
    never a name in the answer;
-5. **run** — the tool runs inside :func:`labwright.metering.tool_call` (its model requests spend the run's token
-   budget; its store writes record the idempotency key in the same transaction, so a crash before step 6 does not
-   repeat them);
+5. **run** — the tool runs in a worker process and is stopped at its deadline (:mod:`._executor`; audited as
+   ``tool_timeout``), inside :func:`labwright.metering.tool_call` (its model requests spend the run's token budget;
+   its store writes record the idempotency key in the same transaction, so a crash before step 6 does not repeat
+   them);
 6. **outcome** — result or error message is stored under the key and audited with the sha256 of the result.
 
 Every request, decision (with approver), result, error and denial is a row in the audit log. Questions are recorded in
@@ -57,7 +58,8 @@ from pydantic import BaseModel, Field
 
 from ..errors import InvalidInput, PermissionDenied
 from ..metering import BudgetExhausted, crash_point, tool_call
-from ..tools.registry import Cost, get_tool
+from ..tools.registry import Cost
+from ._executor import Deadline, ToolTimeout, deadline_for, run_tool
 from .audit import AuditLog, canonical_json, sha256_of
 from .budget import Breach, Budget, Usage, check, parse_budget_answer
 from .ledger import Ledger
@@ -702,14 +704,38 @@ def governed_call(
         return _execute(ctx, dec, key, step_key, run_args, approver)
 
 
+def _log_timeout(
+    ctx: RunContext,
+    dec: GateDecision,
+    key: str,
+    step_key: str,
+    args: dict[str, Any],
+    deadline: Deadline,
+    err: Exception,
+) -> None:
+    """Audit a call stopped at its deadline (before its error outcome is stored)."""
+    ctx.log(
+        "tool_timeout",
+        actor=ctx.principal or dec.role,
+        role=dec.role,
+        tool=dec.tool,
+        args=args,
+        decision="timeout",
+        detail={"step": step_key, "key": key, "deadline": deadline.as_dict(), "message": str(err)[:500]},
+        dedupe=f"{key}:timeout",
+    )
+
+
 def _execute(
     ctx: RunContext, dec: GateDecision, key: str, step_key: str, args: dict[str, Any], approver: str
 ) -> ToolOutcome:
-    spec = get_tool(dec.tool)
+    deadline = deadline_for(dec.estimate)
     t0 = time.perf_counter()
     try:
-        out = spec.run(args)
-    except Exception as err:  # bad input, a failed simulation or a tool bug: the worker reflects on the message
+        result = run_tool(dec.tool, args, deadline)  # in a worker process, stopped at its deadline
+    except Exception as err:  # bad input, a failed simulation, a tool bug or a timeout: the worker reflects on it
+        if isinstance(err, ToolTimeout):
+            _log_timeout(ctx, dec, key, step_key, args, deadline, err)
         return _finish(
             ctx,
             dec,
@@ -717,12 +743,11 @@ def _execute(
             step_key,
             status="error",
             args=args,
-            message=f"{type(err).__name__}: {err}",
+            message=str(err) if isinstance(err, ToolTimeout) else f"{getattr(err, 'kind', type(err).__name__)}: {err}",
             approver=approver,
             seconds=time.perf_counter() - t0,
         )
     seconds = time.perf_counter() - t0
-    result = out.model_dump(mode="json")
     return _finish(
         ctx, dec, key, step_key, status="ok", args=args, message="ok", result=result, approver=approver, seconds=seconds
     )

@@ -26,6 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import InvalidInput, UnknownRole, UnknownTool
+from ..tools._paths import confine_args, roots_from_settings
 from ..tools.registry import Cost, get_tool
 from .audit import sha256_of
 from .roles import WORKFLOW_ROLE, get_role
@@ -228,9 +229,10 @@ def gate(
     try:
         inp = spec.validate(args)
         estimate = spec.cost_model(inp)
+        # Every path resolved and confined to where this run may read and write (tools/_paths.py).
+        valid = confine_args(tool_name, inp.model_dump(mode="json"), roots_from_settings(run_id))
     except InvalidInput as err:
         return GateDecision(decision="deny", reason=str(err), **base)
-    valid = inp.model_dump(mode="json")
     sha = sha256_of(valid)
     key = idempotency_key(run_id, step_key, sha) if run_id is not None and step_key is not None else None
     common = {

@@ -6,9 +6,11 @@ rows. The tool is trivial (returns its input), so the time is orchestration. Mea
 SQLite checkpoints (``durability="sync"``), audit log and ledger on disk, side by side with:
 
 * the bare tool call (``ToolSpec.run``), the floor;
-* :func:`governed_call` alone in a loop (the governance core without the graph).
+* :func:`governed_call` alone in a loop (the governance core without the graph), with the tool in a warm worker
+  process (how every labwright tool runs: killable at its deadline) and, for comparison, in the caller's thread (a
+  tool defined in a function, which a worker cannot import).
 
-Target (ANCHORS.md "Current targets"): <= 20 ms per step.
+Target (ANCHORS.md "Current targets"): <= 2 ms per step.
 
 Run: ``.venv/bin/python benchmarks/agent_overhead.py [--calls 20] [--runs 5]``
 """
@@ -23,6 +25,7 @@ import time
 from pathlib import Path
 
 from labwright.tools.fields import ToolModel
+from labwright.tools.registry import Cost, tool
 from pydantic import Field
 
 
@@ -34,17 +37,22 @@ class EchoOut(ToolModel):
     value: float
 
 
+@tool(name="bench_echo", cost=lambda inp: Cost(seconds=1e-4))
+def bench_echo(inp: EchoIn) -> EchoOut:
+    """Return the value given (a trivial tool for the overhead benchmark)."""
+    return EchoOut(value=inp.value)
+
+
 def _register_trivial_tool() -> None:
     from labwright.agents import roles
-    from labwright.tools.registry import Cost, tool
 
-    @tool(name="bench_echo", cost=lambda inp: Cost(seconds=1e-4))
-    def bench_echo(inp: EchoIn) -> EchoOut:
-        """Return the value given (a trivial tool for the overhead benchmark)."""
+    @tool(name="bench_echo_inline", cost=lambda inp: Cost(seconds=1e-4))
+    def bench_echo_inline(inp: EchoIn) -> EchoOut:
+        """Return the value given, in the caller's thread (defined in a function: no worker can import it)."""
         return EchoOut(value=inp.value)
 
     old = roles.ROLES["kineticist"]
-    roles.ROLES["kineticist"] = roles.Role(old.name, old.description, old.tools | {"bench_echo"})
+    roles.ROLES["kineticist"] = roles.Role(old.name, old.description, old.tools | {"bench_echo", "bench_echo_inline"})
 
 
 def _time_bare(n: int) -> float:
@@ -57,16 +65,19 @@ def _time_bare(n: int) -> float:
     return (time.perf_counter() - t0) / n
 
 
-def _time_governed(n: int) -> float:
+def _time_governed(n: int, name: str = "bench_echo") -> tuple[float, float]:
+    """(cold first call, median of warm calls), s."""
     from labwright.agents.budget import Budget
     from labwright.agents.governance import RunContext, governed_call
 
-    ctx = RunContext.open("bench-governed", budget=Budget(max_tool_calls=None))
-    t0 = time.perf_counter()
-    for i in range(n):
-        out = governed_call(ctx, "kineticist", "bench_echo", {"value": float(i)}, step_key=f"s{i}")
-        assert out.ok
-    return (time.perf_counter() - t0) / n
+    ctx = RunContext.open(f"bench-governed-{name}", budget=Budget(max_tool_calls=None))
+    times = []
+    for i in range(n + 1):
+        t0 = time.perf_counter()
+        out = governed_call(ctx, "kineticist", name, {"value": float(i)}, step_key=f"s{i}")
+        times.append(time.perf_counter() - t0)
+        assert out.ok, out.message
+    return times[0], statistics.median(times[1:])
 
 
 def _time_graph(calls: int, runs: int) -> tuple[list[float], list[float], list[int], int]:
@@ -115,7 +126,8 @@ def main() -> None:
             os.environ.pop(var, None)
         _register_trivial_tool()
         bare = _time_bare(2000)
-        governed = _time_governed(200)
+        cold, governed = _time_governed(200)
+        _, inline = _time_governed(200, "bench_echo_inline")
         per_step, per_run, nbytes, supersteps = _time_graph(args.calls, args.runs)
         single = _time_single_call_runs(args.runs)
         ckpt_bytes = sum(p.stat().st_size for p in Path(home).glob("checkpoints.sqlite*"))
@@ -124,11 +136,13 @@ def main() -> None:
         print(f"agent orchestration overhead (offline planner, trivial tool, {args.calls} calls/run, {args.runs} runs)")
         print(f"  bare tool call (ToolSpec.run)        {bare * 1e3:9.3f} ms/call")
         print(
-            f"  governed_call alone (gate+ledger+audit) {governed * 1e3:6.3f} ms/call   ({governed / bare:6.0f}x bare)"
+            f"  governed_call alone, worker process  {governed * 1e3:9.3f} ms/call   ({governed / bare:6.0f}x bare;"
+            f" first call {cold * 1e3:.0f} ms: spawning the worker)"
         )
+        print(f"  governed_call alone, caller's thread {inline * 1e3:9.3f} ms/call   (a closure tool, for comparison)")
         print(
             f"  whole graph per tool step             {med_step * 1e3:9.3f} ms/step   (min {min(per_step) * 1e3:.3f},"
-            f" max {max(per_step) * 1e3:.3f}; target <= 20 ms)"
+            f" max {max(per_step) * 1e3:.3f}; target <= 2 ms)"
         )
         print(
             f"  whole graph per run                   {statistics.median(per_run) * 1e3:9.1f} ms/run"
@@ -142,8 +156,8 @@ def main() -> None:
         print(f"  checkpoint bytes per tool step        {med_bytes / args.calls:9.0f} B/step")
         print(f"  checkpoint bytes per graph checkpoint {med_bytes / max(supersteps, 1):9.0f} B/checkpoint")
         print(f"  checkpoint files (db + WAL), {args.runs + 1} runs   {ckpt_bytes:9d} B")
-        verdict = "meets" if med_step <= 0.020 else "MISSES"
-        print(f"  -> {verdict} the 20 ms/step target")
+        verdict = "meets" if med_step <= 0.002 else "MISSES"
+        print(f"  -> {verdict} the 2 ms/step target")
 
 
 if __name__ == "__main__":

@@ -153,7 +153,11 @@ class KnowledgeStore:
     Parameters
     ----------
     path
-        The SQLite file; created (with parent folders) when missing.
+        The SQLite file; created (with parent folders) when missing, unless ``readonly``.
+    readonly
+        Only read: the file is opened with ``mode=ro`` (nothing is written, so the open never waits for a writer;
+        WAL readers see the last committed state during a long ingest); a missing file reads as an empty store and
+        is not created.
 
     Examples
     --------
@@ -162,18 +166,18 @@ class KnowledgeStore:
     0
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, readonly: bool = False):
         self.path = Path(path) if str(path) != ":memory:" else path
-        if isinstance(self.path, Path):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        for pragma in PRAGMAS:
-            self.conn.execute(pragma)
-        self.conn.executescript(DDL)
-        self.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        self.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('revision', '0')")
-        self.conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,))
-        self.store_id = self.conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]
+        self.readonly = readonly
+        try:
+            self.conn = _open_connection(self.path, readonly)
+        except sqlite3.DatabaseError as err:  # not an SQLite file
+            raise InvalidInput("store_path", f"{path} is not a knowledge store ({err})") from None
+        try:
+            self.store_id = self.conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]
+        except (sqlite3.DatabaseError, TypeError) as err:  # SQLite without a store in it
+            self.conn.close()
+            raise InvalidInput("store_path", f"{path} is not a knowledge store ({err})") from None
         self._node_cache: dict[str, int] = {}  # node key -> id (committed or in the open transaction)
         self._alias_seen: set[str] = set()  # aliases known to be stored
         self._cache_revision = -1  # store revision the two caches above are valid for
@@ -665,11 +669,61 @@ class KnowledgeStore:
         )
 
 
+# A writer waits this long for another writer's transaction (a large ingest in another process) before giving up.
+BUSY_TIMEOUT_S = 600.0
+
+
+def _connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
+    """A connection with the store's pragmas (WAL, foreign keys) and a busy timeout fit for long ingests."""
+    conn = sqlite3.connect(target, uri=uri, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+    for pragma in PRAGMAS:
+        if uri and pragma.startswith("PRAGMA journal_mode"):
+            continue  # set by the writer that created the file; a read-only connection cannot change it
+        conn.execute(pragma)
+    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    return conn
+
+
+def _open_connection(path: str | Path, readonly: bool) -> sqlite3.Connection:
+    if readonly and (not isinstance(path, Path) or not path.is_file()):
+        # A store that does not exist is empty: read an empty one in memory rather than create the file.
+        conn = _connect(":memory:")
+    elif readonly:
+        # mode=ro: the open cannot write (no schema, no meta rows), so it never waits for a long ingest.
+        return _connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    else:
+        if isinstance(path, Path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = _connect(str(path))
+    try:
+        _create_schema(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    """Create missing tables and the meta rows; writes (and takes the write lock) only for a new or older store."""
+    conn.executescript(DDL)  # CREATE ... IF NOT EXISTS of existing tables takes no lock
+    if (
+        conn.execute("SELECT count(*) FROM meta WHERE key IN ('schema_version', 'revision', 'store_id')").fetchone()[0]
+        == 3
+    ):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('revision', '0')")
+    conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,))
+    conn.execute("COMMIT")
+
+
 def _chunks(ids: list[int], size: int = 900) -> Iterator[list[int]]:
     for i in range(0, len(ids), size):
         yield ids[i : i + size]
 
 
-def open_store(path: str | Path | None = None) -> KnowledgeStore:
-    """Open the store at ``path``, or at ``settings.knowledge_path`` (``LABWRIGHT_KNOWLEDGE_DB``) by default."""
-    return KnowledgeStore(path if path is not None else get_settings().knowledge_path)
+def open_store(path: str | Path | None = None, *, readonly: bool = False) -> KnowledgeStore:
+    """Open the store at ``path``, or at ``settings.knowledge_path`` (``LABWRIGHT_KNOWLEDGE_DB``) by default;
+    ``readonly``: see :class:`KnowledgeStore`."""
+    return KnowledgeStore(path if path is not None else get_settings().knowledge_path, readonly=readonly)

@@ -38,8 +38,8 @@ __all__ = [*LIBRARIAN_TOOLS, "LIBRARIAN_TOOLS"]
 _STORE_FIELD = Field(default=None, description="SQLite file of the store; default: settings.knowledge_path.")
 
 
-def _open(path: str | None) -> KnowledgeStore:
-    return open_store(Path(path).expanduser() if path else None)
+def _open(path: str | None, *, readonly: bool = False) -> KnowledgeStore:
+    return open_store(Path(path).expanduser() if path else None, readonly=readonly)
 
 
 def _not_blank(v: str) -> str:
@@ -152,7 +152,7 @@ class StatsOutput(ToolModel):
 @tool(version="1", cost=lambda inp: Cost(seconds=1.0))
 def kg_stats(inp: StatsInput) -> StatsOutput:
     """Size, degree distribution with a power-law fit (Clauset–Shalizi–Newman) and s-components of the store."""
-    with _open(inp.store_path) as store:
+    with _open(inp.store_path, readonly=True) as store:
         counts = store.counts()
         st = hypergraph_stats(store.index(), fit=inp.fit)
         n, comps = components(store, s=inp.s, limit=5)
@@ -194,7 +194,7 @@ class NeighborsOutput(ToolModel):
 @tool(version="1", cost=lambda inp: Cost(seconds=0.2))
 def kg_neighbors(inp: NeighborsInput) -> NeighborsOutput:
     """Concepts sharing a hyperedge with the given concept, most shared edges first."""
-    with _open(inp.store_path) as store:
+    with _open(inp.store_path, readonly=True) as store:
         return NeighborsOutput(concept=inp.concept, neighbors=neighbours(store, inp.concept, limit=inp.limit))
 
 
@@ -216,7 +216,7 @@ class PathsOutput(ToolModel):
 @tool(version="1", cost=lambda inp: Cost(seconds=0.5))
 def kg_paths(inp: PathsInput) -> PathsOutput:
     """k shortest s-paths of hyperedges between two concepts, with the shared nodes of each hop and citations."""
-    with _open(inp.store_path) as store:
+    with _open(inp.store_path, readonly=True) as store:
         paths = find_paths(store, inp.a, inp.b, s=inp.s, k=inp.k, through=inp.through)
         return PathsOutput(a=inp.a, b=inp.b, s=inp.s, paths=paths)
 
@@ -235,7 +235,7 @@ class HypothesesInput(PathsInput):
 @tool(version="1", cost=lambda inp: Cost(seconds=0.5, tokens=0 if inp.use_llm is False else 1500 * inp.k))
 def kg_hypotheses(inp: HypothesesInput) -> HypothesisSet:
     """Candidate mechanistic links between two concepts; every claim cites the provenance of its hyperedges."""
-    with _open(inp.store_path) as store:
+    with _open(inp.store_path, readonly=True) as store:
         return generate_hypotheses(
             store, inp.a, inp.b, s=inp.s, k=inp.k, through=inp.through, pool=inp.pool, use_llm=inp.use_llm
         )
@@ -259,7 +259,7 @@ class ExportOutput(ToolModel):
 @tool(side_effect="writes_store", version="1", cost=lambda inp: Cost(seconds=1.0))
 def kg_export(inp: ExportInput) -> ExportOutput:
     """Export the store, or the hyperedges around given concepts, as a HIF v0.1.0 JSON file."""
-    with _open(inp.store_path) as store:
+    with _open(inp.store_path, readonly=True) as store:
         edge_ids = None
         if inp.around:
             ix = store.index()
