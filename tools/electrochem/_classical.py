@@ -314,7 +314,8 @@ def randles_sevcik_D(
     f = _f(temperature)
     coeff = 0.4463 if regime == "reversible" else 0.4958
     n_eff = n if regime == "reversible" else alpha
-    D = (fit.slope / (coeff * n * FARADAY * area * concentration)) ** 2 / (n_eff * f)
+    _rising(fit, "peak_currents", "|i_p| does not rise with sqrt(v)")
+    D = _finite_result("D", (fit.slope / _charge_scale(coeff * n, area, concentration)) ** 2 / (n_eff * f))
     warnings = []
     if fit.r2 < 0.99:
         warnings.append(f"|i_p| vs sqrt(v) is not linear (R^2 = {fit.r2:.4f}): adsorption, kinetics or iR drop?")
@@ -555,7 +556,7 @@ def tafel_fit(
     if area is not None and concentration is not None:
         _positive("area", area)
         _positive("concentration", concentration)
-        k0 = float(i0 / (n * FARADAY * area * concentration))
+        k0 = float(_finite_result("k0", i0 / _charge_scale(n, area, concentration)))
     return TafelResult(
         branch, float(slope), float(tc), float(alpha), float(i0), window, line.n, float(line.r2), auto, k0, warnings
     )
@@ -578,6 +579,28 @@ class CottrellResult:
 def cottrell_current(t, D: float, *, n: int = 1, area: float, concentration: float):
     """Cottrell current nFAC (D/(π t))^½, A (sign: positive; shape of ``t``)."""
     return n * FARADAY * area * concentration * np.sqrt(D / (np.pi * np.asarray(t, float)))
+
+
+def _charge_scale(n: float, area: float, concentration: float) -> np.float64:
+    # n·F·A·c in NumPy float64: with Python floats, area·c = 1e-300 raised ZeroDivisionError or OverflowError (x**2).
+    return np.float64(n) * FARADAY * np.float64(area) * np.float64(concentration)
+
+
+def _rising(fit, field: str, why: str) -> None:
+    # D comes from the square of the slope and its error from stderr/slope: a flat or falling line has no D.
+    if not fit.slope > 0:
+        raise InvalidInput(field, f"{why}: fitted slope {fit.slope:.3g}, so no diffusion coefficient follows")
+
+
+def _finite_result(name: str, value) -> np.float64:
+    """``value`` if finite; otherwise the area and concentration are too small (or the currents too large) to invert."""
+    with np.errstate(all="ignore"):
+        value = np.float64(value)
+    if not np.isfinite(value):
+        raise InvalidInput(
+            "area", f"{name} is not finite: area × concentration is too small for these currents (check the units)"
+        )
+    return value
 
 
 def cottrell_D(
@@ -606,7 +629,8 @@ def cottrell_D(
     if m.sum() < 3:
         raise InvalidInput("t_window", f"fewer than 3 points with t in {t_window!r} s")
     fit = linear_fit(1 / np.sqrt(t[m]), np.abs(I[m]), through_origin=not fit_intercept)
-    D = np.pi * (fit.slope / (n * FARADAY * area * concentration)) ** 2
+    _rising(fit, "I", "|i| does not fall as t^-1/2 (no diffusion-limited decay)")
+    D = _finite_result("D", np.pi * (fit.slope / _charge_scale(n, area, concentration)) ** 2)
     warnings = []
     if fit.r2 < 0.995:
         warnings.append(f"|i| vs t^-1/2 is not linear (R^2 = {fit.r2:.4f}): convection, edge diffusion or kinetics?")
