@@ -32,6 +32,18 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def _stat(path: str | os.PathLike[str], field: str, verb: str) -> os.stat_result | None:
+    """``os.stat`` (symlinks followed), or None if nothing is there; a NUL byte or another OS error names ``field``."""
+    if "\x00" in str(path):
+        raise InvalidInput(field, "a path cannot contain a NUL byte (\\x00)")
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as err:  # a symlink loop, a name too long, a file component used as a folder, no permission
+        raise MalformedFile(str(path), f"cannot {verb}: {err.strerror or err}", field=field) from None
+
+
 def read_user_file(
     path: str | os.PathLike[str], *, field: str = "path", max_bytes: int = MAX_FILE_BYTES, head: int | None = None
 ) -> bytes:
@@ -46,14 +58,9 @@ def read_user_file(
         The path contains a NUL byte.
     """
     shown = str(path)
-    if "\x00" in shown:
-        raise InvalidInput(field, "a path cannot contain a NUL byte (\\x00)")
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise MalformedFile(shown, "cannot read: file not found", field=field) from None
-    except OSError as err:  # a symlink loop, a name too long, a file component used as a folder, no permission
-        raise MalformedFile(shown, f"cannot read: {err.strerror or err}", field=field) from None
+    info = _stat(path, field, "read")
+    if info is None:
+        raise MalformedFile(shown, "cannot read: file not found", field=field)
     if not stat.S_ISREG(info.st_mode):
         raise MalformedFile(shown, f"cannot read: {_kind(info.st_mode)}, not a data file", field=field)
     if head is None and info.st_size > max_bytes:
@@ -103,14 +110,9 @@ def check_output_file(path: str | os.PathLike[str], *, field: str = "path") -> P
     file (as root, ``/dev/zero`` once became a JSON export) and fails on a directory; such targets are refused.
     """
     shown = str(path)
-    if "\x00" in shown:
-        raise InvalidInput(field, "a path cannot contain a NUL byte (\\x00)")
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
+    info = _stat(path, field, "write")
+    if info is None:
         return Path(path)
-    except OSError as err:
-        raise InvalidInput(field, f"cannot write {shown}: {err.strerror or err}") from None
     if not stat.S_ISREG(info.st_mode):
         raise InvalidInput(field, f"cannot write {shown}: it is {_kind(info.st_mode)}")
     return Path(path)

@@ -29,6 +29,10 @@ __all__ = [
     "MAX_LIST_ITEMS",
     "MAX_PATH_CHARS",
     "MAX_CURVES",
+    "MAX_SCAN_RATE",
+    "ScanRate",
+    "MAX_DIFFUSIVITY",
+    "Diffusivity",
     "Trace",
     "Capped",
     "Text",
@@ -139,3 +143,29 @@ Trace = Annotated[
     list[FiniteFloat], Field(min_length=1), Capped(MAX_POINTS, "a day of 20 Hz logging; 16 MB per float64 array")
 ]
 """A sampled quantity (potential, current, time) as a list of finite floats of bounded length."""
+
+MAX_SCAN_RATE = 1e7
+"""Scan rates, V/s: fast-scan voltammetry at nanoelectrodes reaches ~10⁶ V/s; beyond 10⁷ the formulas overflow."""
+
+
+def _scan_rate_in_range(value: float) -> float:
+    if value > MAX_SCAN_RATE:
+        raise InvalidInput("", f"{value:g} V/s is above {MAX_SCAN_RATE:g} V/s, faster than any voltammetry (~1e6 V/s)")
+    return value
+
+
+ScanRate = Annotated[float, Field(gt=0, allow_inf_nan=False), AfterValidator(_scan_rate_in_range)]
+"""A positive scan rate in V/s, at most ``MAX_SCAN_RATE``."""
+
+MAX_DIFFUSIVITY = 1e-3
+"""Diffusion coefficients, m²/s: ~1e-9 in liquids, ~1e-5 in gases; 1e-3 is beyond any medium."""
+
+
+def _diffusivity_in_range(value: float) -> float:
+    if value > MAX_DIFFUSIVITY:
+        raise InvalidInput("", f"{value:g} m²/s is above {MAX_DIFFUSIVITY:g} m²/s (liquids ~1e-9, gases ~1e-5)")
+    return value
+
+
+Diffusivity = Annotated[float, Field(gt=0, allow_inf_nan=False), AfterValidator(_diffusivity_in_range)]
+"""A positive diffusion coefficient in m²/s, at most ``MAX_DIFFUSIVITY``."""

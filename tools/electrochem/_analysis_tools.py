@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 
 from ...errors import InvalidInput
 from .._files import write_errors
-from ..fields import MAX_CURVES, Capped, FiniteFloat, PathStr, PositiveFloat, ToolModel, Trace
+from ..fields import MAX_CURVES, Capped, Diffusivity, FiniteFloat, PathStr, PositiveFloat, ScanRate, ToolModel, Trace
 from ..registry import Cost, tool
 from ._classical import cottrell_D, find_cv_peaks, nicholson_k0_values, randles_sevcik_D, tafel_fit
 from ._readers import Voltammogram, read_voltammogram_file
@@ -40,7 +40,8 @@ __all__ = [
 ]
 
 _CHEAP = Cost(seconds=0.05)
-Temperature = Field(default=298.15, gt=0, allow_inf_nan=False, description="Temperature, K.")
+# 1-5000 K: below 1 K or above 5000 K the RT/F factors in the analyses overflow, and no cell runs there.
+Temperature = Field(default=298.15, ge=1.0, le=5000.0, allow_inf_nan=False, description="Temperature, K (1-5000).")
 Electrons = Field(default=1, ge=1, le=6, description="Electrons transferred per molecule, n.")
 
 
@@ -165,7 +166,7 @@ class _CVData(ToolModel):
 
 
 class RandlesSevcikInput(_CVData):
-    scan_rates: list[PositiveFloat] | None = Field(
+    scan_rates: list[ScanRate] | None = Field(
         default=None, min_length=1, description="Scan rates, V/s (with peak_currents)."
     )
     peak_currents: list[FiniteFloat] | None = Field(default=None, description="Forward peak currents, A.")
@@ -261,12 +262,12 @@ def randles_sevcik(inp: RandlesSevcikInput) -> RandlesSevcikOutput:
 
 
 class NicholsonInput(_CVData):
-    scan_rates: list[PositiveFloat] | None = Field(
+    scan_rates: list[ScanRate] | None = Field(
         default=None, min_length=1, description="Scan rates, V/s (with peak_separations)."
     )
     peak_separations: list[PositiveFloat] | None = Field(default=None, description="ΔEp = Epa − Epc, V.")
-    D: PositiveFloat = Field(description="Diffusion coefficient of the starting species D_O, m^2/s.")
-    D_R: PositiveFloat | None = Field(default=None, description="Diffusion coefficient of the product, m^2/s.")
+    D: Diffusivity = Field(description="Diffusion coefficient of the starting species D_O, m^2/s.")
+    D_R: Diffusivity | None = Field(default=None, description="Diffusion coefficient of the product, m^2/s.")
     alpha: float = Field(default=0.5, gt=0, lt=1, description="Transfer coefficient (working curve assumes ~0.5).")
     n: int = Electrons
     temperature: float = Temperature

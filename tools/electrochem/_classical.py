@@ -323,7 +323,7 @@ def randles_sevcik_D(
         warnings.append("intercept differs from 0 by > 3 standard errors: check the baseline")
     return RandlesSevcikResult(
         D=float(D),
-        D_stderr=float(2 * D * fit.slope_stderr / fit.slope),
+        D_stderr=float(_finite_result("D_stderr", 2 * D * fit.slope_stderr / fit.slope)),
         fit=fit,
         regime=regime,
         coefficient=coeff,
@@ -598,7 +598,7 @@ def _finite_result(name: str, value) -> np.float64:
         value = np.float64(value)
     if not np.isfinite(value):
         raise InvalidInput(
-            "area", f"{name} is not finite: area × concentration is too small for these currents (check the units)"
+            "area", f"{name} is not finite: these currents are too large for area × concentration (check the units)"
         )
     return value
 
@@ -634,4 +634,5 @@ def cottrell_D(
     warnings = []
     if fit.r2 < 0.995:
         warnings.append(f"|i| vs t^-1/2 is not linear (R^2 = {fit.r2:.4f}): convection, edge diffusion or kinetics?")
-    return CottrellResult(float(D), float(2 * D * fit.slope_stderr / fit.slope), fit, (float(lo), float(hi)), warnings)
+    D_stderr = float(_finite_result("D_stderr", 2 * D * fit.slope_stderr / fit.slope))
+    return CottrellResult(float(D), D_stderr, fit, (float(lo), float(hi)), warnings)

@@ -32,7 +32,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from ...errors import InvalidInput, MalformedFile
 from .._files import read_user_file
-from ..fields import MAX_POINTS, Capped, PositiveFloat, ToolModel, Trace
+from ..fields import MAX_POINTS, Capped, PositiveFloat, ScanRate, ToolModel, Trace
 from ..registry import invalid_input_from
 
 __all__ = [
@@ -81,7 +81,7 @@ class Voltammogram(ToolModel):
     I: Trace = Field(description="Current, A, oxidation positive, shape (n,).")
     t: Trace | None = Field(default=None, description="Time, s, shape (n,).")
     cycle: _CycleIndex | None = Field(default=None, description="Cycle (or curve/segment) index per point, shape (n,).")
-    scan_rate: PositiveFloat | None = Field(default=None, description="Scan rate |dE/dt|, V/s.")
+    scan_rate: ScanRate | None = Field(default=None, description="Scan rate |dE/dt|, V/s.")
     metadata: VoltammogramMetadata = Field(default_factory=VoltammogramMetadata)
 
     @model_validator(mode="after")
