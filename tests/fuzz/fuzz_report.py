@@ -68,14 +68,19 @@ def main(argv: list[str] | None = None) -> int:
                 results[name] = fuzz_tool(name, sandbox, opts.examples, opts.run_cap)
                 findings += [o.finding for o in results[name] if o.finding]
                 print(f"{name}: {len(results[name])} calls in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+                _write(opts.out, results, findings)  # after every tool, so that an interrupted run leaves its table
         created = sorted(snapshot(watched_roots(REPO), exclude=sandbox.root) - before)
     findings += [f"file created outside the sandbox: {p}" for p in created]
     findings += [f"device replaced by a tool: {d}" for d in devices_intact()]
+    print(_write(opts.out, results, findings))
+    return 1 if findings else 0
+
+
+def _write(out: str, results: dict[str, list[Outcome]], findings: list[str]) -> str:
     report = f"# labwright fuzz report\n\n{table(results)}\n\n## Findings ({len(findings)})\n\n"
     report += "\n".join(f"- {f}" for f in findings) or "none"
-    Path(opts.out).write_text(report + "\n", encoding="utf-8")
-    print(report)
-    return 1 if findings else 0
+    Path(out).write_text(report + "\n", encoding="utf-8")
+    return report
 
 
 if __name__ == "__main__":
