@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench clean e2e-llm
+.PHONY: demo test fuzz lint bench clean e2e-llm
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "labwright needs Python >= 3.11"'
@@ -20,6 +20,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Property-based fuzzing of every registered tool (not part of `make test`, which runs 200 examples per tool):
+# FUZZ_EXAMPLES calls per tool, a table of outcomes and the slowest call in fuzz-report.md and on stdout.
+FUZZ_EXAMPLES ?= 10000
+fuzz: $(STAMP)
+	$(PY) tests/fuzz/fuzz_report.py --examples $(FUZZ_EXAMPLES) --out fuzz-report.md
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -7,12 +7,15 @@ Every tool opens the store at ``settings.knowledge_path`` (``LABWRIGHT_KNOWLEDGE
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from ..tools.fields import ToolModel
+from ..errors import InvalidInput
+from ..tools._files import check_output_file, read_user_file, write_errors
+from ..tools.fields import MAX_LIST_ITEMS, Capped, Name, PathStr, Text, ToolModel
 from ..tools.registry import Cost, tool
 from ._hif import write_hif
 from ._hypotheses import HypothesisSet, generate_hypotheses
@@ -35,11 +38,26 @@ LIBRARIAN_TOOLS = (
 
 __all__ = [*LIBRARIAN_TOOLS, "LIBRARIAN_TOOLS"]
 
+Concepts = Annotated[list[Name], Capped(MAX_LIST_ITEMS, "more concepts than any query names")]
 _STORE_FIELD = Field(default=None, description="SQLite file of the store; default: settings.knowledge_path.")
 
 
 def _open(path: str | None, *, readonly: bool = False) -> KnowledgeStore:
-    return open_store(Path(path).expanduser() if path else None, readonly=readonly)
+    where = check_output_file(Path(path).expanduser(), field="store_path") if path else None  # no devices, folders
+    try:
+        return open_store(where, readonly=readonly)
+    except (OSError, sqlite3.DatabaseError) as err:  # a folder, a device, a non-SQLite file, an unwritable place
+        shown = where if where is not None else "the default knowledge store"
+        raise InvalidInput("store_path", f"cannot open a knowledge store at {shown}: {err}") from None
+
+
+def _within_edges(store: KnowledgeStore, s: int) -> int:
+    # s-adjacency needs s shared nodes, so s above the largest hyperedge can never connect two edges; refusing it
+    # also keeps s = 2**63 out of the subset enumeration (it once ran for minutes).
+    largest = int(store.index().sizes.max(initial=0))
+    if s > max(largest, 1):
+        raise InvalidInput("s", f"s = {s} exceeds the largest hyperedge in the store ({largest} nodes)")
+    return s
 
 
 def _not_blank(v: str) -> str:
@@ -49,13 +67,13 @@ def _not_blank(v: str) -> str:
 
 
 class _StoreInput(ToolModel):
-    store_path: str | None = _STORE_FIELD
+    store_path: PathStr | None = _STORE_FIELD
 
 
 class IngestTextInput(_StoreInput):
-    text: str = Field(min_length=1, description="Document text to extract hyperedges from.")
-    document_id: str = Field(min_length=1, description="Id that provenance will cite (passage id, DOI, file name).")
-    title: str | None = Field(default=None, description="Document title.")
+    text: Text = Field(min_length=1, description="Document text to extract hyperedges from.")
+    document_id: Name = Field(min_length=1, description="Id that provenance will cite (passage id, DOI, file name).")
+    title: Name | None = Field(default=None, description="Document title.")
     extractor: Literal["auto", "offline", "llm"] = Field(
         default="auto", description="'offline' (deterministic), 'llm' (configured endpoint) or 'auto'."
     )
@@ -64,7 +82,7 @@ class IngestTextInput(_StoreInput):
 
 
 class IngestEventsInput(_StoreInput):
-    events: list[dict[str, Any]] = Field(
+    events: Annotated[list[dict[str, Any]], Capped(MAX_LIST_ITEMS, "split larger batches")] = Field(
         min_length=1, description="Events {source: [..], relation, target: [..], confidence?, document?, locator?}."
     )
     document_id: str | None = Field(default=None, description="Document id for events that name none.")
@@ -155,7 +173,7 @@ def kg_stats(inp: StatsInput) -> StatsOutput:
     with _open(inp.store_path, readonly=True) as store:
         counts = store.counts()
         st = hypergraph_stats(store.index(), fit=inp.fit)
-        n, comps = components(store, s=inp.s, limit=5)
+        n, comps = components(store, s=_within_edges(store, inp.s), limit=5)
         return StatsOutput(
             store_path=str(store.path),
             documents=counts["documents"],
@@ -182,7 +200,7 @@ def kg_stats(inp: StatsInput) -> StatsOutput:
 
 
 class NeighborsInput(_StoreInput):
-    concept: str = Field(min_length=1, description="Concept name (any known synonym).")
+    concept: Name = Field(min_length=1, description="Concept name (any known synonym).")
     limit: int = Field(default=25, ge=1, le=1000, description="Most neighbours returned.")
 
 
@@ -199,11 +217,11 @@ def kg_neighbors(inp: NeighborsInput) -> NeighborsOutput:
 
 
 class PathsInput(_StoreInput):
-    a: str = Field(min_length=1, description="Start concept.")
-    b: str = Field(min_length=1, description="End concept.")
+    a: Name = Field(min_length=1, description="Start concept.")
+    b: Name = Field(min_length=1, description="End concept.")
     s: int = Field(default=1, ge=1, description="Consecutive hyperedges must share at least s nodes.")
     k: int = Field(default=3, ge=1, le=50, description="Number of shortest paths.")
-    through: list[str] = Field(default_factory=list, description="Concepts the path must pass, in order.")
+    through: Concepts = Field(default_factory=list, description="Concepts the path must pass, in order.")
 
 
 class PathsOutput(ToolModel):
@@ -217,7 +235,7 @@ class PathsOutput(ToolModel):
 def kg_paths(inp: PathsInput) -> PathsOutput:
     """k shortest s-paths of hyperedges between two concepts, with the shared nodes of each hop and citations."""
     with _open(inp.store_path, readonly=True) as store:
-        paths = find_paths(store, inp.a, inp.b, s=inp.s, k=inp.k, through=inp.through)
+        paths = find_paths(store, inp.a, inp.b, s=_within_edges(store, inp.s), k=inp.k, through=inp.through)
         return PathsOutput(a=inp.a, b=inp.b, s=inp.s, paths=paths)
 
 
@@ -236,14 +254,15 @@ class HypothesesInput(PathsInput):
 def kg_hypotheses(inp: HypothesesInput) -> HypothesisSet:
     """Candidate mechanistic links between two concepts; every claim cites the provenance of its hyperedges."""
     with _open(inp.store_path, readonly=True) as store:
+        s = _within_edges(store, inp.s)
         return generate_hypotheses(
-            store, inp.a, inp.b, s=inp.s, k=inp.k, through=inp.through, pool=inp.pool, use_llm=inp.use_llm
+            store, inp.a, inp.b, s=s, k=inp.k, through=inp.through, pool=inp.pool, use_llm=inp.use_llm
         )
 
 
 class ExportInput(_StoreInput):
-    path: str = Field(min_length=1, description="Output HIF JSON file.")
-    around: list[str] = Field(
+    path: PathStr = Field(min_length=1, description="Output HIF JSON file.")
+    around: Concepts = Field(
         default_factory=list, description="Export only hyperedges containing these concepts (default: everything)."
     )
 
@@ -269,8 +288,9 @@ def kg_export(inp: ExportInput) -> ExportOutput:
                 for e in ix.edges_of(ix.node_pos(store.resolve(c, field=f"around.{i}")))
             }
             edge_ids = sorted(ix.edge_ids[e] for e in positions)
-        doc = write_hif(store, inp.path, edge_ids)
-    digest = hashlib.sha256(Path(inp.path).read_bytes()).hexdigest()
+        with write_errors("path"):
+            doc = write_hif(store, check_output_file(inp.path), edge_ids)
+    digest = hashlib.sha256(read_user_file(inp.path)).hexdigest()
     return ExportOutput(
         path=inp.path,
         sha256=digest,

@@ -213,7 +213,7 @@ class HyperIndex:
             raise InvalidInput("s", f"s = {s} needs {total:,} s-subsets (limit {MAX_SUBSETS:,}); use a larger s")
         keys_parts, edge_parts = [], []
         n_n = max(self.n_nodes_total, 1)
-        encodable = n_n**s < 2**62
+        encodable = s * math.log2(n_n) < 62  # not n_n**s: a huge s made that power run for minutes
         for k in np.unique(sizes):
             k = int(k)
             if k < s:

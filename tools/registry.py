@@ -84,12 +84,14 @@ def invalid_input_from(err: ValidationError, *, tool: str | None = None) -> Inva
     If the validator itself raised an :class:`InvalidInput` (e.g. an RDKit parse failure), that error's own field and
     reason are kept, prefixed with the location inside the model.
     """
-    errors = err.errors(include_url=False)
-    first = errors[0]
+    errors = err.errors(include_url=False, include_input=False) if err.error_count() > 1 else []
+    first = err.errors(include_url=False)[0]  # only the first error's input is shown
     loc = ".".join(str(p) for p in first["loc"]) or "<input>"
     cause = first.get("ctx", {}).get("error")
     if isinstance(cause, InvalidInput):
         reason = cause.reason
+        if loc == "<input>" and cause.field:  # a model validator: the cause knows which field is at fault
+            loc = cause.field
     else:
         msg = first["msg"]
         if first["type"] == "missing":
@@ -99,6 +101,8 @@ def invalid_input_from(err: ValidationError, *, tool: str | None = None) -> Inva
         else:
             got = first.get("input")
             shown = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
+            if len(shown) > 80:  # a 100,000-character value must not become a 100,000-character message
+                shown = f"{shown[:60]}... ({len(shown):,} characters)"
             reason = f"{msg} (got {shown})"
     field = loc
     if isinstance(cause, InvalidInput):
@@ -108,8 +112,9 @@ def invalid_input_from(err: ValidationError, *, tool: str | None = None) -> Inva
             field = cause.field
     if len(errors) > 1:
         others = sorted({".".join(str(p) for p in e["loc"]) for e in errors[1:]} - {loc})
-        if others:
-            reason += f"; also invalid: {', '.join(others)}"
+        if others:  # a list of 100,000 bad items is 100,000 errors; name a few
+            more = f" and {len(others) - 10:,} more" if len(others) > 10 else ""
+            reason += f"; also invalid: {', '.join(others[:10])}{more}"
     return InvalidInput(field, reason, tool=tool)
 
 

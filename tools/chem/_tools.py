@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from ..fields import ToolModel
+from ..fields import SmilesText, ToolModel
 from ..registry import Cost, tool
 from ._mol import to_mol, to_smiles
 from ._properties import element_counts, formal_charge, formula, molecular_weight, to_inchikey
@@ -30,7 +30,7 @@ def _check_smiles(value: str) -> str:
     return value.strip()
 
 
-Smiles = Annotated[str, AfterValidator(_check_smiles)]
+Smiles = Annotated[SmilesText, AfterValidator(_check_smiles)]
 """A string that RDKit parses and sanitises; the error names RDKit's reason."""
 
 _CHEAP = Cost(seconds=0.001)

@@ -7,13 +7,14 @@ inline (a :class:`Voltammogram`) or as file paths read with :func:`read_voltammo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from ...errors import InvalidInput
-from ..fields import FiniteFloat, PositiveFloat, ToolModel
+from .._files import write_errors
+from ..fields import MAX_CURVES, Capped, Diffusivity, FiniteFloat, PathStr, PositiveFloat, ScanRate, ToolModel, Trace
 from ..registry import Cost, tool
 from ._classical import cottrell_D, find_cv_peaks, nicholson_k0_values, randles_sevcik_D, tafel_fit
 from ._readers import Voltammogram, read_voltammogram_file
@@ -39,7 +40,8 @@ __all__ = [
 ]
 
 _CHEAP = Cost(seconds=0.05)
-Temperature = Field(default=298.15, gt=0, allow_inf_nan=False, description="Temperature, K.")
+# 1-5000 K: below 1 K or above 5000 K the RT/F factors in the analyses overflow, and no cell runs there.
+Temperature = Field(default=298.15, ge=1.0, le=5000.0, allow_inf_nan=False, description="Temperature, K (1-5000).")
 Electrons = Field(default=1, ge=1, le=6, description="Electrons transferred per molecule, n.")
 
 
@@ -59,6 +61,7 @@ PlotDir = Field(default=None, description="Folder for a PNG of the data, the fit
 Plots = Field(default_factory=list, description="PNG files written (when plot_dir was given).")
 
 
+@write_errors("plot_dir")
 def line_plot(
     path: Path,
     x: np.ndarray,
@@ -99,7 +102,7 @@ def line_plot(
 
 
 class ReadVoltammogramInput(ToolModel):
-    path: str = Field(description="Data file: CSV/TSV, BioLogic .mpt, CH Instruments .txt or Gamry .DTA.")
+    path: PathStr = Field(description="Data file: CSV/TSV, BioLogic .mpt, CH Instruments .txt or Gamry .DTA.")
     format: Literal["auto", "csv", "mpt", "chi", "dta"] = Field(default="auto", description="File layout.")
     potential_column: str | int | None = Field(default=None, description="CSV: potential column name or index.")
     current_column: str | int | None = Field(default=None, description="CSV: current column name or index.")
@@ -164,15 +167,21 @@ def read_voltammogram(inp: ReadVoltammogramInput) -> ReadVoltammogramOutput:
 # ------------------------------------------------------------------------------------------- Randles–Ševčík ----
 
 
+Curves = Annotated[list[Voltammogram], Capped(MAX_CURVES, "one per scan rate; studies use 3-10")]
+CurvePaths = Annotated[list[PathStr], Capped(MAX_CURVES, "one per scan rate; studies use 3-10")]
+
+
 class _CVData(ToolModel):
-    voltammograms: list[Voltammogram] | None = Field(
+    voltammograms: Curves | None = Field(
         default=None, description="CVs (each with scan_rate), one per scan rate; first cycle is used."
     )
-    paths: list[str] | None = Field(default=None, description="CV files, one per scan rate (format auto-detected).")
+    paths: CurvePaths | None = Field(default=None, description="CV files, one per scan rate (format auto-detected).")
 
 
 class RandlesSevcikInput(_CVData):
-    scan_rates: list[PositiveFloat] | None = Field(default=None, description="Scan rates, V/s (with peak_currents).")
+    scan_rates: list[ScanRate] | None = Field(
+        default=None, min_length=1, description="Scan rates, V/s (with peak_currents)."
+    )
     peak_currents: list[FiniteFloat] | None = Field(default=None, description="Forward peak currents, A.")
     area: PositiveFloat = Field(description="Electrode area, m^2.")
     concentration: PositiveFloat = Field(description="Bulk concentration of the electroactive species, mol/m^3 (mM).")
@@ -183,7 +192,7 @@ class RandlesSevcikInput(_CVData):
     )
     alpha: float = Field(default=0.5, gt=0, lt=1, description="Transfer coefficient (irreversible regime only).")
     baseline: Literal["zero", "linear"] = Field(default="zero", description="Peak-height baseline for CV data.")
-    plot_dir: str | None = PlotDir
+    plot_dir: PathStr | None = PlotDir
 
     @model_validator(mode="after")
     def _one_source(self) -> RandlesSevcikInput:
@@ -266,10 +275,12 @@ def randles_sevcik(inp: RandlesSevcikInput) -> RandlesSevcikOutput:
 
 
 class NicholsonInput(_CVData):
-    scan_rates: list[PositiveFloat] | None = Field(default=None, description="Scan rates, V/s (with peak_separations).")
+    scan_rates: list[ScanRate] | None = Field(
+        default=None, min_length=1, description="Scan rates, V/s (with peak_separations)."
+    )
     peak_separations: list[PositiveFloat] | None = Field(default=None, description="ΔEp = Epa − Epc, V.")
-    D: PositiveFloat = Field(description="Diffusion coefficient of the starting species D_O, m^2/s.")
-    D_R: PositiveFloat | None = Field(default=None, description="Diffusion coefficient of the product, m^2/s.")
+    D: Diffusivity = Field(description="Diffusion coefficient of the starting species D_O, m^2/s.")
+    D_R: Diffusivity | None = Field(default=None, description="Diffusion coefficient of the product, m^2/s.")
     alpha: float = Field(default=0.5, gt=0, lt=1, description="Transfer coefficient (working curve assumes ~0.5).")
     n: int = Electrons
     temperature: float = Temperature
@@ -347,8 +358,8 @@ def nicholson_k0(inp: NicholsonInput) -> NicholsonOutput:
 class TafelInput(ToolModel):
     voltammogram: Voltammogram | None = Field(default=None, description="Polarisation curve or CV (forward sweep).")
     path: str | None = Field(default=None, description="Data file instead of an inline voltammogram.")
-    E: list[FiniteFloat] | None = Field(default=None, description="Potentials, V (instead of a voltammogram).")
-    I: list[FiniteFloat] | None = Field(default=None, description="Currents, A, oxidation positive.")
+    E: Trace | None = Field(default=None, description="Potentials, V (instead of a voltammogram).")
+    I: Trace | None = Field(default=None, description="Currents, A, oxidation positive.")
     E_eq: FiniteFloat | None = Field(
         default=None, description="Equilibrium/formal potential, V; default (Epa+Epc)/2 of the CV."
     )
@@ -363,7 +374,7 @@ class TafelInput(ToolModel):
     temperature: float = Temperature
     area: PositiveFloat | None = Field(default=None, description="Electrode area, m^2 (to report k0).")
     concentration: PositiveFloat | None = Field(default=None, description="Bulk concentration, mol/m^3 (for k0).")
-    plot_dir: str | None = PlotDir
+    plot_dir: PathStr | None = PlotDir
 
     @model_validator(mode="after")
     def _one_source(self) -> TafelInput:
@@ -476,8 +487,8 @@ def _tafel_plot(path: Path, E: np.ndarray, I: np.ndarray, E_eq: float, res, limi
 class CottrellInput(ToolModel):
     voltammogram: Voltammogram | None = Field(default=None, description="Chronoamperogram (with t).")
     path: str | None = Field(default=None, description="Chronoamperogram file instead of inline data.")
-    t: list[FiniteFloat] | None = Field(default=None, description="Time since the step, s.")
-    I: list[FiniteFloat] | None = Field(default=None, description="Current, A.")
+    t: Trace | None = Field(default=None, description="Time since the step, s.")
+    I: Trace | None = Field(default=None, description="Current, A.")
     area: PositiveFloat = Field(description="Electrode area, m^2.")
     concentration: PositiveFloat = Field(description="Bulk concentration, mol/m^3.")
     n: int = Electrons
@@ -485,7 +496,7 @@ class CottrellInput(ToolModel):
     t_max: PositiveFloat | None = Field(default=None, description="End of the fitted window, s.")
     t_step: FiniteFloat = Field(default=0.0, description="Time of the potential step in the record, s.")
     fit_intercept: bool = Field(default=False, description="Fit a constant background current too.")
-    plot_dir: str | None = PlotDir
+    plot_dir: PathStr | None = PlotDir
 
     @model_validator(mode="after")
     def _one_source(self) -> CottrellInput:

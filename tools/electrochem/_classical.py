@@ -311,7 +311,8 @@ def randles_sevcik_D(
     f = _f(temperature)
     coeff = 0.4463 if regime == "reversible" else 0.4958
     n_eff = n if regime == "reversible" else alpha
-    D = (fit.slope / (coeff * n * FARADAY * area * concentration)) ** 2 / (n_eff * f)
+    _rising(fit, "peak_currents", "|i_p| does not rise with sqrt(v)")
+    D = _finite_result("D", (fit.slope / _charge_scale(coeff * n, area, concentration)) ** 2 / (n_eff * f))
     warnings = []
     if fit.r2 < 0.99:
         warnings.append(f"|i_p| vs sqrt(v) is not linear (R^2 = {fit.r2:.4f}): adsorption, kinetics or iR drop?")
@@ -319,7 +320,7 @@ def randles_sevcik_D(
         warnings.append("intercept differs from 0 by > 3 standard errors: check the baseline")
     return RandlesSevcikResult(
         D=float(D),
-        D_stderr=float(2 * D * fit.slope_stderr / fit.slope),
+        D_stderr=float(_finite_result("D_stderr", 2 * D * fit.slope_stderr / fit.slope)),
         fit=fit,
         regime=regime,
         coefficient=coeff,
@@ -552,7 +553,7 @@ def tafel_fit(
     if area is not None and concentration is not None:
         _positive("area", area)
         _positive("concentration", concentration)
-        k0 = float(i0 / (n * FARADAY * area * concentration))
+        k0 = float(_finite_result("k0", i0 / _charge_scale(n, area, concentration)))
     return TafelResult(
         branch, float(slope), float(tc), float(alpha), float(i0), window, line.n, float(line.r2), auto, k0, warnings
     )
@@ -575,6 +576,28 @@ class CottrellResult:
 def cottrell_current(t, D: float, *, n: int = 1, area: float, concentration: float):
     """Cottrell current nFAC (D/(π t))^½, A (sign: positive; shape of ``t``)."""
     return n * FARADAY * area * concentration * np.sqrt(D / (np.pi * np.asarray(t, float)))
+
+
+def _charge_scale(n: float, area: float, concentration: float) -> np.float64:
+    # n·F·A·c in NumPy float64: with Python floats, area·c = 1e-300 raised ZeroDivisionError or OverflowError (x**2).
+    return np.float64(n) * FARADAY * np.float64(area) * np.float64(concentration)
+
+
+def _rising(fit, field: str, why: str) -> None:
+    # D comes from the square of the slope and its error from stderr/slope: a flat or falling line has no D.
+    if not fit.slope > 0:
+        raise InvalidInput(field, f"{why}: fitted slope {fit.slope:.3g}, so no diffusion coefficient follows")
+
+
+def _finite_result(name: str, value) -> np.float64:
+    """``value`` if finite; otherwise the area and concentration are too small (or the currents too large) to invert."""
+    with np.errstate(all="ignore"):
+        value = np.float64(value)
+    if not np.isfinite(value):
+        raise InvalidInput(
+            "area", f"{name} is not finite: these currents are too large for area × concentration (check the units)"
+        )
+    return value
 
 
 def cottrell_D(
@@ -603,8 +626,10 @@ def cottrell_D(
     if m.sum() < 3:
         raise InvalidInput("t_window", f"fewer than 3 points with t in {t_window!r} s")
     fit = linear_fit(1 / np.sqrt(t[m]), np.abs(I[m]), through_origin=not fit_intercept)
-    D = np.pi * (fit.slope / (n * FARADAY * area * concentration)) ** 2
+    _rising(fit, "I", "|i| does not fall as t^-1/2 (no diffusion-limited decay)")
+    D = _finite_result("D", np.pi * (fit.slope / _charge_scale(n, area, concentration)) ** 2)
     warnings = []
     if fit.r2 < 0.995:
         warnings.append(f"|i| vs t^-1/2 is not linear (R^2 = {fit.r2:.4f}): convection, edge diffusion or kinetics?")
-    return CottrellResult(float(D), float(2 * D * fit.slope_stderr / fit.slope), fit, (float(lo), float(hi)), warnings)
+    D_stderr = float(_finite_result("D_stderr", 2 * D * fit.slope_stderr / fit.slope))
+    return CottrellResult(float(D), D_stderr, fit, (float(lo), float(hi)), warnings)

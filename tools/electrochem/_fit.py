@@ -58,6 +58,7 @@ import scipy.optimize
 from pydantic import Field
 
 from ...errors import FitDidNotConverge, InvalidInput
+from .._files import write_errors
 from ..fields import ToolModel
 from ._classical import find_cv_peaks, nicholson_k0_values, randles_sevcik_D
 from ._fit_quality import MAX_RESIDUAL_TO_NOISE, FitQuality, assess_fit
@@ -651,8 +652,9 @@ def _result(
             s = float(np.sqrt(max(cov[k, k], 0.0)))
             stderr = abs(_derivative(name, value)) * s
             ci = (float(_backward(name, theta[k] - 1.96 * s)), float(_backward(name, theta[k] + 1.96 * s)))
-            if not all(map(math.isfinite, (*ci, stderr))):  # so uncertain that exp() overflows: no interval
+            if not np.isfinite([stderr, *ci]).all():  # exp() of a huge log-scale interval: the data do not bound it
                 stderr = ci = None
+                warnings.append(f"{name} has no finite 95 % interval: these data do not bound it")
             if FITTABLE[name] != "id" and s > 1.0:
                 warnings.append(f"{name} is not identified by these data (relative uncertainty > 100 %)")
         at_bound = name in quality.at_bounds
@@ -916,6 +918,7 @@ def simulate_fit(
     return _Problem(curves, base, names, settings).currents(theta)
 
 
+@write_errors("plot_dir")
 def plot_fit(curves: Sequence[CVCurve], fitted: Sequence[np.ndarray], folder: Path, *, title: str = "") -> list[Path]:
     """Write ``cv_fit.png`` (data as points, fit as lines, per scan rate) and ``cv_residuals.png`` into ``folder``."""
     from .._figures import subplots

@@ -11,9 +11,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from ...errors import InvalidInput
-from ..fields import PositiveInt, ToolModel
+from ..fields import PathStr, PositiveInt, ToolModel
 from ..registry import Cost, tool
-from ._analysis_tools import load_voltammograms
+from ._analysis_tools import CurvePaths, Curves, load_voltammograms
 from ._fit import (
     FITTABLE,
     CandidateModel,
@@ -29,10 +29,10 @@ __all__ = ["FitCVInput", "CompareCVModelsInput", "fit_cv_tool", "compare_cv_mode
 
 
 class _FitOptions(ToolModel):
-    voltammograms: list[Voltammogram] | None = Field(
+    voltammograms: Curves | None = Field(
         default=None, description="CVs (V, A, s; each with scan_rate or t), one per scan rate, fitted jointly."
     )
-    paths: list[str] | None = Field(default=None, description="CV files instead of inline data (format detected).")
+    paths: CurvePaths | None = Field(default=None, description="CV files instead of inline data (format detected).")
     fixed: dict[str, float] = Field(
         description="Known parameters in SI: must include area (m^2) and c_bulk (mol/m^3) unless fitted; "
         "optional T (K), n, D_O/D_R (m^2/s), E0 (V), k_chem (1/s), lambda_eV (eV), R_u (ohm), C_dl (F)."
@@ -56,7 +56,7 @@ class _FitOptions(ToolModel):
     )
     max_points: int = Field(default=1000, ge=50, le=5000, description="Samples kept per curve (thinning).")
     seed: int = Field(default=0, description="Seed of differential evolution.")
-    plot_dir: str | None = Field(default=None, description="Folder for cv_fit.png and cv_residuals.png.")
+    plot_dir: PathStr | None = Field(default=None, description="Folder for cv_fit.png and cv_residuals.png.")
 
     @model_validator(mode="after")
     def _check(self):

@@ -27,13 +27,15 @@ import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from ...errors import InvalidInput, MalformedFile
-from ..fields import FiniteFloat, PositiveFloat, ToolModel
+from .._files import read_user_file
+from ..fields import MAX_POINTS, Capped, PositiveFloat, ScanRate, ToolModel, Trace
+from ..registry import invalid_input_from
 
 __all__ = [
     "FileFormat",
@@ -50,6 +52,9 @@ __all__ = [
 ]
 
 FileFormat = Literal["csv", "mpt", "chi", "dta"]
+
+
+_CycleIndex = Annotated[list[int], Capped(MAX_POINTS, "one per sample")]
 
 
 class VoltammogramMetadata(ToolModel):
@@ -81,11 +86,11 @@ class Voltammogram(ToolModel):
     Also used for chronoamperograms, where ``E`` is (nearly) constant and ``t`` is required.
     """
 
-    E: list[FiniteFloat] = Field(description="Electrode potential, V (vs the file's reference), shape (n,).")
-    I: list[FiniteFloat] = Field(description="Current, A, oxidation positive, shape (n,).")
-    t: list[FiniteFloat] | None = Field(default=None, description="Time, s, shape (n,).")
-    cycle: list[int] | None = Field(default=None, description="Cycle (or curve/segment) index per point, shape (n,).")
-    scan_rate: PositiveFloat | None = Field(default=None, description="Scan rate |dE/dt|, V/s.")
+    E: Trace = Field(description="Electrode potential, V (vs the file's reference), shape (n,).")
+    I: Trace = Field(description="Current, A, oxidation positive, shape (n,).")
+    t: Trace | None = Field(default=None, description="Time, s, shape (n,).")
+    cycle: _CycleIndex | None = Field(default=None, description="Cycle (or curve/segment) index per point, shape (n,).")
+    scan_rate: ScanRate | None = Field(default=None, description="Scan rate |dE/dt|, V/s.")
     metadata: VoltammogramMetadata = Field(default_factory=VoltammogramMetadata)
 
     @model_validator(mode="after")
@@ -251,14 +256,11 @@ def _find_role(names: Sequence[str], role: str) -> int | None:
 
 
 def _read_text(path: Path) -> tuple[list[str], str]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInput("path", f"file not found: {path}") from None
-    except IsADirectoryError:
-        raise InvalidInput("path", f"is a directory, not a file: {path}") from None
+    raw = read_user_file(path)
     if not raw.strip():
         raise MalformedFile(str(path), "file is empty", line=1)
+    if b"\x00" in raw[:65536]:  # text exports never hold NUL bytes; binary (or UTF-16) files do
+        raise MalformedFile(str(path), "binary data, not a text export (save it as CSV/TXT in UTF-8 or Windows-1252)")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:  # EC-Lab and CHI write Windows-1252 ("cm²", "µ")
@@ -310,14 +312,18 @@ def _finish(E, I, t, cycle, meta: VoltammogramMetadata, scan_rate: float | None)
     if scan_rate is None:
         why = "no scan rate in the header and no time column to estimate it from; give scan_rate (V/s)"
         meta = meta.model_copy(update={"missing": {**meta.missing, "scan_rate": why}})
-    return Voltammogram(
-        E=E.tolist(),
-        I=I.tolist(),
-        t=None if t is None else t.tolist(),
-        cycle=None if cycle is None else [int(c) for c in cycle],
-        scan_rate=scan_rate,
-        metadata=meta,
-    )
+    try:
+        return Voltammogram(
+            E=E.tolist(),
+            I=I.tolist(),
+            t=None if t is None else t.tolist(),
+            cycle=None if cycle is None else [int(c) for c in cycle],
+            scan_rate=scan_rate,
+            metadata=meta,
+        )
+    except ValidationError as err:  # the file's data break the model (one row, inf, too many rows): a bad file
+        bad = invalid_input_from(err)
+        raise MalformedFile(meta.source_path or "<data>", f"{bad.field}: {bad.reason}") from None
 
 
 # ------------------------------------------------------------------------------------------------------- CSV ----
@@ -738,11 +744,7 @@ def _dta_instrument(header: dict[str, str]) -> str:
 def detect_format(path: str | Path) -> FileFormat:
     """Guess the layout from the first lines (magic strings), falling back to the extension, then CSV."""
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(4096).decode("utf-8", errors="replace")
-    except FileNotFoundError:
-        raise InvalidInput("path", f"file not found: {path}") from None
+    head = read_user_file(path, head=4096).decode("utf-8", errors="replace")
     first = head.lstrip("\ufeff").splitlines()[:1]
     if first and first[0].startswith("EC-Lab ASCII FILE"):
         return "mpt"

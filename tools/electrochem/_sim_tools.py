@@ -13,8 +13,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from ...errors import InvalidInput
-from ..fields import FiniteFloat, NonNegativeFloat, PositiveFloat, PositiveInt, ToolModel
+from ...errors import InvalidInput, SimulationFailed
+from .._files import write_errors
+from ..fields import FiniteFloat, NonNegativeFloat, PathStr, PositiveFloat, PositiveInt, ToolModel
 from ..registry import Cost, tool
 from ._adsorbed import adsorbed_cv_current
 from ._grid import GridSpec
@@ -109,7 +110,7 @@ class CellInput(ToolModel):
     grid_h0: PositiveFloat = Field(default=5e-4, description="First grid spacing, in units of sqrt(D t_total).")
     grid_gamma: float = Field(default=1.12, ge=1.0, le=2.0, description="Grid expansion factor.")
     max_points: PositiveInt = Field(default=2000, le=100_000, description="Samples returned (evenly thinned).")
-    plot_path: str | None = Field(default=None, description="Write a PNG plot of the result to this path.")
+    plot_path: PathStr | None = Field(default=None, description="Write a PNG plot of the result to this path.")
 
     # Cross-field checks live in check() (called by the tools), not in a pydantic model validator, so that the
     # InvalidInput keeps the name of the field at fault.
@@ -184,12 +185,26 @@ class CellInput(ToolModel):
         )
 
 
+def _finite_current(current, E: np.ndarray) -> np.ndarray:
+    """The simulated current as an array, or :class:`SimulationFailed` saying where and why it is not finite."""
+    current = np.asarray(current)
+    bad = ~np.isfinite(current)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise SimulationFailed(
+            f"the simulated current is not finite from sample {k} on (E = {E[k]:.4g} V): a rate or an exponential of "
+            "the overpotential overflowed float64; narrow the potential window or use less extreme rate constants"
+        )
+    return current
+
+
 def _thin(n: int, max_points: int) -> np.ndarray:
     if n <= max_points:
         return np.arange(n)
     return np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
 
 
+@write_errors("plot_path")
 def _plot(path: str, x, y, xlabel: str, title: str) -> str:
     from .._figures import subplots
 
@@ -273,7 +288,7 @@ def simulate_cv(inp: SimulateCVInput) -> SimulateCVOutput:
     """
     inp.check()
     t, E = inp.program()
-    current = inp.current(E, t[1] - t[0])
+    current = _finite_current(inp.current(E, t[1] - t[0]), E)
     peaks = None
     if inp.report_peaks:
         found = cv_peaks(E, current)
@@ -334,7 +349,7 @@ def simulate_ca(inp: SimulateCAInput) -> SimulateCAOutput:
     """
     inp.check()
     t, E = inp.program()
-    current = inp.current(E, inp.dt)
+    current = _finite_current(inp.current(E, inp.dt), E)
     plot = _plot(inp.plot_path, t, current, "t / s", f"CA {inp.mechanism}/{inp.kinetics}") if inp.plot_path else None
     keep = _thin(E.size, inp.max_points)
     return SimulateCAOutput(

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...errors import InvalidInput
+from ..fields import MAX_POINTS
 
 __all__ = ["cv_waveform", "lsv_waveform", "step_waveform", "uniform_program"]
 
@@ -37,9 +38,10 @@ def _piecewise_linear(corners: Sequence[float], scan_rate: float, dE: float) -> 
         raise InvalidInput("E_vertex", "each sweep must change the potential (a vertex equals its neighbour)")
     t_corner = np.concatenate([[0.0], np.cumsum(legs)]) / scan_rate
     dt = dE / scan_rate
-    n = int(round(t_corner[-1] / dt)) + 1
-    if n > 2_000_000:
-        raise InvalidInput("dE", f"{n} samples is too many; use a larger potential step")
+    steps = t_corner[-1] / dt  # may be inf for a 1e308 V window: compare before converting to int
+    if not steps < MAX_POINTS:
+        raise InvalidInput("dE", f"{steps:.3g} samples exceed the limit of {MAX_POINTS:,}; use a larger step dE")
+    n = int(round(steps)) + 1
     t = np.arange(n) * dt
     return t, np.interp(t, t_corner, corners)
 
@@ -122,15 +124,16 @@ def step_waveform(
     if len(steps) != len(times) or not steps:
         raise InvalidInput("durations", f"need one duration per step; got {len(times)} for {len(steps)} steps")
     dt = _positive("dt", dt)
+    # Count the samples before allocating any: durations = [1e308] with dt = 1e-300 once asked for 1.78 PiB.
+    counts = [_positive("durations", t_k) / dt for t_k in times]
+    if not sum(counts) < MAX_POINTS:
+        raise InvalidInput("dt", f"{sum(counts):.3g} samples exceed the limit of {MAX_POINTS:,}; use a larger dt")
     values = [np.array([_finite("E_initial", steps[0] if E_initial is None else E_initial)])]
-    for E_k, t_k in zip(steps, times, strict=True):
-        n_k = int(round(_positive("durations", t_k) / dt))
-        if n_k < 1:
+    for E_k, t_k, n_k in zip(steps, times, counts, strict=True):
+        if round(n_k) < 1:
             raise InvalidInput("durations", f"{t_k} s is shorter than one time step dt = {dt} s")
-        values.append(np.full(n_k, _finite("E_steps", E_k)))
+        values.append(np.full(int(round(n_k)), _finite("E_steps", E_k)))
     E = np.concatenate(values)
-    if E.size > 2_000_000:
-        raise InvalidInput("dt", f"{E.size} samples is too many; use a larger time step")
     return np.arange(E.size) * dt, E
 
 
@@ -148,6 +151,9 @@ def uniform_program(t: Sequence[float], E: Sequence[float], dt: float | None = N
     if np.any(np.diff(t) <= 0):
         raise InvalidInput("t", f"must increase strictly (fails at index {int(np.argmin(np.diff(t) > 0)) + 1})")
     dt = float(np.median(np.diff(t))) if dt is None else _positive("dt", dt)
-    n = int(math.floor((t[-1] - t[0]) / dt + 1e-9)) + 1
+    steps = (t[-1] - t[0]) / dt
+    if not steps < MAX_POINTS:
+        raise InvalidInput("dt", f"{steps:.3g} samples exceed the limit of {MAX_POINTS:,}; use a larger dt")
+    n = int(math.floor(steps + 1e-9)) + 1
     grid = np.arange(n) * dt
     return grid, np.interp(grid + t[0], t, E)

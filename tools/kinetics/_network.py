@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ...errors import InvalidInput
-from ..fields import ToolModel
+from ..fields import Name, ToolModel
 from ..registry import invalid_input_from
 
 __all__ = [
@@ -123,12 +123,12 @@ class Reaction(ToolModel):
 class ReactionSpec(ToolModel):
     """A reaction as a tool argument: an equation string plus optional constants and name."""
 
-    equation: str = Field(description="e.g. 'E + S <-> ES' or '2 A -> B'; '0' or '∅' for an empty side.")
+    equation: Name = Field(description="e.g. 'E + S <-> ES' or '2 A -> B'; '0' or '∅' for an empty side.")
     k_forward: PositiveK | None = Field(default=None, description="Forward constant, (m³/mol)^(n-1)/s for order n.")
     k_reverse: PositiveK | None = Field(
         default=None, description="Reverse constant, (m³/mol)^(m-1)/s; reversible only."
     )
-    name: str | None = Field(default=None, description="Optional unique reaction name.")
+    name: Name | None = Field(default=None, description="Optional unique reaction name.")
 
 
 def _parse_side(text: str, where: str) -> dict[str, int]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import InvalidInput
+from .._files import write_errors
 
 __all__ = ["plot_time_course", "plot_dose_response", "check_png_path", "sha256_of"]
 
@@ -30,6 +31,7 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@write_errors("plot_path")
 def _save(fig, path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")

@@ -21,6 +21,7 @@ import yaml
 from pydantic import ValidationError
 
 from ...errors import InvalidInput, MalformedFile
+from .._files import read_user_text
 from ..registry import invalid_input_from
 from ._model import Mechanism
 
@@ -106,10 +107,7 @@ def mechanism_from_omebench(record: Mapping[str, Any], *, where: str = "") -> Me
 
 
 def _read_records(path: Path) -> list[Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise MalformedFile(str(path), f"cannot read: {err.strerror}") from None
+    text = read_user_text(path)
     if path.suffix == ".jsonl":
         records = []
         for n, line in enumerate(text.splitlines(), 1):
@@ -225,10 +223,7 @@ def load_mechanism(path: str | os.PathLike[str]) -> Mechanism:
         The content is not a valid mechanism; ``field`` names the problem.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise MalformedFile(str(path), f"cannot read: {err.strerror}") from None
+    text = read_user_text(path)
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)

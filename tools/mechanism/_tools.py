@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from ...errors import InvalidInput
-from ..fields import Fraction, ToolModel
+from ..fields import Fraction, PathStr, ToolModel
 from ..registry import Cost, tool
 from ._checks import ValidationReport, validate_mechanism
 from ._compare import Comparison, compare_mechanisms
@@ -32,7 +32,7 @@ class MechanismSource(ToolModel):
     """A mechanism given inline or as a file path (our YAML/JSON format, or one oMeBench record)."""
 
     mechanism: Mechanism | None = Field(default=None, description="The mechanism itself.")
-    path: str | None = Field(default=None, description="Path to a .yaml/.yml/.json mechanism file.")
+    path: PathStr | None = Field(default=None, description="Path to a .yaml/.yml/.json mechanism file.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> MechanismSource:

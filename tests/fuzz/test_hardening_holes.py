@@ -1,0 +1,151 @@
+"""The holes issue 12 found on the old code, one test each (each failed there with a non-Labwright exception or ran
+for minutes): hostile paths, a 100k-character SMILES, s = 2**63, t_end = 1e308, area·c = 1e-300, a NaN current and a
+petabyte chronoamperogram. File errors reach callers as InvalidInput: the registry re-raises a MalformedFile with the
+tool's name."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import labwright
+import pytest
+from labwright.errors import InvalidInput, LabwrightError, SimulationFailed
+
+EVENTS = [
+    {"source": ["insulin"], "relation": "activates", "target": ["insulin receptor"]},
+    {"source": ["insulin receptor", "IRS1"], "relation": "phosphorylates", "target": ["PI3K"]},
+]
+
+
+def _fails_fast(tool: str, args: dict, error: type[LabwrightError], field: str | None = None, seconds: float = 10.0):
+    """Call ``tool``; it must raise ``error`` (naming ``field``) within ``seconds`` (the old code took minutes)."""
+    t0 = time.perf_counter()
+    with pytest.raises(error) as err:
+        labwright.call_tool(tool, args)
+    assert time.perf_counter() - t0 < seconds
+    if field is not None:
+        assert err.value.field == field, err.value
+    return err.value
+
+
+@pytest.mark.parametrize(
+    ("tool", "key", "extra"),
+    [
+        ("read_voltammogram", "path", {}),
+        ("validate_mechanism", "path", {}),
+        ("kg_stats", "store_path", {}),
+        ("kg_export", "path", {}),
+    ],
+)
+def test_nul_byte_in_a_path_names_the_field(tool, key, extra, tmp_path):
+    # Old code: ValueError("embedded null byte") from the OS layer.
+    err = _fails_fast(tool, {key: str(tmp_path / "a\x00b.csv"), **extra}, InvalidInput)
+    assert key in err.field and "NUL" in err.reason
+
+
+def test_a_directory_is_not_a_data_file(tmp_path):
+    # Old code: IsADirectoryError from the mechanism reader, sqlite OperationalError for a store path.
+    _fails_fast("validate_mechanism", {"path": str(tmp_path)}, InvalidInput, "path")
+    _fails_fast("read_voltammogram", {"path": str(tmp_path)}, InvalidInput, "path")
+    _fails_fast("kg_stats", {"store_path": str(tmp_path)}, InvalidInput, "store_path")
+
+
+def test_dev_zero_is_refused_before_reading(tmp_path):
+    # Old code: MemoryError (or no end) reading /dev/zero to its end; reached here through a symlink as well.
+    link = tmp_path / "data.csv"
+    link.symlink_to("/dev/zero")
+    for path in ("/dev/zero", str(link)):
+        err = _fails_fast("read_voltammogram", {"path": path}, InvalidInput, "path")
+        assert "device" in err.reason
+
+
+def test_a_fifo_is_refused_instead_of_blocking(tmp_path):
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    _fails_fast("validate_mechanism", {"path": str(fifo)}, InvalidInput, "path")
+
+
+def test_binary_and_invalid_utf8_files_are_malformed(tmp_path):
+    # Old code: UnicodeDecodeError from the mechanism reader.
+    binary = tmp_path / "mech.yaml"
+    binary.write_bytes(bytes(range(256)) * 16)
+    _fails_fast("validate_mechanism", {"path": str(binary)}, InvalidInput, "path")
+    csv = tmp_path / "cv.csv"
+    csv.write_bytes(b"E,I\n\x00\x01\x02" + bytes(range(256)))
+    err = _fails_fast("read_voltammogram", {"path": str(csv)}, InvalidInput, "path")
+    assert "binary" in err.reason
+
+
+def test_store_path_that_is_not_a_database(tmp_path):
+    # Old code: sqlite3.DatabaseError("file is not a database").
+    bad = tmp_path / "notes.sqlite"
+    bad.write_bytes(b"just some text, not SQLite\n" * 100)
+    _fails_fast("kg_stats", {"store_path": str(bad)}, InvalidInput, "store_path")
+
+
+def test_kg_export_never_replaces_a_device(tmp_path):
+    # Old code: the atomic os.replace swapped the device node for the JSON export (seen as root on /dev/zero).
+    labwright.call_tool("kg_ingest_events", {"events": EVENTS, "document_id": "d1"})
+    link = tmp_path / "out.json"
+    link.symlink_to("/dev/null")
+    _fails_fast("kg_export", {"path": str(link)}, InvalidInput, "path")
+    assert link.is_symlink() and os.path.realpath(link) == "/dev/null"
+
+
+def test_100k_character_smiles_is_refused_at_once():
+    # Old code: RDKit canonicalised 100,000 carbons for > 150 s.
+    err = _fails_fast("canonicalize_smiles", {"smiles": "C" * 100_000}, InvalidInput, "smiles", seconds=1.0)
+    assert "2,000" in err.reason
+
+
+def test_non_ascii_smiles_is_refused():
+    # Old code: RDKit's logging bridge raised SystemError on undecodable characters.
+    _fails_fast("describe_molecule", {"smiles": "\x93´\U000fc2d9gR9©@"}, InvalidInput, "smiles")
+
+
+@pytest.mark.parametrize("tool", ["kg_stats", "kg_hypotheses", "kg_paths"])
+def test_s_above_the_largest_hyperedge(tool):
+    # Old code: s = 2**63 computed n_nodes ** s, for > 150 s.
+    labwright.call_tool("kg_ingest_events", {"events": EVENTS, "document_id": "d1"})
+    args = {"s": 2**63} if tool == "kg_stats" else {"a": "insulin", "b": "PI3K", "s": 2**63, "use_llm": False}
+    if tool == "kg_paths":
+        args.pop("use_llm")
+    err = _fails_fast(tool, args, InvalidInput, "s", seconds=5.0)
+    assert "largest hyperedge" in err.reason
+    ok = labwright.call_tool(tool, {**args, "s": 3})  # the largest edge has 3 nodes: allowed
+    assert ok is not None
+
+
+def test_ssa_with_t_end_1e308_is_bounded():
+    # Old code: 200 trajectories × 10^7 events each, 69 s, before failing.
+    args = {"reactions": ["0 -> X; kf=5", "X -> 0; kf=0.5"], "initial": {"X": 0}, "t_end": 1e308}
+    _fails_fast("simulate_ssa", {**args, "max_events": 10_000_000}, InvalidInput, "max_events", seconds=1.0)
+    with pytest.raises(SimulationFailed, match="limit of"):  # the default budget runs out quickly and says so
+        labwright.call_tool("simulate_ssa", {**args, "n_trajectories": 1000, "n_points": 3})
+
+
+@pytest.mark.parametrize(("area", "concentration"), [(1e-300, 1.0), (1e-300, 1e-300)])
+def test_cottrell_with_tiny_area_times_concentration(area, concentration):
+    # Old code: OverflowError (1e-300) and ZeroDivisionError (1e-600 underflows to 0).
+    t = [0.05 * i for i in range(1, 100)]
+    current = [96485 * 1e-6 * math.sqrt(1e-9 / (math.pi * x)) for x in t]
+    args = {"t": t, "I": current, "area": area, "concentration": concentration}
+    err = _fails_fast("cottrell_analysis", args, InvalidInput, "area")
+    assert "not finite" in err.reason and "area" in err.field
+
+
+def test_simulate_cv_nan_current_is_a_simulation_failure():
+    # Old code: the NaN current reached the output model and failed as a pydantic ValidationError.
+    args = {"E_start": -50.0, "E_vertex": 50.0, "scan_rate": 0.1, "dE": 0.05, "k0": 1e300}
+    with pytest.raises(SimulationFailed, match="not finite"):
+        labwright.call_tool("simulate_cv", args)
+
+
+def test_simulate_ca_petabyte_request_is_refused_before_allocating():
+    # Old code: numpy asked for 1.78 PiB (MemoryError), or OverflowError converting inf samples to int.
+    for durations, dt in (([1e308], 1e-300), ([5e14], 5e-3)):
+        args = {"E_initial": -0.5, "E_steps": [0.5], "durations": durations, "dt": dt}
+        err = _fails_fast("simulate_ca", args, InvalidInput, "dt", seconds=1.0)
+        assert "limit" in err.reason
