@@ -270,6 +270,7 @@ REPO = Path(__file__).resolve().parents[2]
 _CV = REPO / "examples" / "data" / "redox_kinetics" / "cv_0.1Vps.csv"
 _CA = REPO / "tests" / "electrochem" / "data" / "ca_chi.txt"
 _MECH = sorted((REPO / "examples" / "data" / "mechanisms" / "textbook").glob("*.yaml"))[0]
+_SBML = REPO / "examples" / "data" / "sbml" / "BIOMD0000000010.xml"
 
 
 def _voltammogram() -> dict:
@@ -343,6 +344,15 @@ def seeds() -> dict[str, list[dict]]:
         "kg_paths": [{"a": "insulin", "b": "AKT", "k": 2}],
         "kg_hypotheses": [{"a": "insulin", "b": "AKT", "k": 2, "use_llm": False}],
         "kg_export": [{"path": "export.hif.json"}, {"path": "around.hif.json", "around": ["insulin"]}],
+        "kg_ingest_batch": [{"documents": [{"id": "b1", "text": text}, {"id": "b2", "text": "AKT inhibits FOXO1."}],
+                             "extractor": "offline"}],
+        "sweep_cv": [{"cell": {"E_start": -0.3, "E_vertex": 0.3, "scan_rate": 0.1, "dE": 0.005},
+                      "vary": {"k0": [1e-3, 1e-2], "alpha": [0.4, 0.6]}, "chunk_size": 2}],
+        "batch_fit_cv": [{"datasets": [{"voltammograms": [v], "fixed": {"area": 1e-6, "c_bulk": 1.0},
+                                        "max_iterations": 2}]}],
+        "load_sbml": [{"sbml": str(_SBML)}],
+        "simulate_sbml": [{"sbml": str(_SBML), "t_end": 10.0, "n_points": 20}],
+        "export_sbml": [{"reactions": cycle, "initial": {"A": 1.0}}, {"reactions": _NET, "path": "net.xml"}],
     }  # fmt: skip
 
 
