@@ -542,10 +542,33 @@ class KnowledgeStore:
         if row is None:
             row = self.conn.execute("SELECT node_id FROM aliases WHERE alias = ?", (normalise_text(name),)).fetchone()
         if row is None:
+            row = self._phrase_containing(name, field)
+        if row is None:
             err = NotFound(f"no node named {name!r} in the knowledge store (field '{field}'){self._suggest(name)}")
             err.field = field  # same attribute as InvalidInput, for callers that report fields
             raise err
         return int(row[0])
+
+    def _phrase_containing(self, name: str, field: str) -> tuple[int] | None:
+        """The one stored concept whose name has ``name`` as a whole-word modifier or head ("PCL" -> "pcl scaffold").
+
+        Extraction keeps whole noun phrases, so a person's short name for a concept is often part of one. Only a
+        whole-word match at either end of the names of exactly one node counts; several are refused by name, never
+        guessed.
+        """
+        text = normalise_text(name)
+        if not text:
+            return None
+        rows = self.conn.execute(
+            "SELECT DISTINCT node_id FROM aliases WHERE alias LIKE ? ESCAPE '\\' OR alias LIKE ? ESCAPE '\\' LIMIT 6",
+            (_like_literal(text) + " %", "% " + _like_literal(text)),
+        ).fetchall()
+        if len(rows) > 1:
+            names = ", ".join(sorted(n.key.removeprefix("text:") for n in self.nodes(r[0] for r in rows).values()))
+            err = NotFound(f"{name!r} is part of several concepts in the knowledge store ({names}); name one")
+            err.field = field
+            raise err
+        return (rows[0][0],) if rows else None
 
     def _suggest(self, name: str) -> str:
         text = normalise_text(name)
@@ -727,3 +750,8 @@ def open_store(path: str | Path | None = None, *, readonly: bool = False) -> Kno
     """Open the store at ``path``, or at ``settings.knowledge_path`` (``LABWRIGHT_KNOWLEDGE_DB``) by default;
     ``readonly``: see :class:`KnowledgeStore`."""
     return KnowledgeStore(path if path is not None else get_settings().knowledge_path, readonly=readonly)
+
+
+def _like_literal(text: str) -> str:
+    """``text`` with SQL LIKE wildcards escaped (``ESCAPE '\\'``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -309,3 +309,25 @@ def test_malformed_events_file_names_the_line_and_writes_nothing(tmp_path):
     csv.write_text("subject,relation\nx,y\n")
     with pytest.raises(MalformedFile, match="missing column"):
         ingest_events(store, read_events(csv), document_id="bad")
+
+
+def test_a_short_name_resolves_to_the_one_noun_phrase_that_contains_it(tmp_path):
+    store = KnowledgeStore(tmp_path / "kg.sqlite")
+    events = [
+        {"source": ["hydrogen peroxide"], "relation": "oxidises", "target": ["PCL scaffolds"], "document": "d1"},
+        {"source": ["ceria nanoparticles"], "relation": "scavenge", "target": ["hydrogen peroxide"], "document": "d1"},
+        {"source": ["bone scaffold"], "relation": "contains", "target": ["hydroxyapatite"], "document": "d2"},
+    ]
+    ingest_events(store, events)
+    pcl = store.resolve("PCL")  # the modifier of exactly one stored phrase
+    assert (
+        store.nodes([pcl])[pcl].key == store.nodes([store.resolve("PCL scaffolds")])[store.resolve("PCL scaffolds")].key
+    )
+    assert store.resolve("peroxide") == store.resolve("hydrogen peroxide")  # the head noun of exactly one phrase
+    with pytest.raises(NotFound, match="several concepts.*bone scaffold.*pcl scaffold"):
+        store.resolve("scaffold")  # two phrases end in it: refused by name, never guessed
+    assert store.resolve("oxide") == store.resolve("cerium oxide")  # "ceria nanoparticles", by the synonym table
+    with pytest.raises(NotFound, match="no node named 'hydroxy'"):
+        store.resolve("hydroxy")  # not a whole word of any name ("hydroxyapatite" does not count)
+    with pytest.raises(NotFound):
+        store.resolve("%")  # LIKE wildcards are literal
