@@ -127,8 +127,8 @@ class _PipeMeter:
             raise BudgetExhausted(value)
         return value
 
-    def allow(self, max_tokens: int) -> int:
-        return self._ask("allow", max_tokens)
+    def allow(self, max_tokens: int, prompt_tokens: int = 0) -> int:
+        return self._ask("allow", max_tokens, prompt_tokens)
 
     def record(self, tokens: int, *, label: str) -> None:
         self._ask("record", tokens, label)
@@ -139,7 +139,7 @@ def _answer_meter(conn: Any, question: tuple, scope: CallScope | None) -> None:
     meter = scope.meter if scope is not None else None
     try:
         if question[1] == "allow":
-            value = meter.allow(question[2]) if meter is not None else question[2]
+            value = meter.allow(question[2], question[3]) if meter is not None else question[2]
         else:
             value = meter.record(question[2], label=question[3]) if meter is not None else None
     except BudgetExhausted as err:
