@@ -120,8 +120,8 @@ class _PipeMeter:
     def __init__(self, conn: Any):
         self.conn = conn
 
-    def _ask(self, *question: Any) -> Any:
-        self.conn.send(("meter", *question))
+    def _ask(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        self.conn.send(("meter", method, args, kwargs))
         kind, value = self.conn.recv()
         if kind == "exhausted":
             raise BudgetExhausted(value)
@@ -131,17 +131,18 @@ class _PipeMeter:
         return self._ask("allow", max_tokens, prompt_tokens)
 
     def record(self, tokens: int, *, label: str) -> None:
-        self._ask("record", tokens, label)
+        self._ask("record", tokens, label=label)
 
 
 def _answer_meter(conn: Any, question: tuple, scope: CallScope | None) -> None:
     """Answer a worker's meter question with the run's meter (none: the tool's own cap, nothing recorded)."""
+    _, method, args, kwargs = question
     meter = scope.meter if scope is not None else None
     try:
-        if question[1] == "allow":
-            value = meter.allow(question[2], question[3]) if meter is not None else question[2]
+        if meter is not None:
+            value = getattr(meter, {"allow": "allow", "record": "record"}[method])(*args, **kwargs)
         else:
-            value = meter.record(question[2], label=question[3]) if meter is not None else None
+            value = args[0] if method == "allow" else None
     except BudgetExhausted as err:
         conn.send(("exhausted", str(err)))
         return
