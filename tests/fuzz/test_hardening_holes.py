@@ -161,3 +161,11 @@ def test_cme_prices_its_direct_solve():
     large = spec.estimate_cost({"reactions": three, "initial": {"X": 0}}).seconds
     assert small < 2.0 and large > 600.0
     _fails_fast("cme_stationary", {"reactions": three, "initial": {"X": 0}, "max_states": 2_000_000}, InvalidInput)
+
+
+def test_found_by_make_fuzz_lone_surrogate_and_empty_sweep():
+    # kg_ingest_text: a lone surrogate in the title reached SQLite (UnicodeEncodeError). simulate_cv: a 1e-99 V window
+    # gave a one-sample program, and t[1] raised IndexError.
+    _fails_fast("kg_ingest_text", {"text": "abc", "document_id": "d", "title": "\ud800"}, InvalidInput, "title")
+    args = {"E_start": -1e-99, "E_vertex": 1e-231, "scan_rate": 0.1, "report_peaks": False}
+    _fails_fast("simulate_cv", args, InvalidInput, "E_vertex")
