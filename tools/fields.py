@@ -138,8 +138,19 @@ def _no_nul(value: str) -> str:
     return value
 
 
-Text = Annotated[str, Capped(MAX_TEXT_CHARS, "1 MB of text is a few hundred pages; split longer documents")]
-Name = Annotated[str, Capped(MAX_NAME_CHARS, "no name, label, unit or equation needs more")]
+def _utf8(value: str) -> str:
+    # A lone surrogate (e.g. "\ud800") is a valid Python str but has no UTF-8 form: SQLite and files cannot store it.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InvalidInput("", f"{value[err.start]!r} at position {err.start} has no UTF-8 encoding") from None
+    return value
+
+
+Text = Annotated[
+    str, Capped(MAX_TEXT_CHARS, "1 MB of text is a few hundred pages; split longer documents"), AfterValidator(_utf8)
+]
+Name = Annotated[str, Capped(MAX_NAME_CHARS, "no name, label, unit or equation needs more"), AfterValidator(_utf8)]
 PathStr = Annotated[str, Capped(MAX_PATH_CHARS, "PATH_MAX on Linux"), AfterValidator(_no_nul)]
 
 

@@ -102,7 +102,8 @@ def test_100k_character_smiles_is_refused_at_once():
 
 def test_non_ascii_smiles_is_refused():
     # Old code: RDKit's logging bridge raised SystemError on undecodable characters.
-    _fails_fast("describe_molecule", {"smiles": "\x93´\U000fc2d9gR9©@"}, InvalidInput, "smiles")
+    found = "\x93´\U000fc2d9gR9©@\U00103681謓\U00098c4b-\U000ab4b5\U000bb2de&£e\U00063584\x8a½ÞÔ4\x9f𐀜îa桹\U00040c1f;"
+    _fails_fast("describe_molecule", {"smiles": found}, InvalidInput, "smiles")  # as the fuzzer found it
 
 
 @pytest.mark.parametrize("tool", ["kg_stats", "kg_hypotheses", "kg_paths"])
@@ -149,3 +150,22 @@ def test_simulate_ca_petabyte_request_is_refused_before_allocating():
         args = {"E_initial": -0.5, "E_steps": [0.5], "durations": durations, "dt": dt}
         err = _fails_fast("simulate_ca", args, InvalidInput, "dt", seconds=1.0)
         assert "limit" in err.reason
+
+
+def test_cme_prices_its_direct_solve():
+    # Found by the fuzzer: three species at the default caps (10^6 states, cut to max_states) ran for minutes on an
+    # estimate of 1 s. Measured 9,261 states in 6 s and 68,921 in > 5 min; the estimate now grows ~n².
+    spec = labwright.get_tool("cme_stationary")
+    three = [f"0 -> {x}; kf=5" for x in "XYZ"] + [f"{x} -> 0; kf=0.5" for x in "XYZ"]
+    small = spec.estimate_cost({"reactions": three[::3], "initial": {"X": 0}, "max_counts": {"X": 80}}).seconds
+    large = spec.estimate_cost({"reactions": three, "initial": {"X": 0}}).seconds
+    assert small < 2.0 and large > 600.0
+    _fails_fast("cme_stationary", {"reactions": three, "initial": {"X": 0}, "max_states": 2_000_000}, InvalidInput)
+
+
+def test_found_by_make_fuzz_lone_surrogate_and_empty_sweep():
+    # kg_ingest_text: a lone surrogate in the title reached SQLite (UnicodeEncodeError). simulate_cv: a 1e-99 V window
+    # gave a one-sample program, and t[1] raised IndexError.
+    _fails_fast("kg_ingest_text", {"text": "abc", "document_id": "d", "title": "\ud800"}, InvalidInput, "title")
+    args = {"E_start": -1e-99, "E_vertex": 1e-231, "scan_rate": 0.1, "report_peaks": False}
+    _fails_fast("simulate_cv", args, InvalidInput, "E_vertex")

@@ -42,6 +42,8 @@ def _piecewise_linear(corners: Sequence[float], scan_rate: float, dE: float) -> 
     if not steps < MAX_POINTS:
         raise InvalidInput("dE", f"{steps:.3g} samples exceed the limit of {MAX_POINTS:,}; use a larger step dE")
     n = int(round(steps)) + 1
+    if n < 2:  # e.g. a 1e-99 V window: no step of dE fits, so there is no sweep to simulate
+        raise InvalidInput("E_vertex", f"the sweep spans less than one potential step dE = {dE:g} V")
     t = np.arange(n) * dt
     return t, np.interp(t, t_corner, corners)
 
