@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
 from ..errors import InvalidInput
-from ..tools._files import check_output_file, read_user_file, write_errors
+from ..tools._files import check_output_file, read_user_file, user_path, write_errors
 from ..tools.fields import MAX_LIST_ITEMS, Capped, Name, PathStr, Text, ToolModel
 from ..tools.registry import Cost, tool
 from ._hif import write_hif
@@ -43,7 +42,8 @@ _STORE_FIELD = Field(default=None, description="SQLite file of the store; defaul
 
 
 def _open(path: str | None, *, readonly: bool = False) -> KnowledgeStore:
-    where = check_output_file(Path(path).expanduser(), field="store_path") if path else None  # no devices, folders
+    # No devices or folders, and no '~user' that does not exist.
+    where = check_output_file(user_path(path, field="store_path"), field="store_path") if path else None
     try:
         return open_store(where, readonly=readonly)
     except (OSError, sqlite3.DatabaseError) as err:  # a folder, a device, a non-SQLite file, an unwritable place

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..errors import InvalidInput
+from ..tools._files import user_path
 from ..tools.fields import ToolModel
 from ..tools.registry import Cost, invalid_input_from, tool
 from ._executor import Backend, Executor, TaskResult, make_executor
@@ -318,7 +319,6 @@ def _ingest_cost(inp: IngestBatchInput) -> Cost:
 def kg_ingest_batch(inp: IngestBatchInput) -> IngestBatchOutput:
     """Ingest many documents into the knowledge store: extraction in parallel (locally or on Ray), writing here in
     one transaction, with the same provenance as kg_ingest_text."""
-    from pathlib import Path
 
     from ..knowledge._ingest import Document, extraction_from_json, ingest_documents
     from ..knowledge._once import exactly_once
@@ -349,6 +349,6 @@ def kg_ingest_batch(inp: IngestBatchInput) -> IngestBatchOutput:
             **report.as_dict(),
         )
 
-    with open_store(Path(inp.store_path).expanduser() if inp.store_path else None) as store:
+    with open_store(user_path(inp.store_path, field="store_path") if inp.store_path else None) as store:
         # In a governed run the write and the call's outcome commit together (a resumed call does not ingest twice).
         return exactly_once(store, IngestBatchOutput, lambda: write(store))

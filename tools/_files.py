@@ -14,10 +14,18 @@ from pathlib import Path
 
 from ..errors import InvalidInput, MalformedFile
 
-__all__ = ["MAX_FILE_BYTES", "check_output_file", "read_user_file", "read_user_text", "write_errors"]
+__all__ = ["MAX_FILE_BYTES", "check_output_file", "read_user_file", "read_user_text", "user_path", "write_errors"]
 
 MAX_FILE_BYTES = 512 * 1024**2
 """Largest data file read whole: 512 MiB holds ~10^7 rows of a voltammogram export (~50 bytes a row)."""
+
+
+def user_path(value: str | os.PathLike[str], *, field: str = "path") -> Path:
+    """``value`` as a path with ``~`` / ``~user`` expanded; an unknown user (``~0``) is an error naming ``field``."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError as err:  # pathlib: "Could not determine home directory"
+        raise InvalidInput(field, f"cannot expand {str(value)[:200]!r}: {err}") from None
 
 
 def _kind(mode: int) -> str:

@@ -37,6 +37,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from ..errors import InvalidInput
+from ._files import user_path
 from .fields import PathAccess
 from .registry import get_tool
 
@@ -189,7 +190,7 @@ def confine_path(value: str, use: PathUse, field: str, roots: Roots, *, tool: st
     """``value`` resolved (symlinks followed) and checked for ``use``; raise :class:`InvalidInput` naming ``field``."""
     if "\x00" in value:
         raise InvalidInput(field, "a path cannot contain a NUL byte", tool=tool)
-    raw = Path(value).expanduser()
+    raw = user_path(value, field=field)
     if use in ("write", "plot"):
         base = roots.run_dir
     elif use in ("store_read", "store_write"):

@@ -169,3 +169,17 @@ def test_found_by_make_fuzz_lone_surrogate_and_empty_sweep():
     _fails_fast("kg_ingest_text", {"text": "abc", "document_id": "d", "title": "\ud800"}, InvalidInput, "title")
     args = {"E_start": -1e-99, "E_vertex": 1e-231, "scan_rate": 0.1, "report_peaks": False}
     _fails_fast("simulate_cv", args, InvalidInput, "E_vertex")
+
+
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [
+        ("kg_stats", {"store_path": "~0"}),
+        ("kg_ingest_batch", {"documents": [{"id": "d", "text": "AKT inhibits FOXO1."}], "store_path": "~0"}),
+        ("export_sbml", {"reactions": ["A -> B; kf=1"], "path": "~0/net.xml"}),
+    ],
+)
+def test_found_by_the_ci_fuzz_run_a_home_of_an_unknown_user(tool, args):
+    # pathlib raises RuntimeError for '~0' (no user named 0): every path a tool expands says which field instead.
+    with pytest.raises(InvalidInput, match="cannot expand '~0"):
+        labwright.call_tool(tool, args)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import InvalidInput
-from .._files import write_errors
+from .._files import user_path, write_errors
 
 __all__ = ["plot_time_course", "plot_dose_response", "check_png_path", "sha256_of"]
 
@@ -19,7 +19,7 @@ def check_png_path(path: str | None, field: str = "plot_path") -> Path | None:
     """Validate an output path for a PNG (``.png`` suffix, parent folder creatable)."""
     if path is None:
         return None
-    p = Path(path).expanduser()
+    p = user_path(path, field=field)
     if p.suffix.lower() != ".png":
         raise InvalidInput(field, f"must end in .png, got {path!r}")
     if p.exists() and p.is_dir():

@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from ...errors import InvalidInput
+from .._files import user_path
 from ..fields import FiniteFloat, NonNegativeFloat, PositiveFloat, ToolModel
 from ..registry import Cost, tool
 from ._plot import check_png_path, plot_time_course
@@ -156,7 +157,7 @@ def export_sbml(inp: ExportSbmlInput) -> SbmlExport:
     """Write a mass-action reaction network as SBML Level 3 (readable by libRoadRunner, COPASI, load_sbml)."""
     target = None
     if inp.path is not None:
-        target = Path(inp.path).expanduser()
+        target = user_path(inp.path, field="path")
         if target.suffix.lower() not in (".xml", ".sbml"):
             raise InvalidInput("path", f"must end in .xml or .sbml, got {inp.path!r}")
         if target.is_dir():
