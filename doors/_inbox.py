@@ -175,9 +175,12 @@ _INDEX = """{% extends "page" %}{% block body %}
 <p><a href="/audit">Verify the audit log</a></p>{% endblock %}"""
 
 _RUN = """{% extends "page" %}{% block body %}<h2>Run {{ run_id }}</h2>
-{% if busy %}<p id="progress">running… (this page refreshes)</p><meta http-equiv="refresh" content="2">{% endif %}
+{% if live %}<p id="progress">running… (this page refreshes)</p><meta http-equiv="refresh" content="2">{% endif %}
 {% if report %}<div id="report">{{ report | safe }}</div>{% else %}<p>No report yet.</p>{% endif %}
-{% endblock %}"""
+<h3>Progress (audit log, latest last)</h3><table id="events"><tr><th>time</th><th>who</th><th>event</th><th>tool</th>
+<th>decision</th><th>approver</th></tr>{% for e in events %}<tr><td>{{ e.time }}</td><td>{{ e.actor }}</td>
+<td>{{ e.event }}</td><td>{{ e.tool or '' }}</td><td>{{ e.decision or '' }}</td><td>{{ e.approver or '' }}</td></tr>
+{% endfor %}</table>{% endblock %}"""
 
 _AUDIT = """{% extends "page" %}{% block body %}<h2>Audit log</h2><pre id="audit">{{ verdict }}</pre>{% endblock %}"""
 
@@ -260,7 +263,9 @@ def create_app(token: str, identity: str | None = None):
         if path is not None:
             text = path.read_text().replace("](", f"](/runs/{run_id}/files/")
             report = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
-        return page("run", run_id=run_id, report=report, busy=inbox.busy(run_id), message=inbox.errors.get(run_id))
+        events = _events(run_id)
+        live = inbox.busy(run_id) or _recently_active(events)
+        return page("run", run_id=run_id, report=report, live=live, events=events, message=inbox.errors.get(run_id))
 
     async def run_file(request: Request) -> Response:
         path = _run_file(request.path_params["run_id"], request.path_params["name"])
@@ -273,6 +278,10 @@ def create_app(token: str, identity: str | None = None):
 
         report = AuditLog(_settings().audit_path).verify()
         return page("audit", verdict=report.model_dump_json(indent=2))
+
+    async def api_events(request: Request) -> Response:
+        rows = _events(request.path_params["run_id"])
+        return JSONResponse({"events": [r.model_dump(mode="json", exclude={"prev_hash", "hash"}) for r in rows]})
 
     async def api_pending(request: Request) -> Response:
         return JSONResponse({"pending": inbox.pending(), "identity": inbox.identity})
@@ -294,11 +303,37 @@ def create_app(token: str, identity: str | None = None):
         Route("/runs/{run_id}/files/{name:path}", guard(run_file)),
         Route("/audit", guard(audit_page)),
         Route("/api/pending", guard(api_pending)),
+        Route("/api/runs/{run_id}/events", guard(api_events)),
         Route("/api/answer", guard(api_answer), methods=["POST"]),
     ]
     app = Starlette(routes=routes)
     app.state.inbox = inbox
     return app
+
+
+EVENTS_SHOWN = 60
+ACTIVE_SECONDS = 30.0  # a run with an event this recent is shown as running (another process may drive it)
+
+
+def _events(run_id: str) -> list:
+    """The run's latest audit rows, oldest first: its live progress, whichever process is driving it."""
+    from ..agents.audit import AuditLog
+
+    return AuditLog(_settings().audit_path).rows(run_id)[-EVENTS_SHOWN:]
+
+
+def _recently_active(events: list) -> bool:
+    from datetime import UTC, datetime
+
+    if not events or events[-1].event in ("answer", "run_finished", "run_failed"):  # chat and workflow endings
+        return False
+    try:
+        last = datetime.fromisoformat(events[-1].time)
+    except ValueError:
+        return False
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - last).total_seconds() < ACTIVE_SECONDS
 
 
 def _run_file(run_id: str, name: str) -> Path | None:

@@ -113,6 +113,10 @@ def test_inbox_pages_approve_a_waiting_workflow_and_show_its_report(inbox, inbox
         while "running" in (run_page := web.get(f"/runs/{res.run_id}").text) and time.time() < deadline:
             time.sleep(0.5)
         assert 'id="report"' in run_page, run_page[-2000:]
+        # Live progress: the run's own audit events, whichever process drives the run (here: the inbox's resume).
+        assert 'id="events"' in run_page and "run_finished" in run_page and "human:dr-approver" in run_page
+        events = web.get(f"/api/runs/{res.run_id}/events").json()["events"]
+        assert events[-1]["event"] == "run_finished" and all(e["run_id"] == res.run_id for e in events)
         images = [s.split('"')[0] for s in run_page.split('<img src="')[1:]]
         assert images, "the report shows its plots"
         png = web.get(images[0])
