@@ -85,6 +85,7 @@ class Roots:
     allowed: tuple[Path, ...]
     cwd: Path | None
     protected: tuple[Path, ...]
+    shipped: Path = Path(__file__).resolve().parent.parent / "examples"
 
 
 _SETTINGS: dict[tuple, Any] = {}
@@ -211,8 +212,10 @@ def confine_path(value: str, use: PathUse, field: str, roots: Roots, *, tool: st
     elif use in ("store_read", "store_write"):
         where, folders = "LABWRIGHT_HOME or an allowed root", (roots.home, *roots.allowed)
     else:
-        where = "LABWRIGHT_HOME, an allowed root or the working directory"
-        folders = (roots.home, *roots.allowed, *((roots.cwd,) if roots.cwd else ()))
+        # Reads may also use the example data that ships with labwright (packaged workflows read it from wherever
+        # the package is installed); it is never a place to write.
+        where = "LABWRIGHT_HOME, an allowed root, the working directory or labwright's own example data"
+        folders = (roots.home, *roots.allowed, *((roots.cwd,) if roots.cwd else ()), roots.shipped)
     if not _inside(path, folders):
         raise InvalidInput(
             field,

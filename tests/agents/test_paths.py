@@ -10,6 +10,7 @@ import sqlite3
 import typing
 from pathlib import Path
 
+import labwright
 import pytest
 from labwright.agents.governance import RunContext, governed_call
 from labwright.agents.policy import Policy, gate
@@ -172,3 +173,12 @@ def test_a_plugin_path_typed_as_readpath_is_confined(home, plugin_tool):
     _denied(plugin_tool, {"note": "/etc/passwd", "log": "x"}, "note", "outside LABWRIGHT_HOME")
     dec = gate(None, plugin_tool, {"note": "data.csv", "log": "/anywhere"}, Policy(), run_id="r", step_key="s")
     assert dec.decision == "allow" and dec.args == {"note": str(home.resolve() / "data.csv"), "log": "/anywhere"}
+
+
+def test_shipped_example_data_is_readable_but_never_written(home):
+    # A packaged workflow reads labwright's own examples wherever the package is installed (not under the cwd).
+    shipped = Path(labwright.__file__).resolve().parent / "examples"
+    cv = shipped / "data" / "redox_kinetics" / "cv_0.1Vps.csv"
+    dec = gate(None, "read_voltammogram", {"path": str(cv)}, Policy(), run_id="r", step_key="s")
+    assert dec.decision == "allow" and dec.args["path"] == str(cv.resolve())
+    _denied("kg_export", {"path": str(shipped / "data" / "out.hif.json")}, "path", "outside")
