@@ -82,6 +82,22 @@ def test_installed_wheel_runs_a_packaged_workflow_by_name(dist, tmp_path):
     report = next((tmp_path / "home" / "runs").glob("mechanism_review-*/report.md"))
     assert "Fischer" in report.read_text() or "esterification" in report.read_text().lower()
 
+    # The installed MCP server answers an MCP client over stdio (the official SDK's client).
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    server = StdioServerParameters(
+        command=str(env_dir / "bin" / "labwright"), args=["mcp", "--role", "mechanist"], env=env, cwd=str(work)
+    )
+
+    async def list_names() -> set[str]:
+        async with Client(server) as client:
+            return {t.name for t in (await client.list_tools()).tools}
+
+    import anyio
+
+    assert {"validate_mechanism", "score_mechanism"} <= anyio.run(list_names)
+
     missing = _run([str(env_dir / "bin" / "labwright"), "run", "no_such_flow", "--no-input"], cwd=work, env=env)
     assert missing.returncode == 2
     assert "packaged workflow" in missing.stderr and "redox_kinetics" in missing.stderr
