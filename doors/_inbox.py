@@ -13,7 +13,6 @@ a chat or workflow run is resumed with it (in a background thread, so the page r
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import hmac
 import json
@@ -344,7 +343,9 @@ def _run_file(run_id: str, name: str) -> Path | None:
 
 
 def _settings_identity() -> str:
-    return _settings().approver or getpass.getuser()
+    from ..agents.governance import local_approver
+
+    return local_approver(_settings()).removeprefix("human:")
 
 
 def serve(host: str = "127.0.0.1", port: int = 8766, *, token: str | None = None, identity: str | None = None) -> None:

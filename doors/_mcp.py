@@ -115,17 +115,14 @@ def _outcome_json(outcome: ToolOutcome) -> str:
 
 
 def _runs_listing() -> list[dict[str, Any]]:
+    """Chat, MCP and workflow runs, newest activity first: the ledger's runs plus the workflow registry's."""
     from ..agents.ledger import Ledger
     from ..settings import get_settings
+    from ..skills._run import list_runs
 
-    settings = get_settings()
-    runs = Ledger(settings.home_dir / "ledger.sqlite").list_runs()
-    seen = {r["run_id"] for r in runs}
-    for meta in sorted(settings.runs_dir.glob("*/run.json"), key=lambda p: p.stat().st_mtime, reverse=True):
-        data = json.loads(meta.read_text())
-        if data.get("run_id") not in seen:
-            runs.append({"run_id": data.get("run_id"), "kind": "workflow", "started": data.get("started")})
-    return runs
+    ledger = Ledger(get_settings().home_dir / "ledger.sqlite").list_runs()
+    runs = [{**r, "kind": "mcp" if r.get("planner") == "mcp" else "chat"} for r in ledger]
+    return sorted([*runs, *list_runs()], key=lambda r: -float(r.get("updated") or 0))
 
 
 def _report(run_id: str) -> str:
