@@ -13,6 +13,7 @@ a chat or workflow run is resumed with it (in a background thread, so the page r
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -47,7 +48,7 @@ class Inbox:
     threads: dict[str, threading.Thread] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def ledger(self):
         from ..agents.ledger import Ledger
 
