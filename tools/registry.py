@@ -90,7 +90,9 @@ def invalid_input_from(err: ValidationError, *, tool: str | None = None) -> Inva
     cause = first.get("ctx", {}).get("error")
     if isinstance(cause, InvalidInput):
         reason = cause.reason
-        if loc == "<input>" and cause.field:  # a model validator: the cause knows which field is at fault
+        # A model validator has no location of its own, and a field validator may name a part of its field
+        # ('cell' -> 'cell.plot_path'): then the field the InvalidInput names is the more precise one.
+        if cause.field and (loc == "<input>" or cause.field.startswith(loc + ".")):
             loc = cause.field
     else:
         msg = first["msg"]
@@ -104,18 +106,12 @@ def invalid_input_from(err: ValidationError, *, tool: str | None = None) -> Inva
             if len(shown) > 80:  # a 100,000-character value must not become a 100,000-character message
                 shown = f"{shown[:60]}... ({len(shown):,} characters)"
             reason = f"{msg} (got {shown})"
-    field = loc
-    if isinstance(cause, InvalidInput):
-        # A model-level validator has no location of its own, and a field validator may name a part of its field
-        # ('cell' -> 'cell.plot_path'): then the field the InvalidInput names is the more precise one.
-        if not first["loc"] or cause.field.startswith(loc + "."):
-            field = cause.field
     if len(errors) > 1:
         others = sorted({".".join(str(p) for p in e["loc"]) for e in errors[1:]} - {loc})
         if others:  # a list of 100,000 bad items is 100,000 errors; name a few
             more = f" and {len(others) - 10:,} more" if len(others) > 10 else ""
             reason += f"; also invalid: {', '.join(others[:10])}{more}"
-    return InvalidInput(field, reason, tool=tool)
+    return InvalidInput(loc, reason, tool=tool)
 
 
 def _summary(doc: str | None) -> str:
