@@ -294,7 +294,7 @@ def _note_status(res: RunResult) -> None:
         error=res.error,
         pending=len(res.pending),
         report=res.report_path,
-        updated=datetime.now(UTC).isoformat(timespec="seconds"),
+        updated=datetime.now(UTC).isoformat(timespec="microseconds"),
     )
     _write_meta(Path(res.run_dir), meta)
 
