@@ -24,8 +24,9 @@ test: $(STAMP)
 # Property-based fuzzing of every registered tool (not part of `make test`, which runs 200 examples per tool):
 # FUZZ_EXAMPLES calls per tool, a table of outcomes and the slowest call in fuzz-report.md and on stdout.
 FUZZ_EXAMPLES ?= 10000
+FUZZ_JOBS ?= $(shell nproc)
 fuzz: $(STAMP)
-	$(PY) tests/fuzz/fuzz_report.py --examples $(FUZZ_EXAMPLES) --out fuzz-report.md
+	$(PY) tests/fuzz/fuzz_report.py --examples $(FUZZ_EXAMPLES) --jobs $(FUZZ_JOBS) --out fuzz-report.md
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -1,13 +1,20 @@
 """``make fuzz``: drive every registered tool with many generated calls and write a table of what happened.
 
-Usage: ``python tests/fuzz/fuzz_report.py [--examples N] [--tools a,b] [--out FILE] [--run-cap SECONDS]``.
+Usage: ``python tests/fuzz/fuzz_report.py [--examples N] [--tools a,b] [--out FILE] [--run-cap SECONDS]
+[--jobs J] [--chunk C] [--seconds S]``.
 Exits 1 if any call raised something other than a LabwrightError, ran past its deadline or wrote outside the sandbox.
+
+With ``--jobs J`` each tool's examples are cut into chunks of ``C`` and J worker processes (each in its own sandbox)
+take chunks until all are done or ``--seconds`` have passed; the table then says how many examples each tool got.
+Hypothesis draws independently in each chunk, so chunks do not repeat one another's examples.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import concurrent.futures as cf
+import multiprocessing
 import sys
 import tempfile
 import time
@@ -55,25 +62,72 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tools", default="", help="comma-separated tool names (default: every registered tool)")
     ap.add_argument("--out", default="fuzz-report.md", help="where the table and findings are written")
     ap.add_argument("--run-cap", type=float, default=30.0, help="calls estimated above this are validated, not run")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes (1: everything in this process)")
+    ap.add_argument("--chunk", type=int, default=500, help="examples per work item when --jobs > 1")
+    ap.add_argument("--seconds", type=float, default=float("inf"), help="with --jobs > 1: start no chunk after this")
     opts = ap.parse_args(argv)
     names = [n for n in opts.tools.split(",") if n] or labwright.list_tools()
-    results: dict[str, list[Outcome]] = {}
+    results: dict[str, list[Outcome]] = {n: [] for n in names}
     findings: list[str] = []
     with tempfile.TemporaryDirectory(prefix="labwright-fuzz-") as tmp:
-        sandbox = Sandbox.create(Path(tmp))
-        before = snapshot(watched_roots(REPO), exclude=sandbox.root)
-        with sandbox.active():
-            for name in names:
-                t0 = time.perf_counter()
-                results[name] = fuzz_tool(name, sandbox, opts.examples, opts.run_cap)
-                findings += [o.finding for o in results[name] if o.finding]
-                print(f"{name}: {len(results[name])} calls in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-                _write(opts.out, results, findings)  # after every tool, so that an interrupted run leaves its table
-        created = sorted(snapshot(watched_roots(REPO), exclude=sandbox.root) - before)
+        sandbox = Sandbox.create(Path(tmp) / "main")
+        before = snapshot(watched_roots(REPO), exclude=Path(tmp))
+        if opts.jobs > 1:
+            findings += _in_workers(names, opts, Path(tmp), results)
+        else:
+            with sandbox.active():
+                for name in names:
+                    t0 = time.perf_counter()
+                    results[name] = fuzz_tool(name, sandbox, opts.examples, opts.run_cap)
+                    findings += [o.finding for o in results[name] if o.finding]
+                    print(f"{name}: {len(results[name])} calls in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+                    _write(opts.out, results, findings)  # after every tool: an interrupted run leaves its table
+        created = sorted(snapshot(watched_roots(REPO), exclude=Path(tmp)) - before)
     findings += [f"file created outside the sandbox: {p}" for p in created]
     findings += [f"device replaced by a tool: {d}" for d in devices_intact()]
     print(_write(opts.out, results, findings))
     return 1 if findings else 0
+
+
+def _chunk(name: str, examples: int, run_cap: float, root: str) -> list[Outcome]:
+    """One work item in a worker process: ``examples`` calls of ``name`` in a fresh sandbox under ``root``."""
+    sandbox = Sandbox.create(Path(tempfile.mkdtemp(prefix=f"{name}-", dir=root)))
+    with sandbox.active():
+        return fuzz_tool(name, sandbox, examples, run_cap)
+
+
+def _in_workers(names: list[str], opts: argparse.Namespace, root: Path, results: dict[str, list[Outcome]]) -> list[str]:
+    """Chunks of every tool across ``opts.jobs`` spawned processes (JAX and forked processes do not mix).
+
+    A worker that dies (a hang past the harness's faulthandler limit, or a crash) is itself a finding.
+    """
+    items = [(n, min(opts.chunk, opts.examples - i)) for i in range(0, opts.examples, opts.chunk) for n in names]
+    findings: list[str] = []
+    start = time.perf_counter()
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(opts.jobs, mp_context=ctx) as pool:
+        pending = {pool.submit(_chunk, n, k, opts.run_cap, str(root)): (n, k) for n, k in items[: opts.jobs]}
+        queue = items[opts.jobs :]
+        while pending:
+            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                name, k = pending.pop(fut)
+                try:
+                    outs = fut.result()
+                except Exception as err:  # noqa: BLE001 - a dead worker is reported, not raised
+                    findings.append(f"{name}: worker died running {k} examples: {type(err).__name__}: {err}")
+                    outs = []
+                results[name] += outs
+                findings += [o.finding for o in outs if o.finding]
+                _write(opts.out, results, findings)
+                elapsed = time.perf_counter() - start
+                print(f"{name}: +{len(outs)} ({len(results[name])}) at {elapsed:.0f} s", file=sys.stderr, flush=True)
+                if queue and elapsed < opts.seconds:
+                    n, k2 = queue.pop(0)
+                    pending[pool.submit(_chunk, n, k2, opts.run_cap, str(root))] = (n, k2)
+    if queue:
+        print(f"time budget reached: {len(queue)} chunks not started", file=sys.stderr)
+    return findings
 
 
 def _write(out: str, results: dict[str, list[Outcome]], findings: list[str]) -> str:
