@@ -174,6 +174,23 @@ Trace = Annotated[
 ]
 """A sampled quantity (potential, current, time) as a list of finite floats of bounded length."""
 
+MAX_POTENTIAL = 100.0
+"""Electrode potentials, V: potentiostats' compliance stays within ±100 V; a larger value is a unit or parse error."""
+
+
+def _potentials_in_range(values: list[float]) -> list[float]:
+    bad = next((i for i, v in enumerate(values) if abs(v) > MAX_POTENTIAL), None)
+    if bad is not None:
+        raise InvalidInput(
+            "",
+            f"point {bad} is {values[bad]:g} V, over ±{MAX_POTENTIAL:g} V: no potentiostat applies it (mV read as V?)",
+        )
+    return values
+
+
+PotentialTrace = Annotated[Trace, AfterValidator(_potentials_in_range)]
+"""Electrode potentials in V, each within ±``MAX_POTENTIAL``."""
+
 MAX_SCAN_RATE = 1e7
 """Scan rates, V/s: fast-scan voltammetry at nanoelectrodes reaches ~10⁶ V/s; beyond 10⁷ the formulas overflow."""
 

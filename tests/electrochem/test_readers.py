@@ -54,9 +54,10 @@ def test_csv_units_from_header_and_explicit_override():
     v = read_voltammogram_file(DATA / "cv_simple.csv")
     assert v.metadata.units == {"E": "mV", "I": "uA", "t": "s"}
     assert v.E[1] == pytest.approx(0.025)
-    # explicit units override the header: "mV" read as V gives 1000x larger potentials
-    w = read_voltammogram_file(DATA / "cv_simple.csv", potential_unit="V", potential_column=0, current_column="I")
-    assert w.E[1] == pytest.approx(25.0)
+    # explicit units override the header: "mV" read as V gives 1000x larger potentials, up to 125 V here, which no
+    # potentiostat applies (|E| <= 100 V), so the file is refused with the likely cause named
+    with pytest.raises(MalformedFile, match=r"125 V.*mV read as V"):
+        read_voltammogram_file(DATA / "cv_simple.csv", potential_unit="V", potential_column=0, current_column="I")
 
 
 def test_density_without_area_names_the_field():

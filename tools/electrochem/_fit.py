@@ -611,6 +611,9 @@ def _covariance(J: np.ndarray, r: np.ndarray) -> tuple[np.ndarray | None, float,
     A = J.T @ J
     d = np.sqrt(np.maximum(np.diag(A), 1e-300))
     As = A / np.outer(d, d)  # scale-free conditioning
+    if not np.all(np.isfinite(As)):  # LAPACK's SVD does not converge on inf/NaN: say so instead of raising
+        warnings.append("covariance not available: the Jacobian at the estimate is not finite")
+        return None, s2, warnings
     cond = np.linalg.cond(As)
     if not np.isfinite(cond) or cond > 1e12:
         warnings.append(f"covariance is singular (condition number {cond:.2g}): parameters not identifiable together")
@@ -628,6 +631,12 @@ def _result(
     names = problem.names
     if r is None or J is None:
         r, J = problem.residual_and_jacobian(theta)
+    if not np.all(np.isfinite(r)):
+        # e.g. potentials far outside the couple's window: exp(F·η/RT) overflows, so no estimate can be judged
+        raise FitDidNotConverge(
+            f"the simulated current is not finite at the estimate ({int(np.sum(~np.isfinite(r)))} of {r.size} "
+            "points); check the potentials and parameter bounds"
+        )
     cov, _, cov_warn = _covariance(J, r)
     warnings = list(warnings) + cov_warn
     sizes = np.cumsum([c.E.size for c in problem.curves])[:-1]

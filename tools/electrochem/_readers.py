@@ -34,7 +34,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from ...errors import InvalidInput, MalformedFile
 from .._files import read_user_file
-from ..fields import MAX_POINTS, Capped, PositiveFloat, ScanRate, ToolModel, Trace
+from ..fields import MAX_POINTS, Capped, PositiveFloat, PotentialTrace, ScanRate, ToolModel, Trace
 from ..registry import invalid_input_from
 
 __all__ = [
@@ -86,7 +86,7 @@ class Voltammogram(ToolModel):
     Also used for chronoamperograms, where ``E`` is (nearly) constant and ``t`` is required.
     """
 
-    E: Trace = Field(description="Electrode potential, V (vs the file's reference), shape (n,).")
+    E: PotentialTrace = Field(description="Electrode potential, V (vs the file's reference), shape (n,).")
     I: Trace = Field(description="Current, A, oxidation positive, shape (n,).")
     t: Trace | None = Field(default=None, description="Time, s, shape (n,).")
     cycle: _CycleIndex | None = Field(default=None, description="Cycle (or curve/segment) index per point, shape (n,).")
