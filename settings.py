@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings", "APPROVAL_RULE_HELP"]
@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("OPENAI_API_KEY", "LABWRIGHT_API_KEY"),
         description="API key for the endpoint (read from OPENAI_API_KEY).",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL database (postgresql://user@host/db) for checkpoints, ledger, audit log and knowledge"
+        " store, shared by processes on several hosts (labwright[postgres]); None: the embedded SQLite files in HOME.",
+        repr=False,  # may hold a password
     )
     checkpoint_db: Path | None = Field(
         default=None, description="LangGraph checkpoints; default HOME/checkpoints.sqlite"
@@ -109,6 +115,15 @@ class Settings(BaseSettings):
         default=None,
         description="Folders besides HOME that tools may read and write, separated by os.pathsep (':' on POSIX).",
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None  # LABWRIGHT_DATABASE_URL= (empty) means the embedded default
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("database_url must be a postgresql:// URL (or unset for the embedded SQLite files)")
+        return value
 
     @property
     def home_dir(self) -> Path:
