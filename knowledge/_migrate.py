@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .._postgres import is_postgres_url, redact_url
 from ..errors import InvalidInput
+from ._postgres import POSTGRES
 from ._store import KnowledgeStore
 
 __all__ = ["migrate_store"]
@@ -86,14 +87,8 @@ def _copy(src: KnowledgeStore, dst: KnowledgeStore, replace: bool) -> dict[str, 
             if table not in source_tables:  # applied_calls appears with the first governed write
                 copied[table] = 0
                 continue
-            cols = ", ".join(columns)
-            rows = src.conn.execute(f"SELECT {cols} FROM {table}")
-            with dst.conn.raw.cursor().copy(f"COPY {table} ({cols}) FROM STDIN") as cp:
-                n = 0
-                for row in rows:
-                    cp.write_row(row)
-                    n += 1
-            copied[table] = n
+            rows = src.conn.execute(f"SELECT {', '.join(columns)} FROM {table}")
+            copied[table] = POSTGRES.insert_many(dst.conn, table, columns, rows)
         # the identity column continues after the copied ids
         q("SELECT setval(pg_get_serial_sequence('provenance', 'id'), coalesce(max(id), 0) + 1, false) FROM provenance")
         meta = dict(src.conn.execute("SELECT key, value FROM meta"))

@@ -8,7 +8,7 @@ placeholders (the sqlite3 style); :class:`PgConnection` gives a psycopg connecti
   process or host are serialised as SQLite's ``BEGIN IMMEDIATE`` serialises them (node and edge ids are chosen as
   max + 1 under that lock) while readers never wait (MVCC);
 - a snapshot read is ``REPEATABLE READ``;
-- ``INSERT OR IGNORE`` is ``ON CONFLICT DO NOTHING``.
+- ``INSERT OR IGNORE`` is ``ON CONFLICT DO NOTHING``, and bulk inserts are ``COPY``.
 
 The schema is ``knowledge`` unless the URL names another with libpq's standard ``options=-csearch_path=NAME``, so
 one database can hold several stores (and the audit log, ledger and checkpoints) side by side.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from .._postgres import _Connection, _pg_sql, connect, namespace_lock_id
@@ -85,6 +86,17 @@ class PostgresBackend:
         """INSERT that skips rows whose key is already stored."""
         marks = ", ".join("?" * len(columns))
         return f"INSERT INTO {table}({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+
+    @staticmethod
+    def insert_many(conn: PgConnection, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> int:
+        """Insert ``rows`` (new keys only) with one ``COPY``: several times faster than batched INSERTs, which
+        bulk imports feel (a constraint violation fails the COPY, as it fails an INSERT); returns how many."""
+        n = 0
+        with conn.raw.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                n += 1
+        return n
 
     @staticmethod
     def begin_write(conn: PgConnection) -> None:

@@ -38,6 +38,13 @@ class SqliteBackend:
         return f"INSERT OR IGNORE INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
     @staticmethod
+    def insert_many(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> int:
+        """Insert ``rows`` (new keys only) in one batched statement; returns how many."""
+        marks = ", ".join("?" * len(columns))
+        conn.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({marks})", rows)
+        return len(rows)
+
+    @staticmethod
     def begin_write(conn: sqlite3.Connection) -> None:
         # IMMEDIATE: take the file's write lock now, so the max(id) + 1 ids chosen inside cannot collide
         conn.execute("BEGIN IMMEDIATE")

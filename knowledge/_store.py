@@ -140,6 +140,9 @@ class EdgeSpec:
     key: str | None = None
 
 
+_PROVENANCE_COLUMNS = ("edge_id", "document_id", "locator", "extractor", "extractor_version", "created_at")
+
+
 def _prepare(i: int, sp: EdgeSpec, batch: bool) -> tuple[str, dict[str, tuple[Concept, Role]], str, str]:
     """Check one spec; return (edge key, members by node key, attrs JSON, locator JSON)."""
     where = f"specs.{i}." if batch else ""
@@ -321,7 +324,7 @@ class KnowledgeStore:
             if new:
                 first = self._next_id("nodes")
                 rows = [(first + i, c.key, c.label, c.kind, c.smiles) for i, c in enumerate(new)]
-                self.conn.executemany("INSERT INTO nodes(id, key, label, kind, smiles) VALUES (?, ?, ?, ?, ?)", rows)
+                self.backend.insert_many(self.conn, "nodes", ("id", "key", "label", "kind", "smiles"), rows)
                 self._node_cache.update((c.key, first + i) for i, c in enumerate(new))
         aliases = []
         for c in concepts:
@@ -439,8 +442,10 @@ class KnowledgeStore:
                 known_prov.add(record)
                 prov_rows.append((*record, prov.created_at or self._now))
             out.append((row[0], created, new_prov))
-        self.conn.executemany(
-            "INSERT INTO edges(id, key, relation, attrs, confidence) VALUES (?, ?, ?, ?, ?)",
+        self.backend.insert_many(
+            self.conn,
+            "edges",
+            ("id", "key", "relation", "attrs", "confidence"),
             [(state[k][0], k, rel, aj, state[k][1]) for k, (rel, _, aj) in new_keys.items()],
         )
         self.conn.executemany(
@@ -458,11 +463,7 @@ class KnowledgeStore:
         docs = [(d, self._now) for d in dict.fromkeys(r[1] for r in prov_rows) if d not in self._known_docs]
         self.conn.executemany(self.backend.insert_ignore("documents", ("id", "ingested_at")), docs)
         self._known_docs.update(d for d, _ in docs)
-        self.conn.executemany(
-            "INSERT INTO provenance(edge_id, document_id, locator, extractor, extractor_version, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            prov_rows,
-        )
+        self.backend.insert_many(self.conn, "provenance", _PROVENANCE_COLUMNS, prov_rows)
         return out
 
     def _edges_by_key(self, keys: list[str]) -> dict[str, list]:
@@ -519,7 +520,7 @@ class KnowledgeStore:
 
     def _flush(self) -> None:
         if self._pending:
-            self.conn.executemany("INSERT INTO incidences(edge_id, node_id, role) VALUES (?, ?, ?)", self._pending)
+            self.backend.insert_many(self.conn, "incidences", ("edge_id", "node_id", "role"), self._pending)
             self._pending.clear()
 
     # ------------------------------------------------------------------ exactly-once governed calls
