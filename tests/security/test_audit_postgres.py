@@ -148,3 +148,31 @@ def test_table_or_schema_dropped(postgres_url, drop):
         assert any("rows of another audit log" in p and "deleted or replaced" in p for p in report.problems)
     else:
         assert any("rows 1..5 are anchored but missing from the log" in p for p in report.problems)
+
+
+def test_a_pg_dump_backup_restores_to_a_log_that_verifies(postgres_url, tmp_path):
+    """docs/deployment.md's backup: pg_dump of the database, restored into another, verifies against the same anchor
+    (same rows, hashes and log id); the ledger and checkpoints travel in the same dump."""
+    import subprocess
+    from pathlib import Path
+
+    import pgserver
+
+    bin_dir = Path(pgserver.__file__).parent / "pginstall" / "bin"
+    log = _log(postgres_url, 4)
+    dump = tmp_path / "labwright.dump"
+    subprocess.run([bin_dir / "pg_dump", "-Fc", "-f", dump, "-d", postgres_url], check=True)
+    base, _, query = postgres_url.partition("?")
+    restored = f"{base}_restored?{query}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{base.rsplit("/", 1)[1]}_restored"')
+    try:
+        subprocess.run([bin_dir / "pg_restore", "-d", restored, dump], check=True)
+        copy = AuditLog(restored)
+        report = copy.verify()
+        assert report.ok and report.rows == report.anchored_rows == 4, report.problems
+        assert report.head_hash == log.verify().head_hash and copy.log_id == log.log_id
+        copy.close()
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{base.rsplit("/", 1)[1]}_restored" WITH (FORCE)')
