@@ -102,12 +102,15 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 )
 
 # PostgreSQL's triggers call a function; TRUNCATE, which skips row triggers, gets a statement trigger of its own.
+# Each is created only when missing, so opening the log needs no ownership of them.
 _PG_SCHEMA = (
     _TABLES
     + """
-CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
 DO $$ BEGIN
+    IF to_regprocedure('audit_append_only()') IS NULL THEN  -- created once: hosts may connect as different roles
+        CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $f$
+            BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $f$;
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'audit'::regclass AND tgname = 'audit_no_change') THEN
         CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
             FOR EACH ROW EXECUTE FUNCTION audit_append_only();

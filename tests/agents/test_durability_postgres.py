@@ -19,35 +19,10 @@ from labwright.agents.audit import AuditLog
 HERE = Path(__file__).parent
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-SCRIPT = r"""
-import importlib.util, json, sys, time
-
-spec = importlib.util.spec_from_file_location("testing_tools", sys.argv[1])
-tt = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tt)
-tt.register()
-from labwright.agents import roles
-old = roles.ROLES["kineticist"]
-roles.ROLES["kineticist"] = roles.Role(old.name, old.description, old.tools | {"lab_note", "blocker"})
-from labwright import Lab
-
-mode, run_id, note, flag = sys.argv[2:6]
-lab = Lab(auto_approve="none")
-if mode == "start":
-    reply = lab.chat(f"lab_note(path={note}, text=once) then blocker(flag={flag})")
-elif mode == "approve":
-    reply = lab.resume(run_id, "approve")
-else:
-    reply = lab.resume(run_id)
-print(json.dumps({"run_id": reply.run_id, "status": reply.status, "answer": reply.answer}), flush=True)
-if mode == "start":
-    time.sleep(600)  # stays alive, paused at the checkpoint, until killed
-"""
-
 
 def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, str(HERE / "testing_tools.py"), *args],
+        [sys.executable, str(HERE / "lab_child.py"), *args],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
@@ -63,7 +38,7 @@ def test_run_paused_killed_and_resumed_by_new_processes_on_postgres(tmp_path, is
     env = {**os.environ, "LABWRIGHT_HOME": str(isolated_home), "LABWRIGHT_DATABASE_URL": postgres_url}
 
     # 1. Start: the run stops for approval of lab_note (a side effect); the process stays up and is killed there.
-    first = _spawn(["start", "-", str(note), str(flag)], env)
+    first = _spawn(["start", "-", str(note), str(flag), "--hold"], env)
     line = first.stdout.readline()
     assert line, first.communicate()
     paused = json.loads(line)

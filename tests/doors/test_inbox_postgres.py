@@ -17,22 +17,6 @@ from labwright.agents.audit import AuditLog
 pytestmark = pytest.mark.postgres
 AGENT_TESTS = Path(__file__).parents[1] / "agents"
 
-SCRIPT = r"""
-import importlib.util, json, sys
-
-spec = importlib.util.spec_from_file_location("testing_tools", sys.argv[1])
-tt = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tt)
-tt.register()
-from labwright.agents import roles
-old = roles.ROLES["kineticist"]
-roles.ROLES["kineticist"] = roles.Role(old.name, old.description, old.tools | {"lab_note"})
-from labwright import Lab
-
-reply = Lab(auto_approve="none").chat(f"lab_note(path={sys.argv[2]}, text=from host A)")
-print(json.dumps({"run_id": reply.run_id, "status": reply.status}))
-"""
-
 
 @pytest.fixture
 def notes_tool(monkeypatch):
@@ -43,7 +27,8 @@ def notes_tool(monkeypatch):
     spec.loader.exec_module(module)
     module.register()
     old = roles.ROLES["kineticist"]
-    monkeypatch.setitem(roles.ROLES, "kineticist", roles.Role(old.name, old.description, old.tools | {"lab_note"}))
+    extended = roles.Role(old.name, old.description, old.tools | {"lab_note", "blocker"})
+    monkeypatch.setitem(roles.ROLES, "kineticist", extended)
     yield
     module.unregister()
 
@@ -53,8 +38,9 @@ def test_inbox_on_another_host_approves_a_run_paused_on_the_first(tmp_path, post
 
     host_a, host_b, note = tmp_path / "host-a", tmp_path / "host-b", tmp_path / "notebook.txt"
     env = {**os.environ, "LABWRIGHT_HOME": str(host_a), "LABWRIGHT_DATABASE_URL": postgres_url}
+    # No flag file: blocker returns at once once the run is approved.
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(AGENT_TESTS / "testing_tools.py"), str(note)],
+        [sys.executable, str(AGENT_TESTS / "lab_child.py"), "start", "-", str(note), str(tmp_path / "no-flag")],
         env=env, capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -72,7 +58,7 @@ def test_inbox_on_another_host_approves_a_run_paused_on_the_first(tmp_path, post
     inbox.answer(paused["run_id"], question["key"], question["kind"], "approve")
     inbox.threads[paused["run_id"]].join(180)
     assert not inbox.errors and inbox.pending() == []
-    assert note.read_text() == "from host A\n"
+    assert note.read_text() == "once\n"
     log = AuditLog()
     report = log.verify()
     assert report.ok and report.rows == report.anchored_rows, report.problems
