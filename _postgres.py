@@ -30,7 +30,7 @@ from .errors import InvalidInput
 __all__ = ["PostgresFile", "is_postgres_url", "connect", "redact_url", "namespace_lock_id", "database_url"]
 
 _SCHEMES = ("postgresql://", "postgres://")
-_EXTRA = "PostgreSQL needs the optional extra: pip install 'labwright[postgres]'"
+EXTRA_HINT = "PostgreSQL needs the optional extra: pip install 'labwright[postgres]'"
 
 
 def is_postgres_url(target: object) -> bool:
@@ -58,7 +58,7 @@ def _psycopg() -> Any:
     try:
         import psycopg
     except ImportError as err:  # the optional extra is missing
-        raise InvalidInput("database_url", _EXTRA) from err
+        raise InvalidInput("database_url", EXTRA_HINT) from err
     return psycopg
 
 

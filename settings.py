@@ -145,6 +145,25 @@ class Settings(BaseSettings):
         return self._db(self.audit_db, "audit.sqlite")
 
     @property
+    def ledger_path(self) -> Path:
+        return self.home_dir / "ledger.sqlite"
+
+    @property
+    def checkpoint_target(self) -> str | Path:
+        """Where LangGraph's checkpoints live: the PostgreSQL URL when set, else :attr:`checkpoint_path`."""
+        return self.database_url or self.checkpoint_path
+
+    @property
+    def audit_target(self) -> str | Path:
+        """Where the audit log lives: the PostgreSQL URL when set, else :attr:`audit_path`."""
+        return self.database_url or self.audit_path
+
+    @property
+    def ledger_target(self) -> str | Path:
+        """Where the ledger lives: the PostgreSQL URL when set, else :attr:`ledger_path`."""
+        return self.database_url or self.ledger_path
+
+    @property
     def knowledge_path(self) -> Path:
         return self._db(self.knowledge_db, "knowledge.sqlite")
 

@@ -19,17 +19,23 @@ def isolated_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
+def postgres_server():
     """A real PostgreSQL server (pgserver's bundled binaries) in a temporary folder, started once per session and
     stopped at its end; its URL points at the maintenance database ``postgres`` (tests take ``postgres_url``)."""
+    import shutil
+    import tempfile
+
     pgserver = pytest.importorskip("pgserver", reason="the PostgreSQL tests need pgserver (the dev extra)")
     pytest.importorskip("psycopg", reason="the PostgreSQL backend needs labwright[postgres]")
-    # A short folder: the server's Unix socket lives there and socket paths are limited to ~100 characters.
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    # A folder of its own rather than pytest's tmp_path_factory, whose old sessions' folders another pytest run of
+    # the same user may delete while this server still runs; short, as the Unix socket's path is limited (~100 B).
+    folder = tempfile.mkdtemp(prefix="labwright-pg-")
+    server = pgserver.get_server(folder, cleanup_mode="stop")
     try:
         yield server.get_uri()
     finally:
         server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

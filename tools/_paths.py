@@ -20,7 +20,7 @@ Rules (``HOME`` is ``LABWRIGHT_HOME``; *allowed roots* are the folders a person 
   to ``HOME``. A ``postgresql://`` store must be in the database the person configured (``LABWRIGHT_DATABASE_URL``:
   same server, port, user and database; any schema), so a call cannot send the store to another server.
 * Never, for any use: the audit log, the ledger, the checkpoints (and their ``-wal``/``-shm`` files or anything else
-  whose name starts with theirs), a path with a NUL byte.
+  whose name starts with theirs), the audit anchor and key of a log on PostgreSQL, a path with a NUL byte.
 
 The checked arguments are rewritten to the resolved absolute paths, so the audit log shows what was touched.
 """
@@ -127,7 +127,8 @@ def _roots(run_id: str | None, settings: Any) -> Roots:
     home = settings.home_dir.resolve()
     allowed = tuple(Path(p).expanduser().resolve() for p in (settings.allowed_roots or "").split(os.pathsep) if p)
     cwd = Path.cwd().resolve()
-    protected = (settings.audit_path, home / "ledger.sqlite", settings.checkpoint_path)
+    # HOME/audit.postgres*: the audit anchor and key when the log is on PostgreSQL (LABWRIGHT_DATABASE_URL).
+    protected = (settings.audit_path, settings.ledger_path, settings.checkpoint_path, home / "audit.postgres")
     return Roots(
         home=home,
         run_dir=(settings.runs_dir / (run_id or "no-run")).resolve(),
