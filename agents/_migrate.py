@@ -31,9 +31,9 @@ from .ledger import Ledger
 
 __all__ = ["MigrationReport", "migrate_to_postgres", "KNOWLEDGE_HOOK"]
 
-# The knowledge store migrates itself: labwright.knowledge.<KNOWLEDGE_HOOK>(sqlite_path, url, force=...) -> dict, when
-# that package provides it (it owns its schema); until then the report says the store was not copied.
-KNOWLEDGE_HOOK = "migrate_to_postgres"
+# The knowledge store migrates itself (it owns its schema): labwright.knowledge.<KNOWLEDGE_HOOK>(sqlite_path, url,
+# replace=...) -> rows copied per table, in its own transaction after the others.
+KNOWLEDGE_HOOK = "migrate_store"
 
 _LEDGER_TABLES = ("results", "asks", "ask_answerers", "budgets", "llm", "runs")
 _AUDIT_COLUMNS = (*_FIELDS, "hash", "dedupe_key")
@@ -126,7 +126,7 @@ def _count(conn: Any, table: str) -> int:
 
 def _refuse_if_held(conn: Any, force: bool) -> None:
     tables = [f"audit.{t}" for t in ("audit", "audit_head")] + [f"ledger.{t}" for t in _LEDGER_TABLES]
-    tables += ["checkpoints.checkpoints", "checkpoints.checkpoint_writes"]
+    tables += ["checkpoints.checkpoints", "checkpoints.checkpoint_writes", "knowledge.nodes", "knowledge.documents"]
     held = {t: n for t in tables if (n := _count(conn, t))}
     if held and not force:
         listed = ", ".join(f"{t} ({n} rows)" for t, n in held.items())
@@ -251,4 +251,5 @@ def _knowledge(settings: Any, url: str, force: bool) -> str:
         return f"not copied: labwright.knowledge has no {KNOWLEDGE_HOOK}() yet"
     if not settings.knowledge_path.exists():
         return "no SQLite knowledge store to copy"
-    return str(hook(settings.knowledge_path, url, force=force))
+    copied = hook(settings.knowledge_path, url, replace=force)
+    return ", ".join(f"{n} {table}" for table, n in copied.items())

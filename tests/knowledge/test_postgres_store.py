@@ -246,3 +246,18 @@ def test_a_governed_call_may_name_a_store_only_in_the_configured_database(postgr
     elsewhere = postgres_url.replace("/t_", "/u_", 1)  # another database on the same server
     with pytest.raises(InvalidInput, match="configured database"):
         confine_args("kg_neighbors", {**args, "store_path": elsewhere}, roots_from_settings("r"))
+
+
+def test_db_migrate_moves_the_knowledge_store_too(postgres_url, isolated_home, capsys):
+    from labwright.cli import main
+
+    _one_edge(get_settings().knowledge_path, "EGF", "binds", "EGFR", "d")
+    assert main(["db", "migrate", "--to", postgres_url]) == 0
+    assert "knowledge store: 2 nodes, 2 aliases, 1 edges, 2 incidences, 1 documents" in capsys.readouterr().out
+    assert dump_rows(postgres_url) == dump_rows(get_settings().knowledge_path)
+    # run again, the knowledge store alone would be overwritten: refused before anything is copied, unless forced
+    assert main(["db", "migrate", "--to", postgres_url]) == 2
+    assert "knowledge.nodes (2 rows)" in capsys.readouterr().err
+    _one_edge(get_settings().knowledge_path, "Raf", "activates", "MEK", "e")
+    assert main(["db", "migrate", "--to", postgres_url, "--force"]) == 0
+    assert dump_rows(postgres_url) == dump_rows(get_settings().knowledge_path)
