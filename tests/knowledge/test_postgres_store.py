@@ -179,11 +179,16 @@ def _ingest(url: str, tag: str, flag: Path, hold: float) -> subprocess.Popen:
 @pytest.mark.slow
 def test_two_ingest_processes_at_once_both_finish_with_every_edge_once(postgres_url, tmp_path):
     url = with_schema(postgres_url, "race")
+    _one_edge(url, "EGF", "binds", "EGFR", "seed")
     first = _ingest(url, "first", tmp_path / "first.flag", 3.0)
     t0 = time.time()
     while not (tmp_path / "first.flag").exists():  # the first holds the store's write lock from here for 3 s
         assert first.poll() is None and time.time() - t0 < 60, first.communicate()
         time.sleep(0.05)
+    # meanwhile reads see the last committed state and return at once
+    assert kg_stats(store_path=url).edges == 1
+    assert [n.shared_edges for n in kg_neighbors(store_path=url, concept="EGF").neighbors] == [1]
+    assert first.poll() is None
     second = _ingest(url, "second", tmp_path / "second.flag", 0.0)  # its ingest waits for the first's commit
     outs = [p.communicate(timeout=120) for p in (first, second)]
     assert [p.returncode for p in (first, second)] == [0, 0], outs
@@ -191,11 +196,11 @@ def test_two_ingest_processes_at_once_both_finish_with_every_edge_once(postgres_
     # the first created the shared edges; the second, reading after the first committed, only cited them
     assert reports == [{"edges": 600, "provenance": 600}, {"edges": 400, "provenance": 600}]
     with KnowledgeStore(url, readonly=True) as store:
-        # nodes: 2 x 800 own species, 200 shared, the hub
-        assert store.counts() == {"nodes": 1801, "edges": 1000, "incidences": 2000, "documents": 2, "provenance": 1200}
+        counts = {"nodes": 1803, "edges": 1001, "incidences": 2002, "documents": 3, "provenance": 1201}
+        assert store.counts() == counts  # nodes: 2 x 800 own species, 200 shared, the hub, and the seed's two
         keys = [r[0] for r in store.conn.execute("SELECT key FROM edges")]
-        assert len(keys) == len(set(keys)) == 1000
-        assert store.revision() == 2
+        assert len(keys) == len(set(keys)) == 1001
+        assert store.revision() == 3
 
 
 def test_a_read_only_open_writes_nothing_and_a_missing_store_is_not_created(postgres_url):
