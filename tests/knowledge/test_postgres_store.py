@@ -266,3 +266,15 @@ def test_db_migrate_moves_the_knowledge_store_too(postgres_url, isolated_home, c
     _one_edge(get_settings().knowledge_path, "Raf", "activates", "MEK", "e")
     assert main(["db", "migrate", "--to", postgres_url, "--force"]) == 0
     assert dump_rows(postgres_url) == dump_rows(get_settings().knowledge_path)
+
+
+def test_the_kg_command_takes_a_postgres_store(postgres_url, capsys):
+    from labwright.cli import main
+
+    url = with_schema(postgres_url, "from_the_shell")
+    assert main(["kg", "ingest", str(CORPUS), "--store", url]) == 0
+    assert "from_the_shell" in capsys.readouterr().out  # the store it names is the URL, not a folded path
+    assert main(["kg", "stats", "--store", url, "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    with KnowledgeStore(url, readonly=True) as store:
+        assert stats["edges"] == store.counts()["edges"] > 50
