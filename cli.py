@@ -20,7 +20,7 @@ __all__ = ["main", "build_parser"]
 
 # Modules that contribute subcommands, in the order `labwright --help` lists them.
 COMMAND_MODULES = [
-    "labwright.agents.cli",  # chat, runs, audit
+    "labwright.agents.cli",  # chat, runs, audit, db
     "labwright.tools.cli",  # tool
     "labwright.skills.cli",  # run
     "labwright.knowledge.cli",  # kg
@@ -31,6 +31,7 @@ COMMANDS = {
     "chat": ("labwright.agents.cli", "talk to the supervisor agent"),
     "runs": ("labwright.agents.cli", "list, show, resume, approve or prune runs (chat and workflow runs alike)"),
     "audit": ("labwright.agents.cli", "show or verify the hash-chained audit log"),
+    "db": ("labwright.agents.cli", "move the audit log, ledger and checkpoints from the SQLite files to PostgreSQL"),
     "tool": ("labwright.tools.cli", "list tools or call one"),
     "run": ("labwright.skills.cli", "run a workflow (YAML) or resume one"),
     "kg": ("labwright.knowledge.cli", "hypergraph knowledge store"),

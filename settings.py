@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings", "APPROVAL_RULE_HELP"]
@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("OPENAI_API_KEY", "LABWRIGHT_API_KEY"),
         description="API key for the endpoint (read from OPENAI_API_KEY).",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL database (postgresql://user@host/db) for checkpoints, ledger, audit log and knowledge"
+        " store, shared by processes on several hosts (labwright[postgres]); None: the embedded SQLite files in HOME.",
+        repr=False,  # may hold a password
     )
     checkpoint_db: Path | None = Field(
         default=None, description="LangGraph checkpoints; default HOME/checkpoints.sqlite"
@@ -110,6 +116,15 @@ class Settings(BaseSettings):
         description="Folders besides HOME that tools may read and write, separated by os.pathsep (':' on POSIX).",
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None  # LABWRIGHT_DATABASE_URL= (empty) means the embedded default
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("database_url must be a postgresql:// URL (or unset for the embedded SQLite files)")
+        return value
+
     @property
     def home_dir(self) -> Path:
         return self.home.expanduser()
@@ -128,6 +143,25 @@ class Settings(BaseSettings):
     @property
     def audit_path(self) -> Path:
         return self._db(self.audit_db, "audit.sqlite")
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.home_dir / "ledger.sqlite"
+
+    @property
+    def checkpoint_target(self) -> str | Path:
+        """Where LangGraph's checkpoints live: the PostgreSQL URL when set, else :attr:`checkpoint_path`."""
+        return self.database_url or self.checkpoint_path
+
+    @property
+    def audit_target(self) -> str | Path:
+        """Where the audit log lives: the PostgreSQL URL when set, else :attr:`audit_path`."""
+        return self.database_url or self.audit_path
+
+    @property
+    def ledger_target(self) -> str | Path:
+        """Where the ledger lives: the PostgreSQL URL when set, else :attr:`ledger_path`."""
+        return self.database_url or self.ledger_path
 
     @property
     def knowledge_path(self) -> Path:

@@ -21,14 +21,14 @@ class SqliteFile:
 
     schema = ""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, schema: str | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(self.schema)
+        self._conn.executescript(self.schema if schema is None else schema)
 
     def close(self) -> None:
         with self._lock:
@@ -44,6 +44,16 @@ class SqliteFile:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: several SELECTs that see the same state of the file."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
 
     def _one(self, sql: str, params: tuple = ()) -> tuple | None:
         with self._lock:

@@ -1,4 +1,4 @@
-"""Append-only, hash-chained audit log in SQLite.
+"""Append-only, hash-chained audit log in SQLite (or PostgreSQL when ``LABWRIGHT_DATABASE_URL`` is set).
 
 Every plan, delegation, tool request, policy decision (with its approver), tool result (as a sha256) and denial is one
 row. Each row stores ``prev_hash`` (the hash of the row before it, ``""`` for the first) and
@@ -8,7 +8,8 @@ records the sequence number and hash of the last row, so deleting rows from the 
 
 Three layers of protection, for three threats:
 
-* SQLite triggers refuse ``UPDATE`` and ``DELETE`` on the log, which stops accidents (a stray query, a buggy tool);
+* triggers refuse ``UPDATE`` and ``DELETE`` on the log (and ``TRUNCATE`` on PostgreSQL), which stops accidents (a
+  stray query, a buggy tool);
 * the hash chain makes editing, deleting or reordering rows *inside* the chain evident;
 * the chain is **anchored outside the database**: every append also appends ``(log id, seq, hash)`` to an
   append-only anchor file beside the database (``audit.sqlite.anchor``; ``LABWRIGHT_AUDIT_ANCHOR`` moves it, e.g. to
@@ -42,8 +43,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from .._postgres import is_postgres_url
 from ._anchor import Anchor
-from ._sqlite import SqliteFile
+from ._tables import Tables
 
 __all__ = ["AuditLog", "AuditRow", "AuditReport", "canonical_json", "sha256_of"]
 
@@ -64,7 +66,7 @@ _FIELDS = (
     "prev_hash",
 )
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL,
@@ -87,11 +89,39 @@ CREATE TABLE IF NOT EXISTS audit_head (
     one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_SCHEMA = (
+    _TABLES
+    + """
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+)
+
+# PostgreSQL's triggers call a function; TRUNCATE, which skips row triggers, gets a statement trigger of its own.
+# Each is created only when missing, so opening the log needs no ownership of them.
+_PG_SCHEMA = (
+    _TABLES
+    + """
+DO $$ BEGIN
+    IF to_regprocedure('audit_append_only()') IS NULL THEN  -- created once: hosts may connect as different roles
+        CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $f$
+            BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $f$;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'audit'::regclass AND tgname = 'audit_no_change') THEN
+        CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
+            FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'audit'::regclass AND tgname = 'audit_no_truncate') THEN
+        CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+    END IF;
+END $$;
+"""
+)
 
 
 def canonical_json(value: Any) -> str:
@@ -151,22 +181,28 @@ class AuditReport(BaseModel):
         return f"audit log BROKEN{where}: " + "; ".join(self.problems[:5])
 
 
-class AuditLog(SqliteFile):
-    """The hash-chained audit log stored in the SQLite file at ``path``.
+class AuditLog(Tables):
+    """The hash-chained audit log stored in the SQLite file at ``path``, or in a PostgreSQL database.
 
     Safe to share between threads of one process (one connection behind a lock) and between processes (each append
-    is one ``BEGIN IMMEDIATE`` transaction that reads the head and inserts the next row).
+    is one write transaction that reads the head and inserts the next row: ``BEGIN IMMEDIATE`` on SQLite, the
+    ``audit`` namespace's advisory lock on PostgreSQL, which also serialises writers on other hosts).
 
     Parameters
     ----------
     path
-        SQLite file; ``None`` means ``get_settings().audit_path``. Parent folders are created.
+        SQLite file, or a ``postgresql://`` URL; ``None`` means ``settings.audit_target`` (the URL when
+        ``LABWRIGHT_DATABASE_URL`` is set, else ``settings.audit_path``). Parent folders are created.
     anchor, key
         The anchor file and its HMAC key file (see :mod:`labwright.agents._anchor`); default
-        ``settings.audit_anchor`` / ``settings.audit_key`` when set, else ``<path>.anchor`` / ``<path>.key``.
+        ``settings.audit_anchor`` / ``settings.audit_key`` when set, else ``<path>.anchor`` / ``<path>.key``, and on
+        PostgreSQL ``LABWRIGHT_HOME/audit.postgres.anchor`` / ``.key``. Writers on several hosts must share one
+        anchor and key (point both settings at shared storage): each host's own file would vouch for its rows only.
     """
 
     schema = _SCHEMA
+    pg_schema = _PG_SCHEMA
+    namespace = "audit"
 
     def __init__(
         self, path: str | Path | None = None, *, anchor: str | Path | None = None, key: str | Path | None = None
@@ -174,18 +210,26 @@ class AuditLog(SqliteFile):
         from ..settings import get_settings
 
         settings = get_settings()
-        path = Path(path if path is not None else settings.audit_path)
-        super().__init__(path)
-        anchor = anchor or settings.audit_anchor or path.with_name(path.name + ".anchor")
-        key = key or settings.audit_key or path.with_name(path.name + ".key")
-        self.anchor = Anchor(Path(anchor).expanduser(), Path(key).expanduser())
+        super().__init__(path if path is not None else settings.audit_target)
+        default_anchor, default_key = self.anchor_files(self.target, settings)
+        self.anchor = Anchor(Path(anchor or default_anchor).expanduser(), Path(key or default_key).expanduser())
         # A random id per database (a deleted and recreated file gets a new one); written once, then only read.
         row = self._one("SELECT value FROM audit_meta WHERE key = 'log_id'")
         if row is None:
             with self._tx() as conn:
-                conn.execute("INSERT OR IGNORE INTO audit_meta VALUES ('log_id', ?)", (secrets.token_hex(16),))
+                conn.execute(
+                    "INSERT INTO audit_meta VALUES ('log_id', ?) ON CONFLICT DO NOTHING", (secrets.token_hex(16),)
+                )
             row = self._one("SELECT value FROM audit_meta WHERE key = 'log_id'")
         self.log_id = row[0]
+
+    @staticmethod
+    def anchor_files(target: str | Path, settings: Any) -> tuple[Path, Path]:
+        """The anchor and key files of the log at ``target`` (a SQLite path or a database URL) when none are given."""
+        base = settings.home_dir / "audit.postgres" if is_postgres_url(target) else Path(target)
+        anchor = settings.audit_anchor or base.with_name(base.name + ".anchor")
+        key = settings.audit_key or base.with_name(base.name + ".key")
+        return Path(anchor).expanduser(), Path(key).expanduser()
 
     def append(
         self,
@@ -247,7 +291,7 @@ class AuditLog(SqliteFile):
                 "ON CONFLICT(one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
                 (seq, digest),
             )
-            conn.execute("INSERT OR IGNORE INTO audit_meta VALUES ('anchored_from', ?)", (str(seq),))
+            conn.execute("INSERT INTO audit_meta VALUES ('anchored_from', ?) ON CONFLICT DO NOTHING", (str(seq),))
             # Inside the write transaction: anchor lines of several processes follow row order. A crash between this
             # line and COMMIT leaves an anchored row the log lacks until the next append re-anchors that seq.
             self.anchor.append(self.log_id, seq, digest)
@@ -269,14 +313,10 @@ class AuditLog(SqliteFile):
     def verify(self) -> AuditReport:
         """Recompute the chain; report edited, deleted, inserted or reordered rows and a mismatched head."""
         cols = ", ".join((*_FIELDS, "hash"))
-        with self._lock:  # one read transaction: rows and head from the same snapshot
-            self._conn.execute("BEGIN")
-            try:
-                raw = self._conn.execute(f"SELECT {cols} FROM audit ORDER BY seq").fetchall()
-                head = self._conn.execute("SELECT seq, hash FROM audit_head WHERE one = 1").fetchone()
-                meta = dict(self._conn.execute("SELECT key, value FROM audit_meta").fetchall())
-            finally:
-                self._conn.execute("COMMIT")
+        with self._snapshot() as conn:  # rows and head from the same state
+            raw = conn.execute(f"SELECT {cols} FROM audit ORDER BY seq").fetchall()
+            head = conn.execute("SELECT seq, hash FROM audit_head WHERE one = 1").fetchone()
+            meta = dict(conn.execute("SELECT key, value FROM audit_meta").fetchall())
         problems: list[str] = []
         first_bad: int | None = None
 

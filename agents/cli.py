@@ -61,6 +61,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=_audit_verify)
 
+    db = sub.add_parser("db", help="move the audit log, ledger and checkpoints from the SQLite files to PostgreSQL")
+    dbs = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    p = dbs.add_parser(
+        "migrate",
+        help="copy the SQLite audit log (chain verified before and after, hashes unchanged), ledger and checkpoints "
+        "under LABWRIGHT_HOME into a PostgreSQL database, in one transaction",
+    )
+    p.add_argument("--to", required=True, metavar="URL", help="postgresql://user@host/db (then set it as "
+                   "LABWRIGHT_DATABASE_URL)")  # fmt: skip
+    p.add_argument("--force", action="store_true", help="replace what a non-empty target database holds")
+    p.set_defaults(func=_db_migrate)
+
+
+def _db_migrate(args: argparse.Namespace) -> int:
+    from ._migrate import migrate_to_postgres
+
+    report = migrate_to_postgres(args.to, force=args.force)
+    ledger = sum(report.ledger_rows.values())
+    print(
+        f"migrated to {report.target}: {report.audit_rows} audit rows (head {report.audit_head[:16] or '-'}, "
+        f"verified), {ledger} ledger rows, {report.checkpoints} checkpoints of {report.threads} run(s) with "
+        f"{report.checkpoint_writes} pending writes"
+    )
+    if report.anchor:
+        print(f"audit anchor: {report.anchor}")
+    print(f"knowledge store: {report.knowledge}")
+    return 0
+
 
 def _console():
     from rich.console import Console
@@ -238,7 +266,7 @@ def _audit_log() -> Any:
     from ..settings import get_settings
     from .audit import AuditLog
 
-    return AuditLog(get_settings().audit_path)
+    return AuditLog(get_settings().audit_target)
 
 
 def _audit_show(args: argparse.Namespace) -> int:
@@ -267,7 +295,9 @@ def _audit_verify(args: argparse.Namespace) -> int:
     if report.ok:
         print(report.summary(), file=out)
     else:
-        print(f"audit log BROKEN: {len(report.problems)} problem(s) in {log.path} (anchor {log.anchor.path})", file=out)
+        print(
+            f"audit log BROKEN: {len(report.problems)} problem(s) in {log.where} (anchor {log.anchor.path})", file=out
+        )
         for problem in report.problems:
             print(f"  - {problem}", file=out)
     for note in report.notes:

@@ -149,8 +149,8 @@ class RunContext:
             settings = get_settings()
         ctx = cls(
             run_id=run_id or new_run_id(),
-            audit=AuditLog(settings.audit_path),
-            ledger=Ledger(settings.home_dir / "ledger.sqlite"),
+            audit=AuditLog(settings.audit_target),
+            ledger=Ledger(settings.ledger_target),
             policy=policy or Policy.from_settings(settings, auto_approve=auto_approve),
             budget=budget or Budget(),
             approver=local_approver(settings, approver),
@@ -401,7 +401,7 @@ class _RunMeter:
     @classmethod
     def of(cls, ctx: RunContext, key: str, role: str, tool: str) -> _RunMeter:
         a = ctx.audit.anchor
-        paths = (str(ctx.ledger.path), str(ctx.audit.path), str(a.path), str(a.key_path))
+        paths = (ctx.ledger.target, ctx.audit.target, str(a.path), str(a.key_path))
         return cls(*paths, ctx.run_id, key, role, tool, ctx.principal or role)
 
     def allow(self, max_tokens: int, prompt_tokens: int = 0) -> int:

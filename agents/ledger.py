@@ -1,4 +1,5 @@
-"""The run ledger: results stored by idempotency key, pending questions, budgets and LLM replies, in SQLite.
+"""The run ledger: results stored by idempotency key, pending questions, budgets and LLM replies, in SQLite (or
+PostgreSQL when ``LABWRIGHT_DATABASE_URL`` is set).
 
 LangGraph re-runs an interrupted node from its top, and a process killed mid-node re-runs it too. The ledger is what
 makes that safe: a tool call whose result is stored under its key is not repeated, a question already put to a
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._sqlite import SqliteFile
+from ._tables import Tables
 from .audit import canonical_json
 from .budget import Breach, Budget, Usage, check
 
@@ -88,17 +89,22 @@ class StoredAsk(dict):
     """A stored question: ``payload``, ``answer`` (``None`` while pending), ``ns`` (LangGraph task namespace)."""
 
 
-class Ledger(SqliteFile):
-    """The ledger in the SQLite file at ``path`` (default ``LABWRIGHT_HOME/ledger.sqlite``); thread- and
-    process-safe like :class:`~labwright.agents.audit.AuditLog`."""
+class Ledger(Tables):
+    """The ledger in the SQLite file at ``path``, or in the PostgreSQL database when ``path`` is a
+    ``postgresql://`` URL (default ``settings.ledger_target``: the URL when ``LABWRIGHT_DATABASE_URL`` is set, else
+    ``LABWRIGHT_HOME/ledger.sqlite``); thread-, process- and host-safe like
+    :class:`~labwright.agents.audit.AuditLog`."""
 
     schema = _SCHEMA
+    # time.time() needs a double: PostgreSQL's REAL is 4 bytes (about 2-minute steps at today's epoch seconds).
+    pg_schema = _SCHEMA.replace(" REAL ", " DOUBLE PRECISION ")
+    namespace = "ledger"
 
     def __init__(self, path: str | Path | None = None):
         if path is None:
             from ..settings import get_settings
 
-            path = get_settings().home_dir / "ledger.sqlite"
+            path = get_settings().ledger_target
         super().__init__(path)
 
     # -- results -------------------------------------------------------------------------------------------------
@@ -239,8 +245,8 @@ class Ledger(SqliteFile):
         """Record a question (first write wins, so a re-run asks with the original payload) and return it."""
         with self._tx() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO asks (key, kind, run_id, payload, answer, ns, created) "
-                "VALUES (?, ?, ?, ?, NULL, ?, ?)",
+                "INSERT INTO asks (key, kind, run_id, payload, answer, ns, created) "
+                "VALUES (?, ?, ?, ?, NULL, ?, ?) ON CONFLICT DO NOTHING",
                 (key, kind, run_id, canonical_json(payload), ns, time.time()),
             )
         stored = self.get_ask(key, kind)
@@ -256,7 +262,7 @@ class Ledger(SqliteFile):
             )
             if answered_by and cur.rowcount:
                 conn.execute(
-                    "INSERT OR IGNORE INTO ask_answerers (key, kind, answered_by) VALUES (?, ?, ?)",
+                    "INSERT INTO ask_answerers (key, kind, answered_by) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (key, kind, answered_by),
                 )
 
@@ -278,7 +284,7 @@ class Ledger(SqliteFile):
         if row is None:
             with self._tx() as conn:
                 conn.execute(
-                    "INSERT OR IGNORE INTO budgets (run_id, budget, started) VALUES (?, ?, ?)",
+                    "INSERT INTO budgets (run_id, budget, started) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (run_id, (default or Budget()).model_dump_json(), time.time()),
                 )
             row = self._one("SELECT budget FROM budgets WHERE run_id = ?", (run_id,))
@@ -300,8 +306,8 @@ class Ledger(SqliteFile):
 
     def usage(self, run_id: str) -> Usage:
         """Tool calls and tool-seconds of calls that ran or hold a reservation, LLM tokens, wall time."""
-        with self._lock:
-            return self._usage(self._conn, run_id)
+        with self._snapshot() as conn:
+            return self._usage(conn, run_id)
 
     @staticmethod
     def _usage(conn: Any, run_id: str) -> Usage:
@@ -324,7 +330,7 @@ class Ledger(SqliteFile):
     def put_reply(self, *, key: str, run_id: str, reply: Any, tokens: int) -> dict[str, Any]:
         with self._tx() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO llm VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO llm VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (key, run_id, canonical_json(reply), int(tokens), time.time()),
             )
         stored = self.get_reply(key)
@@ -337,7 +343,7 @@ class Ledger(SqliteFile):
         now = time.time()
         with self._tx() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, 'running', ?, ?)",
+                "INSERT INTO runs VALUES (?, ?, ?, ?, 'running', ?, ?) ON CONFLICT DO NOTHING",
                 (run_id, request, planner, canonical_json(policy), now, now),
             )
 

@@ -1,7 +1,8 @@
-"""Durable runs: SQLite checkpoints under ``LABWRIGHT_HOME``, listing, resume, approvals and retention.
+"""Durable runs: checkpoints under ``LABWRIGHT_HOME`` (or PostgreSQL), listing, resume, approvals and retention.
 
-A run is a LangGraph thread whose id is the run id. Its checkpoints live in ``settings.checkpoint_path`` (SqliteSaver,
-written before each step runs on: ``durability="sync"``), its results, questions, budget and model replies in the
+A run is a LangGraph thread whose id is the run id. Its checkpoints live in ``settings.checkpoint_target`` (SqliteSaver
+on ``settings.checkpoint_path``, or PostgresSaver when ``LABWRIGHT_DATABASE_URL`` is set), written before each step
+runs on (``durability="sync"``); its results, questions, budget and model replies in the
 ledger, and its events in the audit log. A process killed at any point (even ``kill -9``) resumes with
 :meth:`Runs.resume`: LangGraph restarts from the last checkpoint and the ledger replays what had already happened
 inside the interrupted step, so no tool call with a stored result runs again.
@@ -13,17 +14,15 @@ Retention: :meth:`Runs.prune` deletes the checkpoints and ledger rows of old run
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
 from ..errors import InvalidInput, NotFound
+from ._checkpoints import compact, disk_bytes, open_checkpointer, stored_bytes
 from .audit import AuditLog
 from .budget import Budget, Usage
 from .governance import RunContext, local_approver, new_run_id, parse_approval
@@ -36,22 +35,6 @@ __all__ = ["open_checkpointer", "Runs", "RunView", "Pending", "parse_age"]
 
 # Keys of a structured answer (as opposed to a mapping from pending ids to answers).
 _ANSWER_KEYS = frozenset({"edit", "reject", "approve", "decision", "extend", "replan", "by", "args", "reason"})
-
-
-def open_checkpointer(path: str | Path | None = None) -> SqliteSaver:
-    """A :class:`SqliteSaver` on ``path`` (default ``settings.checkpoint_path``), WAL mode, shareable by threads."""
-    if path is None:
-        from ..settings import get_settings
-
-        path = get_settings().checkpoint_path
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, check_same_thread=False, timeout=30.0)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    saver = SqliteSaver(conn)
-    saver.setup()
-    return saver
 
 
 class Pending(BaseModel):
@@ -118,10 +101,10 @@ class Runs:
         self.planner = planner or make_planner(settings)
         self.max_rounds = max_rounds
         self.max_turns = max_turns
-        self.saver = open_checkpointer(settings.checkpoint_path)
+        self.saver = open_checkpointer(settings.checkpoint_target)
         self.graph = build_graph(self.saver)
-        self.audit = AuditLog(settings.audit_path)
-        self.ledger = Ledger(settings.home_dir / "ledger.sqlite")
+        self.audit = AuditLog(settings.audit_target)
+        self.ledger = Ledger(settings.ledger_target)
         self._contexts: dict[str, RunContext] = {}
 
     # -- contexts --
@@ -310,14 +293,7 @@ class Runs:
 
     def checkpoint_bytes(self, run_id: str | None = None) -> int:
         """Bytes of checkpoint and write blobs stored (for one run, or all)."""
-        where, params = ("WHERE thread_id = ?", (run_id,)) if run_id else ("", ())
-        with self.saver.lock:
-            cur = self.saver.conn.cursor()
-            a = cur.execute(
-                f"SELECT COALESCE(SUM(LENGTH(checkpoint) + LENGTH(metadata)), 0) FROM checkpoints {where}", params
-            ).fetchone()[0]
-            b = cur.execute(f"SELECT COALESCE(SUM(LENGTH(value)), 0) FROM writes {where}", params).fetchone()[0]
-        return int(a + b)
+        return stored_bytes(self.saver, run_id)
 
     # -- retention --
     def prune(self, *, keep: int | None = None, older_than: float | None = None) -> list[str]:
@@ -342,17 +318,12 @@ class Runs:
             self._contexts.pop(run_id, None)
         self.ledger.forget(doomed)
         if doomed:
-            with self.saver.lock:
-                self.saver.conn.commit()
-                self.saver.conn.execute("VACUUM")
-                # VACUUM goes through the write-ahead log; fold it back so the files on disk shrink too.
-                self.saver.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            compact(self.saver)
         return list(doomed)
 
     def checkpoint_file_bytes(self) -> int:
-        """Bytes on disk of the checkpoint database and its write-ahead log."""
-        path = Path(self.settings.checkpoint_path)
-        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+        """Bytes on disk of the checkpoint database and its write-ahead log (the checkpoint tables on PostgreSQL)."""
+        return disk_bytes(self.saver, self.settings.checkpoint_path)
 
 
 def _pending(interrupt_id: str, value: Any) -> Pending:

@@ -52,7 +52,7 @@ class Inbox:
     def ledger(self):
         from ..agents.ledger import Ledger
 
-        return Ledger(_settings().home_dir / "ledger.sqlite")
+        return Ledger(_settings().ledger_target)
 
     def pending(self) -> list[dict[str, Any]]:
         """Every unanswered question, oldest first: run, key, kind, tool, role, arguments, estimate, reason."""
@@ -276,7 +276,7 @@ def create_app(token: str, identity: str | None = None):
     async def audit_page(request: Request) -> Response:
         from ..agents.audit import AuditLog
 
-        report = AuditLog(_settings().audit_path).verify()
+        report = AuditLog(_settings().audit_target).verify()
         return page("audit", verdict=report.model_dump_json(indent=2))
 
     async def api_events(request: Request) -> Response:
@@ -319,7 +319,7 @@ def _events(run_id: str) -> list:
     """The run's latest audit rows, oldest first: its live progress, whichever process is driving it."""
     from ..agents.audit import AuditLog
 
-    return AuditLog(_settings().audit_path).rows(run_id)[-EVENTS_SHOWN:]
+    return AuditLog(_settings().audit_target).rows(run_id)[-EVENTS_SHOWN:]
 
 
 def _recently_active(events: list) -> bool:

@@ -120,7 +120,7 @@ def _runs_listing() -> list[dict[str, Any]]:
     from ..settings import get_settings
     from ..skills._run import list_runs
 
-    ledger = Ledger(get_settings().home_dir / "ledger.sqlite").list_runs()
+    ledger = Ledger(get_settings().ledger_target).list_runs()
     runs = [{**r, "kind": "mcp" if r.get("planner") == "mcp" else "chat"} for r in ledger]
     return sorted([*runs, *list_runs()], key=lambda r: -float(r.get("updated") or 0))
 

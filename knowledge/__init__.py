@@ -1,7 +1,8 @@
 """Hypergraph knowledge store: n-ary relations from text with provenance, s-traversal, grounded hypotheses, HIF.
 
 A :class:`KnowledgeStore` keeps nodes, hyperedges (relation + source/target roles), incidences and provenance in
-one SQLite file. Text is turned into events ``{source: [..], relation, target: [..]}`` by an LLM or by a
+one SQLite file, or in one schema of a PostgreSQL database (``LABWRIGHT_DATABASE_URL``; :func:`migrate_store` moves a
+file there). Text is turned into events ``{source: [..], relation, target: [..]}`` by an LLM or by a
 deterministic offline extractor; queries follow s-adjacency (two hyperedges are adjacent when they share ≥ s nodes)
 without building the s-line graph. Importing this package registers the librarian tools ``kg_ingest_text``,
 ``kg_ingest_events``, ``kg_stats``, ``kg_neighbors``, ``kg_paths``, ``kg_hypotheses`` and ``kg_export``.
@@ -32,6 +33,7 @@ from ._ingest import ingest_events as ingest_events
 from ._ingest import ingest_text as ingest_text
 from ._ingest import read_corpus as read_corpus
 from ._ingest import read_events as read_events
+from ._migrate import migrate_store as migrate_store
 from ._normalise import Concept as Concept
 from ._normalise import normalise_concept as normalise_concept
 from ._normalise import normalise_text as normalise_text

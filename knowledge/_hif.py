@@ -260,9 +260,8 @@ def load_hif(
     with gc_paused(), store.transaction():
         ordered = sorted(concepts.items(), key=lambda kv: kv[1].key)  # ids in key order: deterministic
         ids = store.node_ids([c for _, c in ordered])
-        store.conn.executemany(
-            "INSERT OR IGNORE INTO aliases(alias, node_id) VALUES (?, ?)",
-            [(str(s), nid) for (n, _), nid in zip(ordered, ids) for s in node_attrs.get(n, {}).get("synonyms") or []],
+        store.put_aliases(
+            [(str(s), nid) for (n, _), nid in zip(ordered, ids) for s in node_attrs.get(n, {}).get("synonyms") or []]
         )
         specs: list[EdgeSpec] = []
         for edge, rows in members.items():

@@ -12,8 +12,6 @@ import datetime as _dt
 import difflib
 import hashlib
 import json
-import sqlite3
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,14 +19,26 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._postgres import is_postgres_url, redact_url
 from ..errors import InvalidInput, NotFound
 from ..settings import get_settings
 from ._gc import gc_paused
 from ._normalise import Concept, normalise_concept, normalise_text
-from ._schema import DDL, PRAGMAS, SCHEMA_VERSION
+from ._postgres import POSTGRES
+from ._sqlite import SQLITE
 from ._traverse import HyperIndex
 
-__all__ = ["KnowledgeStore", "Provenance", "EdgeSpec", "NodeRecord", "EdgeRecord", "open_store", "edge_key", "utc_now"]
+__all__ = [
+    "KnowledgeStore",
+    "Provenance",
+    "EdgeSpec",
+    "NodeRecord",
+    "EdgeRecord",
+    "open_store",
+    "default_location",
+    "edge_key",
+    "utc_now",
+]
 
 Role = Literal["source", "target", "member"]
 
@@ -130,6 +140,9 @@ class EdgeSpec:
     key: str | None = None
 
 
+_PROVENANCE_COLUMNS = ("edge_id", "document_id", "locator", "extractor", "extractor_version", "created_at")
+
+
 def _prepare(i: int, sp: EdgeSpec, batch: bool) -> tuple[str, dict[str, tuple[Concept, Role]], str, str]:
     """Check one spec; return (edge key, members by node key, attrs JSON, locator JSON)."""
     where = f"specs.{i}." if batch else ""
@@ -148,16 +161,26 @@ def _prepare(i: int, sp: EdgeSpec, batch: bool) -> tuple[str, dict[str, tuple[Co
 
 
 class KnowledgeStore:
-    """A hypergraph knowledge store in one SQLite file (WAL mode).
+    """A hypergraph knowledge store in one SQLite file (WAL mode) or one schema of a PostgreSQL database.
 
     Parameters
     ----------
     path
-        The SQLite file; created (with parent folders) when missing, unless ``readonly``.
+        The SQLite file, created (with parent folders) when missing unless ``readonly``; or a PostgreSQL URL
+        (``postgresql://user@host/db``, optionally ``?options=-csearch_path=NAME`` to choose the schema, default
+        ``knowledge``), whose schema and tables are created when missing unless ``readonly``
+        (``labwright[postgres]``).
     readonly
-        Only read: the file is opened with ``mode=ro`` (nothing is written, so the open never waits for a writer;
-        WAL readers see the last committed state during a long ingest); a missing file reads as an empty store and
-        is not created.
+        Only read: the SQLite file is opened with ``mode=ro``, a PostgreSQL session is read-only (nothing is
+        written, so the open never waits for a writer; readers see the last committed state during a long ingest);
+        a missing store reads as an empty store and is not created.
+
+    Attributes
+    ----------
+    path
+        Where the store is: the file, or the URL with any password shown as ``***``.
+    backend
+        The dialect object (:mod:`._sqlite` or :mod:`._postgres`) holding the SQL the two backends say differently.
 
     Examples
     --------
@@ -167,17 +190,24 @@ class KnowledgeStore:
     """
 
     def __init__(self, path: str | Path, *, readonly: bool = False):
-        self.path = Path(path) if str(path) != ":memory:" else path
         self.readonly = readonly
+        postgres = is_postgres_url(path)
+        self.backend = POSTGRES if postgres else SQLITE
+        self.path: str | Path = redact_url(str(path)) if postgres else Path(path) if str(path) != ":memory:" else path
+        shown = self.path
         try:
-            self.conn = _open_connection(self.path, readonly)
-        except sqlite3.DatabaseError as err:  # not an SQLite file
-            raise InvalidInput("store_path", f"{path} is not a knowledge store ({err})") from None
+            self.conn = self.backend.connect(path if postgres else self.path, readonly)
+        except self.backend.open_errors as err:  # not an SQLite file, not a store's database
+            raise InvalidInput("store_path", f"{shown} is not a knowledge store ({err})") from None
+        except InvalidInput as err:  # no such server, refused login, psycopg missing: the location is at fault
+            raise InvalidInput("store_path", err.reason) from None
+        if self.conn is None:  # read-only and no store at that URL: an empty store, as for a missing file
+            self.backend, self.conn = SQLITE, SQLITE.connect(":memory:", True)
         try:
             self.store_id = self.conn.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]
-        except (sqlite3.DatabaseError, TypeError) as err:  # SQLite without a store in it
+        except (*self.backend.open_errors, TypeError) as err:  # a database without a store in it
             self.conn.close()
-            raise InvalidInput("store_path", f"{path} is not a knowledge store ({err})") from None
+            raise InvalidInput("store_path", f"{shown} is not a knowledge store ({err})") from None
         self._node_cache: dict[str, int] = {}  # node key -> id (committed or in the open transaction)
         self._alias_seen: set[str] = set()  # aliases known to be stored
         self._cache_revision = -1  # store revision the two caches above are valid for
@@ -202,7 +232,9 @@ class KnowledgeStore:
         if self._in_tx:
             yield self
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        if self.readonly:
+            raise InvalidInput("readonly", f"the knowledge store {self.path} was opened readonly; nothing is written")
+        self.backend.begin_write(self.conn)
         self._in_tx = True
         self._now = utc_now()  # one timestamp per transaction
         try:
@@ -210,7 +242,7 @@ class KnowledgeStore:
                 self._reset_caches()
             yield self
             self._flush()
-            self.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
+            self.conn.execute(self.backend.bump_revision)
             self._cache_revision = self.revision()
             self.conn.execute("COMMIT")
         except BaseException:
@@ -273,7 +305,7 @@ class KnowledgeStore:
         self._alias_seen.clear()
 
     def _next_id(self, table: str) -> int:
-        # explicit ids equal SQLite's own choice (max + 1) and are safe: BEGIN IMMEDIATE holds the write lock
+        # explicit ids equal SQLite's own choice (max + 1) and are safe: the transaction holds the store's write lock
         return int(self.conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
 
     def _ensure_nodes(self, concepts: Iterable[Concept]) -> None:
@@ -292,7 +324,7 @@ class KnowledgeStore:
             if new:
                 first = self._next_id("nodes")
                 rows = [(first + i, c.key, c.label, c.kind, c.smiles) for i, c in enumerate(new)]
-                self.conn.executemany("INSERT INTO nodes(id, key, label, kind, smiles) VALUES (?, ?, ?, ?, ?)", rows)
+                self.backend.insert_many(self.conn, "nodes", ("id", "key", "label", "kind", "smiles"), rows)
                 self._node_cache.update((c.key, first + i) for i, c in enumerate(new))
         aliases = []
         for c in concepts:
@@ -300,7 +332,7 @@ class KnowledgeStore:
                 self._alias_seen.add(c.surface)
                 aliases.append((c.surface, self._node_cache[c.key]))
         if aliases:  # an alias already naming another node keeps that node (first come)
-            self.conn.executemany("INSERT OR IGNORE INTO aliases(alias, node_id) VALUES (?, ?)", aliases)
+            self.put_aliases(aliases)
 
     def add_aliases(self, aliases: dict[str, Concept]) -> int:
         """Record extra surface forms (normalised text → an existing node's concept); returns how many were new.
@@ -321,9 +353,13 @@ class KnowledgeStore:
             )
             for form, nid in like.fetchall():
                 rows.append((f" {form} ".replace(f" {concept.surface} ", f" {alias} ").strip(), nid))
-        before = self.conn.total_changes
-        self.conn.executemany("INSERT OR IGNORE INTO aliases(alias, node_id) VALUES (?, ?)", rows)
-        return self.conn.total_changes - before
+        return self.put_aliases(rows)
+
+    def put_aliases(self, rows: Iterable[tuple[str, int]]) -> int:
+        """Store ``(alias, node id)`` rows, skipping aliases that already name a node; returns how many were new."""
+        self._require_tx()
+        sql = self.backend.insert_ignore("aliases", ("alias", "node_id"))
+        return max(self.conn.executemany(sql, rows).rowcount, 0)
 
     def node_id(self, concept: Concept) -> int:
         """Id of the node for ``concept``, created (with its surface form as alias) when new."""
@@ -406,8 +442,10 @@ class KnowledgeStore:
                 known_prov.add(record)
                 prov_rows.append((*record, prov.created_at or self._now))
             out.append((row[0], created, new_prov))
-        self.conn.executemany(
-            "INSERT INTO edges(id, key, relation, attrs, confidence) VALUES (?, ?, ?, ?, ?)",
+        self.backend.insert_many(
+            self.conn,
+            "edges",
+            ("id", "key", "relation", "attrs", "confidence"),
             [(state[k][0], k, rel, aj, state[k][1]) for k, (rel, _, aj) in new_keys.items()],
         )
         self.conn.executemany(
@@ -423,15 +461,9 @@ class KnowledgeStore:
         if len(self._pending) >= 50_000:
             self._flush()
         docs = [(d, self._now) for d in dict.fromkeys(r[1] for r in prov_rows) if d not in self._known_docs]
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO documents(id, sha256, title, ingested_at) VALUES (?, NULL, NULL, ?)", docs
-        )
+        self.conn.executemany(self.backend.insert_ignore("documents", ("id", "ingested_at")), docs)
         self._known_docs.update(d for d, _ in docs)
-        self.conn.executemany(
-            "INSERT INTO provenance(edge_id, document_id, locator, extractor, extractor_version, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            prov_rows,
-        )
+        self.backend.insert_many(self.conn, "provenance", _PROVENANCE_COLUMNS, prov_rows)
         return out
 
     def _edges_by_key(self, keys: list[str]) -> dict[str, list]:
@@ -488,7 +520,7 @@ class KnowledgeStore:
 
     def _flush(self) -> None:
         if self._pending:
-            self.conn.executemany("INSERT INTO incidences(edge_id, node_id, role) VALUES (?, ?, ?)", self._pending)
+            self.backend.insert_many(self.conn, "incidences", ("edge_id", "node_id", "role"), self._pending)
             self._pending.clear()
 
     # ------------------------------------------------------------------ exactly-once governed calls
@@ -496,8 +528,8 @@ class KnowledgeStore:
         """The outcome that governed call ``key`` committed together with its writes, or ``None`` if it never did."""
         try:
             row = self.conn.execute("SELECT outcome FROM applied_calls WHERE key = ?", (key,)).fetchone()
-        except sqlite3.OperationalError as err:
-            if "no such table" in str(err):  # no governed call has written to this store yet
+        except Exception as err:
+            if self.backend.is_missing_table(err):  # no governed call has written to this store yet
                 return None
             raise
         return json.loads(row[0]) if row else None
@@ -506,10 +538,8 @@ class KnowledgeStore:
         """Record in the open transaction that governed call ``key`` of ``tool`` made its writes and returned
         ``outcome``: effect and record commit together, so a resumed call finds one exactly when the other exists."""
         self._require_tx()
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS applied_calls "
-            "(key TEXT PRIMARY KEY, tool TEXT NOT NULL, outcome TEXT NOT NULL, time TEXT NOT NULL)"
-        )
+        if self.backend.applied_calls_ddl:
+            self.conn.execute(self.backend.applied_calls_ddl)
         self.conn.execute(
             "INSERT INTO applied_calls VALUES (?, ?, ?, ?)", (key, tool, json.dumps(outcome, sort_keys=True), self._now)
         )
@@ -662,12 +692,12 @@ class KnowledgeStore:
             self._flush()
             return self._load_index()
         rev = self.revision()
-        cache_key = (self.store_id, str(Path(self.path).resolve()) if isinstance(self.path, Path) else str(id(self)))
+        cache_key = (self.store_id, self._where())
         cached = _INDEX_CACHE.get(cache_key)
         if cached is not None and cached[0] == rev:
             return cached[1]
-        # one read transaction: a writer in another connection cannot commit between these reads (WAL snapshot)
-        self.conn.execute("BEGIN")
+        # one read transaction: a writer in another connection cannot commit between these reads (one snapshot)
+        self.backend.begin_read(self.conn)
         try:
             rev = self.revision()
             ix = self._load_index()
@@ -677,6 +707,12 @@ class KnowledgeStore:
         while len(_INDEX_CACHE) > _INDEX_CACHE_SIZE:
             _INDEX_CACHE.pop(next(iter(_INDEX_CACHE)))
         return ix
+
+    def _where(self) -> str:
+        """Where the store is, as a cache key: the resolved file, the URL, or this object for an in-memory store."""
+        if isinstance(self.path, Path):
+            return str(self.path.resolve())
+        return str(self.path) if self.backend is POSTGRES else str(id(self))
 
     def _load_index(self) -> HyperIndex:
         with gc_paused():  # a million row tuples: no collector passes while they are alive
@@ -692,64 +728,22 @@ class KnowledgeStore:
         )
 
 
-# A writer waits this long for another writer's transaction (a large ingest in another process) before giving up.
-BUSY_TIMEOUT_S = 600.0
-
-
-def _connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
-    """A connection with the store's pragmas (WAL, foreign keys) and a busy timeout fit for long ingests."""
-    conn = sqlite3.connect(target, uri=uri, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
-    for pragma in PRAGMAS:
-        if uri and pragma.startswith("PRAGMA journal_mode"):
-            continue  # set by the writer that created the file; a read-only connection cannot change it
-        conn.execute(pragma)
-    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-    return conn
-
-
-def _open_connection(path: str | Path, readonly: bool) -> sqlite3.Connection:
-    if readonly and (not isinstance(path, Path) or not path.is_file()):
-        # A store that does not exist is empty: read an empty one in memory rather than create the file.
-        conn = _connect(":memory:")
-    elif readonly:
-        # mode=ro: the open cannot write (no schema, no meta rows), so it never waits for a long ingest.
-        return _connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    else:
-        if isinstance(path, Path):
-            path.parent.mkdir(parents=True, exist_ok=True)
-        conn = _connect(str(path))
-    try:
-        _create_schema(conn)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _create_schema(conn: sqlite3.Connection) -> None:
-    """Create missing tables and the meta rows; writes (and takes the write lock) only for a new or older store."""
-    conn.executescript(DDL)  # CREATE ... IF NOT EXISTS of existing tables takes no lock
-    if (
-        conn.execute("SELECT count(*) FROM meta WHERE key IN ('schema_version', 'revision', 'store_id')").fetchone()[0]
-        == 3
-    ):
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-    conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('revision', '0')")
-    conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,))
-    conn.execute("COMMIT")
-
-
 def _chunks(ids: list[int], size: int = 900) -> Iterator[list[int]]:
     for i in range(0, len(ids), size):
         yield ids[i : i + size]
 
 
 def open_store(path: str | Path | None = None, *, readonly: bool = False) -> KnowledgeStore:
-    """Open the store at ``path``, or at ``settings.knowledge_path`` (``LABWRIGHT_KNOWLEDGE_DB``) by default;
-    ``readonly``: see :class:`KnowledgeStore`."""
-    return KnowledgeStore(path if path is not None else get_settings().knowledge_path, readonly=readonly)
+    """Open the store at ``path`` (a file or a PostgreSQL URL); by default in the PostgreSQL database of
+    ``settings.database_url`` (``LABWRIGHT_DATABASE_URL``) when set, else in the file ``settings.knowledge_path``
+    (``LABWRIGHT_KNOWLEDGE_DB``); ``readonly``: see :class:`KnowledgeStore`."""
+    return KnowledgeStore(path if path is not None else default_location(), readonly=readonly)
+
+
+def default_location() -> str | Path:
+    """The store the settings choose: ``settings.database_url`` when set, else ``settings.knowledge_path``."""
+    settings = get_settings()
+    return settings.database_url or settings.knowledge_path
 
 
 def _like_literal(text: str) -> str:

@@ -1,17 +1,19 @@
 """Knowledge-store tools for the librarian role (registered when :mod:`labwright.knowledge` is imported).
 
-Every tool opens the store at ``settings.knowledge_path`` (``LABWRIGHT_KNOWLEDGE_DB``, default
-``$LABWRIGHT_HOME/knowledge.sqlite``) unless its input gives ``store_path``.
+Every tool opens the store in ``settings.database_url`` (``LABWRIGHT_DATABASE_URL``, PostgreSQL) when set, else at
+``settings.knowledge_path`` (``LABWRIGHT_KNOWLEDGE_DB``, default ``$LABWRIGHT_HOME/knowledge.sqlite``), unless its
+input gives ``store_path`` (a file or a ``postgresql://`` URL).
 """
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
+from .._postgres import is_postgres_url
 from ..errors import InvalidInput
 from ..tools._files import check_output_file, read_user_file, user_path, write_errors
 from ..tools.fields import MAX_LIST_ITEMS, Capped, Name, PathStr, Text, ToolModel
@@ -38,15 +40,25 @@ LIBRARIAN_TOOLS = (
 __all__ = [*LIBRARIAN_TOOLS, "LIBRARIAN_TOOLS"]
 
 Concepts = Annotated[list[Name], Capped(MAX_LIST_ITEMS, "more concepts than any query names")]
-_STORE_FIELD = Field(default=None, description="SQLite file of the store; default: settings.knowledge_path.")
+_STORE_FIELD = Field(
+    default=None,
+    description="SQLite file or postgresql:// URL of the store; default: settings.database_url, else knowledge_path.",
+)
+
+
+def store_location(path: str | None) -> str | Path | None:
+    """A tool's ``store_path`` checked: a PostgreSQL URL as given, else a file (no devices or folders, and no
+    '~user' that does not exist); ``None`` (the settings' store) stays ``None``."""
+    if not path or is_postgres_url(path):
+        return path or None
+    return check_output_file(user_path(path, field="store_path"), field="store_path")
 
 
 def _open(path: str | None, *, readonly: bool = False) -> KnowledgeStore:
-    # No devices or folders, and no '~user' that does not exist.
-    where = check_output_file(user_path(path, field="store_path"), field="store_path") if path else None
+    where = store_location(path)
     try:
         return open_store(where, readonly=readonly)
-    except (OSError, sqlite3.DatabaseError) as err:  # a folder, a device, a non-SQLite file, an unwritable place
+    except OSError as err:  # a folder, a device, an unwritable place
         shown = where if where is not None else "the default knowledge store"
         raise InvalidInput("store_path", f"cannot open a knowledge store at {shown}: {err}") from None
 

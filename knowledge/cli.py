@@ -1,6 +1,8 @@
 """``labwright kg ingest|stats|path|hypotheses|export`` — the knowledge store from the shell.
 
-The store is ``--store PATH`` or, by default, ``settings.knowledge_path`` (``LABWRIGHT_KNOWLEDGE_DB``).
+The store is ``--store PATH`` (a file or a ``postgresql://`` URL) or, by default, the PostgreSQL database of
+``settings.database_url`` (``LABWRIGHT_DATABASE_URL``) when set, else ``settings.knowledge_path``
+(``LABWRIGHT_KNOWLEDGE_DB``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     kg = p.add_subparsers(dest="kg_command", metavar="ACTION", required=True)
 
     def common(q: argparse.ArgumentParser) -> None:
-        q.add_argument("--store", type=Path, default=None, help="SQLite store (default: settings.knowledge_path)")
+        # a string, not a Path: Path("postgresql://h/db") would fold the URL's "//"
+        q.add_argument("--store", default=None, help="SQLite file or postgresql:// URL (default: from the settings)")
         q.add_argument("--json", action="store_true", help="print the full result as JSON")
 
     q = kg.add_parser("ingest", help="ingest a corpus (JSONL/folder of texts), an events file (JSONL/CSV) or HIF")

@@ -19,7 +19,6 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..errors import InvalidInput
-from ..tools._files import user_path
 from ..tools.fields import ToolModel
 from ..tools.registry import Cost, invalid_input_from, tool
 from ._executor import Backend, Executor, TaskResult, make_executor
@@ -283,7 +282,9 @@ class DocumentIn(ToolModel):
 class IngestBatchInput(ToolModel):
     documents: list[DocumentIn] = Field(min_length=1, max_length=MAX_DOCUMENTS, description="Texts to ingest.")
     extractor: Literal["auto", "offline", "llm"] = Field(default="auto", description="As for kg_ingest_text.")
-    store_path: str | None = Field(default=None, description="SQLite file of the store; default: settings.")
+    store_path: str | None = Field(
+        default=None, description="SQLite file or postgresql:// URL of the store; default: settings."
+    )
     backend: Backend = _BACKEND
 
     @field_validator("documents")
@@ -323,6 +324,7 @@ def kg_ingest_batch(inp: IngestBatchInput) -> IngestBatchOutput:
     from ..knowledge._ingest import Document, extraction_from_json, ingest_documents
     from ..knowledge._once import exactly_once
     from ..knowledge._store import open_store
+    from ..knowledge._tools import store_location
 
     state: dict[str, Any] = {}
 
@@ -349,6 +351,6 @@ def kg_ingest_batch(inp: IngestBatchInput) -> IngestBatchOutput:
             **report.as_dict(),
         )
 
-    with open_store(user_path(inp.store_path, field="store_path") if inp.store_path else None) as store:
+    with open_store(store_location(inp.store_path)) as store:
         # In a governed run the write and the call's outcome commit together (a resumed call does not ingest twice).
         return exactly_once(store, IngestBatchOutput, lambda: write(store))

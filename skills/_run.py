@@ -1,9 +1,9 @@
-"""Running a workflow: a LangGraph graph of skill subgraphs, checkpointed in SQLite, resumable by run id.
+"""Running a workflow: a LangGraph graph of skill subgraphs, checkpointed (SQLite or PostgreSQL), resumable by run id.
 
 :func:`run` starts a run (or resumes one with ``resume=RUN_ID``). Each step is a node; steps that do not depend on
 each other run in parallel, and a final ``report`` node writes the run's report. The graph is checkpointed with
-``SqliteSaver`` in ``LABWRIGHT_HOME`` under the thread id = run id, so a run stopped at a checkpoint or killed between
-steps continues where it was: finished steps are not run again.
+``SqliteSaver`` in ``LABWRIGHT_HOME`` (``PostgresSaver`` with ``LABWRIGHT_DATABASE_URL``) under the thread id = run
+id, so a run stopped at a checkpoint or killed between steps continues where it was: finished steps are not run again.
 
 Checkpoints (approvals): a step stops before its skill runs when its estimated cost crosses the approval threshold,
 when one of its tools writes to a store, or when the workflow marks it ``checkpoint: true``; tool calls inside are
@@ -25,16 +25,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
-import sqlite3
 import traceback
 from collections.abc import Callable, Mapping
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field
 
+from ..agents._checkpoints import checkpointer
 from ..errors import InvalidInput, LabwrightError, NotFound
 from ..settings import get_settings
 from ._governance import Governance
@@ -95,20 +94,6 @@ def run_dir_of(run_id: str) -> Path:
 
 def _new_run_id(name: str) -> str:
     return f"{name}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-
-
-@contextmanager
-def _checkpointer():
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    path = get_settings().checkpoint_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, check_same_thread=False, timeout=30.0)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        yield SqliteSaver(conn)
-    finally:
-        conn.close()
 
 
 def _step_node(wf: Workflow, step: StepSpec, run_id: str, run_dir: Path, gov: Governance) -> Callable:
@@ -415,7 +400,7 @@ def _run(
     _write_meta(run_dir, meta)
     gov.record_start(wf.name, resumed=resume is not None)
     config = {"configurable": {"thread_id": rid}, "recursion_limit": 200}
-    with _checkpointer() as saver:
+    with checkpointer() as saver:
         graph = _build_graph(wf, rid, run_dir, gov, saver)
         started = resume is None or not graph.get_state(config).values
         command: Any = {"outputs": {}, "status": {}, "overrides": {}} if started else None
@@ -507,7 +492,7 @@ def rollback(
     """Go back to ``step`` of run ``run_id``, change its input fields to ``params`` and run on from there."""
     meta = _read_meta(run_id)
     wf = _stored_workflow(meta)
-    with _checkpointer() as saver:
+    with checkpointer() as saver:
         gov = Governance(run_id, approve if approve is not None else meta.get("approve", "none"))
         graph = _build_graph(wf, run_id, run_dir_of(run_id), gov, saver)
         _fork(graph, {"configurable": {"thread_id": run_id}}, wf, step, params or {})

@@ -16,3 +16,40 @@ def isolated_home(tmp_path, monkeypatch):
     for var in ("LABWRIGHT_BASE_URL", "LABWRIGHT_MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server (pgserver's bundled binaries) in a temporary folder, started once per session and
+    stopped at its end; its URL points at the maintenance database ``postgres`` (tests take ``postgres_url``)."""
+    import shutil
+    import tempfile
+
+    pgserver = pytest.importorskip("pgserver", reason="the PostgreSQL tests need pgserver (the dev extra)")
+    pytest.importorskip("psycopg", reason="the PostgreSQL backend needs labwright[postgres]")
+    # A folder of its own rather than pytest's tmp_path_factory, whose old sessions' folders another pytest run of
+    # the same user may delete while this server still runs; short, as the Unix socket's path is limited (~100 B).
+    folder = tempfile.mkdtemp(prefix="labwright-pg-")
+    server = pgserver.get_server(folder, cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh, empty database on the session's PostgreSQL server for this test alone (dropped afterwards)."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, query = postgres_server.partition("?")
+    url = f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+    yield url
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -30,3 +30,19 @@ def test_negative_threshold_is_rejected(monkeypatch):
     monkeypatch.setenv("LABWRIGHT_APPROVAL_SECONDS", "-1")
     with pytest.raises(ValidationError, match="approval_seconds"):
         get_settings()
+
+
+def test_database_url_selects_postgres_and_keeps_its_password_out_of_repr(monkeypatch):
+    assert get_settings().database_url is None  # the embedded SQLite default
+    monkeypatch.setenv("LABWRIGHT_DATABASE_URL", "postgresql://lab:s3cret@db.example:5432/labwright")
+    s = get_settings()
+    assert s.database_url == "postgresql://lab:s3cret@db.example:5432/labwright"
+    assert "s3cret" not in repr(s)
+    monkeypatch.setenv("LABWRIGHT_DATABASE_URL", "")
+    assert get_settings().database_url is None
+
+
+def test_database_url_that_is_not_postgres_is_rejected(monkeypatch):
+    monkeypatch.setenv("LABWRIGHT_DATABASE_URL", "mysql://lab@db/labwright")
+    with pytest.raises(ValidationError, match="database_url"):
+        get_settings()

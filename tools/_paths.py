@@ -17,9 +17,10 @@ Rules (``HOME`` is ``LABWRIGHT_HOME``; *allowed roots* are the folders a person 
   ``HOME/runs/<run id>`` or an allowed root; relative paths are relative to the run's folder. A write never
   replaces an existing SQLite database (a knowledge store, the audit log).
 * **store_read** / **store_write** (``store_path``): inside ``HOME`` or an allowed root; relative paths are relative
-  to ``HOME``.
+  to ``HOME``. A ``postgresql://`` store must be in the database the person configured (``LABWRIGHT_DATABASE_URL``:
+  same server, port, user and database; any schema), so a call cannot send the store to another server.
 * Never, for any use: the audit log, the ledger, the checkpoints (and their ``-wal``/``-shm`` files or anything else
-  whose name starts with theirs), a path with a NUL byte.
+  whose name starts with theirs), the audit anchor and key of a log on PostgreSQL, a path with a NUL byte.
 
 The checked arguments are rewritten to the resolved absolute paths, so the audit log shows what was touched.
 """
@@ -36,6 +37,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from .._postgres import is_postgres_url, redact_url
 from ..errors import InvalidInput
 from ._files import user_path
 from .fields import PathAccess
@@ -125,7 +127,8 @@ def _roots(run_id: str | None, settings: Any) -> Roots:
     home = settings.home_dir.resolve()
     allowed = tuple(Path(p).expanduser().resolve() for p in (settings.allowed_roots or "").split(os.pathsep) if p)
     cwd = Path.cwd().resolve()
-    protected = (settings.audit_path, home / "ledger.sqlite", settings.checkpoint_path)
+    # HOME/audit.postgres*: the audit anchor and key when the log is on PostgreSQL (LABWRIGHT_DATABASE_URL).
+    protected = (settings.audit_path, settings.ledger_path, settings.checkpoint_path, home / "audit.postgres")
     return Roots(
         home=home,
         run_dir=(settings.runs_dir / (run_id or "no-run")).resolve(),
@@ -191,6 +194,8 @@ def confine_path(value: str, use: PathUse, field: str, roots: Roots, *, tool: st
     """``value`` resolved (symlinks followed) and checked for ``use``; raise :class:`InvalidInput` naming ``field``."""
     if "\x00" in value:
         raise InvalidInput(field, "a path cannot contain a NUL byte", tool=tool)
+    if use in ("store_read", "store_write") and is_postgres_url(value):
+        return _confine_database(value, field, tool)
     raw = user_path(value, field=field)
     if use in ("write", "plot"):
         base = roots.run_dir
@@ -225,6 +230,26 @@ def confine_path(value: str, use: PathUse, field: str, roots: Roots, *, tool: st
     if use == "write" and _is_sqlite(path):
         raise InvalidInput(field, f"{value!r} is an existing SQLite database; an export never replaces one", tool=tool)
     return str(path)
+
+
+def _confine_database(url: str, field: str, tool: str | None) -> str:
+    """A PostgreSQL store URL, allowed only in the configured database (see the module docstring)."""
+    configured = current_settings().database_url
+    if configured is None or _database_of(url, field, tool) != _database_of(configured, field, tool):
+        raise InvalidInput(
+            field, f"{redact_url(url)!r} is not in the configured database (LABWRIGHT_DATABASE_URL)", tool=tool
+        )
+    return url
+
+
+def _database_of(url: str, field: str, tool: str | None) -> tuple[str | None, ...]:
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        info = conninfo_to_dict(url)
+    except Exception as err:  # psycopg missing (labwright[postgres]), or psycopg.ProgrammingError: a malformed URL
+        raise InvalidInput(field, f"not a PostgreSQL URL ({err})", tool=tool) from None
+    return tuple(info.get(k) for k in ("host", "hostaddr", "port", "user", "dbname"))
 
 
 def _walk(tool: str, value: Any, field: str, key: str, roots: Roots) -> Any:

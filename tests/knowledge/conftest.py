@@ -1,18 +1,52 @@
-"""Fixtures for the knowledge tests: the shipped corpus in a fresh store, and a local OpenAI-compatible server."""
+"""Fixtures for the knowledge tests: stores on each backend (an SQLite file; a schema of a real PostgreSQL server,
+marked ``postgres``), the shipped corpus in a fresh store, and a local OpenAI-compatible server."""
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
-from labwright.knowledge import KnowledgeStore, ingest_documents, read_corpus
+from labwright.knowledge import KnowledgeStore, ingest_documents, migrate_store, read_corpus
 
 CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus" / "passages.jsonl"
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+STORE_TABLES = ("nodes", "aliases", "edges", "incidences", "documents", "provenance")
+
+
+def with_schema(url: str, name: str) -> str:
+    """``url`` naming the PostgreSQL schema ``name`` (libpq's ``options=-csearch_path=``): one store per schema."""
+    schema = re.sub(r"\W", "_", name)
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    """The store backend a test runs on: every test taking ``store_at`` or ``corpus_store`` runs on both."""
+    return request.param
+
+
+@pytest.fixture
+def store_at(backend, tmp_path, request) -> Callable[..., str | Path]:
+    """``store_at(name)``: where a fresh store ``name`` lives on the test's backend, a file in ``tmp_path`` or a
+    schema of the test's own PostgreSQL database."""
+    if backend == "sqlite":
+        return lambda name="kg": tmp_path / f"{name}.sqlite"
+    url = request.getfixturevalue("postgres_url")
+    return lambda name="kg": with_schema(url, name)
+
+
+def dump_rows(location: str | Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every committed row of the store at ``location`` but its meta rows, read through a second connection (so
+    uncommitted writes of the store under test are invisible), in a fixed order."""
+    with KnowledgeStore(location, readonly=True) as other:
+        return {t: sorted(map(tuple, other.conn.execute(f"SELECT * FROM {t}"))) for t in STORE_TABLES}
 
 
 @pytest.fixture(scope="session")
@@ -25,14 +59,18 @@ def _corpus_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def corpus_store(_corpus_file, tmp_path) -> Iterator[KnowledgeStore]:
-    """A private copy of the offline-ingested example corpus (tests may write to it)."""
-    src = sqlite3.connect(_corpus_file)
-    dst = sqlite3.connect(tmp_path / "kg.sqlite")
-    src.backup(dst)  # a consistent copy whatever the journal mode
-    src.close()
-    dst.close()
-    store = KnowledgeStore(tmp_path / "kg.sqlite")
+def corpus_store(_corpus_file, store_at, backend) -> Iterator[KnowledgeStore]:
+    """A private copy of the offline-ingested example corpus on the test's backend (tests may write to it)."""
+    where = store_at("kg")
+    if backend == "sqlite":
+        src = sqlite3.connect(_corpus_file)
+        dst = sqlite3.connect(where)
+        src.backup(dst)  # a consistent copy whatever the journal mode
+        src.close()
+        dst.close()
+    else:
+        migrate_store(_corpus_file, where)
+    store = KnowledgeStore(where)
     yield store
     store.close()
 

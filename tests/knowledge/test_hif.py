@@ -35,12 +35,12 @@ def offline_hypernetx(monkeypatch):
     monkeypatch.setattr(hnx_hif.requests, "get", lambda url, *a, **k: _SchemaResponse())
 
 
-def test_round_trip_through_a_file_is_exact(corpus_store, tmp_path):
+def test_round_trip_through_a_file_is_exact(store_at, corpus_store, tmp_path):
     path = tmp_path / "kg.hif.json"
     doc = write_hif(corpus_store, path)
     assert doc["network-type"] == "directed"
     assert len(doc["edges"]) == corpus_store.counts()["edges"]
-    fresh = KnowledgeStore(tmp_path / "copy.sqlite")
+    fresh = KnowledgeStore(store_at("copy"))
     counts = load_hif(fresh, path)
     assert counts["edges"] == len(doc["edges"])
     assert to_hif(fresh) == doc == json.loads(path.read_text())
@@ -64,23 +64,23 @@ def test_our_hif_file_loads_in_hypernetx(corpus_store, tmp_path, offline_hyperne
 
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")
-def test_hypernetx_hif_output_loads_here(tmp_path, offline_hypernetx):
+def test_hypernetx_hif_output_loads_here(store_at, offline_hypernetx):
     hg = hnx.Hypergraph({"E1": ["a", "b", "c"], "E2": ["b", "c", "d"], "E3": ["d", "e"]})
     doc = hnx_hif.to_hif(hg)
     assert doc is not None
     validate_hif(doc)
-    store = KnowledgeStore(tmp_path / "kg.sqlite")
+    store = KnowledgeStore(store_at("kg"))
     load_hif(store, doc, document_id="hnx-example")
     assert store.counts()["edges"] == 3 and store.counts()["incidences"] == 8
     back = to_hypernetx(store)
     assert sorted(len(v) for v in back.incidence_dict.values()) == [2, 3, 3]
 
 
-def test_hypernetx_and_networkx_conversions(corpus_store, tmp_path):
+def test_hypernetx_and_networkx_conversions(store_at, corpus_store, tmp_path):
     hg = to_hypernetx(corpus_store)
     counts = corpus_store.counts()
     assert len(hg.edges) == counts["edges"] and len(hg.nodes) == counts["nodes"]
-    other = KnowledgeStore(tmp_path / "from-hnx.sqlite")
+    other = KnowledgeStore(store_at("from-hnx"))
     from_hypernetx(other, hg)
     assert other.counts()["incidences"] == counts["incidences"]
     g = to_networkx(corpus_store)
@@ -130,8 +130,8 @@ def test_validator_agrees_with_fastjsonschema_on_the_shipped_schema():
             reference(doc)
 
 
-def test_malformed_files_and_edges_write_nothing(tmp_path):
-    store = KnowledgeStore(tmp_path / "kg.sqlite")
+def test_malformed_files_and_edges_write_nothing(store_at, tmp_path):
+    store = KnowledgeStore(store_at("kg"))
     bad_json = tmp_path / "bad.json"
     bad_json.write_text('{"incidences": [\n  {"edge": 1, "node": 2},\n  oops\n]}')
     with pytest.raises(MalformedFile, match="line 3"):
@@ -140,7 +140,7 @@ def test_malformed_files_and_edges_write_nothing(tmp_path):
         read_hif(tmp_path / "missing.json")
     # an edge without incidences is valid HIF (the official suite has some): counted, not stored
     doc = {"incidences": [{"edge": "a", "node": 1}], "edges": [{"edge": "a"}, {"edge": "b"}]}
-    other = KnowledgeStore(tmp_path / "other.sqlite")
+    other = KnowledgeStore(store_at("other"))
     assert load_hif(other, doc)["edges_without_incidences"] == 1 and other.counts()["edges"] == 1
     bad_prov = {
         "incidences": [{"edge": "a", "node": 1}, {"edge": "c", "node": 2}],
@@ -151,8 +151,8 @@ def test_malformed_files_and_edges_write_nothing(tmp_path):
     assert store.counts() == {"nodes": 0, "edges": 0, "incidences": 0, "documents": 0, "provenance": 0}
 
 
-def test_foreign_edge_ids_are_kept_apart_per_document(tmp_path):
-    store = KnowledgeStore(tmp_path / "kg.sqlite")
+def test_foreign_edge_ids_are_kept_apart_per_document(store_at):
+    store = KnowledgeStore(store_at("kg"))
 
     # two files written elsewhere, both naming their only edge "E1"
     def doc(name: str, *nodes: str) -> dict:
@@ -177,7 +177,7 @@ def _mixed(corpus_store) -> None:
     assert kinds == {True, False}, "the corpus store mixes directed and co-occurrence edges"
 
 
-def test_xgi_reads_and_writes_back_a_mixed_store_exactly(corpus_store, tmp_path):
+def test_xgi_reads_and_writes_back_a_mixed_store_exactly(store_at, corpus_store, tmp_path):
     xgi = pytest.importorskip("xgi")
     _mixed(corpus_store)
     path = tmp_path / "kg.hif.json"
@@ -187,13 +187,13 @@ def test_xgi_reads_and_writes_back_a_mixed_store_exactly(corpus_store, tmp_path)
     assert hg.num_nodes == len(doc["nodes"])
     back = tmp_path / "xgi.hif.json"
     xgi.write_hif(hg, back)
-    fresh = KnowledgeStore(tmp_path / "copy.sqlite")
+    fresh = KnowledgeStore(store_at("copy"))
     load_hif(fresh, back)
     assert to_hif(fresh) == doc  # roles, confidences, provenance and ids all survive XGI
 
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")
-def test_hypernetx_reads_and_writes_back_a_mixed_store_exactly(corpus_store, tmp_path, offline_hypernetx):
+def test_hypernetx_reads_and_writes_back_a_mixed_store_exactly(store_at, corpus_store, tmp_path, offline_hypernetx):
     _mixed(corpus_store)
     path = tmp_path / "kg.hif.json"
     doc = write_hif(corpus_store, path)
@@ -201,7 +201,7 @@ def test_hypernetx_reads_and_writes_back_a_mixed_store_exactly(corpus_store, tmp
     out = hnx_hif.to_hif(hg)  # HyperNetX 2.4 rejects directions other than head/tail here
     assert out is not None
     validate_hif(out)
-    fresh = KnowledgeStore(tmp_path / "copy.sqlite")
+    fresh = KnowledgeStore(store_at("copy"))
     load_hif(fresh, out)
     assert to_hif(fresh) == doc
 

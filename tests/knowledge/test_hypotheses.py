@@ -12,8 +12,8 @@ def ev(src, rel, tgt, doc):
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = KnowledgeStore(tmp_path / "kg.sqlite")
+def store(store_at):
+    s = KnowledgeStore(store_at("kg"))
     events = [
         # a specific chain: imatinib inhibits BCR-ABL, BCR-ABL inhibits apoptosis (so imatinib should raise it)
         ev("imatinib", "inhibits", "BCR-ABL", "p1"),

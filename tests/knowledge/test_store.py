@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -22,16 +21,14 @@ from labwright.knowledge import (
 )
 from labwright.knowledge._extract import OFFLINE_EXTRACTOR, OFFLINE_VERSION
 
+from .conftest import dump_rows
+
 CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus" / "passages.jsonl"
 
 
-def dump(store: KnowledgeStore) -> list[str]:
-    """Every row of the store as SQL text (independent connection, so uncommitted writes would be invisible)."""
-    con = sqlite3.connect(store.path)
-    try:
-        return [line for line in con.iterdump() if not line.startswith('INSERT INTO "meta"')]
-    finally:
-        con.close()
+def dump(store: KnowledgeStore) -> dict[str, list[tuple]]:
+    """Every row of the store (independent connection, so uncommitted writes would be invisible)."""
+    return dump_rows(store.path)
 
 
 def test_shipped_corpus_ingests_offline_with_citable_provenance(corpus_store):
@@ -61,8 +58,8 @@ def test_reingesting_identical_text_adds_nothing(corpus_store):
     assert dump(corpus_store) == before
 
 
-def test_same_events_twice_are_stored_once(tmp_path):
-    store = KnowledgeStore(tmp_path / "kg.sqlite")
+def test_same_events_twice_are_stored_once(store_at):
+    store = KnowledgeStore(store_at("kg"))
     events = [{"source": ["EGF"], "relation": "binds", "target": ["EGFR"], "document": "d1"}]
     ingest_events(store, events)
     second = ingest_events(store, events)
@@ -90,7 +87,7 @@ def snapshot(store: KnowledgeStore) -> dict[str, tuple]:
     }
 
 
-def test_one_batch_stores_what_one_event_at_a_time_stores(tmp_path):
+def test_one_batch_stores_what_one_event_at_a_time_stores(store_at):
     def ev(src, rel, tgt, doc, line, conf=1.0):
         return {
             "source": src,
@@ -109,7 +106,7 @@ def test_one_batch_stores_what_one_event_at_a_time_stores(tmp_path):
         ev(["EGFR", "PI3K"], "activates", ["Akt"], "d1", 2),
         ev(["Akt", "mTOR"], "co-occurs with", [], "d3", 1),
     ]
-    batch, single = KnowledgeStore(tmp_path / "batch.sqlite"), KnowledgeStore(tmp_path / "single.sqlite")
+    batch, single = KnowledgeStore(store_at("batch")), KnowledgeStore(store_at("single"))
     report = ingest_events(batch, events)
     assert (report.events, report.edges_created, report.provenance_added) == (6, 4, 5)
     for e in events:
@@ -120,8 +117,8 @@ def test_one_batch_stores_what_one_event_at_a_time_stores(tmp_path):
     assert sorted(v[1] for v in egf.values() if v[0] == "binds") == [0.8, 0.9]
 
 
-def test_index_follows_commits_and_ignores_rolled_back_writes(tmp_path):
-    store = KnowledgeStore(tmp_path / "kg.sqlite")
+def test_index_follows_commits_and_ignores_rolled_back_writes(store_at):
+    store = KnowledgeStore(store_at("kg"))
     ingest_events(store, [{"source": ["EGF"], "relation": "binds", "target": ["EGFR"], "document": "d"}])
     assert store.index().n_edges_total == 1
     pair = [(normalise_concept("Raf"), "source"), (normalise_concept("MEK"), "target")]
@@ -131,14 +128,14 @@ def test_index_follows_commits_and_ignores_rolled_back_writes(tmp_path):
             assert store.index().n_edges_total == 2  # the open transaction sees its own write
             raise RuntimeError("abort")
     assert store.index().n_edges_total == 1
-    other = KnowledgeStore(tmp_path / "kg.sqlite")  # a second connection (another tool call) writes
+    other = KnowledgeStore(store_at("kg"))  # a second connection (another tool call) writes
     ingest_events(other, [{"source": ["MEK"], "relation": "phosphorylates", "target": ["ERK"], "document": "e"}])
     assert store.index().n_edges_total == 2
     other.close()
 
 
-def test_long_lived_store_sees_nodes_removed_by_another_connection(tmp_path):
-    path = tmp_path / "kg.sqlite"
+def test_long_lived_store_sees_nodes_removed_by_another_connection(store_at):
+    path = store_at("kg")
     first = KnowledgeStore(path)
     ingest_text(
         first, "Chitosan improves the hydrophilicity of polycaprolactone scaffolds.", "doc", extractor="offline"
@@ -163,8 +160,8 @@ def test_a_copied_store_file_gets_its_own_index(tmp_path):
     assert a.index().n_nodes_total == 4 and b.index().n_nodes_total == 5
 
 
-def test_changed_document_replaces_what_was_extracted_from_it(tmp_path):
-    store = KnowledgeStore(tmp_path / "kg.sqlite")
+def test_changed_document_replaces_what_was_extracted_from_it(store_at):
+    store = KnowledgeStore(store_at("kg"))
     text = "Chitosan improves the hydrophilicity of polycaprolactone scaffolds."
     ingest_text(store, text, "doc", extractor="offline")
     assert store.resolve("hydrophilicity")
@@ -175,8 +172,8 @@ def test_changed_document_replaces_what_was_extracted_from_it(tmp_path):
     assert store.counts()["edges"] == 1
 
 
-def test_failed_event_late_in_batch_leaves_store_unchanged(tmp_path):
-    store = KnowledgeStore(tmp_path / "kg.sqlite")
+def test_failed_event_late_in_batch_leaves_store_unchanged(store_at):
+    store = KnowledgeStore(store_at("kg"))
     ingest_events(store, [{"source": ["Raf"], "relation": "phosphorylates", "target": ["MEK"], "document": "k"}])
     before, rev = dump(store), store.revision()
     batch = [
@@ -193,8 +190,8 @@ def test_failed_event_late_in_batch_leaves_store_unchanged(tmp_path):
     assert store.counts()["edges"] == 4
 
 
-def test_failure_injected_mid_document_ingest_rolls_back(tmp_path, monkeypatch):
-    store = KnowledgeStore(tmp_path / "kg.sqlite")
+def test_failure_injected_mid_document_ingest_rolls_back(store_at, monkeypatch):
+    store = KnowledgeStore(store_at("kg"))
     before = dump(store)
     real = KnowledgeStore.add_edges
     calls = {"n": 0}
@@ -216,16 +213,16 @@ def test_failure_injected_mid_document_ingest_rolls_back(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t"])
-def test_empty_text_is_invalid_input(tmp_path, text):
-    store = KnowledgeStore(tmp_path / "kg.sqlite")
+def test_empty_text_is_invalid_input(store_at, text):
+    store = KnowledgeStore(store_at("kg"))
     with pytest.raises(InvalidInput) as err:
         ingest_text(store, text, "doc")
     assert err.value.field == "text"
     assert store.counts()["documents"] == 0
 
 
-def test_bad_events_name_the_field(tmp_path):
-    store = KnowledgeStore(tmp_path / "kg.sqlite")
+def test_bad_events_name_the_field(store_at):
+    store = KnowledgeStore(store_at("kg"))
     cases = [
         ({"source": [], "relation": "binds", "target": ["x"], "document": "d"}, "events.0.source"),
         ({"source": ["a"], "relation": "  ", "document": "d"}, "events.0.relation"),
@@ -267,7 +264,7 @@ def test_unknown_concept_is_not_found_with_suggestions(corpus_store):
         corpus_store.resolve("")
 
 
-def test_events_from_jsonl_and_csv_files(tmp_path):
+def test_events_from_jsonl_and_csv_files(store_at, tmp_path):
     jl = tmp_path / "events.jsonl"
     jl.write_text(
         "\n".join(
@@ -287,7 +284,7 @@ def test_events_from_jsonl_and_csv_files(tmp_path):
     )
     csv = tmp_path / "events.csv"
     csv.write_text("source,relation,target,confidence,document\nRaf;Ras,phosphorylates,MEK,0.7,kin-02\n")
-    store = KnowledgeStore(tmp_path / "kg.sqlite")
+    store = KnowledgeStore(store_at("kg"))
     ingest_events(store, read_events(jl), document_id="events.jsonl")
     ingest_events(store, read_events(csv), document_id="events.csv")
     assert store.counts()["edges"] == 3
@@ -298,10 +295,10 @@ def test_events_from_jsonl_and_csv_files(tmp_path):
     assert '{"file": "events.csv", "line": 2}' in locs and '{"file": "events.jsonl", "line": 1}' in locs
 
 
-def test_malformed_events_file_names_the_line_and_writes_nothing(tmp_path):
+def test_malformed_events_file_names_the_line_and_writes_nothing(store_at, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"source": ["a"], "relation": "r", "target": ["b"]}\n{"source": ["c"], oops}\n')
-    store = KnowledgeStore(tmp_path / "kg.sqlite")
+    store = KnowledgeStore(store_at("kg"))
     with pytest.raises(MalformedFile, match="line 2"):
         ingest_events(store, read_events(bad), document_id="bad")
     assert store.counts()["edges"] == 0
@@ -311,8 +308,8 @@ def test_malformed_events_file_names_the_line_and_writes_nothing(tmp_path):
         ingest_events(store, read_events(csv), document_id="bad")
 
 
-def test_a_short_name_resolves_to_the_one_noun_phrase_that_contains_it(tmp_path):
-    store = KnowledgeStore(tmp_path / "kg.sqlite")
+def test_a_short_name_resolves_to_the_one_noun_phrase_that_contains_it(store_at):
+    store = KnowledgeStore(store_at("kg"))
     events = [
         {"source": ["hydrogen peroxide"], "relation": "oxidises", "target": ["PCL scaffolds"], "document": "d1"},
         {"source": ["ceria nanoparticles"], "relation": "scavenge", "target": ["hydrogen peroxide"], "document": "d1"},

@@ -42,8 +42,8 @@ def test_tools_use_the_configured_store_by_default():
     assert {n.node for n in nb.neighbors} >= {"chitosan", "mechanical strength", "hydrogel"}
 
 
-def test_tools_on_an_explicit_store(tmp_path):
-    store = str(tmp_path / "kg.sqlite")
+def test_tools_on_an_explicit_store(store_at, tmp_path):
+    store = str(store_at("kg"))
     events = [
         {"source": ["cerium oxide"], "relation": "embedded in", "target": ["chitosan"], "document": "a"},
         {"source": ["chitosan"], "relation": "coats", "target": ["polycaprolactone"], "document": "b"},

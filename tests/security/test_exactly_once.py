@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import textwrap
+
+import pytest
+from labwright.knowledge import KnowledgeStore
 
 SCRIPT = textwrap.dedent(
     """
@@ -40,19 +42,39 @@ def _run(store, env) -> subprocess.CompletedProcess:
 
 
 def _revision(store) -> int:
-    with sqlite3.connect(store) as conn:
-        return int(conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
+    with KnowledgeStore(store, readonly=True) as s:
+        return s.revision()
 
 
-def test_kill_at_the_seam_then_resume_runs_the_write_exactly_once(tmp_path, isolated_home):
-    store = tmp_path / "kg.sqlite"
+def _count(store, table: str) -> int:
+    with KnowledgeStore(store, readonly=True) as s:
+        return int(s.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, tmp_path, monkeypatch) -> str:
+    """The knowledge store the governed call writes: an SQLite file, or a real PostgreSQL database (then the
+    configured LABWRIGHT_DATABASE_URL, in which a governed call may name a store)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "kg.sqlite")
+    url = request.getfixturevalue("postgres_url")
+    monkeypatch.setenv("LABWRIGHT_DATABASE_URL", url)
+    return url
+
+
+def test_kill_at_the_seam_then_resume_runs_the_write_exactly_once(store, isolated_home):
+    from labwright.agents.ledger import Ledger
+
     env = {**os.environ, "LABWRIGHT_HOME": str(isolated_home)}
     killed = _run(store, {**env, "LABWRIGHT_TEST_CRASH_AT": "tool_returned"})
     assert killed.returncode == 86, killed.stderr[-2000:]  # died at the seam, nothing printed
     assert _revision(store) == 1  # the effect committed ...
-    with sqlite3.connect(isolated_home / "ledger.sqlite") as conn:
-        (status,) = conn.execute("SELECT status FROM results WHERE run_id = 'r-once'").fetchone()
-    assert status == "running"  # ... and the ledger holds no outcome for it
+    ledger = Ledger()  # where the governed call's ledger is, on either backend
+    try:
+        # ... and holds no outcome for it (its SQL is the same on both backends)
+        assert ledger._one("SELECT status FROM results WHERE run_id = ?", ("r-once",)) == ("running",)
+    finally:
+        ledger.close()
 
     resumed = _run(store, env)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
@@ -61,9 +83,7 @@ def test_kill_at_the_seam_then_resume_runs_the_write_exactly_once(tmp_path, isol
     # The outcome of the write that happened, found in the store's record of the call, not a second ingest.
     assert out["result"]["events"] == 3 and out["result"]["edges_created"] == 3
     assert _revision(store) == 1
-    with sqlite3.connect(store) as conn:
-        assert conn.execute("SELECT count(*) FROM applied_calls").fetchone()[0] == 1
-        assert conn.execute("SELECT count(*) FROM edges").fetchone()[0] == 3
+    assert _count(store, "applied_calls") == 1 and _count(store, "edges") == 3
 
     again = json.loads(_run(store, env).stdout.strip().splitlines()[-1])
     assert again["cached"] and again["result"] == out["result"] and _revision(store) == 1
