@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from ..errors import ExtractionFailed, InvalidInput
 from ..settings import Settings, get_settings
 from ..tools.chem import without_rdkit_log
+from ._formula import parse_formula
 from ._lexicon import (
     AUXILIARIES,
     CLAUSE_BREAKS,
@@ -36,7 +37,8 @@ from ._lexicon import (
 )
 from ._llm import chat
 from ._merge import MERGE_THRESHOLD, merge_names
-from ._normalise import normalise_text
+from ._normalise import MOLECULE_SMILES, chemical_part, normalise_text
+from ._opsin import names_to_smiles
 from ._query import edge_sign
 from ._text import Token, abbreviations, cap_evidence, check_text, split_sentences, tokenise
 
@@ -147,6 +149,10 @@ _BE = frozenset("is are was were be been being am".split())
 _MONTHS = re.compile(r"^(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d", re.I)
 _SMILES_CHUNK = re.compile(r"(?<!\S)[A-Za-z0-9@+\-\[\]()=#/\\%]{4,}(?!\S)")
 _SMILES_MARK = re.compile(r"[=#@\[\]()]|[a-z]1")  # bonds, brackets, branches or aromatic rings: not a plain word
+# a formula the tokeniser would cut: a caret, square brackets or a charge ("Fe(CN)6^3-", "[Ru(NH3)6]3+", "Ce3+")
+_FORMULA_CHUNK = re.compile(
+    r"(?<!\S)[A-Z\[][A-Za-z0-9()\[\]^+\-−·⁺⁻⁰¹²³⁴⁵⁶⁷⁸⁹₀-₉]*[\]^+\-−⁺⁻][0-9+\-−⁺⁻]*(?=[\s.,;:]|$)"
+)
 
 
 @dataclass
@@ -160,11 +166,16 @@ class _Item:
     smiles: str | None = None
 
 
-def _smiles_spans(sentence: str) -> dict[int, tuple[int, str]]:
-    """Start → (end, canonical SMILES) of whitespace-delimited words that RDKit parses as a structure."""
+def _chemical_spans(sentence: str) -> dict[int, tuple[int, str | None]]:
+    """Start → (end, canonical SMILES) of whitespace-delimited words that RDKit parses as a structure, and start →
+    (end, None) of formulae written with characters the tokeniser splits on (kept as one word)."""
     from rdkit import Chem
 
-    out = {}
+    out: dict[int, tuple[int, str | None]] = {}
+    for m in _FORMULA_CHUNK.finditer(sentence):
+        word = m.group().rstrip(".,;:")
+        if parse_formula(word) is not None:
+            out[m.start()] = (m.start() + len(word), None)
     for m in _SMILES_CHUNK.finditer(sentence):
         word = m.group().rstrip(".,;:")
         if not _SMILES_MARK.search(word):
@@ -227,7 +238,7 @@ def _bare_sense(low: str) -> tuple[str, str]:
 def _items(sentence: str, abbrev: dict[str, str]) -> list[_Item]:
     """The sentence as noun phrases, effect verbs and function tokens (abbreviations defined in the document
     expanded, parenthetical asides of at most three tokens — "(HA)", "(Fig. 2)" — dropped)."""
-    smiles = _smiles_spans(sentence)
+    chemicals = _chemical_spans(sentence)
     toks = tokenise(sentence)
     items: list[_Item] = []
     words: list[str] = []
@@ -243,14 +254,17 @@ def _items(sentence: str, abbrev: dict[str, str]) -> list[_Item]:
     while j < len(toks):
         tok = toks[j]
         low = tok.lower
-        if tok.start in smiles:
-            end, smi = smiles[tok.start]
-            close()
-            words.append(sentence[tok.start : end])
-            mol[0] = smi
+        if tok.start in chemicals:
+            end, smi = chemicals[tok.start]
+            if smi is None:  # a formula: one word of a phrase ("[Ru(NH3)6]3+ ions")
+                words.append(sentence[tok.start : end])
+            else:  # a SMILES is a phrase of its own
+                close()
+                words.append(sentence[tok.start : end])
+                mol[0] = smi
+                close()
             while j < len(toks) and toks[j].start < end:
                 j += 1
-            close()
             continue
         if tok.text == "(":
             k = next((k for k in range(j + 1, min(j + 5, len(toks))) if toks[k].text == ")"), None)
@@ -414,7 +428,9 @@ def _third_person(lemma: str) -> str:
     return forms[0] if forms else lemma + "s"
 
 
-def offline_extract(text: str, *, vocabulary: Iterable[str] | None = None) -> list[ExtractedEvent]:
+def offline_extract(
+    text: str, *, vocabulary: Iterable[str] | None = None, settings: Settings | None = None
+) -> list[ExtractedEvent]:
     """Deterministic sentence-level events from ``text``, with no concept vocabulary.
 
     Per sentence (pysbd): noun phrases found by POS-free rules (runs of content words between function words,
@@ -438,6 +454,7 @@ def offline_extract(text: str, *, vocabulary: Iterable[str] | None = None) -> li
         ``text`` is binary or has no sentence break in :data:`~labwright.knowledge._text.MAX_SENTENCE_CHARS`.
     """
     check_text(text)
+    settings = settings or get_settings()
     keep = None
     if vocabulary is not None:
         keep = frozenset(normalise_text(v) for v in vocabulary) - {""}
@@ -449,7 +466,9 @@ def offline_extract(text: str, *, vocabulary: Iterable[str] | None = None) -> li
         if keep is not None:
             items = [it for it in items if it.kind != "NP" or _mentions(normalise_text(it.text), keep)]
         digest, evidence = sha256_short(sentence), cap_evidence(sentence)
-        structures = tuple(dict.fromkeys((it.text, it.smiles) for it in items if it.smiles))
+        structures = tuple(dict.fromkeys((it.text, it.smiles) for it in items if it.smiles)) + _named_structures(
+            items, settings
+        )
         found = 0
         for rel in _relations(items):
             src = tuple(dict.fromkeys(n for x in rel.sources for n in _names(x)))
@@ -466,6 +485,21 @@ def offline_extract(text: str, *, vocabulary: Iterable[str] | None = None) -> li
                 ExtractedEvent(names, UNDIRECTED, (), a, b, idx, digest, False, 0.3, evidence, "0", structures)
             )
     return events
+
+
+def _named_structures(items: list[_Item], settings: Settings | None) -> tuple[tuple[str, str], ...]:
+    """(name, SMILES) of the noun phrases OPSIN parses as chemical names, a trailing form word aside ("cerium(IV)
+    oxide nanoparticles"); formulae and names of the built-in table are resolved when the concept is made."""
+    asked: dict[str, str] = {}
+    for it in items:
+        if it.kind != "NP" or it.smiles:
+            continue
+        for name in _names(it):
+            part = chemical_part(name)
+            if parse_formula(part) is None and normalise_text(part) not in MOLECULE_SMILES:
+                asked[name] = part
+    found = names_to_smiles(list(set(asked.values())), settings)
+    return tuple((name, found[part]) for name, part in asked.items() if part in found)
 
 
 def _names(np: _Item) -> list[str]:

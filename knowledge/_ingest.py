@@ -32,6 +32,7 @@ from ._extract import (
 )
 from ._gc import gc_paused
 from ._normalise import Concept, normalise_concept, normalise_text
+from ._opsin import opsin_status
 from ._store import EdgeSpec, KnowledgeStore, Provenance
 from ._text import abbreviations, check_text
 
@@ -93,7 +94,9 @@ class Document:
 
 @dataclass
 class IngestReport:
-    """What an ingestion did. ``documents`` maps document id → ``new`` | ``unchanged`` | ``changed``."""
+    """What an ingestion did. ``documents`` maps document id → ``new`` | ``unchanged`` | ``changed``;
+    ``chemical_names`` says whether offline extraction resolved chemical names with OPSIN (``opsin``, or ``off: …``
+    with the reason: those names then stay plain phrases)."""
 
     extractor: str
     documents: dict[str, str] = field(default_factory=dict)
@@ -103,6 +106,7 @@ class IngestReport:
     nodes_before: int = 0
     nodes_after: int = 0
     tokens: int = 0
+    chemical_names: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -136,7 +140,7 @@ def _extract(
     if use_llm:
         events, tokens = llm_extract(doc.text, settings=settings, max_chars=max_chars)
         return events, f"llm:{settings.model}", LLM_VERSION, tokens
-    return offline_extract(doc.text, vocabulary=vocabulary), OFFLINE_EXTRACTOR, OFFLINE_VERSION, 0
+    return offline_extract(doc.text, vocabulary=vocabulary, settings=settings), OFFLINE_EXTRACTOR, OFFLINE_VERSION, 0
 
 
 Extraction = tuple[list[ExtractedEvent], str, str, int]  # events, extractor name, its version, tokens spent
@@ -237,6 +241,8 @@ def ingest_documents(
         report.extractor = name
         extracted.append((d, events, name, version))
     report.extractor = report.extractor or ("llm" if extractor == "llm" else OFFLINE_EXTRACTOR)
+    if report.extractor == OFFLINE_EXTRACTOR:
+        report.chemical_names = opsin_status(settings)
     report.nodes_before = store.counts()["nodes"]
     with store.transaction():
         for d, events, name, version in extracted:
