@@ -3,9 +3,10 @@
 Two extractors:
 
 - :func:`offline_extract` — deterministic, no LLM and no concept vocabulary, labelled ``offline-cooccurrence`` in
-  provenance: noun phrases by general rules, effect verbs with direction and sign (passive voice, negation,
-  coordination), abbreviations from their in-document definition; a sentence with ≥ 2 phrases and no relation
-  becomes an undirected co-occurrence event. Precision/recall on hand-written sentences: benchmarks/extraction.py.
+  provenance: noun phrases by general rules, chemicals (formulae, SMILES, OPSIN names), effect verbs with direction
+  and sign (passive voice, negation, coordination), abbreviations from their in-document definition; a sentence with
+  ≥ 2 key phrases (PositionRank) and no relation becomes an undirected co-occurrence event named by its top ones.
+  Precision/recall on hand-written sentences: benchmarks/extraction.py.
 - :func:`llm_extract` — the HyperGraphReasoning pipeline: 2,500-character chunks, a rewrite pass, two extraction
   passes with a JSON schema for the events (validated before use), node merging by embeddings.
 
@@ -25,6 +26,7 @@ from ..errors import ExtractionFailed, InvalidInput
 from ..settings import Settings, get_settings
 from ..tools.chem import without_rdkit_log
 from ._formula import parse_formula
+from ._keyphrases import rank_phrases
 from ._lexicon import (
     AUXILIARIES,
     CLAUSE_BREAKS,
@@ -37,7 +39,7 @@ from ._lexicon import (
 )
 from ._llm import chat
 from ._merge import MERGE_THRESHOLD, merge_names
-from ._normalise import MOLECULE_SMILES, chemical_part, normalise_text
+from ._normalise import MOLECULE_SMILES, chemical_part, normalise_concept, normalise_text
 from ._opsin import names_to_smiles
 from ._query import edge_sign
 from ._text import Token, abbreviations, cap_evidence, check_text, split_sentences, tokenise
@@ -51,14 +53,17 @@ __all__ = [
     "split_sentences",
     "chunk_text",
     "offline_extract",
+    "keyphrases",
     "llm_extract",
     "sha256_short",
 ]
 
 OFFLINE_EXTRACTOR = "offline-cooccurrence"
-OFFLINE_VERSION = "2"
+OFFLINE_VERSION = "3"  # 3: chemicals (formulae, OPSIN names) and PositionRank co-occurrences
 LLM_VERSION = "2"
 UNDIRECTED = "co-occurs with"
+# A co-occurrence keeps the candidates scoring at least this fraction of its sentence's mean PositionRank score.
+KEY_FRACTION = 0.5
 
 EVENTS_SCHEMA: dict = {
     "type": "object",
@@ -123,7 +128,8 @@ class ExtractedEvent:
     confidence: float = 1.0
     evidence: str = field(default="", compare=False)
     sign: str = "0"
-    structures: tuple[tuple[str, str], ...] = ()  # (name, SMILES) of the participants RDKit recognised
+    structures: tuple[tuple[str, str], ...] = ()  # (name, SMILES) of the participants RDKit or OPSIN recognised
+    key_concepts: tuple[str, ...] = ()  # a co-occurrence's members that rank highest in the document (its name)
 
 
 def sha256_short(text: str) -> str:
@@ -438,7 +444,14 @@ def offline_extract(
     same ``text`` defines them), then for each effect verb its subject and object groups: active "A lowers B and
     improves C" gives A→B (−) and A→C (+); passive "B is lowered by A" gives A→B; "does not inhibit" keeps the
     direction with sign 0 and relation "does not inhibit". A sentence with ≥ 2 phrases and no relation becomes an
-    undirected co-occurrence event.
+    undirected co-occurrence event whose members are the sentence's phrases that PositionRank (over the whole
+    document, :mod:`~labwright.knowledge._keyphrases`) scores at least :data:`KEY_FRACTION` of the sentence's mean, or
+    that are chemicals, in rank order; its ``key_concepts`` (the first three) name it.
+
+    Chemicals: formulae checked against RDKit's periodic table stay one word ("[Ru(NH3)6]3+"); SMILES are parsed
+    by RDKit; other phrases are given to OPSIN when it is available (``settings.opsin``, a java runtime, the
+    py2opsin jar) and the structures it parses travel in ``structures``. Two names of one group that are the same
+    substance ("potassium ferricyanide, K3[Fe(CN)6]") count once.
 
     Parameters
     ----------
@@ -447,6 +460,8 @@ def offline_extract(
     vocabulary
         Optional concept names: when given, only noun phrases whose normalised form contains one of them (as whole
         words) are kept.
+    settings
+        Settings (default: read from the environment); only ``opsin`` is used.
 
     Raises
     ------
@@ -458,33 +473,113 @@ def offline_extract(
     keep = None
     if vocabulary is not None:
         keep = frozenset(normalise_text(v) for v in vocabulary) - {""}
-    abbrev = abbreviations(text)
+    parsed = _parse(text, keep)
+    ranks = _rank(parsed)
     events: list[ExtractedEvent] = []
-    for idx, (a, b) in enumerate(split_sentences(text)):
+    for idx, a, b, items in parsed:
         sentence = text[a:b]
-        items = _items(sentence, abbrev)
-        if keep is not None:
-            items = [it for it in items if it.kind != "NP" or _mentions(normalise_text(it.text), keep)]
         digest, evidence = sha256_short(sentence), cap_evidence(sentence)
         structures = tuple(dict.fromkeys((it.text, it.smiles) for it in items if it.smiles)) + _named_structures(
             items, settings
         )
+        same = _same_substance(structures)
         found = 0
         for rel in _relations(items):
-            src = tuple(dict.fromkeys(n for x in rel.sources for n in _names(x)))
-            tgt = tuple(t for t in dict.fromkeys(n for x in rel.targets for n in _names(x)) if t not in src)
+            src = same(dict.fromkeys(n for x in rel.sources for n in _names(x)))
+            tgt = tuple(t for t in same(dict.fromkeys(n for x in rel.targets for n in _names(x))) if t not in src)
             if not src or not tgt:
                 continue
             label = f"does not {rel.lemma}" if rel.negated else _third_person(rel.lemma)
             sign = "0" if rel.negated else rel.sign
             events.append(ExtractedEvent(src, label, tgt, a, b, idx, digest, True, 0.6, evidence, sign, structures))
             found += 1
-        names = tuple(dict.fromkeys(n for it in items if it.kind == "NP" for n in _names(it)))
-        if not found and len(names) >= 2:
+        names = same(dict.fromkeys(n for it in items if it.kind == "NP" for n in _names(it)))
+        # members of a co-occurrence: the sentence's candidates that rank as key concepts of the document (or are
+        # chemicals), most important first; the hyperedge is named by the first three. The bar is relative to the
+        # sentence, since PositionRank favours early words and would otherwise empty a long document's last pages.
+        floor = KEY_FRACTION * sum(ranks.get(n, 0.0) for n in names) / max(len(names), 1)
+        members = sorted(
+            (n for n in names if ranks.get(n, 0.0) >= floor or n in dict(structures) or _is_chemical(n)),
+            key=lambda n: -ranks.get(n, 0.0),
+        )
+        if not found and len(members) >= 2:
             events.append(
-                ExtractedEvent(names, UNDIRECTED, (), a, b, idx, digest, False, 0.3, evidence, "0", structures)
+                ExtractedEvent(
+                    tuple(members),
+                    UNDIRECTED,
+                    (),
+                    a,
+                    b,
+                    idx,
+                    digest,
+                    False,
+                    0.3,
+                    evidence,
+                    "0",
+                    structures,
+                    tuple(members[:3]),
+                )
             )
     return events
+
+
+def _parse(text: str, keep: frozenset[str] | None = None) -> list[tuple[int, int, int, list[_Item]]]:
+    """(index, start, end, items) of each sentence."""
+    abbrev = abbreviations(text)
+    parsed = []
+    for idx, (a, b) in enumerate(split_sentences(text)):
+        items = _items(text[a:b], abbrev)
+        if keep is not None:
+            items = [it for it in items if it.kind != "NP" or _mentions(normalise_text(it.text), keep)]
+        parsed.append((idx, a, b, items))
+    return parsed
+
+
+def _rank(parsed: list[tuple[int, int, int, list[_Item]]]) -> dict[str, float]:
+    return rank_phrases([[n for it in items if it.kind == "NP" for n in _names(it)] for *_, items in parsed])
+
+
+def keyphrases(text: str) -> list[tuple[str, float]]:
+    """The candidate concepts of ``text`` (the noun phrases :func:`offline_extract` finds) with their PositionRank
+    scores, best first (ties in reading order).
+
+    Raises
+    ------
+    InvalidInput
+        ``text`` is binary or has no sentence break in :data:`~labwright.knowledge._text.MAX_SENTENCE_CHARS`.
+    """
+    check_text(text)
+    best: dict[str, tuple[str, float]] = {}
+    for phrase, score in _rank(_parse(text)).items():
+        best.setdefault(normalise_text(phrase), (phrase, score))  # "Lead loss" and "lead loss" are one
+    return sorted(best.values(), key=lambda kv: -kv[1])
+
+
+def _is_chemical(name: str) -> bool:
+    """A formula, or a name of the built-in table (a trailing form word aside)."""
+    part = chemical_part(name)
+    return parse_formula(part) is not None or normalise_text(part) in MOLECULE_SMILES
+
+
+def _same_substance(structures: tuple[tuple[str, str], ...]):
+    """A function that drops the names of a group that spell a chemical already named before them ("potassium
+    ferricyanide, K3[Fe(CN)6]"), judged by composition or structure (see :func:`normalise_concept`)."""
+    smiles = dict(structures)
+
+    def dedupe(names) -> tuple[str, ...]:
+        seen, out = set(), []
+        for name in names:
+            try:
+                concept = normalise_concept(name, smiles=smiles.get(name))
+            except InvalidInput:
+                concept = None
+            key = concept.key if concept is not None and concept.kind == "molecule" else name
+            if key not in seen:
+                seen.add(key)
+                out.append(name)
+        return tuple(out)
+
+    return dedupe
 
 
 def _named_structures(items: list[_Item], settings: Settings | None) -> tuple[tuple[str, str], ...]:

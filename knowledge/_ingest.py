@@ -162,7 +162,16 @@ def extract_document(
 def extraction_from_json(data: dict[str, Any]) -> Extraction:
     """The inverse of :func:`extract_document`'s JSON form."""
     events = [
-        ExtractedEvent(**{**e, "source": tuple(e["source"]), "target": tuple(e["target"])}) for e in data["events"]
+        ExtractedEvent(
+            **{
+                **e,
+                "source": tuple(e["source"]),
+                "target": tuple(e["target"]),
+                "structures": tuple(tuple(p) for p in e.get("structures", ())),
+                "key_concepts": tuple(e.get("key_concepts", ())),
+            }
+        )
+        for e in data["events"]
     ]
     return events, data["extractor"], data["version"], int(data["tokens"])
 
@@ -259,7 +268,7 @@ def ingest_documents(
                         " ".join(ev.relation.lower().split()),
                         _roles(sources, targets),
                         prov,
-                        {"evidence": ev.evidence, "sign": ev.sign} if ev.directed else {"evidence": ev.evidence},
+                        _edge_attrs(ev),
                         ev.confidence,
                     )
                 )
@@ -268,6 +277,15 @@ def ingest_documents(
             store.add_aliases(_abbreviation_aliases(d.text))
     report.nodes_after = store.counts()["nodes"]
     return report
+
+
+def _edge_attrs(ev: ExtractedEvent) -> dict[str, Any]:
+    """Evidence, and the sign of a relation or the key concepts naming a co-occurrence (see ``offline_extract``)."""
+    if ev.directed:
+        return {"evidence": ev.evidence, "sign": ev.sign}
+    if not ev.key_concepts:
+        return {"evidence": ev.evidence}
+    return {"evidence": ev.evidence, "key_concepts": [normalise_text(n) for n in ev.key_concepts]}
 
 
 def _expand_abbreviations(events: list[ExtractedEvent], defined: dict[str, str]) -> list[ExtractedEvent]:
