@@ -34,7 +34,7 @@ from ._gc import gc_paused
 from ._normalise import Concept, normalise_concept, normalise_text
 from ._opsin import opsin_status
 from ._store import EdgeSpec, KnowledgeStore, Provenance
-from ._text import abbreviations, check_text
+from ._text import SURROGATE, abbreviations, check_text
 
 __all__ = [
     "Participant",
@@ -383,11 +383,27 @@ def _tally(report: IngestReport, results: list[tuple[int, bool, bool]]) -> None:
     report.provenance_added += sum(new for _, _, new in results)
 
 
+def _surrogate_at(value: Any, path: str) -> str | None:
+    """Dotted path of the first string inside ``value`` holding an unpaired surrogate (no UTF-8 form), or None."""
+    if isinstance(value, str):
+        return path if SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        value = [x for kv in value.items() for x in kv]
+    if isinstance(value, (list, tuple)):
+        return next((p for k, x in enumerate(value) if (p := _surrogate_at(x, f"{path}.{k}")) is not None), None)
+    return None
+
+
 def _validate_event(raw: dict[str, Any] | Event, i: int) -> Event:
+    if not isinstance(raw, (dict, Event)):
+        raise InvalidInput(f"events.{i}", f"an event must be a JSON object, got {type(raw).__name__}")
+    data = raw.model_dump() if isinstance(raw, Event) else raw
+    for key, value in data.items():
+        bad = _surrogate_at(value, f"events.{i}.{key}")
+        if bad is not None:  # SQLite and the edge hash need UTF-8
+            raise InvalidInput(bad, "contains an unpaired surrogate: not valid Unicode text")
     if isinstance(raw, Event):
         return raw
-    if not isinstance(raw, dict):
-        raise InvalidInput(f"events.{i}", f"an event must be a JSON object, got {type(raw).__name__}")
     try:
         return Event.model_validate(raw)
     except ValidationError as err:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import functools
 import importlib.util
+import os
 import shutil
 import subprocess
 import threading
@@ -60,14 +61,16 @@ class _Process:
 
     broken = False
     _proc: subprocess.Popen | None = None
+    _pid = 0
     _lock = threading.Lock()
 
     @classmethod
     def ask(cls, names: list[str]) -> list[str]:
         with cls._lock:
-            if cls._proc is None or cls._proc.poll() is not None:
+            if cls._proc is None or cls._proc.poll() is not None or cls._pid != os.getpid():
+                # a forked worker must not share its parent's pipes: it starts its own process
                 cls._proc = subprocess.Popen(
-                    [_java(), "-Djava.awt.headless=true", "-jar", str(_jar_path()), "-osmi"],
+                    [_java(), "-Djava.awt.headless=true", "-Dfile.encoding=UTF-8", "-jar", str(_jar_path()), "-osmi"],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,
@@ -75,6 +78,7 @@ class _Process:
                     encoding="utf-8",
                     bufsize=1,
                 )
+                cls._pid = os.getpid()
                 atexit.register(cls.close)
             proc = cls._proc
             out = []
@@ -95,7 +99,7 @@ class _Process:
     @classmethod
     def close(cls) -> None:
         proc, cls._proc = cls._proc, None
-        if proc is not None and proc.poll() is None:
+        if proc is not None and proc.poll() is None and cls._pid == os.getpid():
             proc.stdin.close()
             try:
                 proc.wait(timeout=5)
