@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         description="Keep JAX's compiled programs in HOME/jax_cache so a new process skips recompiling them "
         "(LABWRIGHT_COMPILE_CACHE=0 turns it off).",
     )
+    opsin: bool = Field(
+        default=True,
+        description="Resolve chemical names to structures with OPSIN during offline extraction when the py2opsin jar "
+        "and a java runtime exist (LABWRIGHT_OPSIN=0 turns it off).",
+    )
     llm_timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout for the LLM endpoint.")
     ray_address: str | None = Field(
         default=None,

@@ -10,6 +10,7 @@ without building the s-line graph. Importing this package registers the libraria
 
 from . import _tools as _tools  # registers the kg_* tools
 from ._extract import ExtractedEvent as ExtractedEvent
+from ._extract import keyphrases as keyphrases
 from ._extract import llm_extract as llm_extract
 from ._extract import offline_extract as offline_extract
 from ._hif import from_hypernetx as from_hypernetx

@@ -3,9 +3,10 @@
 Two extractors:
 
 - :func:`offline_extract` — deterministic, no LLM and no concept vocabulary, labelled ``offline-cooccurrence`` in
-  provenance: noun phrases by general rules, effect verbs with direction and sign (passive voice, negation,
-  coordination), abbreviations from their in-document definition; a sentence with ≥ 2 phrases and no relation
-  becomes an undirected co-occurrence event. Precision/recall on hand-written sentences: benchmarks/extraction.py.
+  provenance: noun phrases by general rules, chemicals (formulae, SMILES, OPSIN names), effect verbs with direction
+  and sign (passive voice, negation, coordination), abbreviations from their in-document definition; a sentence with
+  ≥ 2 key phrases (PositionRank) and no relation becomes an undirected co-occurrence event named by its top ones.
+  Precision/recall on hand-written sentences: benchmarks/extraction.py.
 - :func:`llm_extract` — the HyperGraphReasoning pipeline: 2,500-character chunks, a rewrite pass, two extraction
   passes with a JSON schema for the events (validated before use), node merging by embeddings.
 
@@ -24,6 +25,8 @@ from dataclasses import dataclass, field
 from ..errors import ExtractionFailed, InvalidInput
 from ..settings import Settings, get_settings
 from ..tools.chem import without_rdkit_log
+from ._formula import parse_formula
+from ._keyphrases import rank_phrases
 from ._lexicon import (
     AUXILIARIES,
     CLAUSE_BREAKS,
@@ -36,7 +39,8 @@ from ._lexicon import (
 )
 from ._llm import chat
 from ._merge import MERGE_THRESHOLD, merge_names
-from ._normalise import normalise_text
+from ._normalise import MOLECULE_SMILES, chemical_part, normalise_concept, normalise_text
+from ._opsin import names_to_smiles
 from ._query import edge_sign
 from ._text import Token, abbreviations, cap_evidence, check_text, split_sentences, tokenise
 
@@ -49,14 +53,17 @@ __all__ = [
     "split_sentences",
     "chunk_text",
     "offline_extract",
+    "keyphrases",
     "llm_extract",
     "sha256_short",
 ]
 
 OFFLINE_EXTRACTOR = "offline-cooccurrence"
-OFFLINE_VERSION = "2"
+OFFLINE_VERSION = "3"  # 3: chemicals (formulae, OPSIN names) and PositionRank co-occurrences
 LLM_VERSION = "2"
 UNDIRECTED = "co-occurs with"
+# A co-occurrence keeps the candidates scoring at least this fraction of its sentence's mean PositionRank score.
+KEY_FRACTION = 0.5
 
 EVENTS_SCHEMA: dict = {
     "type": "object",
@@ -121,7 +128,8 @@ class ExtractedEvent:
     confidence: float = 1.0
     evidence: str = field(default="", compare=False)
     sign: str = "0"
-    structures: tuple[tuple[str, str], ...] = ()  # (name, SMILES) of the participants RDKit recognised
+    structures: tuple[tuple[str, str], ...] = ()  # (name, SMILES) of the participants RDKit or OPSIN recognised
+    key_concepts: tuple[str, ...] = ()  # a co-occurrence's members that rank highest in the document (its name)
 
 
 def sha256_short(text: str) -> str:
@@ -147,6 +155,10 @@ _BE = frozenset("is are was were be been being am".split())
 _MONTHS = re.compile(r"^(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d", re.I)
 _SMILES_CHUNK = re.compile(r"(?<!\S)[A-Za-z0-9@+\-\[\]()=#/\\%]{4,}(?!\S)")
 _SMILES_MARK = re.compile(r"[=#@\[\]()]|[a-z]1")  # bonds, brackets, branches or aromatic rings: not a plain word
+# a formula the tokeniser would cut: a caret, square brackets or a charge ("Fe(CN)6^3-", "[Ru(NH3)6]3+", "Ce3+")
+_FORMULA_CHUNK = re.compile(
+    r"(?<!\S)[A-Z\[][A-Za-z0-9()\[\]^+\-−·⁺⁻⁰¹²³⁴⁵⁶⁷⁸⁹₀-₉]*[\]^+\-−⁺⁻][0-9+\-−⁺⁻]*(?=[\s.,;:]|$)"
+)
 
 
 @dataclass
@@ -160,11 +172,16 @@ class _Item:
     smiles: str | None = None
 
 
-def _smiles_spans(sentence: str) -> dict[int, tuple[int, str]]:
-    """Start → (end, canonical SMILES) of whitespace-delimited words that RDKit parses as a structure."""
+def _chemical_spans(sentence: str) -> dict[int, tuple[int, str | None]]:
+    """Start → (end, canonical SMILES) of whitespace-delimited words that RDKit parses as a structure, and start →
+    (end, None) of formulae written with characters the tokeniser splits on (kept as one word)."""
     from rdkit import Chem
 
-    out = {}
+    out: dict[int, tuple[int, str | None]] = {}
+    for m in _FORMULA_CHUNK.finditer(sentence):
+        word = m.group().rstrip(".,;:")
+        if parse_formula(word) is not None:
+            out[m.start()] = (m.start() + len(word), None)
     for m in _SMILES_CHUNK.finditer(sentence):
         word = m.group().rstrip(".,;:")
         if not _SMILES_MARK.search(word):
@@ -227,7 +244,7 @@ def _bare_sense(low: str) -> tuple[str, str]:
 def _items(sentence: str, abbrev: dict[str, str]) -> list[_Item]:
     """The sentence as noun phrases, effect verbs and function tokens (abbreviations defined in the document
     expanded, parenthetical asides of at most three tokens — "(HA)", "(Fig. 2)" — dropped)."""
-    smiles = _smiles_spans(sentence)
+    chemicals = _chemical_spans(sentence)
     toks = tokenise(sentence)
     items: list[_Item] = []
     words: list[str] = []
@@ -243,14 +260,17 @@ def _items(sentence: str, abbrev: dict[str, str]) -> list[_Item]:
     while j < len(toks):
         tok = toks[j]
         low = tok.lower
-        if tok.start in smiles:
-            end, smi = smiles[tok.start]
-            close()
-            words.append(sentence[tok.start : end])
-            mol[0] = smi
+        if tok.start in chemicals:
+            end, smi = chemicals[tok.start]
+            if smi is None:  # a formula: one word of a phrase ("[Ru(NH3)6]3+ ions")
+                words.append(sentence[tok.start : end])
+            else:  # a SMILES is a phrase of its own
+                close()
+                words.append(sentence[tok.start : end])
+                mol[0] = smi
+                close()
             while j < len(toks) and toks[j].start < end:
                 j += 1
-            close()
             continue
         if tok.text == "(":
             k = next((k for k in range(j + 1, min(j + 5, len(toks))) if toks[k].text == ")"), None)
@@ -414,7 +434,9 @@ def _third_person(lemma: str) -> str:
     return forms[0] if forms else lemma + "s"
 
 
-def offline_extract(text: str, *, vocabulary: Iterable[str] | None = None) -> list[ExtractedEvent]:
+def offline_extract(
+    text: str, *, vocabulary: Iterable[str] | None = None, settings: Settings | None = None
+) -> list[ExtractedEvent]:
     """Deterministic sentence-level events from ``text``, with no concept vocabulary.
 
     Per sentence (pysbd): noun phrases found by POS-free rules (runs of content words between function words,
@@ -422,7 +444,14 @@ def offline_extract(text: str, *, vocabulary: Iterable[str] | None = None) -> li
     same ``text`` defines them), then for each effect verb its subject and object groups: active "A lowers B and
     improves C" gives A→B (−) and A→C (+); passive "B is lowered by A" gives A→B; "does not inhibit" keeps the
     direction with sign 0 and relation "does not inhibit". A sentence with ≥ 2 phrases and no relation becomes an
-    undirected co-occurrence event.
+    undirected co-occurrence event whose members are the sentence's phrases that PositionRank (over the whole
+    document, :mod:`~labwright.knowledge._keyphrases`) scores at least :data:`KEY_FRACTION` of the sentence's mean, or
+    that are chemicals, in rank order; its ``key_concepts`` (the first three) name it.
+
+    Chemicals: formulae checked against RDKit's periodic table stay one word ("[Ru(NH3)6]3+"); SMILES are parsed
+    by RDKit; other phrases are given to OPSIN when it is available (``settings.opsin``, a java runtime, the
+    py2opsin jar) and the structures it parses travel in ``structures``. Two names of one group that are the same
+    substance ("potassium ferricyanide, K3[Fe(CN)6]") count once.
 
     Parameters
     ----------
@@ -431,6 +460,8 @@ def offline_extract(text: str, *, vocabulary: Iterable[str] | None = None) -> li
     vocabulary
         Optional concept names: when given, only noun phrases whose normalised form contains one of them (as whole
         words) are kept.
+    settings
+        Settings (default: read from the environment); only ``opsin`` is used.
 
     Raises
     ------
@@ -438,34 +469,132 @@ def offline_extract(text: str, *, vocabulary: Iterable[str] | None = None) -> li
         ``text`` is binary or has no sentence break in :data:`~labwright.knowledge._text.MAX_SENTENCE_CHARS`.
     """
     check_text(text)
+    settings = settings or get_settings()
     keep = None
     if vocabulary is not None:
         keep = frozenset(normalise_text(v) for v in vocabulary) - {""}
-    abbrev = abbreviations(text)
+    parsed = _parse(text, keep)
+    ranks = _rank(parsed)
     events: list[ExtractedEvent] = []
-    for idx, (a, b) in enumerate(split_sentences(text)):
+    for idx, a, b, items in parsed:
         sentence = text[a:b]
-        items = _items(sentence, abbrev)
-        if keep is not None:
-            items = [it for it in items if it.kind != "NP" or _mentions(normalise_text(it.text), keep)]
         digest, evidence = sha256_short(sentence), cap_evidence(sentence)
-        structures = tuple(dict.fromkeys((it.text, it.smiles) for it in items if it.smiles))
+        structures = tuple(dict.fromkeys((it.text, it.smiles) for it in items if it.smiles)) + _named_structures(
+            items, settings
+        )
+        same = _same_substance(structures)
         found = 0
         for rel in _relations(items):
-            src = tuple(dict.fromkeys(n for x in rel.sources for n in _names(x)))
-            tgt = tuple(t for t in dict.fromkeys(n for x in rel.targets for n in _names(x)) if t not in src)
+            src = same(dict.fromkeys(n for x in rel.sources for n in _names(x)))
+            tgt = tuple(t for t in same(dict.fromkeys(n for x in rel.targets for n in _names(x))) if t not in src)
             if not src or not tgt:
                 continue
             label = f"does not {rel.lemma}" if rel.negated else _third_person(rel.lemma)
             sign = "0" if rel.negated else rel.sign
             events.append(ExtractedEvent(src, label, tgt, a, b, idx, digest, True, 0.6, evidence, sign, structures))
             found += 1
-        names = tuple(dict.fromkeys(n for it in items if it.kind == "NP" for n in _names(it)))
-        if not found and len(names) >= 2:
+        names = same(dict.fromkeys(n for it in items if it.kind == "NP" for n in _names(it)))
+        # members of a co-occurrence: the sentence's candidates that rank as key concepts of the document (or are
+        # chemicals), most important first; the hyperedge is named by the first three. The bar is relative to the
+        # sentence, since PositionRank favours early words and would otherwise empty a long document's last pages.
+        floor = KEY_FRACTION * sum(ranks.get(n, 0.0) for n in names) / max(len(names), 1)
+        members = sorted(
+            (n for n in names if ranks.get(n, 0.0) >= floor or n in dict(structures) or _is_chemical(n)),
+            key=lambda n: -ranks.get(n, 0.0),
+        )
+        if not found and len(members) >= 2:
             events.append(
-                ExtractedEvent(names, UNDIRECTED, (), a, b, idx, digest, False, 0.3, evidence, "0", structures)
+                ExtractedEvent(
+                    tuple(members),
+                    UNDIRECTED,
+                    (),
+                    a,
+                    b,
+                    idx,
+                    digest,
+                    False,
+                    0.3,
+                    evidence,
+                    "0",
+                    structures,
+                    tuple(members[:3]),
+                )
             )
     return events
+
+
+def _parse(text: str, keep: frozenset[str] | None = None) -> list[tuple[int, int, int, list[_Item]]]:
+    """(index, start, end, items) of each sentence."""
+    abbrev = abbreviations(text)
+    parsed = []
+    for idx, (a, b) in enumerate(split_sentences(text)):
+        items = _items(text[a:b], abbrev)
+        if keep is not None:
+            items = [it for it in items if it.kind != "NP" or _mentions(normalise_text(it.text), keep)]
+        parsed.append((idx, a, b, items))
+    return parsed
+
+
+def _rank(parsed: list[tuple[int, int, int, list[_Item]]]) -> dict[str, float]:
+    return rank_phrases([[n for it in items if it.kind == "NP" for n in _names(it)] for *_, items in parsed])
+
+
+def keyphrases(text: str) -> list[tuple[str, float]]:
+    """The candidate concepts of ``text`` (the noun phrases :func:`offline_extract` finds) with their PositionRank
+    scores, best first (ties in reading order).
+
+    Raises
+    ------
+    InvalidInput
+        ``text`` is binary or has no sentence break in :data:`~labwright.knowledge._text.MAX_SENTENCE_CHARS`.
+    """
+    check_text(text)
+    best: dict[str, tuple[str, float]] = {}
+    for phrase, score in _rank(_parse(text)).items():
+        best.setdefault(normalise_text(phrase), (phrase, score))  # "Lead loss" and "lead loss" are one
+    return sorted(best.values(), key=lambda kv: -kv[1])
+
+
+def _is_chemical(name: str) -> bool:
+    """A formula, or a name of the built-in table (a trailing form word aside)."""
+    part = chemical_part(name)
+    return parse_formula(part) is not None or normalise_text(part) in MOLECULE_SMILES
+
+
+def _same_substance(structures: tuple[tuple[str, str], ...]):
+    """A function that drops the names of a group that spell a chemical already named before them ("potassium
+    ferricyanide, K3[Fe(CN)6]"), judged by composition or structure (see :func:`normalise_concept`)."""
+    smiles = dict(structures)
+
+    def dedupe(names) -> tuple[str, ...]:
+        seen, out = set(), []
+        for name in names:
+            try:
+                concept = normalise_concept(name, smiles=smiles.get(name))
+            except InvalidInput:
+                concept = None
+            key = concept.key if concept is not None and concept.kind == "molecule" else name
+            if key not in seen:
+                seen.add(key)
+                out.append(name)
+        return tuple(out)
+
+    return dedupe
+
+
+def _named_structures(items: list[_Item], settings: Settings | None) -> tuple[tuple[str, str], ...]:
+    """(name, SMILES) of the noun phrases OPSIN parses as chemical names, a trailing form word aside ("cerium(IV)
+    oxide nanoparticles"); formulae and names of the built-in table are resolved when the concept is made."""
+    asked: dict[str, str] = {}
+    for it in items:
+        if it.kind != "NP" or it.smiles:
+            continue
+        for name in _names(it):
+            part = chemical_part(name)
+            if parse_formula(part) is None and normalise_text(part) not in MOLECULE_SMILES:
+                asked[name] = part
+    found = names_to_smiles(list(set(asked.values())), settings)
+    return tuple((name, found[part]) for name, part in asked.items() if part in found)
 
 
 def _names(np: _Item) -> list[str]:

@@ -119,6 +119,8 @@ def to_hif(store: KnowledgeStore, edge_ids: Sequence[int] | None = None, *, name
         attrs: dict[str, Any] = {"label": n.label, "kind": n.kind, "synonyms": list(n.synonyms)}
         if n.smiles:
             attrs["smiles"] = n.smiles
+        if n.formula:
+            attrs["formula"] = n.formula
         node_rows.append({"node": n.key, "attrs": attrs})
     edge_rows, inc_rows, directed = [], [], False
     for e in sorted(recs.values(), key=lambda e: e.key):
@@ -194,7 +196,7 @@ def read_hif(path: str | Path) -> dict[str, Any]:
 
 def _node_concept(node_id: str | int, attrs: dict[str, Any]) -> Concept:
     key = str(node_id)
-    if not key.startswith(("text:", "inchikey:", "hif:")):
+    if not key.startswith(("text:", "inchikey:", "formula:", "hif:")):
         key = f"hif:{key}"
     label = str(attrs.get("label") or attrs.get("name") or node_id)
     return Concept(key, label, str(attrs.get("kind") or "concept"), normalise_text(label), attrs.get("smiles"))

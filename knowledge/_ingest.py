@@ -32,8 +32,9 @@ from ._extract import (
 )
 from ._gc import gc_paused
 from ._normalise import Concept, normalise_concept, normalise_text
+from ._opsin import opsin_status
 from ._store import EdgeSpec, KnowledgeStore, Provenance
-from ._text import abbreviations, check_text
+from ._text import SURROGATE, abbreviations, check_text
 
 __all__ = [
     "Participant",
@@ -93,7 +94,9 @@ class Document:
 
 @dataclass
 class IngestReport:
-    """What an ingestion did. ``documents`` maps document id → ``new`` | ``unchanged`` | ``changed``."""
+    """What an ingestion did. ``documents`` maps document id → ``new`` | ``unchanged`` | ``changed``;
+    ``chemical_names`` says whether offline extraction resolved chemical names with OPSIN (``opsin``, or ``off: …``
+    with the reason: those names then stay plain phrases)."""
 
     extractor: str
     documents: dict[str, str] = field(default_factory=dict)
@@ -103,6 +106,7 @@ class IngestReport:
     nodes_before: int = 0
     nodes_after: int = 0
     tokens: int = 0
+    chemical_names: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -136,7 +140,7 @@ def _extract(
     if use_llm:
         events, tokens = llm_extract(doc.text, settings=settings, max_chars=max_chars)
         return events, f"llm:{settings.model}", LLM_VERSION, tokens
-    return offline_extract(doc.text, vocabulary=vocabulary), OFFLINE_EXTRACTOR, OFFLINE_VERSION, 0
+    return offline_extract(doc.text, vocabulary=vocabulary, settings=settings), OFFLINE_EXTRACTOR, OFFLINE_VERSION, 0
 
 
 Extraction = tuple[list[ExtractedEvent], str, str, int]  # events, extractor name, its version, tokens spent
@@ -158,7 +162,16 @@ def extract_document(
 def extraction_from_json(data: dict[str, Any]) -> Extraction:
     """The inverse of :func:`extract_document`'s JSON form."""
     events = [
-        ExtractedEvent(**{**e, "source": tuple(e["source"]), "target": tuple(e["target"])}) for e in data["events"]
+        ExtractedEvent(
+            **{
+                **e,
+                "source": tuple(e["source"]),
+                "target": tuple(e["target"]),
+                "structures": tuple(tuple(p) for p in e.get("structures", ())),
+                "key_concepts": tuple(e.get("key_concepts", ())),
+            }
+        )
+        for e in data["events"]
     ]
     return events, data["extractor"], data["version"], int(data["tokens"])
 
@@ -237,6 +250,8 @@ def ingest_documents(
         report.extractor = name
         extracted.append((d, events, name, version))
     report.extractor = report.extractor or ("llm" if extractor == "llm" else OFFLINE_EXTRACTOR)
+    if report.extractor == OFFLINE_EXTRACTOR:
+        report.chemical_names = opsin_status(settings)
     report.nodes_before = store.counts()["nodes"]
     with store.transaction():
         for d, events, name, version in extracted:
@@ -253,7 +268,7 @@ def ingest_documents(
                         " ".join(ev.relation.lower().split()),
                         _roles(sources, targets),
                         prov,
-                        {"evidence": ev.evidence, "sign": ev.sign} if ev.directed else {"evidence": ev.evidence},
+                        _edge_attrs(ev),
                         ev.confidence,
                     )
                 )
@@ -262,6 +277,15 @@ def ingest_documents(
             store.add_aliases(_abbreviation_aliases(d.text))
     report.nodes_after = store.counts()["nodes"]
     return report
+
+
+def _edge_attrs(ev: ExtractedEvent) -> dict[str, Any]:
+    """Evidence, and the sign of a relation or the key concepts naming a co-occurrence (see ``offline_extract``)."""
+    if ev.directed:
+        return {"evidence": ev.evidence, "sign": ev.sign}
+    if not ev.key_concepts:
+        return {"evidence": ev.evidence}
+    return {"evidence": ev.evidence, "key_concepts": [normalise_text(n) for n in ev.key_concepts]}
 
 
 def _expand_abbreviations(events: list[ExtractedEvent], defined: dict[str, str]) -> list[ExtractedEvent]:
@@ -359,11 +383,27 @@ def _tally(report: IngestReport, results: list[tuple[int, bool, bool]]) -> None:
     report.provenance_added += sum(new for _, _, new in results)
 
 
+def _surrogate_at(value: Any, path: str) -> str | None:
+    """Dotted path of the first string inside ``value`` holding an unpaired surrogate (no UTF-8 form), or None."""
+    if isinstance(value, str):
+        return path if SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        value = [x for kv in value.items() for x in kv]
+    if isinstance(value, (list, tuple)):
+        return next((p for k, x in enumerate(value) if (p := _surrogate_at(x, f"{path}.{k}")) is not None), None)
+    return None
+
+
 def _validate_event(raw: dict[str, Any] | Event, i: int) -> Event:
+    if not isinstance(raw, (dict, Event)):
+        raise InvalidInput(f"events.{i}", f"an event must be a JSON object, got {type(raw).__name__}")
+    data = raw.model_dump() if isinstance(raw, Event) else raw
+    for key, value in data.items():
+        bad = _surrogate_at(value, f"events.{i}.{key}")
+        if bad is not None:  # SQLite and the edge hash need UTF-8
+            raise InvalidInput(bad, "contains an unpaired surrogate: not valid Unicode text")
     if isinstance(raw, Event):
         return raw
-    if not isinstance(raw, dict):
-        raise InvalidInput(f"events.{i}", f"an event must be a JSON object, got {type(raw).__name__}")
     try:
         return Event.model_validate(raw)
     except ValidationError as err:

@@ -1,10 +1,19 @@
 """Entity normalisation: one canonical key per concept.
 
-Molecules that resolve to a structure (a SMILES given explicitly, or a name in the small built-in table below) are
-keyed by their RDKit standard InChIKey, so "EC", "ethylene carbonate" and ``C1COC(=O)O1`` become one node. Everything
-else is keyed by normalised text: lower case, hyphens and underscores as spaces, collapsed whitespace, a plural
-folded to its singular (LemmInflect's lexicon; regular rules for words it does not know), and a small curated
-synonym table applied last. No network access is involved.
+Chemicals are keyed by their structure or formula, so that spellings of one substance merge without a table of
+spellings: a structure (a SMILES given explicitly, one OPSIN parsed from a name during extraction, or a name in the
+small built-in table below) and a molecular formula written in the text (``_formula``, checked against RDKit's
+periodic table) both give a composition. Carbon compounds with hydrogen (organic: isomers share a formula) are keyed
+by their standard InChIKey ("ethylene carbonate" and ``C1COC(=O)O1``); everything else (inorganic, and carbon
+without hydrogen: CO2, Li2CO3, ferricyanide) by its Hill formula with charge, because there the formula names the
+substance and the drawings differ ("O=[Ce]=O" and OPSIN's "[O-2].[Ce+4].[O-2]" for "cerium(IV) oxide" are one CeO2;
+cis/trans isomers such as the platins are the exception this merges). A formula written for an organic compound
+("C6H12O6") stays a formula node: it cannot tell glucose from fructose. A chemical followed by a word for the form it
+takes ("CeO2 nanoparticles", "TiO2 films") is that chemical.
+
+Everything else is keyed by normalised text: lower case, hyphens and underscores as spaces, collapsed whitespace, a
+plural folded to its singular (LemmInflect's lexicon; regular rules for words it does not know), and a small curated
+synonym table of trivial names applied last. No network access is involved.
 """
 
 from __future__ import annotations
@@ -16,8 +25,9 @@ from dataclasses import dataclass
 
 from ..errors import InvalidInput, InvalidSmiles
 from ..tools.chem import to_inchikey, to_mol, to_smiles, without_rdkit_log
+from ._formula import Formula, parse_formula, structure_formula
 
-__all__ = ["Concept", "normalise_text", "normalise_concept", "MOLECULE_SMILES", "SYNONYMS"]
+__all__ = ["Concept", "normalise_text", "normalise_concept", "chemical_part", "MOLECULE_SMILES", "SYNONYMS"]
 
 # Common names of small molecules and salts that appear in electrolyte, biomaterial and signalling texts.
 # Keys are already in normalised-text form (see `normalise_text`).
@@ -56,15 +66,11 @@ MOLECULE_SMILES: dict[str, str] = {
 # abbreviations: a two- to four-letter abbreviation means different things in different papers ("HA" is hyaluronic
 # acid or hydroxyapatite, "DEC" a carbonate or December), so abbreviations are resolved only from their definition
 # in the same document (see ``_text.abbreviations``).
+# Formulae ("CeO2", "LiPF6") and systematic names ("cerium(IV) oxide") need no entry: they merge through their
+# composition (see the module docstring).
 SYNONYMS: dict[str, str] = {
-    "lipf6": "lithium hexafluorophosphate",
     "litfsi": "lithium bi(trifluoromethanesulfonyl)imide",
-    "lif": "lithium fluoride",
-    "h2o2": "hydrogen peroxide",
-    "ceria": "cerium oxide",
-    "ceo2": "cerium oxide",
-    "cerium(iv) oxide": "cerium oxide",
-    "cerium dioxide": "cerium oxide",
+    "ceria": "cerium oxide",  # trivial names of the material
     "nanoceria": "cerium oxide",
     "cerium oxide nanoparticle": "cerium oxide",  # nanoceria: the literature uses the three names for one material
     "poly(caprolactone)": "polycaprolactone",
@@ -75,7 +81,14 @@ SYNONYMS: dict[str, str] = {
 }
 
 # Synonyms also applied when they occur as one word of a longer phrase ("CeO2 nanoparticles").
-_WORD_SYNONYMS = frozenset({"lipf6", "litfsi", "ceria", "ceo2", "h2o2"})
+_WORD_SYNONYMS = frozenset({"litfsi", "ceria"})
+
+# Words for the form a chemical takes: "CeO2 nanoparticles" is CeO2 (what a text says of the particles it says of
+# the substance, as far as a knowledge graph of mechanisms is concerned).
+FORM_NOUNS = frozenset(
+    "nanoparticle particle nanocrystal crystal powder film nanofilm nanorod nanowire nanosheet nanocube nanotube "
+    "microsphere nanosphere".split()
+)
 
 # Leading words that do not belong to a concept's name.
 _DETERMINERS = frozenset({"the", "a", "an", "this", "that", "these", "those", "its", "their", "our"})
@@ -117,7 +130,7 @@ def normalise_text(text: str) -> str:
     --------
     >>> normalise_text("  Cerium-Oxide  Nanoparticles ")
     'cerium oxide nanoparticle'
-    >>> normalise_text("CeO2 nanoparticles")
+    >>> normalise_text("Ceria nanoparticles")
     'cerium oxide'
     """
     t = unicodedata.normalize("NFKC", text).lower()
@@ -149,7 +162,9 @@ class Concept:
     surface : str
         The normalised text form the concept was found under (kept as a synonym for lookups).
     smiles : str | None
-        Canonical SMILES for molecules.
+        Canonical SMILES for molecules with a known structure.
+    formula : str | None
+        Hill formula with charge for chemicals (``CeO2``, ``C6FeN6-3``).
     """
 
     key: str
@@ -157,12 +172,30 @@ class Concept:
     kind: str
     surface: str
     smiles: str | None = None
+    formula: str | None = None
+
+
+def _chemical_key(f: Formula, mol=None) -> str:
+    """``formula:<Hill>`` unless the compound is organic (carbon with hydrogen) and its structure is known."""
+    elements = dict(f.counts)
+    if mol is not None and "C" in elements and "H" in elements:
+        return f"inchikey:{to_inchikey(mol)}"
+    return f"formula:{f.hill}"
 
 
 def _molecule(smiles: str, label: str, surface: str, field: str) -> Concept:
     with without_rdkit_log():
         mol = to_mol(smiles, field=field)
-    return Concept(f"inchikey:{to_inchikey(mol)}", label, "molecule", surface, to_smiles(mol))
+    f = structure_formula(mol)
+    return Concept(_chemical_key(f, mol), label, "molecule", surface, to_smiles(mol), f.hill)
+
+
+def chemical_part(name: str) -> str:
+    """``name`` without a trailing word for the form a chemical takes ("CeO2 nanoparticles" → "CeO2")."""
+    words = name.split()
+    if len(words) > 1 and normalise_text(words[-1]) in FORM_NOUNS:
+        return " ".join(words[:-1])
+    return name
 
 
 @functools.lru_cache(maxsize=262_144)
@@ -172,9 +205,14 @@ def _concept_cached(name: str, smiles: str | None, kind: str | None) -> Concept:
         return _molecule(smiles, surface or smiles, surface or smiles, "smiles")
     if not surface:
         raise InvalidInput("name", f"concept name {name!r} is empty after normalisation")
-    known = MOLECULE_SMILES.get(surface)
-    if known is not None and kind in (None, "molecule"):
-        return _molecule(known, surface, surface, "smiles")
+    if kind in (None, "molecule"):
+        part = chemical_part(name.strip())
+        known = MOLECULE_SMILES.get(normalise_text(part))
+        if known is not None:
+            return _molecule(known, surface, surface, "smiles")
+        f = parse_formula(part)
+        if f is not None:
+            return Concept(_chemical_key(f), part, "molecule", surface, None, f.hill)
     return Concept(f"text:{surface}", surface, kind or "concept", surface)
 
 

@@ -24,6 +24,7 @@ from ..errors import InvalidInput, NotFound
 from ..settings import get_settings
 from ._gc import gc_paused
 from ._normalise import Concept, normalise_concept, normalise_text
+from ._opsin import names_to_smiles
 from ._postgres import POSTGRES
 from ._sqlite import SQLITE
 from ._traverse import HyperIndex
@@ -87,6 +88,11 @@ class NodeRecord:
     kind: str
     smiles: str | None
     synonyms: tuple[str, ...] = ()
+
+    @property
+    def formula(self) -> str | None:
+        """Hill formula with charge of a chemical keyed by its formula (``CeO2``), else None."""
+        return self.key.removeprefix("formula:") if self.key.startswith("formula:") else None
 
 
 @dataclass(frozen=True)
@@ -572,12 +578,22 @@ class KnowledgeStore:
         if row is None:
             row = self.conn.execute("SELECT node_id FROM aliases WHERE alias = ?", (normalise_text(name),)).fetchone()
         if row is None:
+            row = self._by_structure(name)
+        if row is None:
             row = self._phrase_containing(name, field)
         if row is None:
             err = NotFound(f"no node named {name!r} in the knowledge store (field '{field}'){self._suggest(name)}")
             err.field = field  # same attribute as InvalidInput, for callers that report fields
             raise err
         return int(row[0])
+
+    def _by_structure(self, name: str) -> tuple[int] | None:
+        """The node of the chemical OPSIN reads ``name`` as ("cerium(IV) oxide" finds the node of CeO2)."""
+        smiles = names_to_smiles([name]).get(" ".join(name.split()))
+        if smiles is None:
+            return None
+        concept = normalise_concept(name, smiles=smiles)
+        return self.conn.execute("SELECT id FROM nodes WHERE key = ?", (concept.key,)).fetchone()
 
     def _phrase_containing(self, name: str, field: str) -> tuple[int] | None:
         """The one stored concept whose name has ``name`` as a whole-word modifier or head ("PCL" -> "pcl scaffold").

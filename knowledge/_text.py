@@ -32,7 +32,7 @@ __all__ = [
 MAX_SENTENCE_CHARS = 20_000
 MAX_EVIDENCE_CHARS = 1_000
 _BREAKS = re.compile(r"[.!?;\n]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE = re.compile("[\ud800-\udfff]")  # unpaired surrogates: str values with no UTF-8 form
 
 
 def check_text(text: str, field: str = "text") -> None:
@@ -46,7 +46,7 @@ def check_text(text: str, field: str = "text") -> None:
     nul = text.find("\x00")
     if nul >= 0:
         raise InvalidInput(field, f"contains a NUL byte at character {nul}: binary data, not text")
-    bad = _SURROGATE.search(text)
+    bad = SURROGATE.search(text)
     if bad is not None:
         raise InvalidInput(field, f"contains an unpaired surrogate at character {bad.start()}: not valid Unicode text")
     pos = 0

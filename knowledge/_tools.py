@@ -110,6 +110,10 @@ class IngestOutput(ToolModel):
     nodes_before: int
     nodes_after: int
     tokens: int = Field(default=0, description="LLM tokens used.")
+    chemical_names: str = Field(
+        default="",
+        description="Offline extraction: 'opsin' when chemical names were resolved to structures, else 'off: why'.",
+    )
 
 
 def _ingest_out(store: KnowledgeStore, report: IngestReport) -> IngestOutput:

@@ -308,6 +308,9 @@ class IngestBatchOutput(_JobOut):
     nodes_before: int
     nodes_after: int
     tokens: int
+    chemical_names: str = Field(
+        default="", description="Offline extraction: 'opsin' when chemical names were resolved, else 'off: why'."
+    )
 
 
 def _ingest_cost(inp: IngestBatchInput) -> Cost:

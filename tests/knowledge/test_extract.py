@@ -102,9 +102,11 @@ def test_plurals_fold_with_a_real_inflection_lexicon(plural, singular):
     assert normalise_text(plural) == singular
 
 
-def test_curated_synonyms_join_the_names_of_nanoceria():
-    keys = {normalise_concept(n).key for n in ("nanoceria", "CeO2 nanoparticles", "cerium(IV) oxide", "ceria")}
-    assert len(keys) == 1
+def test_trivial_names_and_the_formula_of_nanoceria_are_one_node():
+    # the trivial names through the curated table, the formula through its composition (systematic names through
+    # OPSIN: tests/knowledge/test_chemicals.py)
+    keys = {normalise_concept(n).key for n in ("nanoceria", "CeO2 nanoparticles", "CeO₂", "ceria", "cerium oxide")}
+    assert keys == {"formula:CeO2"}
 
 
 def test_smiles_in_text_are_recognised_by_rdkit(tmp_path):
@@ -163,6 +165,9 @@ def _benchmark():
         ("extraction_eval.jsonl", 0.68, 0.88),
         # measured 0.634 / 0.788 (written later, never tuned to; first scored 0.889 / 0.727)
         ("extraction_heldout.jsonl", 0.58, 0.70),
+        # measured 0.700 / 0.848 (geochemistry, pharmacology, materials; written with the chemical-name work, first
+        # scored 0.683 / 0.848; 0.683 without OPSIN, which merges "potassium ferricyanide, K3[Fe(CN)6]")
+        ("extraction_heldout2.jsonl", 0.62, 0.78),
     ],
 )
 def test_precision_and_recall_floors_on_hand_written_sentences(name, precision, recall):

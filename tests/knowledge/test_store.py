@@ -328,3 +328,20 @@ def test_a_short_name_resolves_to_the_one_noun_phrase_that_contains_it(store_at)
         store.resolve("hydroxy")  # not a whole word of any name ("hydroxyapatite" does not count)
     with pytest.raises(NotFound):
         store.resolve("%")  # LIKE wildcards are literal
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"source": ["IRS1", "\ud800"], "relation": "binds", "target": ["PI3K"]}, "events.1.source.1"),
+        ({"source": ["IRS1"], "relation": "binds\udfff", "target": ["PI3K"]}, "events.1.relation"),
+        ({"source": ["IRS1"], "relation": "binds", "target": ["PI3K"], "document": "d\ud800"}, "events.1.document"),
+    ],
+)
+def test_a_lone_surrogate_in_an_event_is_refused_by_field_and_nothing_is_written(tmp_path, event, field):
+    store = KnowledgeStore(tmp_path / "kg.sqlite")
+    good = {"source": ["insulin"], "relation": "activates", "target": ["insulin receptor"]}
+    with pytest.raises(InvalidInput) as err:
+        ingest_events(store, [good, event], document_id="d")
+    assert err.value.field == field and "surrogate" in str(err.value)
+    assert store.counts()["edges"] == 0
