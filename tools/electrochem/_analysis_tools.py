@@ -191,7 +191,11 @@ class RandlesSevcikInput(_CVData):
         default="reversible", description="0.4463 (reversible) or 0.4958 with alpha (totally irreversible)."
     )
     alpha: float = Field(default=0.5, gt=0, lt=1, description="Transfer coefficient (irreversible regime only).")
-    baseline: Literal["zero", "linear"] = Field(default="zero", description="Peak-height baseline for CV data.")
+    baseline: Literal["zero", "linear", "capacitive"] = Field(
+        default="zero",
+        description="Peak-height baseline for CV data: zero current, a line through the start of the forward sweep, "
+        "or the double-layer charging current C_dl*v read from the current step at the switching potential.",
+    )
     plot_dir: PathStr | None = PlotDir
 
     @model_validator(mode="after")

@@ -26,7 +26,9 @@ from typing import Literal
 import numpy as np
 
 from ...errors import InvalidInput
-from ._peaks import find_peak, smooth_sweep, sweep_bounds
+from ._baseline import capacitive_baseline
+from ._peaks import find_peak, smooth_sweep
+from ._sweeps import sweep_bounds
 from ._units import FARADAY, GAS_CONSTANT
 
 __all__ = [
@@ -179,7 +181,7 @@ def find_cv_peaks(
     E: Sequence[float] | np.ndarray,
     I: Sequence[float] | np.ndarray,
     *,
-    baseline: Literal["zero", "linear"] = "zero",
+    baseline: Literal["zero", "linear", "capacitive"] = "zero",
     baseline_fraction: float = 0.1,
     require_reverse: bool = True,
 ) -> SweepPeaks:
@@ -192,6 +194,8 @@ def find_cv_peaks(
     baseline
         ``"zero"``: forward peak height from i = 0. ``"linear"``: from a line fitted to the first
         ``baseline_fraction`` of the forward sweep (capacitive background), extrapolated to the peak potential.
+        ``"capacitive"``: both peaks from the double-layer charging current ±C_dl v estimated from the current step
+        at the switching potentials (:func:`~labwright.tools.electrochem.capacitive_baseline`).
     require_reverse
         If False, a reverse sweep without a peak (irreversible or chemically coupled systems) gives NaN for the
         reverse peak instead of an error.
@@ -206,6 +210,10 @@ def find_cv_peaks(
         raise InvalidInput("E", f"need at least 5 points, got {E.size}")
     if np.ptp(E) == 0:
         raise InvalidInput("E", "potential does not move")
+    if baseline not in ("zero", "linear", "capacitive"):
+        raise InvalidInput("baseline", f"must be 'zero', 'linear' or 'capacitive', got {baseline!r}")
+    if baseline == "capacitive":
+        I = I - capacitive_baseline(E, I).current
     # switching potentials of the programmed sweep (robust to jitter in the measured potential)
     bounds = sweep_bounds(E)
     if bounds.size < 3 or bounds[1] < 2 or bounds[1] > E.size - 3:
