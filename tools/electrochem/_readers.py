@@ -36,6 +36,7 @@ from ...errors import InvalidInput, MalformedFile
 from .._files import read_user_file
 from ..fields import MAX_POINTS, Capped, PositiveFloat, ScanRate, ToolModel, Trace
 from ..registry import invalid_input_from
+from ._sweeps import sweep_bounds
 
 __all__ = [
     "FileFormat",
@@ -569,6 +570,23 @@ def _mpt_area(text: str | None) -> tuple[float | None, str | None]:
 # ------------------------------------------------------------------------------------------------------- CHI ----
 
 _CHI_TITLE = re.compile(r"^\s*Potential/V\s*,\s*(?:i|Current)/A", re.IGNORECASE)
+_CHI_DATE = re.compile(r"^\s*[A-Z][a-z]+\.?\s+\d{1,2},\s+\d{4}\s+\d{1,2}:\d{2}(?::\d{2})?\s*$")
+_CHI_SEGMENT = re.compile(r"^\s*Segment\s+(\d+)\s*:\s*$")
+
+
+def _chi_segment_notes(E: np.ndarray, listed: list[int], recorded: str | None) -> list[str]:
+    """A note when the data hold fewer sweep segments than the run recorded (CHI exports the segments chosen)."""
+    try:
+        total = int(recorded) if recorded is not None else None
+    except ValueError:
+        return [f"'Segment = {recorded}' is not a whole number of sweep segments"]
+    held = len(sweep_bounds(E)) - 1
+    if total is None or held >= total:
+        return []
+    which = f" (its Results section lists segment(s) {', '.join(map(str, listed))})" if listed else ""
+    return [f"the data hold {held} of the {total} sweep segments recorded{which}; the others are not in the file"]
+
+
 _CHI_TITLE_CA = re.compile(r"^\s*Time/(?:s|sec)\s*,\s*(?:i|Current)/A", re.IGNORECASE)
 
 
@@ -588,10 +606,16 @@ def read_chi(path: str | Path, *, invert_current: bool = False) -> Voltammogram:
     lines, sha = _read_text(path)
     header: dict[str, str] = {}
     title_line = None
+    segments: list[int] = []  # the "Segment n:" blocks of the Results section: the segments the export holds
     for lineno, raw in enumerate(lines, start=1):
         if _CHI_TITLE.match(raw) or _CHI_TITLE_CA.match(raw):
             title_line = lineno
             break
+        if lineno == 1 and _CHI_DATE.match(raw):  # the export's first line is its date and time, not a key: value
+            header["Date"] = " ".join(raw.split())
+            continue
+        if m := _CHI_SEGMENT.match(raw):
+            segments.append(int(m.group(1)))
         if "=" in raw:
             key, _, value = raw.partition("=")
             header[key.strip()] = value.strip()
@@ -632,7 +656,7 @@ def read_chi(path: str | Path, *, invert_current: bool = False) -> Voltammogram:
     meta = VoltammogramMetadata(
         source_path=str(path), sha256=sha, format="chi", columns=columns, units=units, current_inverted=invert_current,
         scan_rate_source=source, header=header, technique=technique, instrument=header.get("Instrument Model"),
-        missing=missing,
+        missing=missing, notes=_chi_segment_notes(E, segments, header.get("Segment")),
     )  # fmt: skip
     return _finish(E, data[:, i_idx], t, None, meta, scan_rate)
 
