@@ -501,7 +501,7 @@ def _alias(key: str, props: Mapping[str, Any]) -> str:
 
 
 # Files a folder given for a list of data files stands for (what the voltammogram and data readers take).
-_DATA_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".dat", ".mpt", ".dta"})
+_DATA_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".dat", ".mpt", ".mpr", ".dta"})
 
 
 def _expand(paths: Sequence[str]) -> list[str]:

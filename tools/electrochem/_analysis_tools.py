@@ -103,7 +103,7 @@ def line_plot(
 
 class ReadVoltammogramInput(ToolModel):
     path: PathStr = Field(description="Data file: CSV/TSV, BioLogic .mpt, CH Instruments .txt or Gamry .DTA.")
-    format: Literal["auto", "csv", "mpt", "chi", "dta"] = Field(default="auto", description="File layout.")
+    format: Literal["auto", "csv", "mpt", "mpr", "chi", "dta"] = Field(default="auto", description="File layout.")
     potential_column: str | int | None = Field(default=None, description="CSV: potential column name or index.")
     current_column: str | int | None = Field(default=None, description="CSV: current column name or index.")
     time_column: str | int | None = Field(default=None, description="CSV: time column name or index.")

@@ -14,6 +14,8 @@ Four layouts are understood, each parsed line by line so that an error can name 
   mV/s, ``AREA`` in cm²), then one or more ``CURVEn<TAB>TABLE[<TAB>count]`` blocks, each with a name row (``Pt T Vf
   Im ...``), a unit row and tab-indented data rows; each block is one cycle. ``OCVCURVE`` blocks are skipped.
 
+The BioLogic EC-Lab binary ``.mpr`` has its own reader (:mod:`._mpr`), reached through the same dispatcher.
+
 Everything is returned as a :class:`Voltammogram` in V, A and s with oxidation current positive; the source path and
 the SHA-256 of the file bytes are recorded. Malformed or truncated files raise :class:`~labwright.errors.MalformedFile`
 with the 1-based line number.
@@ -52,7 +54,8 @@ __all__ = [
     "estimate_scan_rate",
 ]
 
-FileFormat = Literal["csv", "mpt", "chi", "dta"]
+FileFormat = Literal["csv", "mpt", "mpr", "chi", "dta"]
+MPR_MAGIC = b"BIO-LOGIC MODULAR FILE\x1a"  # first bytes of an EC-Lab binary .mpr file
 
 
 _CycleIndex = Annotated[list[int], Capped(MAX_POINTS, "one per sample")]
@@ -768,7 +771,10 @@ def _dta_instrument(header: dict[str, str]) -> str:
 def detect_format(path: str | Path) -> FileFormat:
     """Guess the layout from the first lines (magic strings), falling back to the extension, then CSV."""
     path = Path(path)
-    head = read_user_file(path, head=4096).decode("utf-8", errors="replace")
+    raw_head = read_user_file(path, head=4096)
+    if raw_head.startswith(MPR_MAGIC):
+        return "mpr"
+    head = raw_head.decode("utf-8", errors="replace")
     first = head.lstrip("\ufeff").splitlines()[:1]
     if first and first[0].startswith("EC-Lab ASCII FILE"):
         return "mpt"
@@ -780,7 +786,7 @@ def detect_format(path: str | Path) -> FileFormat:
     if (title and head[: title.start()].strip()) or ("Instrument Model:" in head and "CHI" in head):
         return "chi"
     suffix = path.suffix.lower()
-    return {".mpt": "mpt", ".dta": "dta"}.get(suffix, "csv")  # type: ignore[return-value]
+    return {".mpt": "mpt", ".mpr": "mpr", ".dta": "dta"}.get(suffix, "csv")  # type: ignore[return-value]
 
 
 def read_voltammogram_file(
@@ -793,13 +799,16 @@ def read_voltammogram_file(
     path
         File to read.
     format
-        ``"auto"`` (magic strings, then extension), ``"csv"``, ``"mpt"``, ``"chi"`` or ``"dta"``.
+        ``"auto"`` (magic strings, then extension), ``"csv"``, ``"mpt"``, ``"mpr"`` (EC-Lab binary), ``"chi"`` or
+        ``"dta"``.
     **options
         Passed to the format's reader: column names/indices and units for CSV, ``area`` (m²), ``scan_rate`` (V/s,
         CSV only), ``invert_current``.
     """
     fmt = detect_format(path) if format == "auto" else format
-    readers = {"csv": read_csv_voltammogram, "mpt": read_mpt, "chi": read_chi, "dta": read_dta}
+    from ._mpr import read_mpr  # the binary reader builds on this module's model (imported here, not at the top)
+
+    readers = {"csv": read_csv_voltammogram, "mpt": read_mpt, "mpr": read_mpr, "chi": read_chi, "dta": read_dta}
     if fmt not in readers:
         raise InvalidInput("format", f"unknown format {fmt!r}; use one of {sorted(readers)} or 'auto'")
     reader = readers[fmt]
