@@ -15,6 +15,14 @@ a separate tridiagonal system and the surface flux is the only unknown shared be
   With D_O = D_R (required) the sum s = c_R + c_O only diffuses and the product P diffuses and decays at k_chem:
   two uncoupled variables (s, P). At large k_chem / (F v / RT) the wave is S-shaped with the plateau
   i = n F A c √(D k_chem) (Savéant & Vianello 1965; Bard & Faulkner, 2nd ed., §12.3.2).
+  Why D_O = D_R: with D_B ≠ D_P no combination of B and P is free of the chemistry, so B's equation keeps the source
+  +k_chem c_P, and :class:`Transport` has no slot for one variable feeding another (each variable's step is
+  elementwise in the shared modes, :mod:`._solver`). The discretisation itself would allow it: K and V are shared, so
+  in the modes the coupled step is triangular, P first, a_P' = (S_P/dτ - sign_P J φ0) / (lead/dτ + d_P μ + k), then
+  a_B' = (S_B/dτ + k a_P' - sign_B J φ0) / (lead/dτ + d_B μ), still exact, O(n_x) and affine in J. It needs a
+  cross-variable term in ``Operators`` (B's ``G`` and ``sw`` picking up P's), a change to the solver core, left to
+  its owners. Its analytic check: the steady reaction layer (P = P0 exp(-x √(k/D_P)), B(0) = 0 at the plateau)
+  gives i = n F A c D_B √(k_chem / D_P), which is Savéant–Vianello's n F A c √(D k_chem) for equal D.
 * ``"ECE"``: O1 + n e⁻ ⇌ R1 (at E0), R1 -> O2 (first order, ``k_chem``), O2 + n e⁻ ⇌ R2 (at E0_2); mirrored for
   ``bulk="R"`` (R1 ⇌ O1 + n e⁻, O1 -> R2, R2 ⇌ O2 + n e⁻). The bulk species diffuses with its own D, and every
   electrogenerated species (the intermediate P, its product Q and the final product) with the other one, so that
