@@ -193,3 +193,8 @@ def test_randles_sevcik_tool_reads_peaks_from_the_capacitive_baseline():
         shifts.append(i_c / ip_zero)
     assert cap.D / zero.D - 1 == pytest.approx(-2 * np.mean(shifts), rel=0.3)
     assert cap.D == pytest.approx(8.63e-10, rel=0.05)  # still DiffEC's published D (ruhex_diffec_fit.json) to 5 %
+    # the tool reports each CV's C_dl (F), the same as the baseline of that file at its scan rate
+    assert zero.C_dl is None and len(cap.C_dl) == len(paths)
+    for path, c in zip(paths, cap.C_dl, strict=True):
+        v = read_voltammogram_file(path)
+        assert c == pytest.approx(capacitive_baseline(*v.arrays()[:2], scan_rate=v.scan_rate).C_dl, rel=1e-9)

@@ -217,6 +217,10 @@ class RandlesSevcikOutput(ToolModel):
     scan_rates: list[float] = Field(description="V/s.")
     peak_currents: list[float] = Field(description="Forward peak currents used, A.")
     peak_potentials: list[float] | None = Field(default=None, description="Forward peak potentials, V (CV data).")
+    C_dl: list[float] | None = Field(
+        default=None,
+        description="Double-layer capacitance of each CV, F, from the capacitive baseline (baseline='capacitive').",
+    )
     regime: str
     warnings: list[str] = Field(default_factory=list)
     plots: list[str] = Plots
@@ -232,7 +236,7 @@ def _scan_rate_of(v: Voltammogram, k: int) -> float:
 @tool(cost=lambda inp: _CHEAP)
 def randles_sevcik(inp: RandlesSevcikInput) -> RandlesSevcikOutput:
     """Diffusion coefficient from forward peak current vs the square root of scan rate (Randles–Ševčík)."""
-    potentials = None
+    potentials = capacitances = None
     if inp.scan_rates is not None:
         v, ip = inp.scan_rates, inp.peak_currents
     else:
@@ -241,6 +245,8 @@ def randles_sevcik(inp: RandlesSevcikInput) -> RandlesSevcikOutput:
         v = [_scan_rate_of(d, k) for k, d in enumerate(data)]
         ip = [p.forward_current for p in peaks]
         potentials = [p.Epa if p.first_sweep == "anodic" else p.Epc for p in peaks]
+        if inp.baseline == "capacitive":
+            capacitances = [p.charging_current / rate for p, rate in zip(peaks, v, strict=True)]
     res = randles_sevcik_D(
         v,
         ip,
@@ -269,6 +275,7 @@ def randles_sevcik(inp: RandlesSevcikInput) -> RandlesSevcikOutput:
         scan_rates=list(v),
         peak_currents=[abs(x) for x in ip],
         peak_potentials=potentials,
+        C_dl=capacitances,
         regime=res.regime,
         warnings=res.warnings,
         plots=plots,

@@ -160,6 +160,7 @@ class SweepPeaks:
     ipc: float
     first_sweep: Literal["anodic", "cathodic"]
     switch_index: int
+    charging_current: float = float("nan")  # A, C_dl v of the capacitive baseline when one was subtracted
 
     @property
     def delta_Ep(self) -> float:
@@ -212,8 +213,10 @@ def find_cv_peaks(
         raise InvalidInput("E", "potential does not move")
     if baseline not in ("zero", "linear", "capacitive"):
         raise InvalidInput("baseline", f"must be 'zero', 'linear' or 'capacitive', got {baseline!r}")
+    charging = float("nan")
     if baseline == "capacitive":
-        I = I - capacitive_baseline(E, I).current
+        cap = capacitive_baseline(E, I)
+        I, charging = I - cap.current, cap.charging_current
     # switching potentials of the programmed sweep (robust to jitter in the measured potential)
     bounds = sweep_bounds(E)
     if bounds.size < 3 or bounds[1] < 2 or bounds[1] > E.size - 3:
@@ -238,8 +241,8 @@ def find_cv_peaks(
         line = linear_fit(E_fwd[:m], I_fwd[:m])
         ip_f = ip_f - (line.slope * E_f + line.intercept)
     if sgn > 0:
-        return SweepPeaks(E_f, float(ip_f), E_r, I_r, "anodic", k)
-    return SweepPeaks(E_r, I_r, E_f, float(ip_f), "cathodic", k)
+        return SweepPeaks(E_f, float(ip_f), E_r, I_r, "anodic", k, charging)
+    return SweepPeaks(E_r, I_r, E_f, float(ip_f), "cathodic", k, charging)
 
 
 # ------------------------------------------------------------------------------------------- Randles–Ševčík ----
