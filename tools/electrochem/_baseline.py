@@ -29,7 +29,7 @@ SKIP_AFTER_VERTEX = 1  # samples after the switching sample left out of the righ
 _FIT_ORDER = 2  # quadratic in time on each side: the faradaic current bends near a vertex (t^-1/2 decay)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds an array: compared by identity, never elementwise by accident
 class CapacitiveBaseline:
     """Double-layer charging baseline of a CV.
 
