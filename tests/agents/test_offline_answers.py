@@ -126,3 +126,25 @@ def test_headline_states_a_scalar_with_its_unit_and_standard_error():
     out = {"D": 8.68e-10, "D_stderr": 1.2e-11, "slope": 3.1e-5, "r2": 0.9991, "scan_rates": [0.1, 0.2]}
     text = headline("randles_sevcik", out, _words("what is the diffusion coefficient D?"))
     assert text.startswith("D = 8.68e-10 m^2/s ± 1.2e-11"), text
+
+
+@pytest.mark.slow  # one CV fit of four real CVs from cold (JAX compilation): ~15-25 s on 2 cores
+def test_fit_answer_says_when_the_fit_is_poor(tmp_path):
+    # REAL measured RuHex CVs (examples/data/diffec, DiffEC, MIT) fitted with the default planar Butler-Volmer model:
+    # the optimiser converges, but the residuals are ~14x the noise and structured (the model lacks the disk's edge
+    # diffusion and the double layer), and k0 of this fast couple runs to its bound. The answer must say so next
+    # to the numbers, in the fit's own words, not only the numbers.
+    import shutil
+
+    folder = tmp_path / "ruhex"
+    folder.mkdir()
+    for f in sorted((ROOT / "examples" / "data" / "diffec").glob("ruhex_*mVps.csv")):
+        shutil.copy(f, folder / f.name)
+    reply = Lab(auto_approve="all").chat(f"fit k0 to my CVs in {folder}, area 7.07e-6 m^2, concentration 0.96 mM")
+    assert reply.status == "answered", reply
+    result = reply.results[0]["evidence"][0]["result"]
+    assert result["poor_fit"] and result["fit_verdict"].startswith("POOR FIT")
+    line = answer_line(reply.answer)
+    assert "k0 = " in line and result["fit_verdict"] in line, line
+    assert result["fit_verdict"] in reply.results[0]["summary"]  # the worker's summary says it too
+    assert "not in the tool outputs" not in reply.answer  # the reviewer finds the verdict backed by the output

@@ -336,8 +336,9 @@ def test_area_and_concentration_are_never_assumed(e_data):
 
 @pytest.mark.slow  # compiles a 3-parameter Nernstian fit of the four real CVs (~20 s)
 def test_a_parameter_the_data_cannot_see_gets_no_interval_instead_of_a_crash():
-    # Real RuHex CVs (examples/data/diffec): without an ohmic drop the double layer is not part of the simulated
-    # current, so C_dl has no effect; its log-scale standard error is so large that exp() of its interval
+    # Real RuHex CVs (examples/data/diffec): the planar Nernstian model misses these data by more than their
+    # charging current (C_dl v ~ 1 % of the peak, test_baseline.py), so least squares drive C_dl from its
+    # baseline start to the lower bound, where its log-scale standard error is so large that exp() of its interval
     # overflowed and the whole fit raised. Now the estimate has no interval and the fit says C_dl sits on its bound.
     data = [read_voltammogram_file(f) for f in sorted(DIFFEC.glob("ruhex_*mVps.csv"))]
     fixed = {"area": math.pi * 1.5e-3**2, "c_bulk": 0.96, "T": 298.0}

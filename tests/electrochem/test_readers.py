@@ -234,6 +234,30 @@ def test_real_gamry_file_curves_scan_rate_and_missing_area(tmp_path):
     assert w.metadata.area is None and "default" in w.metadata.missing["area"]
 
 
+def test_real_chi_export_keeps_its_settings_date_and_which_segments_it_holds():
+    # A real CH Instruments CHI760E text export (CRLF line ends), copied unchanged from nomad-hzb/nomad-chemical-energy
+    # (Apache-2.0): HER on a MoS2/Ti3C2 electrode in 0.5 M acid, 40 mV/s, 6 segments recorded, the last two exported.
+    path = REAL / "nomad-chemical-energy_CV-1T.txt"
+    v = read_voltammogram_file(path)
+    m = v.metadata
+    assert detect_format(path) == "chi" and m.format == "chi"
+    assert m.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert m.instrument == "CHI760E" and m.technique == "Cyclic Voltammetry"
+    assert m.header["Date"] == "June 13, 2024 13:13:28"  # the first line is the date, not a "key: value"
+    assert m.header["Init P/N"] == "P" and m.header["Sensitivity (A/V)"] == "0.001" and m.header["Segment"] == "6"
+    assert v.scan_rate == pytest.approx(0.04) and m.scan_rate_source == "header"
+    assert m.area is None and set(m.missing) == {"area", "concentration"}  # CHI exports record neither
+    assert len(v.E) == 1400 and v.t is None
+    assert v.E[0] == pytest.approx(-0.5) and v.I[0] == pytest.approx(-4.214e-4)  # first row "-0.500, -4.214e-4"
+    assert v.E[-1] == pytest.approx(-0.499) and v.I[-1] == pytest.approx(-4.127e-4)  # last row
+    E = np.asarray(v.E)
+    assert max(E) == pytest.approx(float(m.header["High E (V)"])) and min(E) == pytest.approx(-0.5)
+    assert np.median(np.abs(np.diff(E))) == pytest.approx(float(m.header["Sample Interval (V)"]))
+    assert any("data hold 2 of the 6 sweep segments" in n and "5, 6" in n for n in m.notes), m.notes
+    # the hand-composed export holds every segment it recorded: no such note
+    assert not any("sweep segments" in n for n in read_voltammogram_file(DATA / "cv_chi.txt").metadata.notes)
+
+
 def test_diffec_csv_with_a_symbol_in_brackets_reads_as_amperes():
     # DiffEC's Fe(III) workbook heads its current column "Current(I)" (examples/data/diffec, MIT)
     v = read_voltammogram_file(Path(__file__).resolve().parents[2] / "examples/data/diffec/fe3_10mVps.csv")

@@ -4,7 +4,8 @@ The implicit simulator needs float64 in JAX (``jax_enable_x64``) for its exponen
 integrations; :mod:`labwright.tools` turns it on process-wide (``tools/_runtime.py``) before this package is imported.
 
 Analysis API (by a second author): :func:`read_voltammogram_file` -> :class:`Voltammogram`; classical analyses
-(:func:`randles_sevcik_D`, :func:`nicholson_k0_values`, :func:`tafel_fit`, :func:`cottrell_D`); :func:`fit_cv` and
+(:func:`randles_sevcik_D`, :func:`nicholson_k0_values`, :func:`tafel_fit`, :func:`cottrell_D`); the double-layer
+charging baseline :func:`capacitive_baseline` (also ``cv_peaks(..., baseline="capacitive")``); :func:`fit_cv` and
 :func:`compare_cv_models` (gradient / Nelder-Mead / differential evolution, AIC/BIC). Tools: ``read_voltammogram``,
 ``randles_sevcik``, ``nicholson_k0``, ``tafel_analysis``, ``cottrell_analysis``, ``fit_cv``, ``compare_cv_models``.
 
@@ -22,6 +23,8 @@ from ._analysis_tools import nicholson_k0 as nicholson_k0
 from ._analysis_tools import randles_sevcik as randles_sevcik
 from ._analysis_tools import read_voltammogram as read_voltammogram
 from ._analysis_tools import tafel_analysis as tafel_analysis
+from ._baseline import CapacitiveBaseline as CapacitiveBaseline
+from ._baseline import capacitive_baseline as capacitive_baseline
 from ._classical import cottrell_D as cottrell_D
 from ._classical import find_cv_peaks as find_cv_peaks
 from ._classical import nicholson_k0_values as nicholson_k0_values

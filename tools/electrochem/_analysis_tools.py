@@ -103,7 +103,7 @@ def line_plot(
 
 class ReadVoltammogramInput(ToolModel):
     path: PathStr = Field(description="Data file: CSV/TSV, BioLogic .mpt, CH Instruments .txt or Gamry .DTA.")
-    format: Literal["auto", "csv", "mpt", "chi", "dta"] = Field(default="auto", description="File layout.")
+    format: Literal["auto", "csv", "mpt", "mpr", "chi", "dta"] = Field(default="auto", description="File layout.")
     potential_column: str | int | None = Field(default=None, description="CSV: potential column name or index.")
     current_column: str | int | None = Field(default=None, description="CSV: current column name or index.")
     time_column: str | int | None = Field(default=None, description="CSV: time column name or index.")
@@ -191,7 +191,11 @@ class RandlesSevcikInput(_CVData):
         default="reversible", description="0.4463 (reversible) or 0.4958 with alpha (totally irreversible)."
     )
     alpha: float = Field(default=0.5, gt=0, lt=1, description="Transfer coefficient (irreversible regime only).")
-    baseline: Literal["zero", "linear"] = Field(default="zero", description="Peak-height baseline for CV data.")
+    baseline: Literal["zero", "linear", "capacitive"] = Field(
+        default="zero",
+        description="Peak-height baseline for CV data: zero current, a line through the start of the forward sweep, "
+        "or the double-layer charging current C_dl*v read from the current step at the switching potential.",
+    )
     plot_dir: PathStr | None = PlotDir
 
     @model_validator(mode="after")
@@ -213,6 +217,10 @@ class RandlesSevcikOutput(ToolModel):
     scan_rates: list[float] = Field(description="V/s.")
     peak_currents: list[float] = Field(description="Forward peak currents used, A.")
     peak_potentials: list[float] | None = Field(default=None, description="Forward peak potentials, V (CV data).")
+    C_dl: list[float] | None = Field(
+        default=None,
+        description="Double-layer capacitance of each CV, F, from the capacitive baseline (baseline='capacitive').",
+    )
     regime: str
     warnings: list[str] = Field(default_factory=list)
     plots: list[str] = Plots
@@ -228,7 +236,7 @@ def _scan_rate_of(v: Voltammogram, k: int) -> float:
 @tool(cost=lambda inp: _CHEAP)
 def randles_sevcik(inp: RandlesSevcikInput) -> RandlesSevcikOutput:
     """Diffusion coefficient from forward peak current vs the square root of scan rate (Randles–Ševčík)."""
-    potentials = None
+    potentials = capacitances = None
     if inp.scan_rates is not None:
         v, ip = inp.scan_rates, inp.peak_currents
     else:
@@ -237,6 +245,8 @@ def randles_sevcik(inp: RandlesSevcikInput) -> RandlesSevcikOutput:
         v = [_scan_rate_of(d, k) for k, d in enumerate(data)]
         ip = [p.forward_current for p in peaks]
         potentials = [p.Epa if p.first_sweep == "anodic" else p.Epc for p in peaks]
+        if inp.baseline == "capacitive":
+            capacitances = [p.charging_current / rate for p, rate in zip(peaks, v, strict=True)]
     res = randles_sevcik_D(
         v,
         ip,
@@ -265,6 +275,7 @@ def randles_sevcik(inp: RandlesSevcikInput) -> RandlesSevcikOutput:
         scan_rates=list(v),
         peak_currents=[abs(x) for x in ip],
         peak_potentials=potentials,
+        C_dl=capacitances,
         regime=res.regime,
         warnings=res.warnings,
         plots=plots,

@@ -26,7 +26,9 @@ from typing import Literal
 import numpy as np
 
 from ...errors import InvalidInput
-from ._peaks import find_peak, smooth_sweep, sweep_bounds
+from ._baseline import capacitive_baseline
+from ._peaks import find_peak, smooth_sweep
+from ._sweeps import sweep_bounds
 from ._units import FARADAY, GAS_CONSTANT
 
 __all__ = [
@@ -158,6 +160,7 @@ class SweepPeaks:
     ipc: float
     first_sweep: Literal["anodic", "cathodic"]
     switch_index: int
+    charging_current: float = float("nan")  # A, C_dl v of the capacitive baseline when one was subtracted
 
     @property
     def delta_Ep(self) -> float:
@@ -179,7 +182,7 @@ def find_cv_peaks(
     E: Sequence[float] | np.ndarray,
     I: Sequence[float] | np.ndarray,
     *,
-    baseline: Literal["zero", "linear"] = "zero",
+    baseline: Literal["zero", "linear", "capacitive"] = "zero",
     baseline_fraction: float = 0.1,
     require_reverse: bool = True,
 ) -> SweepPeaks:
@@ -192,6 +195,8 @@ def find_cv_peaks(
     baseline
         ``"zero"``: forward peak height from i = 0. ``"linear"``: from a line fitted to the first
         ``baseline_fraction`` of the forward sweep (capacitive background), extrapolated to the peak potential.
+        ``"capacitive"``: both peaks from the double-layer charging current ±C_dl v estimated from the current step
+        at the switching potentials (:func:`~labwright.tools.electrochem.capacitive_baseline`).
     require_reverse
         If False, a reverse sweep without a peak (irreversible or chemically coupled systems) gives NaN for the
         reverse peak instead of an error.
@@ -206,6 +211,12 @@ def find_cv_peaks(
         raise InvalidInput("E", f"need at least 5 points, got {E.size}")
     if np.ptp(E) == 0:
         raise InvalidInput("E", "potential does not move")
+    if baseline not in ("zero", "linear", "capacitive"):
+        raise InvalidInput("baseline", f"must be 'zero', 'linear' or 'capacitive', got {baseline!r}")
+    charging = float("nan")
+    if baseline == "capacitive":
+        cap = capacitive_baseline(E, I)
+        I, charging = I - cap.current, cap.charging_current
     # switching potentials of the programmed sweep (robust to jitter in the measured potential)
     bounds = sweep_bounds(E)
     if bounds.size < 3 or bounds[1] < 2 or bounds[1] > E.size - 3:
@@ -230,8 +241,8 @@ def find_cv_peaks(
         line = linear_fit(E_fwd[:m], I_fwd[:m])
         ip_f = ip_f - (line.slope * E_f + line.intercept)
     if sgn > 0:
-        return SweepPeaks(E_f, float(ip_f), E_r, I_r, "anodic", k)
-    return SweepPeaks(E_r, I_r, E_f, float(ip_f), "cathodic", k)
+        return SweepPeaks(E_f, float(ip_f), E_r, I_r, "anodic", k, charging)
+    return SweepPeaks(E_r, I_r, E_f, float(ip_f), "cathodic", k, charging)
 
 
 # ------------------------------------------------------------------------------------------- Randles–Ševčík ----

@@ -60,6 +60,7 @@ from pydantic import Field
 from ...errors import FitDidNotConverge, InvalidInput
 from .._files import write_errors
 from ..fields import ToolModel
+from ._baseline import capacitive_baseline
 from ._classical import find_cv_peaks, nicholson_k0_values, randles_sevcik_D
 from ._fit_quality import MAX_RESIDUAL_TO_NOISE, FitQuality, assess_fit
 from ._grid import GridSpec
@@ -726,8 +727,12 @@ _PARAM_FIELDS = (
 
 def initial_guesses(curves: Sequence[CVCurve], base: ECParams) -> dict[str, float]:
     """First guesses from the classical analyses: E0 from (Epa+Epc)/2, D from Randles–Ševčík (reversible
-    coefficient), k0 from Nicholson's ψ(ΔEp) with that D; α = 0.5. Falls back to ``base`` where a curve has no peaks."""
+    coefficient), k0 from Nicholson's ψ(ΔEp) with that D; α = 0.5; C_dl from the current step at the switching
+    potentials (:func:`capacitive_baseline`, median over curves). Falls back to ``base`` where a curve has no peaks."""
     guess: dict[str, float] = {"alpha": 0.5, "k_chem": 1.0, "lambda_eV": 0.8}
+    C_dl = _capacitance_guess(curves)
+    if C_dl is not None:
+        guess["C_dl"] = C_dl
     peaks = []
     for c in curves:
         try:
@@ -752,6 +757,18 @@ def initial_guesses(curves: Sequence[CVCurve], base: ECParams) -> dict[str, floa
         except InvalidInput:
             pass
     return guess
+
+
+def _capacitance_guess(curves: Sequence[CVCurve]) -> float | None:
+    """Median C_dl (F) of the curves' capacitive baselines; ``None`` when no curve gives a positive one."""
+    values = []
+    for c in curves:
+        try:
+            values.append(capacitive_baseline(c.E, c.I, scan_rate=c.scan_rate).C_dl)
+        except InvalidInput:  # a single sweep: no switching potential to read the step at
+            continue
+    values = [v for v in values if v > 0]
+    return float(np.median(values)) if values else None
 
 
 # ---------------------------------------------------------------------------------------------------- fit ----
@@ -788,7 +805,9 @@ def fit_cv(
     mechanism, kinetics
         ``"E"``, ``"EC"``, ``"CE"``; ``"bv"``, ``"nernst"``, ``"mhc"``.
     params_to_fit
-        Names from :data:`FITTABLE` (``"D"`` ties D_O = D_R).
+        Names from :data:`FITTABLE` (``"D"`` ties D_O = D_R). ``"C_dl"`` (F) fits the double-layer charging
+        current C_dl dE/dt (±C_dl v on the sweeps) as a nuisance term; it starts from the capacitive baseline read
+        at the switching potentials (:func:`initial_guesses`).
     bounds
         ``name -> (low, high)`` in SI; defaults are wide physical ranges (E0: first guess ± 0.3 V).
     fixed

@@ -125,6 +125,14 @@ def rde_geometry(spec: GridSpec):
     exact integrals of p over each cell (8-point Gauss–Legendre), faces use p at the face and the exact metric.
 
     Returns NumPy (volume, left, right) as :func:`cell_geometry` does for planar grids.
+
+    Why the rotating disk needs D_O = D_R: delta depends on D (delta ∝ D^1/3), and the convective term does not scale
+    with D as diffusion does, so with D_O ≠ D_R the two species' operators are no longer multiples d K of one pair
+    (K, V) and no single set of modes diagonalises both (the modal solver's premise, :mod:`._solver`). Each species
+    would need its own modes (its own delta) and the electrode would couple them only through the flux J, which
+    stays exact (each surface value is still affine in J); that is a per-variable ``Modes`` in ``Operators``, a change
+    to the solver core left to its owners. Its analytic check: the Levich current of the bulk species alone, and
+    E1/2 = E0 + (RT/nF) ln (D_R/D_O)^(2/3) for a Nernstian wave (B&F 2nd ed. §9.3, from delta ∝ D^1/3).
     """
     short = GridSpec(h0=spec.h0, gamma=spec.gamma, x_max=min(spec.x_max, RDE_X_MAX))
     _, left_1, right_1 = cell_geometry(short, None)

@@ -12,9 +12,11 @@ a separate tridiagonal system and the surface flux is the only unknown shared be
   and of Bard & Faulkner, 2nd ed., section 12.3); both see the electrode flux of B.
 * ``"ECcat"`` (EC′, catalytic): E followed by the pseudo-first-order regeneration of the bulk species from the
   electrogenerated one by a catalyst Z in large excess (O + Z -> R + Z' for bulk R; rate ``k_chem`` = k' c_Z, 1/s).
-  With D_O = D_R (required) the sum s = c_R + c_O only diffuses and the product P diffuses and decays at k_chem:
-  two uncoupled variables (s, P). At large k_chem / (F v / RT) the wave is S-shaped with the plateau
-  i = n F A c √(D k_chem) (Savéant & Vianello 1965; Bard & Faulkner, 2nd ed., §12.3.2).
+  Variables (B, P), each with its own D: P (the electrogenerated form) diffuses and decays at k_chem, and B (the
+  bulk form) gains what P loses (``Transport.feed``; the solver's step is then triangular in the shared modes, still
+  exact). At large k_chem / (F v / RT) the wave is S-shaped; the steady reaction layer (P = P0 exp(-x √(k/D_P)),
+  B(0) = 0 at the plateau) gives i = n F A c D_B √(k_chem / D_P), Savéant & Vianello's (1965) n F A c √(D k_chem)
+  for equal D (Bard & Faulkner, 2nd ed., §12.3.2).
 * ``"ECE"``: O1 + n e⁻ ⇌ R1 (at E0), R1 -> O2 (first order, ``k_chem``), O2 + n e⁻ ⇌ R2 (at E0_2); mirrored for
   ``bulk="R"`` (R1 ⇌ O1 + n e⁻, O1 -> R2, R2 ⇌ O2 + n e⁻). The bulk species diffuses with its own D, and every
   electrogenerated species (the intermediate P, its product Q and the final product) with the other one, so that
@@ -57,6 +59,8 @@ class Transport(eqx.Module):
     to_R, to_O : (n_var,) weights turning the variables into the concentrations of R and O.
     sign2, to_R2, to_O2 : (n_var,) for ECE only (else ``None``): the signs of the second couple's oxidation flux and
         the weights giving its R2 and O2 (``sign``, ``to_R``, ``to_O`` then describe the first couple).
+    feed : static ``(target, source)`` or ``None``: what variable ``source`` loses by its decay, variable ``target``
+        gains (a first-order conversion of one transported species into another; ECcat only).
     """
 
     d: jnp.ndarray
@@ -68,6 +72,7 @@ class Transport(eqx.Module):
     sign2: jnp.ndarray | None = None
     to_R2: jnp.ndarray | None = None
     to_O2: jnp.ndarray | None = None
+    feed: tuple[int, int] | None = eqx.field(static=True, default=None)
 
 
 def transport_of(mechanism: str, bulk: str, d_R, d_O, k_chem, K_eq, other=0.0) -> Transport:
@@ -111,17 +116,19 @@ def transport_of(mechanism: str, bulk: str, d_R, d_O, k_chem, K_eq, other=0.0) -
             to_O=w_P if start_R else w_B,
         )
     if mechanism == "ECcat":
-        # variables (s = B + P, P): the electrode turns B into P (s unchanged), P decays back into B at k_chem.
-        # D_O = D_R is required (checked by the caller); d_R serves both.
-        sign_P = -1.0 if start_R else 1.0  # P is O (produced by oxidation) for bulk R, R for bulk O
-        to_B, to_P = jnp.array([1.0, -1.0]), jnp.array([0.0, 1.0])
+        # variables (B, P): the electrode turns the bulk species B into P, and P turns back into B at k_chem (the
+        # catalyst's regeneration): P decays, and what it loses B gains (``feed``), each with its own D.
+        d_B, d_P = (d_R, d_O) if start_R else (d_O, d_R)
+        sign_B = 1.0 if start_R else -1.0  # B is consumed by oxidation when it is R
+        first, second = jnp.array([1.0, 0.0]), jnp.array([0.0, 1.0])
         return Transport(
-            d=jnp.stack([d_R, d_R]),
+            d=jnp.stack([d_B, d_P]),
             decay=jnp.stack([zero, k_chem]),
-            sign=jnp.array([0.0, sign_P]),
+            sign=jnp.array([sign_B, -sign_B]),
             bulk=jnp.stack([one, zero]),
-            to_R=to_B if start_R else to_P,
-            to_O=to_P if start_R else to_B,
+            to_R=first if start_R else second,
+            to_O=second if start_R else first,
+            feed=(0, 1),
         )
     if mechanism == "ECE":
         # variables (B, P, s = P + Q, F): bulk species, intermediate, s, final product. For bulk O: B = O1, P = R1,

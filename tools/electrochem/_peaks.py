@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy.signal import savgol_filter
 
 from ...errors import InvalidInput
+from ._baseline import CapacitiveBaseline, capacitive_baseline
+from ._sweeps import sweep_bounds
 
-__all__ = ["Peak", "CVPeaks", "find_peak", "cv_peaks", "sweep_vertices", "sweep_bounds", "noise_level", "smooth_sweep"]
+__all__ = ["Peak", "CVPeaks", "find_peak", "cv_peaks", "noise_level", "smooth_sweep"]
 
 SMOOTH_ABOVE = 2e-3  # relative noise (of the current's range) above which sweeps are smoothed before peak finding
 
@@ -37,10 +40,18 @@ class Peak:
 
 @dataclass(frozen=True)
 class CVPeaks:
-    """Anodic and cathodic peaks of a CV (either may be ``None``) and their separation dEp = Epa - Epc (V)."""
+    """Anodic and cathodic peaks of a CV (either may be ``None``) and their separation dEp = Epa - Epc (V).
+
+    ``first_sweep`` says which peak is the forward one; ``i_switch`` is the current (A) at the first switching
+    potential; ``capacitive`` is the double-layer baseline (C_dl in F, baseline in A) when one was subtracted, in
+    which case every current here is measured from it.
+    """
 
     anodic: Peak | None
     cathodic: Peak | None
+    first_sweep: Literal["anodic", "cathodic"] | None = None
+    i_switch: float = math.nan
+    capacitive: CapacitiveBaseline | None = None
 
     @property
     def delta_Ep(self) -> float:
@@ -54,6 +65,20 @@ class CVPeaks:
         if self.anodic is None or self.cathodic is None:
             return math.nan
         return 0.5 * (self.anodic.E_p + self.cathodic.E_p)
+
+    @property
+    def reverse_to_forward(self) -> float:
+        """|i_p,reverse / i_p,forward| by Nicholson's rule, 1 for a Nernstian couple with a stable product.
+
+        The reverse peak is read from zero current, on top of the decaying forward current; Nicholson's semi-empirical
+        relation puts that decay back: |i_pr/i_pf| = |(i_pr)0|/|i_pf| + 0.485 |i_sp|/|i_pf| + 0.086, with i_sp the
+        current at the switching potential (R. S. Nicholson, Anal. Chem. 38 (1966) 1406; Bard & Faulkner 2nd ed.
+        §6.5.1). Without the capacitive baseline the charging current biases it upward by about 0.57 C_dl v / i_pf.
+        """
+        if self.anodic is None or self.cathodic is None or self.first_sweep is None or math.isnan(self.i_switch):
+            return math.nan
+        fwd, rev = (self.anodic, self.cathodic) if self.first_sweep == "anodic" else (self.cathodic, self.anodic)
+        return abs(rev.i_p) / abs(fwd.i_p) + 0.485 * abs(self.i_switch) / abs(fwd.i_p) + 0.086
 
 
 def find_peak(E, i, sign: int = 1, start: int = 0, stop: int | None = None) -> Peak | None:
@@ -88,38 +113,6 @@ def find_peak(E, i, sign: int = 1, start: int = 0, stop: int | None = None) -> P
     return Peak(E_p=float(Ep), i_p=float(sign * ip), E_half_peak=float(E_half))
 
 
-def sweep_vertices(E, *, min_reversal: float | None = None) -> np.ndarray:
-    """Indices of the switching potentials of a (cyclic) sweep, robust to jitter in the measured potential.
-
-    A vertex is the running extremum of the potential in the current sweep direction, confirmed once the potential
-    has come back from it by more than ``min_reversal`` (V; default 5 % of the whole potential range). Reversals
-    smaller than that are noise, not switching points.
-    """
-    E = np.asarray(E, dtype=float)
-    threshold = 0.05 * float(np.ptp(E)) if min_reversal is None else float(min_reversal)
-    vertices: list[int] = []
-    direction, ext = 0, 0
-    for k in range(1, E.size):
-        if direction == 0:  # undecided until the potential has moved by the threshold
-            if abs(E[k] - E[0]) > threshold:
-                direction = 1 if E[k] > E[0] else -1
-                ext = int(np.argmax(direction * E[: k + 1]))
-            continue
-        if direction * (E[k] - E[ext]) > 0:
-            ext = k
-        elif direction * (E[ext] - E[k]) > threshold:
-            vertices.append(ext)
-            direction = -direction
-            ext = ext + int(np.argmax(direction * E[ext : k + 1]))
-    return np.asarray(vertices, dtype=int)
-
-
-def sweep_bounds(E) -> np.ndarray:
-    """Start and end indices of every sweep: ``[0, vertices..., n - 1]``."""
-    E = np.asarray(E, dtype=float)
-    return np.concatenate([[0], sweep_vertices(E), [E.size - 1]]).astype(int)
-
-
 def noise_level(y) -> float:
     """Noise of ``y`` relative to its range: the rms of the high-frequency residual of a local cubic fit.
 
@@ -149,21 +142,41 @@ def smooth_sweep(E, i) -> tuple[np.ndarray, np.ndarray]:
     return E, i
 
 
-def cv_peaks(E, i) -> CVPeaks:
+def cv_peaks(
+    E, i, *, baseline: Literal["none", "capacitive"] = "none", t=None, scan_rate: float | None = None
+) -> CVPeaks:
     """Anodic peak on the first sweep that rises in potential, cathodic peak on the first that falls.
 
     Sweeps are cut at the programmed switching potentials (:func:`sweep_vertices`) and noisy sweeps smoothed first
     (:func:`smooth_sweep`), so the result agrees with :func:`~labwright.tools.electrochem.find_cv_peaks`.
 
+    Parameters
+    ----------
+    E, i : array_like, shape (n,)
+        Potential (V) and current (A, oxidation positive) in time order.
+    baseline
+        ``"capacitive"`` subtracts the double-layer charging current C_dl dE/dt estimated from the current step at
+        the switching potentials (:func:`capacitive_baseline`) before the peaks are read; ``"none"`` reads them
+        from zero current.
+    t, scan_rate
+        Sample times (s) and scan rate (V/s), used only to turn the charging current into C_dl (F).
+
     Raises
     ------
     InvalidInput
-        If ``E`` and ``i`` differ in shape or have fewer than 5 samples.
+        If ``E`` and ``i`` differ in shape or have fewer than 5 samples; an unknown ``baseline``; with
+        ``baseline="capacitive"``, data without a switching potential.
     """
     E = np.asarray(E, dtype=float)
     i = np.asarray(i, dtype=float)
     if E.shape != i.shape or E.ndim != 1 or E.size < 5:
         raise InvalidInput("i", f"E and i must be 1-D of equal length >= 5; got {E.shape} and {i.shape}")
+    if baseline not in ("none", "capacitive"):
+        raise InvalidInput("baseline", f"must be 'none' or 'capacitive', got {baseline!r}")
+    capacitive = None
+    if baseline == "capacitive":
+        capacitive = capacitive_baseline(E, i, t=t, scan_rate=scan_rate)
+        i = i - capacitive.current
     bounds = sweep_bounds(E)
     anodic = cathodic = None
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
@@ -172,4 +185,6 @@ def cv_peaks(E, i) -> CVPeaks:
             anodic = find_peak(*smooth_sweep(E[lo : hi + 1], i[lo : hi + 1]), +1)
         if not rising and cathodic is None:
             cathodic = find_peak(*smooth_sweep(E[lo : hi + 1], i[lo : hi + 1]), -1)
-    return CVPeaks(anodic=anodic, cathodic=cathodic)
+    first = ("anodic" if E[bounds[1]] > E[0] else "cathodic") if bounds.size > 2 else None
+    i_switch = float(i[bounds[1]]) if bounds.size > 2 else math.nan
+    return CVPeaks(anodic=anodic, cathodic=cathodic, first_sweep=first, i_switch=i_switch, capacitive=capacitive)

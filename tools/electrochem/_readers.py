@@ -14,6 +14,8 @@ Four layouts are understood, each parsed line by line so that an error can name 
   mV/s, ``AREA`` in cm²), then one or more ``CURVEn<TAB>TABLE[<TAB>count]`` blocks, each with a name row (``Pt T Vf
   Im ...``), a unit row and tab-indented data rows; each block is one cycle. ``OCVCURVE`` blocks are skipped.
 
+The BioLogic EC-Lab binary ``.mpr`` has its own reader (:mod:`._mpr`), reached through the same dispatcher.
+
 Everything is returned as a :class:`Voltammogram` in V, A and s with oxidation current positive; the source path and
 the SHA-256 of the file bytes are recorded. Malformed or truncated files raise :class:`~labwright.errors.MalformedFile`
 with the 1-based line number.
@@ -36,6 +38,7 @@ from ...errors import InvalidInput, MalformedFile
 from .._files import read_user_file
 from ..fields import MAX_POINTS, Capped, PositiveFloat, PotentialTrace, ScanRate, ToolModel, Trace
 from ..registry import invalid_input_from
+from ._sweeps import sweep_bounds
 
 __all__ = [
     "FileFormat",
@@ -51,7 +54,8 @@ __all__ = [
     "estimate_scan_rate",
 ]
 
-FileFormat = Literal["csv", "mpt", "chi", "dta"]
+FileFormat = Literal["csv", "mpt", "mpr", "chi", "dta"]
+MPR_MAGIC = b"BIO-LOGIC MODULAR FILE\x1a"  # first bytes of an EC-Lab binary .mpr file
 
 
 _CycleIndex = Annotated[list[int], Capped(MAX_POINTS, "one per sample")]
@@ -569,6 +573,23 @@ def _mpt_area(text: str | None) -> tuple[float | None, str | None]:
 # ------------------------------------------------------------------------------------------------------- CHI ----
 
 _CHI_TITLE = re.compile(r"^\s*Potential/V\s*,\s*(?:i|Current)/A", re.IGNORECASE)
+_CHI_DATE = re.compile(r"^\s*[A-Z][a-z]+\.?\s+\d{1,2},\s+\d{4}\s+\d{1,2}:\d{2}(?::\d{2})?\s*$")
+_CHI_SEGMENT = re.compile(r"^\s*Segment\s+(\d+)\s*:\s*$")
+
+
+def _chi_segment_notes(E: np.ndarray, listed: list[int], recorded: str | None) -> list[str]:
+    """A note when the data hold fewer sweep segments than the run recorded (CHI exports the segments chosen)."""
+    try:
+        total = int(recorded) if recorded is not None else None
+    except ValueError:
+        return [f"'Segment = {recorded}' is not a whole number of sweep segments"]
+    held = len(sweep_bounds(E)) - 1
+    if total is None or held >= total:
+        return []
+    which = f" (its Results section lists segment(s) {', '.join(map(str, listed))})" if listed else ""
+    return [f"the data hold {held} of the {total} sweep segments recorded{which}; the others are not in the file"]
+
+
 _CHI_TITLE_CA = re.compile(r"^\s*Time/(?:s|sec)\s*,\s*(?:i|Current)/A", re.IGNORECASE)
 
 
@@ -588,10 +609,16 @@ def read_chi(path: str | Path, *, invert_current: bool = False) -> Voltammogram:
     lines, sha = _read_text(path)
     header: dict[str, str] = {}
     title_line = None
+    segments: list[int] = []  # the "Segment n:" blocks of the Results section: the segments the export holds
     for lineno, raw in enumerate(lines, start=1):
         if _CHI_TITLE.match(raw) or _CHI_TITLE_CA.match(raw):
             title_line = lineno
             break
+        if lineno == 1 and _CHI_DATE.match(raw):  # the export's first line is its date and time, not a key: value
+            header["Date"] = " ".join(raw.split())
+            continue
+        if m := _CHI_SEGMENT.match(raw):
+            segments.append(int(m.group(1)))
         if "=" in raw:
             key, _, value = raw.partition("=")
             header[key.strip()] = value.strip()
@@ -632,7 +659,7 @@ def read_chi(path: str | Path, *, invert_current: bool = False) -> Voltammogram:
     meta = VoltammogramMetadata(
         source_path=str(path), sha256=sha, format="chi", columns=columns, units=units, current_inverted=invert_current,
         scan_rate_source=source, header=header, technique=technique, instrument=header.get("Instrument Model"),
-        missing=missing,
+        missing=missing, notes=_chi_segment_notes(E, segments, header.get("Segment")),
     )  # fmt: skip
     return _finish(E, data[:, i_idx], t, None, meta, scan_rate)
 
@@ -744,7 +771,10 @@ def _dta_instrument(header: dict[str, str]) -> str:
 def detect_format(path: str | Path) -> FileFormat:
     """Guess the layout from the first lines (magic strings), falling back to the extension, then CSV."""
     path = Path(path)
-    head = read_user_file(path, head=4096).decode("utf-8", errors="replace")
+    raw_head = read_user_file(path, head=4096)
+    if raw_head.startswith(MPR_MAGIC):
+        return "mpr"
+    head = raw_head.decode("utf-8", errors="replace")
     first = head.lstrip("\ufeff").splitlines()[:1]
     if first and first[0].startswith("EC-Lab ASCII FILE"):
         return "mpt"
@@ -756,7 +786,7 @@ def detect_format(path: str | Path) -> FileFormat:
     if (title and head[: title.start()].strip()) or ("Instrument Model:" in head and "CHI" in head):
         return "chi"
     suffix = path.suffix.lower()
-    return {".mpt": "mpt", ".dta": "dta"}.get(suffix, "csv")  # type: ignore[return-value]
+    return {".mpt": "mpt", ".mpr": "mpr", ".dta": "dta"}.get(suffix, "csv")  # type: ignore[return-value]
 
 
 def read_voltammogram_file(
@@ -769,13 +799,16 @@ def read_voltammogram_file(
     path
         File to read.
     format
-        ``"auto"`` (magic strings, then extension), ``"csv"``, ``"mpt"``, ``"chi"`` or ``"dta"``.
+        ``"auto"`` (magic strings, then extension), ``"csv"``, ``"mpt"``, ``"mpr"`` (EC-Lab binary), ``"chi"`` or
+        ``"dta"``.
     **options
         Passed to the format's reader: column names/indices and units for CSV, ``area`` (m²), ``scan_rate`` (V/s,
         CSV only), ``invert_current``.
     """
     fmt = detect_format(path) if format == "auto" else format
-    readers = {"csv": read_csv_voltammogram, "mpt": read_mpt, "chi": read_chi, "dta": read_dta}
+    from ._mpr import read_mpr  # the binary reader builds on this module's model (imported here, not at the top)
+
+    readers = {"csv": read_csv_voltammogram, "mpt": read_mpt, "mpr": read_mpr, "chi": read_chi, "dta": read_dta}
     if fmt not in readers:
         raise InvalidInput("format", f"unknown format {fmt!r}; use one of {sorted(readers)} or 'auto'")
     reader = readers[fmt]

@@ -86,7 +86,7 @@ class CellInput(ToolModel):
     eps_r: PositiveFloat = Field(default=78.4, description="Relative permittivity of the solvent; Frumkin only.")
     mechanism: Literal["E", "EC", "CE", "ECE", "ECcat", "adsorbed"] = Field(
         default="E",
-        description="Reaction mechanism (ECcat: EC' catalytic regeneration, needs D_O = D_R; adsorbed: a "
+        description="Reaction mechanism (ECcat: EC' catalytic regeneration; adsorbed: a "
         "surface-confined couple of coverage gamma and rate k_s, no diffusion, Laviron).",
     )
     gamma: PositiveFloat | None = Field(

@@ -247,7 +247,7 @@ def check_params(params: ECParams, settings: SimSettings = SimSettings()) -> Non
             "c_other", f"both members of the couple in the bulk is modelled for mechanism 'E' only, not "
             f"{settings.mechanism!r} (its chemical step would consume the other member in the bulk); set it to 0"
         )  # fmt: skip
-    equal_D = {"ECcat": "the catalytic mechanism ECcat", "rde": "the rotating disk (geometry 'rde')"}
+    equal_D = {"rde": "the rotating disk (geometry 'rde')"}  # why: _grid.rde_geometry
     for need in (settings.mechanism, settings.geometry):
         if need in equal_D and all(_is_concrete(x) for x in (params.D_O, params.D_R)):
             if not np.allclose(np.asarray(params.D_O), np.asarray(params.D_R), rtol=1e-12, atol=0):

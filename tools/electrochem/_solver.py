@@ -147,6 +147,9 @@ class Operators(eqx.Module):
     sw2, a2, b2, w1, to_R2, to_O2 : ECE only (else ``None``): ``sw`` of the second couple's flux J2; its surface
         c_R2 = to_R2 · (s0 - J1 w1) - J2 a2 and c_O2 = to_O2 · (s0 - J1 w1) + J2 b2, with s0 the flux-free surface
         values of the variables and w1 (n_var,) their change per unit J1.
+    feed, feed_gain : ``Transport.feed`` (target t, source s) and (n_m,) k_s / den_t, or ``None``. The target's
+        equation holds the source's decay k_s C_s as a gain, so its next amplitudes are its own plus feed_gain times
+        the source's (flux part included): the step stays elementwise per mode, solved source first.
     """
 
     G: jnp.ndarray
@@ -164,12 +167,21 @@ class Operators(eqx.Module):
     w1: jnp.ndarray | None
     to_R2: jnp.ndarray | None
     to_O2: jnp.ndarray | None
+    feed_gain: jnp.ndarray | None
+    feed: tuple[int, int] | None = eqx.field(static=True)
 
     def __init__(self, tr: Transport, modes: Modes, dtau, lead: float):
         den = lead / dtau + tr.d[:, None] * modes.mu[None] + tr.decay[:, None]
         self.G = (1.0 / dtau) / den
         self.g = -(tr.decay * tr.bulk)[:, None] * modes.s[None] / den
         self.sw = tr.sign[:, None] * modes.phi0[None] / den
+        self.feed, self.feed_gain = tr.feed, None
+        if tr.feed is not None:
+            t, s = tr.feed
+            self.feed_gain = tr.decay[s] / den[t]
+            # the source's bulk value decays into the target too; its flux response feeds the target's
+            self.g = self.g.at[t].add(self.feed_gain * tr.bulk[s] * modes.s)
+            self.sw = self.sw.at[t].add(self.feed_gain * self.sw[s])
         self.phi0, self.bulk = modes.phi0, tr.bulk
         surface = self.sw @ modes.phi0
         self.a = tr.to_R @ surface
@@ -184,15 +196,22 @@ class Operators(eqx.Module):
             self.w1 = surface
             self.to_R2, self.to_O2 = tr.to_R2, tr.to_O2
 
+    def _flux_free(self, S):
+        u = self.G * S + self.g
+        if self.feed is not None:
+            t, s = self.feed
+            u = u.at[t].add(self.feed_gain * u[s])
+        return u
+
     def propagate(self, S):
         """Flux-free part u of the next amplitudes from the history S, and its surface values (u_R, u_O)."""
-        u = self.G * S + self.g
+        u = self._flux_free(S)
         surface = self.bulk + u @ self.phi0
         return u, self.to_R @ surface, self.to_O @ surface
 
     def propagate_two(self, S):
         """ECE: flux-free amplitudes u and the surface values of every variable (n_var,)."""
-        u = self.G * S + self.g
+        u = self._flux_free(S)
         return u, self.bulk + u @ self.phi0
 
     def second_couple(self, surface, J1):
