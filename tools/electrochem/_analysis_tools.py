@@ -13,6 +13,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ...errors import InvalidInput
+from .._confined import save_figure
 from .._files import write_errors
 from ..fields import MAX_CURVES, Capped, Diffusivity, FiniteFloat, PathStr, PositiveFloat, ScanRate, ToolModel, Trace
 from ..registry import Cost, tool
@@ -78,7 +79,6 @@ def line_plot(
     over the used range, and the residuals of the used points. Returns the path."""
     from .._figures import subplots
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     x, y, used = np.asarray(x, float), np.asarray(y, float), np.asarray(used, bool)
     fig, (top, bottom) = subplots(2, 1, figsize=(6, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
     if (~used).any():
@@ -94,7 +94,7 @@ def line_plot(
     bottom.set_xlabel(xlabel)
     bottom.set_ylabel("residual")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, field="plot_dir")
     return str(path)
 
 

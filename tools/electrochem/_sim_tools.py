@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import Field
 
 from ...errors import InvalidInput, SimulationFailed
+from .._confined import save_figure
 from .._files import write_errors
 from ..fields import FiniteFloat, NonNegativeFloat, PathStr, PositiveFloat, PositiveInt, ToolModel
 from ..registry import Cost, tool
@@ -209,7 +210,6 @@ def _plot(path: str, x, y, xlabel: str, title: str) -> str:
     from .._figures import subplots
 
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = subplots(figsize=(6, 4))
     ax.plot(x, np.asarray(y) * 1e6, lw=1.2)
     ax.set_xlabel(xlabel)
@@ -217,7 +217,7 @@ def _plot(path: str, x, y, xlabel: str, title: str) -> str:
     ax.set_title(title)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    save_figure(fig, out)
     return str(out)
 
 
