@@ -78,7 +78,7 @@ def _run_job(
 
 
 def _provenance(results: list[TaskResult]) -> list[TaskProvenance]:
-    return [TaskProvenance.model_validate(r.model_dump(exclude={"value"})) for r in results]
+    return [TaskProvenance.model_validate(r.model_dump(exclude={"value", "llm_requests"})) for r in results]
 
 
 def _startup(backend: Backend) -> float:
