@@ -7,12 +7,14 @@ Every tool opens the store at ``settings.knowledge_path`` (``LABWRIGHT_KNOWLEDGE
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, LabwrightError
+from ..metering import current_call
 from ..tools._files import check_output_file, read_user_file, user_path, write_errors
 from ..tools.fields import MAX_LIST_ITEMS, Capped, Name, PathStr, Text, ToolModel
 from ..tools.registry import Cost, tool
@@ -275,9 +277,38 @@ class ExportOutput(ToolModel):
     incidences: int
 
 
+def _exported(path: str, raw: bytes) -> ExportOutput:
+    doc = json.loads(raw)
+    return ExportOutput(
+        path=path,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        nodes=len(doc["nodes"]),
+        edges=len(doc["edges"]),
+        incidences=len(doc["incidences"]),
+    )
+
+
+def _export_done(path: str, key: str) -> ExportOutput | None:
+    """The outcome of governed call ``key`` if the file at ``path`` is the export it wrote (its metadata names the
+    call), else ``None``: a resumed call finds its effect instead of exporting again (exactly once)."""
+    try:
+        raw = read_user_file(path)
+        done = json.loads(raw).get("metadata", {}).get("labwright_call") == key
+    except (LabwrightError, ValueError, AttributeError):  # absent, not a file, not an export: export as usual
+        return None
+    return _exported(path, raw) if done else None
+
+
 @tool(side_effect="writes_store", version="1", cost=lambda inp: Cost(seconds=1.0))
 def kg_export(inp: ExportInput) -> ExportOutput:
-    """Export the store, or the hyperedges around given concepts, as a HIF v0.1.0 JSON file."""
+    """Export the store, or the hyperedges around given concepts, as a HIF v0.1.0 JSON file.
+
+    In a governed call the export happens exactly once: the call's idempotency key is written into the file's
+    metadata in the same atomic rename, and a resumed call that finds it returns that export's outcome.
+    """
+    scope = current_call()
+    if scope is not None and (done := _export_done(inp.path, scope.key)) is not None:
+        return done
     with _open(inp.store_path, readonly=True) as store:
         edge_ids = None
         if inp.around:
@@ -289,12 +320,5 @@ def kg_export(inp: ExportInput) -> ExportOutput:
             }
             edge_ids = sorted(ix.edge_ids[e] for e in positions)
         with write_errors("path"):
-            doc = write_hif(store, check_output_file(inp.path), edge_ids)
-    digest = hashlib.sha256(read_user_file(inp.path)).hexdigest()
-    return ExportOutput(
-        path=inp.path,
-        sha256=digest,
-        nodes=len(doc["nodes"]),
-        edges=len(doc["edges"]),
-        incidences=len(doc["incidences"]),
-    )
+            write_hif(store, check_output_file(inp.path), edge_ids, call_key=scope.key if scope else None)
+    return _exported(inp.path, read_user_file(inp.path))
