@@ -203,6 +203,7 @@ def kg_stats(inp: StatsInput) -> StatsOutput:
 
 class NeighborsInput(_StoreInput):
     concept: Name = Field(min_length=1, description="Concept name (any known synonym).")
+    # A reply lists every neighbour it returns: 1,000 is as many as a model can read in one reply.
     limit: int = Field(default=25, ge=1, le=1000, description="Most neighbours returned.")
 
 
@@ -222,6 +223,7 @@ class PathsInput(_StoreInput):
     a: Name = Field(min_length=1, description="Start concept.")
     b: Name = Field(min_length=1, description="End concept.")
     s: int = Field(default=1, ge=1, description="Consecutive hyperedges must share at least s nodes.")
+    # Each further path is one more shortest-path search; 50 keeps a query to seconds on a large store.
     k: int = Field(default=3, ge=1, le=50, description="Number of shortest paths.")
     through: Concepts = Field(default_factory=list, description="Concepts the path must pass, in order.")
 
@@ -243,6 +245,7 @@ def kg_paths(inp: PathsInput) -> PathsOutput:
 
 class HypothesesInput(PathsInput):
     use_llm: bool | None = Field(default=None, description="Write prose with the LLM (default: when configured).")
+    # Ranked paths are searched like k: 50 keeps a query to seconds on a large store.
     pool: int = Field(
         default=0,
         ge=0,

@@ -43,6 +43,7 @@ __all__ = [
 _CHEAP = Cost(seconds=0.05)
 # 1-5000 K: below 1 K or above 5000 K the RT/F factors in the analyses overflow, and no cell runs there.
 Temperature = Field(default=298.15, ge=1.0, le=5000.0, allow_inf_nan=False, description="Temperature, K (1-5000).")
+# One wave of a molecular couple rarely moves more than 2-4 electrons; 6 also refuses typos (60).
 Electrons = Field(default=1, ge=1, le=6, description="Electrons transferred per molecule, n.")
 
 
