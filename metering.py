@@ -64,11 +64,13 @@ class Meter(Protocol):
 
 @dataclass(frozen=True)
 class CallScope:
-    """The governed call a tool is running in."""
+    """The governed call a tool is running in; ``confined`` lists the paths its gate resolved and checked (opened
+    without following symlinks, see :mod:`labwright.tools._confined`)."""
 
     key: str
     tool: str
     meter: Meter | None = None
+    confined: tuple[str, ...] = ()
 
 
 _CURRENT: ContextVar[CallScope | None] = ContextVar("labwright_tool_call", default=None)
@@ -80,9 +82,9 @@ def current_call() -> CallScope | None:
 
 
 @contextlib.contextmanager
-def tool_call(key: str, tool: str, meter: Meter | None = None) -> Iterator[CallScope]:
+def tool_call(key: str, tool: str, meter: Meter | None = None, confined: tuple[str, ...] = ()) -> Iterator[CallScope]:
     """Run the body as governed call ``key`` of ``tool`` (used by the governed executor)."""
-    scope = CallScope(key=key, tool=tool, meter=meter)
+    scope = CallScope(key=key, tool=tool, meter=meter, confined=tuple(confined))
     token = _CURRENT.set(scope)
     try:
         yield scope
@@ -96,7 +98,7 @@ def entered(scope: CallScope | None) -> Iterator[CallScope | None]:
     if scope is None:
         yield None
         return
-    with tool_call(scope.key, scope.tool, scope.meter) as inner:
+    with tool_call(scope.key, scope.tool, scope.meter, scope.confined) as inner:
         yield inner
 
 

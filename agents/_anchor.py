@@ -59,6 +59,7 @@ class Anchor:
         self.path = Path(path)
         self.key_path = Path(key_path)
         self._cached_key: bytes | None = None  # read once per instance (appends are frequent)
+        self._written: tuple[int, int, str] | None = None  # (inode, size, mac) after this instance's last append
 
     # -- the key -------------------------------------------------------------------------------------------------
     def _key(self, *, create: bool) -> bytes | None:
@@ -98,10 +99,16 @@ class Anchor:
     # -- writing -------------------------------------------------------------------------------------------------
     def _last_mac(self) -> str:
         try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            return ""
+        # The line this instance wrote last is still the file's last line when the file is the same one and as long as
+        # it was then (no other process appended since): no need to read it back.
+        if self._written is not None and self._written[:2] == (info.st_ino, info.st_size):
+            return self._written[2]
+        try:
             with self.path.open("rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                size = fh.tell()
-                fh.seek(max(0, size - 4096))
+                fh.seek(max(0, info.st_size - 4096))
                 tail = fh.read().splitlines()
         except FileNotFoundError:
             return ""
@@ -115,15 +122,28 @@ class Anchor:
 
     def append(self, log_id: str, seq: int, digest: str) -> None:
         """Append the line for row ``seq`` of log ``log_id`` with hash ``digest`` (call inside the DB write lock)."""
+        self.append_many(log_id, [(seq, digest)])
+
+    def append_many(self, log_id: str, rows: list[tuple[int, str]]) -> None:
+        """Append one line per ``(seq, digest)`` of log ``log_id``, in one write (call inside the DB write lock)."""
         key = self._key(create=True)
         assert key is not None
-        line = {"log": log_id, "seq": seq, "hash": digest, "mac": _mac(key, self._last_mac(), log_id, seq, digest)}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        mac, text = self._last_mac(), []
+        for seq, digest in rows:
+            mac = _mac(key, mac, log_id, seq, digest)
+            line = {"log": log_id, "seq": seq, "hash": digest, "mac": mac}
+            text.append(json.dumps(line, sort_keys=True, separators=(",", ":")) + "\n")
         try:
-            os.write(fd, (json.dumps(line, sort_keys=True, separators=(",", ":")) + "\n").encode())
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except FileNotFoundError:  # the folder is gone or was never made
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, "".join(text).encode())
+            info = os.fstat(fd)
         finally:
             os.close(fd)
+        self._written = (info.st_ino, info.st_size, mac)
 
     # -- reading -------------------------------------------------------------------------------------------------
     def read(self) -> AnchorState:

@@ -150,15 +150,16 @@ def _answer_meter(conn: Any, question: tuple, scope: CallScope | None) -> None:
 
 
 def _worker_main(conn: Any) -> None:
-    """Serve calls from ``conn`` until it closes: ``(tool, module, file, args, env, cwd, path, scope)`` in,
-    ``("started",)``, any ``("meter", ...)`` questions, then ``("ok", json)`` / ``("error", type, message)`` out;
-    ``scope`` is ``(key, tool, metered)`` of the governed call (see :mod:`labwright.metering`) or ``None``."""
+    """Serve calls from ``conn`` until it closes: ``(tool, module, file, args, env, cwd, path, scope, announce)`` in,
+    ``("started",)`` when ``announce``, any ``("meter", ...)`` questions, then ``("ok", json)`` /
+    ``("error", type, message)`` out; ``scope`` is ``(key, tool, metered, confined)`` of the governed call (see
+    :mod:`labwright.metering`) or ``None``."""
     os.setsid()  # own process group: a kill takes whatever the tool started with it
     _set_parent_death_signal()
     list_tools()  # import every labwright tool (JAX, RDKit) now, while no call waits
     while True:
         try:
-            name, module, file, args, env, cwd, path, scope = conn.recv()
+            name, module, file, args, env, cwd, path, scope, announce = conn.recv()
         except (EOFError, OSError):
             return
         try:
@@ -167,12 +168,13 @@ def _worker_main(conn: Any) -> None:
         except BaseException as err:  # the tool cannot be loaded here: say so; the caller reports it
             conn.send(("error", type(err).__name__, str(err)))
             continue
-        conn.send(("started",))
+        if announce:
+            conn.send(("started",))
         try:
             if scope is None:
                 reply = ("ok", spec.run(args).model_dump(mode="json"))
             else:  # the tool runs as the caller's governed call: same key, its model requests on the run's meter
-                with tool_call(scope[0], scope[1], _PipeMeter(conn) if scope[2] else None):
+                with tool_call(scope[0], scope[1], _PipeMeter(conn) if scope[2] else None, scope[3]):
                     reply = ("ok", spec.run(args).model_dump(mode="json"))
         except BaseException as err:  # any failure is an outcome the caller reads, as in-process
             reply = ("error", type(err).__name__, str(err))
@@ -186,6 +188,8 @@ class _Worker:
         self.proc = ctx.Process(target=_worker_main, args=(child,), daemon=True, name="labwright-tool-worker")
         self.proc.start()
         child.close()
+        # Modules of tools this worker has run: calls into them start at once (no "started" message to wait for).
+        self.loaded: set[str] = set()
 
     def kill(self) -> None:
         try:
@@ -246,10 +250,14 @@ def _run_in_worker(spec: ToolSpec, args: Mapping[str, Any], deadline: Deadline) 
     try:
         file = getattr(sys.modules.get(spec.func.__module__), "__file__", None)
         scope = current_call()
-        carried = None if scope is None else (scope.key, scope.tool, scope.meter is not None)
-        call = (spec.name, spec.func.__module__, file, dict(args), dict(os.environ), os.getcwd(), list(sys.path))
-        w.conn.send((*call, carried))
-        first = w.conn.recv()  # imports may take a while in a cold worker; they do not count against the tool
+        carried = None if scope is None else (scope.key, scope.tool, scope.meter is not None, scope.confined)
+        module = spec.func.__module__
+        call = (spec.name, module, file, dict(args), dict(os.environ), os.getcwd(), list(sys.path))
+        # A worker that has run this module's tools imports nothing new: its deadline starts now. Otherwise imports
+        # may take a while in a cold worker; they do not count against the tool, which starts at "started".
+        warm = module in w.loaded
+        w.conn.send((*call, carried, not warm))
+        first = ("started",) if warm else w.conn.recv()
         if first[0] == "started":
             t0 = time.perf_counter()
             first = ("meter",)
@@ -267,6 +275,7 @@ def _run_in_worker(spec: ToolSpec, args: Mapping[str, Any], deadline: Deadline) 
         if w.proc.is_alive() and not isinstance(sys.exc_info()[1], ToolTimeout):
             w.kill()  # interrupted mid-call (KeyboardInterrupt): never hand back a busy worker
         raise
+    w.loaded.add(module)
     _give_back(w)
     if first[0] == "ok":
         return first[1]

@@ -136,6 +136,27 @@ def sha256_of(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
+_INSERT = f"INSERT INTO audit ({', '.join(_FIELDS)}, hash, dedupe_key) VALUES ({', '.join('?' * 15)})"
+
+
+def _hashed(event: Mapping[str, Any]) -> dict[str, Any]:
+    """An event's stored fields, except ``seq``, ``time`` and ``prev_hash`` (set inside the write transaction)."""
+    args, result = event.get("args"), event.get("result")
+    args_sha256, result_sha256 = event.get("args_sha256"), event.get("result_sha256")
+    return {
+        "run_id": event["run_id"],
+        "actor": event["actor"],
+        "role": event.get("role"),
+        "event": event["event"],
+        "tool": event.get("tool"),
+        "args_sha256": sha256_of(args) if args_sha256 is None and args is not None else args_sha256,
+        "result_sha256": sha256_of(result) if result_sha256 is None and result is not None else result_sha256,
+        "decision": event.get("decision"),
+        "approver": event.get("approver"),
+        "detail": canonical_json(dict(event.get("detail") or {})),
+    }
+
+
 def _row_hash(fields: Mapping[str, Any]) -> str:
     body = {k: fields[k] for k in _FIELDS if k != "prev_hash"}
     return hashlib.sha256((fields["prev_hash"] + canonical_json(body)).encode()).hexdigest()
@@ -222,6 +243,7 @@ class AuditLog(Tables):
                 )
             row = self._one("SELECT value FROM audit_meta WHERE key = 'log_id'")
         self.log_id = row[0]
+        self._anchored_from_set = False
 
     @staticmethod
     def anchor_files(target: str | Path, settings: Any) -> tuple[Path, Path]:
@@ -254,48 +276,67 @@ class AuditLog(Tables):
         given; the values themselves are not stored. With ``dedupe_key``, a second append under the same key is
         skipped and returns ``None``: a LangGraph node that re-runs on resume does not log its events twice.
         """
-        if args_sha256 is None and args is not None:
-            args_sha256 = sha256_of(args)
-        if result_sha256 is None and result is not None:
-            result_sha256 = sha256_of(result)
-        detail_text = canonical_json(dict(detail or {}))
+        event_kw = {
+            "run_id": run_id,
+            "actor": actor,
+            "event": event,
+            "role": role,
+            "tool": tool,
+            "args": args,
+            "result": result,
+            "args_sha256": args_sha256,
+            "result_sha256": result_sha256,
+            "decision": decision,
+            "approver": approver,
+            "detail": detail,
+            "dedupe_key": dedupe_key,
+        }
+        fields = self.append_many([event_kw])[0]
+        return None if fields is None else _to_row(fields)
+
+    def append_many(self, events: list[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
+        """Append several events (each with :meth:`append`'s keyword arguments) in one transaction, in order.
+
+        One transaction and one anchor write for all of them: a governed call's request and decision cost one commit,
+        not two. Returns each stored row's fields (with ``hash``), or ``None`` for an event skipped by its
+        ``dedupe_key``. All or none of the events are stored.
+        """
+        prepared = [(_hashed(ev), ev.get("dedupe_key")) for ev in events]
+        stored: list[dict[str, Any] | None] = []
+        lines: list[tuple[int, str]] = []
         with self._tx() as conn:
-            if dedupe_key is not None:
-                hit = conn.execute("SELECT 1 FROM audit WHERE dedupe_key = ?", (dedupe_key,)).fetchone()
-                if hit:
-                    return None
             head = conn.execute("SELECT seq, hash FROM audit_head WHERE one = 1").fetchone()
-            seq, prev_hash = (head[0] + 1, head[1]) if head else (1, "")
-            fields = {
-                "seq": seq,
-                "run_id": run_id,
-                "actor": actor,
-                "role": role,
-                "event": event,
-                "tool": tool,
-                "args_sha256": args_sha256,
-                "result_sha256": result_sha256,
-                "decision": decision,
-                "approver": approver,
-                "detail": detail_text,
-                "time": datetime.now(UTC).isoformat(timespec="microseconds"),
-                "prev_hash": prev_hash,
-            }
-            digest = _row_hash(fields)
-            conn.execute(
-                f"INSERT INTO audit ({', '.join(_FIELDS)}, hash, dedupe_key) VALUES ({', '.join('?' * 15)})",
-                (*[fields[k] for k in _FIELDS], digest, dedupe_key),
-            )
+            seq, prev_hash = head if head else (0, "")
+            for fields, dedupe_key in prepared:
+                if (
+                    dedupe_key is not None
+                    and conn.execute("SELECT 1 FROM audit WHERE dedupe_key = ?", (dedupe_key,)).fetchone()
+                ):
+                    stored.append(None)
+                    continue
+                seq += 1
+                now = datetime.now(UTC).isoformat(timespec="microseconds")  # under the write lock: times ascend
+                fields = {**fields, "seq": seq, "time": now, "prev_hash": prev_hash}
+                fields["hash"] = prev_hash = _row_hash(fields)
+                conn.execute(_INSERT, (*[fields[k] for k in _FIELDS], fields["hash"], dedupe_key))
+                stored.append(fields)
+                lines.append((seq, prev_hash))
+            if not lines:
+                return stored
             conn.execute(
                 "INSERT INTO audit_head (one, seq, hash) VALUES (1, ?, ?) "
                 "ON CONFLICT(one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-                (seq, digest),
+                (seq, prev_hash),
             )
-            conn.execute("INSERT INTO audit_meta VALUES ('anchored_from', ?) ON CONFLICT DO NOTHING", (str(seq),))
+            if not self._anchored_from_set:
+                conn.execute(
+                    "INSERT INTO audit_meta VALUES ('anchored_from', ?) ON CONFLICT DO NOTHING", (str(lines[0][0]),)
+                )
             # Inside the write transaction: anchor lines of several processes follow row order. A crash between this
-            # line and COMMIT leaves an anchored row the log lacks until the next append re-anchors that seq.
-            self.anchor.append(self.log_id, seq, digest)
-        return _to_row({**fields, "hash": digest})
+            # write and COMMIT leaves anchored rows the log lacks until the next append re-anchors those seqs.
+            self.anchor.append_many(self.log_id, lines)
+        self._anchored_from_set = True  # committed: later appends need not insert it again
+        return stored
 
     def rows(self, run_id: str | None = None) -> list[AuditRow]:
         """Stored rows in order, optionally only those of one run."""

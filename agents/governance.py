@@ -46,6 +46,7 @@ Outside a graph (plain Python), a call that needs a person raises :class:`Approv
 from __future__ import annotations
 
 import getpass
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -58,6 +59,7 @@ from pydantic import BaseModel, Field
 
 from ..errors import InvalidInput, PermissionDenied
 from ..metering import BudgetExhausted, crash_point, tool_call
+from ..tools._paths import confined_paths
 from ..tools.registry import Cost
 from ._executor import Deadline, ToolTimeout, deadline_for, run_tool
 from .audit import AuditLog, canonical_json, sha256_of
@@ -129,6 +131,8 @@ class RunContext:
     budget: Budget = field(default_factory=Budget)
     approver: str = field(default_factory=lambda: local_approver())
     principal: str | None = None
+    # Audit rows held back until the next row is written (per thread: parallel workers share a context).
+    _deferred: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     @classmethod
     def open(
@@ -165,9 +169,40 @@ class RunContext:
         self.ledger.budget(self.run_id, self.budget)
         return self.ledger.usage(self.run_id)
 
-    def log(self, event: str, *, actor: str, role: str | None = None, dedupe: str | None = None, **kw: Any) -> None:
-        """Append an audit row for this run (``dedupe``: skip if a row with this key exists)."""
-        self.audit.append(run_id=self.run_id, actor=actor, role=role, event=event, dedupe_key=dedupe, **kw)
+    def log(
+        self,
+        event: str,
+        *,
+        actor: str,
+        role: str | None = None,
+        dedupe: str | None = None,
+        defer: bool = False,
+        **kw: Any,
+    ) -> None:
+        """Append an audit row for this run (``dedupe``: skip if a row with this key exists).
+
+        ``defer=True`` holds the row back and writes it in one transaction with the next row this thread logs (or at
+        :meth:`flush`): a governed call's request and its decision cost one commit. Only for a row that another row
+        always follows before anything acts on it (the decision precedes every tool run, pause and question).
+        """
+        row = {"run_id": self.run_id, "actor": actor, "role": role, "event": event, "dedupe_key": dedupe, **kw}
+        pending = self._pending()
+        pending.append(row)
+        if not defer:
+            self.flush()
+
+    def _pending(self) -> list[dict[str, Any]]:
+        rows = getattr(self._deferred, "rows", None)
+        if rows is None:
+            rows = self._deferred.rows = []
+        return rows
+
+    def flush(self) -> None:
+        """Write the rows this thread deferred (see :meth:`log`)."""
+        pending = self._pending()
+        if pending:
+            rows, pending[:] = list(pending), []
+            self.audit.append_many(rows)
 
 
 def _user() -> str:
@@ -658,6 +693,14 @@ def governed_call(
                 interrupt(rec["payload"])
         return _from_stored(stored, dec, cached=True)
 
+    try:
+        return _governed_call(ctx, dec, key, tool, step_key)
+    finally:
+        ctx.flush()  # a row held back for the decision is never left behind (an interrupt, an error)
+
+
+def _governed_call(ctx: RunContext, dec: GateDecision, key: str, tool: str, step_key: str) -> ToolOutcome:
+    """:func:`governed_call` once the gate has decided and no stored outcome exists."""
     actor = ctx.principal or dec.role
     ctx.log(
         "tool_request",
@@ -667,6 +710,7 @@ def governed_call(
         args=dec.args,
         detail={"step": step_key, "key": key, "estimate": dec.estimate.model_dump(), "side_effect": dec.side_effect},
         dedupe=f"{key}:request",
+        defer=True,  # written with the decision, budget pause or question that always follows it
     )
     if dec.decision == "deny":
         _log_decision(ctx, dec, key, "deny", "policy", {"reason": dec.reason, "step": step_key}, event="denial")
@@ -700,7 +744,8 @@ def governed_call(
             return settled
         run_args, approver = settled
     # The tool runs as this governed call: its store writes carry the key, its model requests spend the run's budget.
-    with tool_call(key, tool, _RunMeter.of(ctx, key, dec.role, tool)):
+    # Its confined paths are opened without following symlinks (none can be swapped in after the gate's check).
+    with tool_call(key, tool, _RunMeter.of(ctx, key, dec.role, tool), confined_paths(tool, run_args)):
         return _execute(ctx, dec, key, step_key, run_args, approver)
 
 

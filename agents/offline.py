@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,14 +56,15 @@ _MAX_CALLS = 3
 
 
 # -- words and matching --------------------------------------------------------------------------------------------
-def _words(text: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)  # an explicit cache of a pure function: every step scores the same descriptions
+def _words(text: str) -> frozenset[str]:
     """Content words of ``text``, lower case, a plural ``s`` removed (``tool_name`` splits on ``_``)."""
     out = set()
     for w in re.findall(r"[a-z][a-z0-9]*", text.lower().replace("_", " ")):
         if w in _STOP or len(w) < 2:
             continue
         out.add(w[:-1] if len(w) > 3 and w.endswith("s") else w)
-    return out
+    return frozenset(out)
 
 
 def _match(a: str, b: str) -> bool:
@@ -72,7 +73,7 @@ def _match(a: str, b: str) -> bool:
     return a == b or (len(short) >= 5 and a[:5] == b[:5]) or (len(short) >= 4 and long_.startswith(short))
 
 
-def _overlap(request_words: set[str], words: set[str]) -> int:
+def _overlap(request_words: Set[str], words: Set[str]) -> int:
     return sum(1 for w in words if any(_match(w, r) for r in request_words))
 
 
@@ -754,7 +755,7 @@ class OfflinePlanner:
             notes = []  # the best tool(s) could be called; what lower-ranked tools would need is noise
         return calls, notes
 
-    def _role_for(self, tool_name: str, request_words: set[str]) -> str | None:
+    def _role_for(self, tool_name: str, request_words: Set[str]) -> str | None:
         allowed = [r for r in _ROLE_PREFERENCE if get_role(r).allows(tool_name)]
         if not allowed:
             return None
@@ -916,7 +917,7 @@ def _estimate_text(name: str, est: Mapping[str, Any]) -> str:
     return text
 
 
-def _field_score(name: str, desc: str, asked: set[str]) -> int:
+def _field_score(name: str, desc: str, asked: Set[str]) -> int:
     """How plainly the request asks for this field: its symbol written (k0, D, R) counts 3, its words 1 each."""
     symbols = {name.lower(), *re.findall(r"\b([A-Za-z][A-Za-z0-9]{0,2})\s*=", desc)}
     score = 3 * sum(1 for sym in symbols if sym.lower() in asked)
@@ -932,7 +933,13 @@ def _poor_fit_text(data: Mapping[str, Any]) -> list[str]:
     return [verdict if isinstance(verdict, str) and verdict else "POOR FIT (the fit-quality checks failed)"]
 
 
-def headline(tool_name: str, data: Any, asked: set[str]) -> str:
+@functools.cache  # an explicit cache: a model's JSON schema never changes, and building it costs ~0.5 ms a call
+def _output_properties(model: type) -> dict[str, Any]:
+    """The ``properties`` of ``model``'s JSON schema (field name -> schema with its description)."""
+    return model.model_json_schema().get("properties", {})
+
+
+def headline(tool_name: str, data: Any, asked: Set[str]) -> str:
     """The quantity a tool's output answers, stated with units and uncertainty: the fitted estimates (value ± standard
     error, CI95; a poor fit's verdict after them), the verdict (a true/false field with the tool's message), or the
     numbers whose names or descriptions the request's words ``asked`` name (``k0``, ``D``, ``R``); "" when the output
@@ -940,7 +947,7 @@ def headline(tool_name: str, data: Any, asked: set[str]) -> str:
     if not isinstance(data, Mapping):
         return ""
     try:
-        fields = get_tool(tool_name).output_model.model_json_schema().get("properties", {})
+        fields = _output_properties(get_tool(tool_name).output_model)
     except Exception:  # an unknown tool (a replayed call of a removed tool): no schema, no headline
         fields = {}
     estimates = [

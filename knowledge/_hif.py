@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, MalformedFile
+from ..tools._confined import write_file
 from ._gc import gc_paused
 from ._normalise import Concept, normalise_text
 from ._store import EdgeSpec, KnowledgeStore, Provenance
@@ -157,16 +158,23 @@ def to_hif(store: KnowledgeStore, edge_ids: Sequence[int] | None = None, *, name
 
 
 def write_hif(
-    store: KnowledgeStore, path: str | Path, edge_ids: Sequence[int] | None = None, *, name: str | None = None
+    store: KnowledgeStore,
+    path: str | Path,
+    edge_ids: Sequence[int] | None = None,
+    *,
+    name: str | None = None,
+    call_key: str | None = None,
 ) -> dict[str, Any]:
-    """Write :func:`to_hif` to ``path`` (validated first; the file is replaced atomically)."""
+    """Write :func:`to_hif` to ``path`` (validated first; the file is replaced atomically).
+
+    ``call_key``, the idempotency key of the governed call writing the file, is stored in the file's metadata
+    (``labwright_call``): the effect and the record that this call made it are one atomic rename.
+    """
     doc = to_hif(store, edge_ids, name=name)
+    if call_key is not None:
+        doc["metadata"]["labwright_call"] = call_key
     validate_hif(doc, source=str(path))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-    tmp.replace(path)
+    write_file(path, json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8"))
     return doc
 
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import InvalidInput, InvalidSmiles, MalformedFile
 from ..settings import Settings, get_settings
+from ..tools._files import open_user_file
 from ..tools.registry import invalid_input_from
 from ._extract import (
     LLM_VERSION,
@@ -434,7 +435,7 @@ def _read_text(path: Path) -> str:
 def _jsonl_lines(path: Path) -> Iterator[tuple[int, Any]]:
     """``(line number, parsed value)`` for each non-blank line of a JSONL file, lazily, so a malformed line is reported
     (as :class:`MalformedFile` with its 1-based line number) only when reached."""
-    with path.open("rb") as fh:
+    with open_user_file(path) as fh:
         for n, raw in enumerate(fh, start=1):
             try:
                 line = raw.decode("utf-8")

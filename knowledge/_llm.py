@@ -72,6 +72,9 @@ def _rough_tokens(messages: list[dict[str, str]], resp: Any = None) -> int:
 def embed(texts: list[str], *, settings: Settings | None = None, model: str | None = None) -> list[list[float]]:
     """Embedding vectors of ``texts`` from the endpoint's OpenAI-compatible ``/v1/embeddings``.
 
+    Metered: inside a governed call the tokens the server reports (its ``usage``) count in the run's budget, and a
+    spent budget refuses the request (:class:`~labwright.metering.BudgetExhausted`).
+
     ``model`` defaults to ``LABWRIGHT_EMBEDDING_MODEL`` from the environment, else the chat model.
 
     Raises
@@ -89,8 +92,17 @@ def embed(texts: list[str], *, settings: Settings | None = None, model: str | No
     if not settings.llm_configured:
         raise InvalidInput("extractor", "no LLM is configured (set LABWRIGHT_BASE_URL and LABWRIGHT_MODEL)")
     name = model or os.environ.get("LABWRIGHT_EMBEDDING_MODEL") or settings.model
-    try:
+    rough = max(1, sum(len(t) for t in texts) // 4)  # ~4 characters per token
+
+    def send(_max_tokens: int) -> tuple[Any, int]:
         resp = _client(settings).embeddings.create(model=name, input=texts)
+        usage = getattr(resp, "usage", None)
+        tokens = (usage.total_tokens or usage.prompt_tokens) if usage is not None else 0
+        return resp, int(tokens or 0) or rough  # a server that reports no usage is charged the estimate
+
+    try:  # metered like a chat request: the input tokens count in the run; there is no reply to cap (max_tokens=1
+        # only asks the meter whether the input still fits in the budget)
+        resp = metered_request(send, max_tokens=1, label="knowledge-embeddings", prompt_tokens=rough)
     except openai.OpenAIError as err:
         raise ExtractionFailed(f"embedding request to {settings.base_url} failed: {err}") from err
     vectors = [d.embedding for d in sorted(resp.data, key=lambda d: d.index)]

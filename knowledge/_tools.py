@@ -8,13 +8,15 @@ input gives ``store_path`` (a file or a ``postgresql://`` URL).
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
 from .._postgres import is_postgres_url
-from ..errors import InvalidInput
+from ..errors import InvalidInput, LabwrightError
+from ..metering import current_call
 from ..tools._files import check_output_file, read_user_file, user_path, write_errors
 from ..tools.fields import MAX_LIST_ITEMS, Capped, Name, PathStr, Text, ToolModel
 from ..tools.registry import Cost, tool
@@ -217,6 +219,7 @@ def kg_stats(inp: StatsInput) -> StatsOutput:
 
 class NeighborsInput(_StoreInput):
     concept: Name = Field(min_length=1, description="Concept name (any known synonym).")
+    # A reply lists every neighbour it returns: 1,000 is as many as a model can read in one reply.
     limit: int = Field(default=25, ge=1, le=1000, description="Most neighbours returned.")
 
 
@@ -236,6 +239,7 @@ class PathsInput(_StoreInput):
     a: Name = Field(min_length=1, description="Start concept.")
     b: Name = Field(min_length=1, description="End concept.")
     s: int = Field(default=1, ge=1, description="Consecutive hyperedges must share at least s nodes.")
+    # Each further path is one more shortest-path search; 50 keeps a query to seconds on a large store.
     k: int = Field(default=3, ge=1, le=50, description="Number of shortest paths.")
     through: Concepts = Field(default_factory=list, description="Concepts the path must pass, in order.")
 
@@ -257,6 +261,7 @@ def kg_paths(inp: PathsInput) -> PathsOutput:
 
 class HypothesesInput(PathsInput):
     use_llm: bool | None = Field(default=None, description="Write prose with the LLM (default: when configured).")
+    # Ranked paths are searched like k: 50 keeps a query to seconds on a large store.
     pool: int = Field(
         default=0,
         ge=0,
@@ -291,9 +296,38 @@ class ExportOutput(ToolModel):
     incidences: int
 
 
+def _exported(path: str, raw: bytes) -> ExportOutput:
+    doc = json.loads(raw)
+    return ExportOutput(
+        path=path,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        nodes=len(doc["nodes"]),
+        edges=len(doc["edges"]),
+        incidences=len(doc["incidences"]),
+    )
+
+
+def _export_done(path: str, key: str) -> ExportOutput | None:
+    """The outcome of governed call ``key`` if the file at ``path`` is the export it wrote (its metadata names the
+    call), else ``None``: a resumed call finds its effect instead of exporting again (exactly once)."""
+    try:
+        raw = read_user_file(path)
+        done = json.loads(raw).get("metadata", {}).get("labwright_call") == key
+    except (LabwrightError, ValueError, AttributeError):  # absent, not a file, not an export: export as usual
+        return None
+    return _exported(path, raw) if done else None
+
+
 @tool(side_effect="writes_store", version="1", cost=lambda inp: Cost(seconds=1.0))
 def kg_export(inp: ExportInput) -> ExportOutput:
-    """Export the store, or the hyperedges around given concepts, as a HIF v0.1.0 JSON file."""
+    """Export the store, or the hyperedges around given concepts, as a HIF v0.1.0 JSON file.
+
+    In a governed call the export happens exactly once: the call's idempotency key is written into the file's
+    metadata in the same atomic rename, and a resumed call that finds it returns that export's outcome.
+    """
+    scope = current_call()
+    if scope is not None and (done := _export_done(inp.path, scope.key)) is not None:
+        return done
     with _open(inp.store_path, readonly=True) as store:
         edge_ids = None
         if inp.around:
@@ -305,12 +339,5 @@ def kg_export(inp: ExportInput) -> ExportOutput:
             }
             edge_ids = sorted(ix.edge_ids[e] for e in positions)
         with write_errors("path"):
-            doc = write_hif(store, check_output_file(inp.path), edge_ids)
-    digest = hashlib.sha256(read_user_file(inp.path)).hexdigest()
-    return ExportOutput(
-        path=inp.path,
-        sha256=digest,
-        nodes=len(doc["nodes"]),
-        edges=len(doc["edges"]),
-        incidences=len(doc["incidences"]),
-    )
+            write_hif(store, check_output_file(inp.path), edge_ids, call_key=scope.key if scope else None)
+    return _exported(inp.path, read_user_file(inp.path))

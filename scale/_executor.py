@@ -17,6 +17,7 @@ another machine.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import importlib
@@ -31,6 +32,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, Field
 
 from ..errors import InvalidInput, LabwrightError
+from ..metering import current_call, tool_call
 
 __all__ = ["TaskResult", "Executor", "LocalExecutor", "RayExecutor", "make_executor", "Backend", "KILL_TASK_ENV"]
 
@@ -53,6 +55,49 @@ class TaskResult(BaseModel):
     device: str = Field(description="JAX backend of that process ('cpu', 'gpu'), or 'n/a' if JAX was not used.")
     seconds: float = Field(description="Wall time of the task on its worker, s.")
     attempts: int | None = Field(default=None, description="Attempts Ray made (1 = no retry); None if unknown.")
+    llm_requests: list[tuple[int, str]] = Field(
+        default_factory=list,
+        description="(tokens, label) of each model request the task made on a worker outside this process; the "
+        "executor records them in the governed run's budget.",
+    )
+
+
+class _TaskMeter:
+    """The meter a task uses on a worker that cannot reach the run's ledger: each request is capped at what the
+    run's budget left when the job was sent, and its tokens (the server's usage) are kept for the caller to record."""
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self.spent: list[tuple[int, str]] = []
+
+    def allow(self, max_tokens: int, prompt_tokens: int = 0) -> int:
+        return max(1, min(max_tokens, self.cap - prompt_tokens))
+
+    def record(self, tokens: int, *, label: str) -> None:
+        self.spent.append((int(tokens), label))
+
+
+def _metering() -> tuple[str, str, int] | None:
+    """``(key, tool, cap)`` for tasks of the governed call this job runs in (``None`` outside one, or unmetered):
+    ``cap`` is what the run's token budget leaves for one request now (the tool's own cap at most)."""
+    from ..settings import get_settings
+
+    scope = current_call()
+    if scope is None or scope.meter is None:
+        return None
+    settings = get_settings()
+    cap = settings.tool_llm_max_tokens
+    if settings.llm_configured:
+        cap = scope.meter.allow(cap)  # BudgetExhausted when nothing is left: the job fails before it starts
+    return scope.key, scope.tool, cap
+
+
+def _record(result: TaskResult) -> None:
+    """Count a task's model requests in the run this job is a governed call of."""
+    scope = current_call()
+    if scope is not None and scope.meter is not None:
+        for tokens, label in result.llm_requests:
+            scope.meter.record(tokens, label=label)
 
 
 def payload_sha256(payload: Any) -> str:
@@ -82,10 +127,18 @@ def _log_attempt(attempt_dir: str | None, task_id: str) -> int | None:
         return None
 
 
-def run_task(fn_ref: str, payload: Any, task_id: str, attempt_dir: str | None = None) -> dict[str, Any]:
+def run_task(
+    fn_ref: str,
+    payload: Any,
+    task_id: str,
+    attempt_dir: str | None = None,
+    metered: tuple[str, str, int] | None = None,
+) -> dict[str, Any]:
     """Run ``module:function`` on ``payload`` here and describe the outcome (the body of every task).
 
-    Module-level and referenced by name so that Ray workers import it instead of unpickling a closure.
+    Module-level and referenced by name so that Ray workers import it instead of unpickling a closure. ``metered``
+    (``(key, tool, cap)`` from :func:`_metering`) runs the task as that governed call with a :class:`_TaskMeter`:
+    its model requests are capped and their tokens returned in ``llm_requests``.
     """
     attempt = _log_attempt(attempt_dir, task_id)
     if os.environ.get(KILL_TASK_ENV) == task_id and attempt == 1:
@@ -93,11 +146,14 @@ def run_task(fn_ref: str, payload: Any, task_id: str, attempt_dir: str | None = 
     module, _, name = fn_ref.partition(":")
     fn = getattr(importlib.import_module(module), name)
     start = time.perf_counter()
+    meter = _TaskMeter(metered[2]) if metered else None
     try:
-        value, error = fn(payload), None
+        with tool_call(metered[0], metered[1], meter) if metered else contextlib.nullcontext():
+            value, error = fn(payload), None
     except LabwrightError as err:
         value, error = None, str(err)
     return {
+        "llm_requests": meter.spent if meter else [],
         "task_id": task_id,
         "ok": error is None,
         "value": value,
@@ -215,13 +271,16 @@ class RayExecutor:
     def map(self, fn, payloads, *, prefix="task", on_result=None) -> list[TaskResult]:
         ray, ref = self._ray, _ref(fn)
         ids = _task_ids(prefix, len(payloads))
-        refs = {self._remote.remote(ref, payloads[i], tid, self.attempt_dir): i for i, tid in enumerate(ids)}
+        # Workers cannot reach this run's ledger: their model requests come back in each result and are recorded here.
+        metered = _metering()
+        refs = {self._remote.remote(ref, payloads[i], tid, self.attempt_dir, metered): i for i, tid in enumerate(ids)}
         out: list[TaskResult | None] = [None] * len(payloads)
         waiting, done = list(refs), 0
         while waiting:
             ready, waiting = ray.wait(waiting, num_returns=1)
             for r in ready:
                 res = TaskResult.model_validate(ray.get(r))
+                _record(res)
                 out[refs[r]] = res
                 done += 1
                 if on_result:

@@ -77,7 +77,7 @@ def _run_job(
 
 
 def _provenance(results: list[TaskResult]) -> list[TaskProvenance]:
-    return [TaskProvenance.model_validate(r.model_dump(exclude={"value"})) for r in results]
+    return [TaskProvenance.model_validate(r.model_dump(exclude={"value", "llm_requests"})) for r in results]
 
 
 def _startup(backend: Backend) -> float:
@@ -103,6 +103,7 @@ class SweepCVInput(ToolModel):
         min_length=1,
         description=f"Parameters to sweep and their values (SI); every combination runs. Names from {SWEEPABLE}.",
     )
+    # One vmapped batch per task: 8,192 CVs of ~2,000 samples is ~130 MB of float64 current per task.
     chunk_size: int = Field(default=256, ge=1, le=8192, description="CVs per task (one vmapped batch each).")
     backend: Backend = _BACKEND
 
@@ -191,6 +192,7 @@ def sweep_cv(inp: SweepCVInput) -> SweepCVOutput:
 
 
 class BatchFitCVInput(ToolModel):
+    # One job's result table and task list hold every dataset: split larger batches.
     datasets: list[dict[str, Any]] = Field(
         min_length=1,
         max_length=MAX_DATASETS,
@@ -274,12 +276,16 @@ def batch_fit_cv(inp: BatchFitCVInput) -> BatchFitCVOutput:
 
 
 class DocumentIn(ToolModel):
+    # An id, not a text: 512 characters hold any DOI, URL or file name.
     id: str = Field(min_length=1, max_length=512, description="Document id that provenance will cite.")
+    # 2 MB of text is a 300-page book; longer documents are split before ingesting.
     text: str = Field(min_length=1, max_length=2_000_000, description="Plain text (UTF-8).")
+    # A title, not a text.
     title: str | None = Field(default=None, max_length=1000)
 
 
 class IngestBatchInput(ToolModel):
+    # One job's result lists every document: split larger corpora.
     documents: list[DocumentIn] = Field(min_length=1, max_length=MAX_DOCUMENTS, description="Texts to ingest.")
     extractor: Literal["auto", "offline", "llm"] = Field(default="auto", description="As for kg_ingest_text.")
     store_path: str | None = Field(

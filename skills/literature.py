@@ -129,6 +129,7 @@ class PathsInput(ToolModel):
     a: str = Field(min_length=1, description="Start concept (any synonym the store knows).")
     b: str = Field(min_length=1, description="End concept.")
     s: int = Field(default=1, ge=1, description="Consecutive hyperedges share at least s nodes.")
+    # Each further path is one more shortest-path search; 50 keeps a query to seconds on a large store.
     k: int = Field(default=3, ge=1, le=50, description="Number of shortest paths.")
 
 

@@ -264,6 +264,7 @@ class KineticsInput(ToolModel):
         description="Reactions added for the detailed-balance check only, e.g. the overall reaction with its "
         "measured equilibrium constant (closes a thermodynamic cycle).",
     )
+    # A relative tolerance above 1 accepts any cycle: the check would say nothing.
     rtol: PositiveFloat = Field(default=1e-6, le=1.0, description="Tolerance on |Σ c ln(k+/k-)| around a cycle.")
 
 

@@ -67,6 +67,7 @@ class LoadInput(ToolModel):
 
 
 class VoltammogramSet(ToolModel):
+    # The scan-rate analyses (Randles-Sevcik slope, Laviron/Nicholson trends) need two scan rates or more.
     paths: list[str] = Field(min_length=2, description="CV files, sorted by scan rate.")
     scan_rates: list[PositiveFloat] = Field(description="Scan rate of each file, V/s.")
     synthetic: bool = Field(description="True if the files say they were made by labwright's simulator.")
@@ -149,6 +150,7 @@ def load_voltammograms(ctx: SkillContext, inp: LoadInput) -> VoltammogramSet:
 
 
 class ClassicalInput(ToolModel):
+    # The scan-rate analyses (Randles-Sevcik slope, Laviron/Nicholson trends) need two scan rates or more.
     paths: list[str] = Field(min_length=2, description="CV files, one per scan rate.")
     area: PositiveFloat = Field(description="Electrode area, m^2.")
     concentration: PositiveFloat = Field(description="Bulk concentration, mol/m^3 (mM).")
@@ -204,6 +206,7 @@ def classical_estimates(ctx: SkillContext, inp: ClassicalInput) -> ClassicalEsti
 
 
 class PlanInput(ToolModel):
+    # The scan-rate analyses (Randles-Sevcik slope, Laviron/Nicholson trends) need two scan rates or more.
     paths: list[str] = Field(min_length=2, description="CV files, one per scan rate.")
     initial: dict[str, float] = Field(description="First guesses, SI (from the classical estimates).")
     candidates: list[str] = Field(
@@ -224,7 +227,9 @@ class PlanInput(ToolModel):
             raise ValueError("each model at most once")
         return v
 
+    # These fits converge in tens of iterations; 500 bounds a diverging fit to minutes.
     max_iterations: PositiveInt = Field(default=25, le=500, description="Levenberg-Marquardt iterations per fit.")
+    # 50 samples still resolve a peak; 2,000 is a whole +-0.5 V CV at 1 mV steps (more only repeats).
     max_points: int = Field(default=200, ge=50, le=2000, description="Samples kept per curve in the fits.")
     area: PositiveFloat = Field(description="Electrode area, m^2.")
     concentration: PositiveFloat = Field(description="Bulk concentration, mol/m^3.")
@@ -315,6 +320,7 @@ def plan_fits(ctx: SkillContext, inp: PlanInput) -> FitPlan:
 
 
 class FitInput(ToolModel):
+    # The scan-rate analyses (Randles-Sevcik slope, Laviron/Nicholson trends) need two scan rates or more.
     paths: list[str] = Field(min_length=2, description="CV files, one per scan rate.")
     mechanism: Literal["E", "EC"] = Field(description="E (electron transfer) or EC (followed by a chemical step).")
     kinetics: Literal["bv", "mhc", "nernst"] = Field(
@@ -325,7 +331,9 @@ class FitInput(ToolModel):
     concentration: PositiveFloat = Field(description="Bulk concentration, mol/m^3.")
     temperature: PositiveFloat = Field(default=298.15, description="Temperature, K.")
     n: PositiveInt = Field(default=1, description="Electrons transferred.")
+    # These fits converge in tens of iterations; 500 bounds a diverging fit to minutes.
     max_iterations: PositiveInt = Field(default=25, le=500, description="Levenberg-Marquardt iterations.")
+    # 50 samples still resolve a peak; 2,000 is a whole +-0.5 V CV at 1 mV steps (more only repeats).
     max_points: int = Field(default=200, ge=50, le=2000, description="Samples kept per curve.")
     candidates: list[str] | None = Field(
         default=None,

@@ -70,6 +70,7 @@ class ModelInput(ToolModel):
     signal_ratio: PositiveFloat = Field(
         default=1.0, description="Kinase/phosphatase capacity u = k1·E1_T/(k2·E2_T) for the example time course."
     )
+    # Each cycle time costs ODE steps: 1,000 bounds the time course's run time.
     cycle_times: PositiveFloat = Field(
         default=10.0, le=1000, description="Length of the time course in cycle times W_T/(k2·E2_T)."
     )
@@ -138,6 +139,7 @@ class DoseInput(ToolModel):
     parameters: PdPCParameters = Field(description="Constants and totals (SI).")
     signal_ratio_min: PositiveFloat = Field(default=0.01, description="Lowest u swept.")
     signal_ratio_max: PositiveFloat = Field(default=100.0, description="Highest u swept.")
+    # 10 points still show a switch; each point is one steady state, 2,000 bounds the sweep's time.
     n_points: int = Field(default=80, ge=10, le=2000, description="Signal values (log-spaced).")
 
 
@@ -207,6 +209,7 @@ def _decades(lo: float, hi: float, per_decade: int) -> list[float]:
 
 class SaturationInput(ToolModel):
     parameters: PdPCParameters = Field(description="Constants (K1, K2) and the enzyme/substrate ratio E2_T/W_T.")
+    # A scan shows a trend only with two values or more.
     J: list[PositiveFloat] = Field(
         default_factory=lambda: _decades(1e-3, 1e3, 4),
         min_length=2,
@@ -216,6 +219,7 @@ class SaturationInput(ToolModel):
         default=[0.01, 0.1, 1.0, 10.0, 100.0],
         description="K1/W_T values re-checked with full mass-action sweeps (W_T = K1/J, enzymes scaled with W_T).",
     )
+    # 10 points still show a switch; each point is one steady state, 2,000 bounds the sweep's time.
     n_points: int = Field(default=80, ge=10, le=2000, description="Signal values per mass-action sweep.")
 
 
@@ -356,10 +360,12 @@ def _plot_saturation(ctx: SkillContext, scan, points: list[SaturationPoint]):
 
 class ThermoInput(ToolModel):
     parameters: PdPCParameters = Field(description="Binding and catalytic constants and totals (SI).")
+    # ATP hydrolysis in cells gives ~50-60 kJ/mol; 200 kJ/mol is past any biological phosphoryl donor.
     delta_G_driven: PositiveFloat = Field(
         default=50e3, le=200e3, description="Phosphorylation potential of the driven variant, J/mol (ATP: ~50e3)."
     )
     temperature: PositiveFloat = Field(default=298.15, description="K")
+    # 10 points still show a switch; each point is one steady state, 2,000 bounds the sweep's time.
     n_points: int = Field(default=80, ge=10, le=2000, description="Signal values per sweep.")
 
 

@@ -11,11 +11,22 @@ import contextlib
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import InvalidInput, MalformedFile
+from ._confined import open_path
 
-__all__ = ["MAX_FILE_BYTES", "check_output_file", "read_user_file", "read_user_text", "user_path", "write_errors"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "check_output_file",
+    "open_user_file",
+    "read_user_file",
+    "read_user_text",
+    "user_path",
+    "write_errors",
+]
 
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 MAX_FILE_BYTES = 512 * 1024**2
 """Largest data file read whole: 512 MiB holds ~10^7 rows of a voltammogram export (~50 bytes a row)."""
 
@@ -52,10 +63,50 @@ def _stat(path: str | os.PathLike[str], field: str, verb: str) -> os.stat_result
         raise MalformedFile(str(path), f"cannot {verb}: {err.strerror or err}", field=field) from None
 
 
+def open_user_file(path: str | os.PathLike[str], *, field: str = "path", max_bytes: int | None = None) -> BinaryIO:
+    """The regular file at ``path`` opened for binary reading (symlinks followed, except on a confined path: see
+    :mod:`labwright.tools._confined`); what was opened is checked again, so a file swapped in after the check is
+    refused too.
+
+    Raises
+    ------
+    MalformedFile
+        (an :class:`InvalidInput` for ``field``) the path does not exist, is not a regular file, cannot be read, or
+        holds more than ``max_bytes`` (when given).
+    InvalidInput
+        The path contains a NUL byte, or a symlink was swapped into a confined path.
+    """
+    shown = str(path)
+    info = _stat(path, field, "read")
+    if info is None:
+        raise MalformedFile(shown, "cannot read: file not found", field=field)
+    _check_readable(info, shown, field, max_bytes)  # before opening: a FIFO or a device is never opened
+    try:
+        # O_NONBLOCK: a FIFO swapped in after the check opens at once and is refused below, never blocks.
+        fh = os.fdopen(open_path(path, _READ_FLAGS, field=field), "rb")
+    except OSError as err:
+        raise MalformedFile(shown, f"cannot read: {err.strerror or err}", field=field) from None
+    try:
+        _check_readable(os.fstat(fh.fileno()), shown, field, max_bytes)  # what was opened, not what was checked
+    except BaseException:
+        fh.close()
+        raise
+    return fh
+
+
+def _check_readable(info: os.stat_result, shown: str, field: str, max_bytes: int | None) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise MalformedFile(shown, f"cannot read: {_kind(info.st_mode)}, not a data file", field=field)
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise MalformedFile(
+            shown, f"cannot read: {info.st_size:,} bytes, over the {max_bytes:,}-byte limit", field=field
+        )
+
+
 def read_user_file(
     path: str | os.PathLike[str], *, field: str = "path", max_bytes: int = MAX_FILE_BYTES, head: int | None = None
 ) -> bytes:
-    """The bytes of the regular file at ``path`` (symlinks followed); only its first ``head`` bytes if given.
+    """The bytes of the regular file at ``path`` (see :func:`open_user_file`); only its first ``head`` bytes if given.
 
     Raises
     ------
@@ -65,21 +116,11 @@ def read_user_file(
     InvalidInput
         The path contains a NUL byte.
     """
-    shown = str(path)
-    info = _stat(path, field, "read")
-    if info is None:
-        raise MalformedFile(shown, "cannot read: file not found", field=field)
-    if not stat.S_ISREG(info.st_mode):
-        raise MalformedFile(shown, f"cannot read: {_kind(info.st_mode)}, not a data file", field=field)
-    if head is None and info.st_size > max_bytes:
-        raise MalformedFile(
-            shown, f"cannot read: {info.st_size:,} bytes, over the {max_bytes:,}-byte limit", field=field
-        )
-    try:
-        with Path(path).open("rb") as fh:
+    with open_user_file(path, field=field, max_bytes=None if head is not None else max_bytes) as fh:
+        try:
             return fh.read(max_bytes if head is None else head)
-    except OSError as err:
-        raise MalformedFile(shown, f"cannot read: {err.strerror or err}", field=field) from None
+        except OSError as err:
+            raise MalformedFile(str(path), f"cannot read: {err.strerror or err}", field=field) from None
 
 
 def read_user_text(path: str | os.PathLike[str], *, field: str = "path", max_bytes: int = MAX_FILE_BYTES) -> str:

@@ -6,6 +6,7 @@ resumed call returns the first outcome (not "unchanged")."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -118,3 +119,50 @@ def test_a_batch_ingest_repeated_under_its_call_key_writes_once(tmp_path):
     with tool_call("call-key-2", "kg_ingest_batch"):  # another call: it runs, and finds nothing new to write
         other = kg_ingest_batch(documents=docs, extractor="offline", store_path=str(store))
     assert other.edges_created == 0 and _revision(store) == 2
+
+
+EXPORT_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import labwright.knowledge  # registers the kg_* tools
+    from labwright.agents.governance import RunContext, governed_call
+
+    store, path = sys.argv[1], sys.argv[2]
+    ctx = RunContext.open("r-export-once", auto_approve="under=60s,writes")
+    out = governed_call(ctx, "librarian", "kg_export", {"store_path": store, "path": path}, "export/1")
+    print(json.dumps({"status": out.status, "cached": out.cached, "result": out.result, "message": out.message}))
+    """
+)
+
+
+def test_kill_after_an_export_then_resume_exports_exactly_once(tmp_path, isolated_home):
+    """kg_export: killed at the seam after the file was written; meanwhile the store grows. The resumed call finds
+    its own export (its key is in the file's metadata) and returns that outcome; the file is not written again."""
+    from labwright.knowledge._tools import kg_ingest_events
+
+    store, target = tmp_path / "kg.sqlite", tmp_path / "out" / "kg.hif.json"
+    kg_ingest_events(
+        events=[{"source": ["a"], "relation": "binds", "target": ["b"]}], document_id="d1", store_path=str(store)
+    )
+    env = {**os.environ, "LABWRIGHT_HOME": str(isolated_home)}
+
+    def run(extra: dict[str, str]) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-c", EXPORT_SCRIPT, str(store), str(target)]
+        return subprocess.run(cmd, env={**env, **extra}, capture_output=True, text=True, timeout=300)
+
+    killed = run({"LABWRIGHT_TEST_CRASH_AT": "tool_returned"})
+    assert killed.returncode == 86, killed.stderr[-2000:]
+    first = target.read_bytes()
+    assert json.loads(first)["metadata"]["labwright_call"]  # the effect carries the call's key
+    written_at = target.stat().st_mtime_ns
+    # The store changes before the resume: a second export would differ from the first.
+    kg_ingest_events(
+        events=[{"source": ["c"], "relation": "binds", "target": ["d"]}], document_id="d2", store_path=str(store)
+    )
+
+    out = json.loads(run({}).stdout.strip().splitlines()[-1])
+    assert out["status"] == "ok" and not out["cached"], out["message"]
+    assert out["result"]["edges"] == 1 and out["result"]["sha256"] == hashlib.sha256(first).hexdigest()
+    assert target.read_bytes() == first and target.stat().st_mtime_ns == written_at  # not written again
+    again = json.loads(run({}).stdout.strip().splitlines()[-1])
+    assert again["cached"] and again["result"] == out["result"]

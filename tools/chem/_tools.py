@@ -57,7 +57,9 @@ class MoleculeDescription(CanonicalSmiles):
 class SimilarityInput(ToolModel):
     smiles_a: Smiles = Field(description="First molecule (SMILES).")
     smiles_b: Smiles = Field(description="Second molecule (SMILES).")
+    # Radii used in practice are 1-3 (ECFP4/6); by 6 bonds the environment is a whole small molecule.
     radius: int = Field(default=2, ge=0, le=6, description="Morgan radius (bonds).")
+    # Under 64 bits collisions dominate the Tanimoto score; 16,384 is far past where it stops changing.
     n_bits: int = Field(default=2048, ge=64, le=16384, description="Fingerprint length, bits.")
 
 

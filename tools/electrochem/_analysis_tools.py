@@ -13,6 +13,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ...errors import InvalidInput
+from .._confined import save_figure
 from .._files import write_errors
 from ..fields import MAX_CURVES, Capped, Diffusivity, FiniteFloat, PathStr, PositiveFloat, ScanRate, ToolModel, Trace
 from ..registry import Cost, tool
@@ -42,6 +43,7 @@ __all__ = [
 _CHEAP = Cost(seconds=0.05)
 # 1-5000 K: below 1 K or above 5000 K the RT/F factors in the analyses overflow, and no cell runs there.
 Temperature = Field(default=298.15, ge=1.0, le=5000.0, allow_inf_nan=False, description="Temperature, K (1-5000).")
+# One wave of a molecular couple rarely moves more than 2-4 electrons; 6 also refuses typos (60).
 Electrons = Field(default=1, ge=1, le=6, description="Electrons transferred per molecule, n.")
 
 
@@ -78,7 +80,6 @@ def line_plot(
     over the used range, and the residuals of the used points. Returns the path."""
     from .._figures import subplots
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     x, y, used = np.asarray(x, float), np.asarray(y, float), np.asarray(used, bool)
     fig, (top, bottom) = subplots(2, 1, figsize=(6, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
     if (~used).any():
@@ -94,7 +95,7 @@ def line_plot(
     bottom.set_xlabel(xlabel)
     bottom.set_ylabel("residual")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, field="plot_dir")
     return str(path)
 
 

@@ -58,6 +58,7 @@ import scipy.optimize
 from pydantic import Field
 
 from ...errors import FitDidNotConverge, InvalidInput
+from .._confined import save_figure
 from .._files import write_errors
 from ..fields import ToolModel
 from ._baseline import capacitive_baseline
@@ -951,7 +952,6 @@ def plot_fit(curves: Sequence[CVCurve], fitted: Sequence[np.ndarray], folder: Pa
     """Write ``cv_fit.png`` (data as points, fit as lines, per scan rate) and ``cv_residuals.png`` into ``folder``."""
     from .._figures import subplots
 
-    folder.mkdir(parents=True, exist_ok=True)
     fig, ax = subplots(figsize=(6, 4.5))
     for c, f in zip(curves, fitted):
         line = ax.plot(c.E, f * 1e6, lw=1.5, label=f"fit {c.scan_rate:g} V/s")[0]
@@ -962,7 +962,7 @@ def plot_fit(curves: Sequence[CVCurve], fitted: Sequence[np.ndarray], folder: Pa
     ax.legend(fontsize=8)
     fit_png = folder / "cv_fit.png"
     fig.tight_layout()
-    fig.savefig(fit_png, dpi=120)
+    save_figure(fig, fit_png, field="plot_dir")
     fig, ax = subplots(figsize=(6, 3.5))
     for c, f in zip(curves, fitted):
         ax.plot(np.arange(c.I.size), (c.I - f) / c.scale * 100, lw=0.8, label=f"{c.scan_rate:g} V/s")
@@ -971,7 +971,7 @@ def plot_fit(curves: Sequence[CVCurve], fitted: Sequence[np.ndarray], folder: Pa
     ax.legend(fontsize=8)
     res_png = folder / "cv_residuals.png"
     fig.tight_layout()
-    fig.savefig(res_png, dpi=120)
+    save_figure(fig, res_png, field="plot_dir")
     return [fit_png, res_png]
 
 

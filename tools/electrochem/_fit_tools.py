@@ -48,12 +48,14 @@ class _FitOptions(ToolModel):
         description="Levenberg-Marquardt on exact JAX Jacobians (default, fewest simulator calls), optax L-BFGS on "
         "reverse-mode gradients, or a gradient-free baseline.",
     )
+    # The fits converge in tens to hundreds of steps; 1,000 bounds a fit that does not converge.
     max_iterations: PositiveInt = Field(
         default=50, le=1000, description="Iteration limit (gradient and lbfgs methods)."
     )
     max_sim_calls: PositiveInt | None = Field(
         default=None, description="Simulator-call budget (one CV at one scan rate = 1 call)."
     )
+    # 50 samples still resolve a peak; 5,000 bounds each residual's simulation cost.
     max_points: int = Field(default=1000, ge=50, le=5000, description="Samples kept per curve (thinning).")
     seed: int = Field(default=0, description="Seed of differential evolution.")
     plot_dir: PathStr | None = Field(default=None, description="Folder for cv_fit.png and cv_residuals.png.")
@@ -135,6 +137,7 @@ def fit_cv_tool(inp: FitCVInput) -> CVFitResult:
 
 
 class CompareCVModelsInput(_FitOptions):
+    # A comparison needs two models or more.
     candidates: list[CandidateModel] = Field(
         min_length=2, description="Models to compare: mechanism, kinetics, params_to_fit, optional label."
     )

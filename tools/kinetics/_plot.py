@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ...errors import InvalidInput
+from .._confined import save_figure
 from .._files import user_path, write_errors
 
 __all__ = ["plot_time_course", "plot_dose_response", "check_png_path", "sha256_of"]
@@ -33,11 +33,7 @@ def sha256_of(path: Path) -> str:
 
 @write_errors("plot_path")
 def _save(fig, path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    os.replace(tmp, path)
-    return sha256_of(path)
+    return hashlib.sha256(save_figure(fig, path)).hexdigest()
 
 
 def plot_time_course(

@@ -7,7 +7,6 @@ networks are SI: mol, m³ (one compartment of 1 m³, so concentrations are mol/m
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -15,6 +14,7 @@ import numpy as np
 from pydantic import Field
 
 from ...errors import InvalidInput
+from .._confined import write_file
 from .._files import user_path
 from ..fields import FiniteFloat, NonNegativeFloat, PositiveFloat, ToolModel
 from ..registry import Cost, tool
@@ -146,10 +146,7 @@ class SbmlExport(ToolModel):
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_file(path, text.encode("utf-8"))
 
 
 @tool(side_effect="writes_store", cost=lambda inp: Cost(seconds=0.2))

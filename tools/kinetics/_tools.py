@@ -130,12 +130,14 @@ SolverName = Literal["Kvaerno5", "Kvaerno3", "Tsit5", "Rodas4"]
 def time_course_fields() -> dict:
     """Fresh ``Field`` objects shared by the time-course tools (network and SBML): n_points, solver, rtol."""
     return {
+        # Every species is returned at every output time: 20,000 times bounds the reply.
         "n_points": Field(default=101, ge=2, le=20_000, description="Number of equally spaced output times."),
         "solver": Field(
             default="Kvaerno5",
             description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5: non-stiff explicit; Rodas4: stiff Rosenbrock, "
             "the fastest for forward simulation.",
         ),
+        # A relative tolerance above 10 % is no longer a solution of the ODE.
         "rtol": Field(default=1e-8, le=0.1, description="Relative tolerance."),
     }
 
@@ -244,6 +246,7 @@ def steady_state(inp: SteadyStateInput) -> SteadyStateResult:
 # ---- fit_rate_constants -------------------------------------------------------------------------------------------
 class FitRateConstantsInput(NetworkInput):
     initial: dict[str, NonNegativeFloat] = Field(description="Initial concentrations, mol/m³; unlisted species 0.")
+    # A fit to a time course needs two observation times or more.
     times: list[NonNegativeFloat] = Field(min_length=2, description="Observation times, s, strictly increasing.")
     observed: dict[str, list[FiniteFloat]] = Field(
         min_length=1, description="Species -> observed concentrations (mol/m³), one per time."
@@ -252,6 +255,7 @@ class FitRateConstantsInput(NetworkInput):
         default=None, description="Constants to fit ('r1', 'r1.k_forward', 'r1.k_reverse'); default all."
     )
     sigma: dict[str, PositiveFloat] | None = Field(default=None, description="Noise level per species, mol/m³.")
+    # L-BFGS converges in tens to hundreds of iterations; 5,000 bounds a fit that does not converge.
     max_iter: int = Field(default=200, ge=1, le=5000, description="L-BFGS iteration limit.")
     solver: Literal["Kvaerno5", "Kvaerno3", "Tsit5"] = Field(
         default="Kvaerno5", description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5: non-stiff (compiles faster)."
@@ -317,6 +321,7 @@ def fit_rate_constants(inp: FitRateConstantsInput) -> FitResult:
 
 # ---- check_detailed_balance ---------------------------------------------------------------------------------------
 class DetailedBalanceInput(NetworkInput):
+    # A relative tolerance above 1 accepts any cycle: the check would say nothing.
     rtol: PositiveFloat = Field(default=1e-6, le=1.0, description="Tolerance on |Σ c ln(k+/k-)| around a cycle.")
 
 
@@ -334,6 +339,7 @@ class PdPCResponseInput(ToolModel):
         default=0.01, description="Lowest kinase/phosphatase capacity ratio u = k1·E1_T/(k2·E2_T) swept."
     )
     signal_ratio_max: PositiveFloat = Field(default=100.0, description="Highest ratio u swept.")
+    # 10 points still show a switch; each point is one steady state, 2,000 bounds the vmapped batch.
     n_points: int = Field(default=200, ge=10, le=2000, description="Signal values (log-spaced), solved in one vmap.")
     temperature: PositiveFloat = Field(default=298.15, description="Temperature for ΔG, K.")
     plot_path: PathStr | None = Field(default=None, description="If given, write the dose–response as a PNG here.")
@@ -467,12 +473,15 @@ def pdpc_saturation_scan(inp: SaturationScanInput) -> SaturationScan:
 class SSAInput(NetworkInput):
     initial: dict[str, int] = Field(description="Initial copy numbers (molecules, integers ≥ 0); unlisted 0.")
     t_end: PositiveFloat = Field(description="End time, s.")
+    # Start and end at least; samples x trajectories is the array one reply carries.
     n_points: int = Field(default=51, ge=2, le=5000, description="Equally spaced sample times from 0 to t_end.")
+    # Trajectories x samples is the array one reply carries; the event cap bounds the time.
     n_trajectories: int = Field(default=200, ge=1, le=100_000, description="Independent SSA runs.")
     omega: PositiveFloat = Field(
         default=1.0, description="System size Ω, molecules per (mol/m³) = N_A·V[m³]; 1: constants are per molecule."
     )
     seed: int = Field(default=0, ge=0, description="PRNG seed (reproducible).")
+    # The event budget of the whole ensemble (MAX_SSA_EVENTS: what the cost estimate still prices in seconds).
     max_events: int | None = Field(
         default=None,
         ge=1,
@@ -542,6 +551,7 @@ class CMEInput(NetworkInput):
         default_factory=dict, description="Truncation cap per species (molecules); default 100 for unlisted species."
     )
     omega: PositiveFloat = Field(default=1.0, description="System size Ω, molecules per (mol/m³).")
+    # The direct solve costs ~1e-7 s x n^2 and n^2 memory: past 2e5 states it takes hours.
     max_states: int = Field(
         default=200_000, ge=1, le=200_000, description="Refuse larger state spaces (a direct solve beyond is hours)."
     )

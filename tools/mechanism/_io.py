@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from ...errors import InvalidInput, MalformedFile
+from .._confined import write_file
 from .._files import read_user_text
 from ..registry import invalid_input_from
 from ._model import Mechanism
@@ -179,15 +179,7 @@ def to_omebench_record(mech: Mechanism) -> dict[str, Any]:
 
 def _atomic_write(path: Path, text: str) -> None:
     # Write beside the target and rename, so a failure never leaves a half-written file behind.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_file(path, text.encode("utf-8"))
 
 
 def save_omebench(mechs: Iterable[Mechanism], path: str | os.PathLike[str]) -> Path:

@@ -29,7 +29,9 @@ class Arrow(ToolModel):
     in order.
     """
 
+    # An arrow starts at an atom (lone pair) or a bond (two atoms): one or two map numbers.
     source: list[int] = Field(min_length=1, max_length=2, description="Atom-map numbers the electron pair leaves.")
+    # An arrow ends at an atom or between two atoms (a new bond): one or two map numbers.
     target: list[int] = Field(min_length=1, max_length=2, description="Atom-map numbers the electron pair goes to.")
     electrons: Literal[1, 2] = Field(default=2, description="Electrons moved: 2 (curly arrow) or 1 (fish-hook).")
 

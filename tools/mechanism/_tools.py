@@ -75,7 +75,9 @@ class ScoreMechanismInput(ToolModel):
     reference: MechanismSource = Field(description="The reference mechanism (step weights taken from it).")
     weights: ScoreWeights = Field(default_factory=ScoreWeights, description="Weights of the score components.")
     tau: Fraction = Field(default=0.6, description="Tanimoto threshold for similarity credit (oMeS: 0.6).")
+    # Radii used in practice are 1-3 (oMeS: 2); by 6 bonds the environment is a whole small molecule.
     radius: int = Field(default=2, ge=0, le=6, description="Morgan fingerprint radius, bonds (oMeS: 2).")
+    # Under 64 bits collisions dominate the Tanimoto score; 16,384 is far past where it stops changing.
     n_bits: int = Field(default=2048, ge=64, le=16384, description="Morgan fingerprint length, bits (oMeS: 2048).")
 
 
