@@ -1,7 +1,8 @@
 """Knowledge-store tools for the librarian role (registered when :mod:`labwright.knowledge` is imported).
 
 Every tool opens the store at ``settings.knowledge_path`` (``LABWRIGHT_KNOWLEDGE_DB``, default
-``$LABWRIGHT_HOME/knowledge.sqlite``) unless its input gives ``store_path``.
+``$LABWRIGHT_HOME/knowledge.sqlite``) unless its input gives ``store_path``: a file, or ``run:RUN_ID`` for the store a
+workflow run built in its folder (:mod:`labwright.tools._runstore`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic import Field, field_validator
 
 from ..errors import InvalidInput
 from ..tools._files import check_output_file, read_user_file, user_path, write_errors
+from ..tools._runstore import resolve_store_ref
 from ..tools.fields import MAX_LIST_ITEMS, Capped, Name, PathStr, Text, ToolModel
 from ..tools.registry import Cost, tool
 from ._hif import write_hif
@@ -38,10 +40,17 @@ LIBRARIAN_TOOLS = (
 __all__ = [*LIBRARIAN_TOOLS, "LIBRARIAN_TOOLS"]
 
 Concepts = Annotated[list[Name], Capped(MAX_LIST_ITEMS, "more concepts than any query names")]
-_STORE_FIELD = Field(default=None, description="SQLite file of the store; default: settings.knowledge_path.")
+_STORE_FIELD = Field(
+    default=None,
+    description="SQLite file of the store, or 'run:RUN_ID' for the store a workflow run built; "
+    "default: settings.knowledge_path.",
+)
 
 
 def _open(path: str | None, *, readonly: bool = False) -> KnowledgeStore:
+    from ..settings import get_settings
+
+    path = resolve_store_ref(path, get_settings().runs_dir)
     # No devices or folders, and no '~user' that does not exist.
     where = check_output_file(user_path(path, field="store_path"), field="store_path") if path else None
     try:

@@ -17,7 +17,7 @@ Rules (``HOME`` is ``LABWRIGHT_HOME``; *allowed roots* are the folders a person 
   ``HOME/runs/<run id>`` or an allowed root; relative paths are relative to the run's folder. A write never
   replaces an existing SQLite database (a knowledge store, the audit log).
 * **store_read** / **store_write** (``store_path``): inside ``HOME`` or an allowed root; relative paths are relative
-  to ``HOME``.
+  to ``HOME``; ``run:RUN_ID`` is the store that workflow run built (:mod:`labwright.tools._runstore`).
 * Never, for any use: the audit log, the ledger, the checkpoints (and their ``-wal``/``-shm`` files or anything else
   whose name starts with theirs), a path with a NUL byte.
 
@@ -38,6 +38,7 @@ from pydantic import BaseModel
 
 from ..errors import InvalidInput
 from ._files import user_path
+from ._runstore import resolve_store_ref
 from .fields import PathAccess
 from .registry import get_tool
 
@@ -191,6 +192,8 @@ def confine_path(value: str, use: PathUse, field: str, roots: Roots, *, tool: st
     """``value`` resolved (symlinks followed) and checked for ``use``; raise :class:`InvalidInput` naming ``field``."""
     if "\x00" in value:
         raise InvalidInput(field, "a path cannot contain a NUL byte", tool=tool)
+    if use in ("store_read", "store_write"):  # 'run:RUN_ID': the store that workflow run built, then confined as any
+        value = resolve_store_ref(value, roots.home / "runs", field=field)
     raw = user_path(value, field=field)
     if use in ("write", "plot"):
         base = roots.run_dir
