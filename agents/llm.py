@@ -127,8 +127,8 @@ class ChatModel:
     timeout
         Per-request timeout, s.
     max_retries
-        Retries of transient failures (connection, timeout, HTTP 429, HTTP 5xx) with exponential backoff and
-        jitter. Other refusals (HTTP 4xx, a reply that is not a chat completion) are not retried.
+        Retries of transient failures (connection, HTTP 429, HTTP 5xx) with exponential backoff and jitter. Other
+        refusals (HTTP 4xx, a reply that is not a chat completion) and timeouts are not retried.
     backoff
         First backoff delay, s; doubles each retry.
     context_tokens
@@ -162,6 +162,7 @@ class ChatModel:
         if reply_tokens < 1:
             raise InvalidInput("reply_tokens", f"at least 1, got {reply_tokens}")
         self.tool_mode = tool_mode
+        self.timeout = timeout
         self.reply_tokens = int(reply_tokens)
         self.model = model
         self.base_url = base_url
@@ -268,6 +269,12 @@ class ChatModel:
             try:
                 resp = self._client.chat.completions.create(**kwargs)
                 break
+            except openai.APITimeoutError as err:
+                # A server that is still generating keeps the work when the client gives up; asking again queues the
+                # same request behind it. So the turn fails now and the run ends failed, resumable later.
+                raise LLMUnavailable(
+                    f"{self.base_url}: no reply within {self.timeout:g} s (LABWRIGHT_LLM_TIMEOUT_S); not retried"
+                ) from err
             except transient as err:
                 if attempt == self.max_retries:
                     raise LLMUnavailable(

@@ -249,3 +249,25 @@ def test_bad_tool_mode_and_reply_tokens_are_refused_by_name():
         ChatModel("http://127.0.0.1:9/v1", "m", tool_mode="sometimes")
     with pytest.raises(InvalidInput, match="reply_tokens"):
         ChatModel("http://127.0.0.1:9/v1", "m", reply_tokens=0)
+
+
+def test_a_request_past_its_timeout_fails_once_and_the_run_ends_failed(openai_server, lab_roles, monkeypatch):
+    """A local server still generating keeps working after the client gives up: a retry would queue the same work
+    behind it, so a timeout is not retried; the run ends failed with the reason."""
+    import time
+
+    def slow(body):
+        time.sleep(2.0)
+        return {"content": "late"}
+
+    openai_server.script = slow
+    model = ChatModel(openai_server.url, "m", "k", timeout=0.5, max_retries=3, backoff=0.01, context_tokens=8192)
+    with pytest.raises(LLMUnavailable, match=r"no reply within 0.5 s"):
+        model.complete([{"role": "user", "content": "hi"}])
+    assert len(openai_server.requests) == 1
+    monkeypatch.setenv("LABWRIGHT_LLM_TIMEOUT_S", "0.5")
+    lab = Lab()
+    reply = lab.chat("echo 1")
+    assert reply.status == "failed" and "no reply within 0.5 s" in reply.answer, reply
+    assert lab.runs.view(reply.run_id).status == "failed"
+    assert [r.event for r in lab.audit()][-1] == "run_failed"
