@@ -38,6 +38,12 @@ def test_chat_queries_the_store_a_literature_workflow_built_by_its_run_id():
     assert paths.status == "answered", paths.answer
     (found,) = [e["result"] for r in paths.results for e in r["evidence"] if e["tool"] == "kg_paths"]
     assert found["paths"], found  # the workflow's own bridging query finds paths in its store
+    # In plain English: the offline planner reads "in run RUN_ID" as that run's store.
+    asked = lab.chat(f"find links between cerium oxide and PCL scaffolds in run {done.run_id}, s=1")
+    assert asked.status == "answered", asked.answer
+    (said,) = [e for r in asked.results for e in r["evidence"] if e["tool"].startswith("kg_")]
+    assert said["status"] == "ok" and said["args"]["store_path"] == result["store_path"], said
+    assert (said["args"]["a"], said["args"]["b"]) == ("cerium oxide", "PCL scaffolds")
 
 
 def test_a_run_reference_names_the_field_when_it_cannot_be_resolved(tmp_path):
