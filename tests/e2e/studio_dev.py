@@ -16,27 +16,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).parent))  # also when loaded by path from a test
+from _serve import free_port, wait_until_up  # noqa: E402
+
 GRAPH = "labwright"
 # A store write asks a person; the text is short so the offline extractor answers at once.
 VALID = 'kg_ingest_text(text="Cerium oxide nanoparticles catalyse the hydrolysis of PCL.", document_id="note-1")'
 INVALID = 'kg_ingest_text(text="Cerium oxide nanoparticles catalyse the hydrolysis of PCL.")'  # no document_id
 _CLI = "from langgraph_cli.cli import cli; cli()"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(python: str, home: Path, port: int, log: Path, timeout: float = 240.0) -> subprocess.Popen:
@@ -53,18 +48,7 @@ def start(python: str, home: Path, port: int, log: Path, timeout: float = 240.0)
     cmd = [python, "-c", _CLI, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--config", str(ROOT / "langgraph.json")]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"langgraph dev exited ({proc.returncode}): {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ok", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    proc.kill()
-    raise RuntimeError(f"langgraph dev did not answer in {timeout:.0f} s: {log.read_text()[-2000:]}")
+    return wait_until_up(proc, f"http://127.0.0.1:{port}/ok", timeout, log)
 
 
 def _run(client: httpx.Client, body: dict, thread: str | None = None) -> tuple[str, dict]:
