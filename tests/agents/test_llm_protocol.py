@@ -231,7 +231,7 @@ def test_a_server_that_answers_the_choice_in_text_is_taken_at_its_word(openai_se
     assert reply == {"content": "No tool is needed.", "tool_calls": []} and len(openai_server.requests) == 1
 
 
-def test_the_scripted_server_refuses_a_tool_choice_it_was_not_offered(openai_server):
+def test_the_scripted_server_refuses_tool_choices_llama_cpp_mishandles(openai_server):
     """llama-cpp-python answers HTTP 500 ('Tool with name ... not found in tools'), which a client retries as transient:
     the fill step must offer the tool it forces."""
     import httpx
@@ -240,6 +240,9 @@ def test_the_scripted_server_refuses_a_tool_choice_it_was_not_offered(openai_ser
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "tools": tools}
     resp = httpx.post(openai_server.url + "/chat/completions", json={**body, "tool_choice": _stages.forced("nope")})
     assert resp.status_code == 500 and "not found in tools" in resp.text
+    # Tools without tool_choice: llama-cpp-python's chatml-function-calling reads it as "none" and drops the tools.
+    resp = httpx.post(openai_server.url + "/chat/completions", json=body)
+    assert resp.status_code == 400 and "without tool_choice" in resp.text
 
 
 def test_bad_tool_mode_and_reply_tokens_are_refused_by_name():
