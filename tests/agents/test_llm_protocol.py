@@ -58,6 +58,9 @@ def test_each_roles_tools_fit_a_third_of_a_small_context(context):
         tokens = _context.prompt_tokens([], tools)
         print(f"{role:15s} context {context}: {size:6d} chars, ~{tokens} tokens, tier {tier}")
         assert size <= budget_chars, (role, size, tier)
+        # Two-stage mode: the choose step's catalogue and each fill step's single tool (at its fullest tier) fit too.
+        assert tools_chars([_stages.choice_tool(tools)]) <= budget_chars, role
+        assert all(tools_chars(compact_tools([n], budget_chars)[0]) <= budget_chars for n in names), role
         assert [t["function"]["name"] for t in tools] == names  # every tool still offered
         for t in tools:  # required fields always keep their schema
             from labwright.tools.registry import get_tool
