@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test fuzz lint bench clean e2e-llm
+.PHONY: demo test fuzz lint bench clean e2e-llm studio-check
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "labwright needs Python >= 3.11"'
@@ -57,5 +57,18 @@ $(E2E_VENV)/.installed: | $(STAMP)
 e2e-llm: $(STAMP) $(E2E_VENV)/.installed
 	$(PY) tests/e2e/e2e_llm.py --server-python $(E2E_VENV)/bin/python
 
+# labwright's graph under a real `langgraph dev` (the LangGraph Studio back end) in an environment of its own with
+# langgraph-cli[inmem] (the `studio` extra), checked over its HTTP API on 127.0.0.1, offline: schemas present, invalid
+# arguments denied before approval, a store write paused at approval and approved through the API.
+STUDIO_VENV ?= .venv-studio
+
+$(STUDIO_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(STUDIO_VENV)
+	$(STUDIO_VENV)/bin/pip install --quiet -e ".[studio]"
+	@touch $@
+
+studio-check: $(STUDIO_VENV)/.installed
+	$(STUDIO_VENV)/bin/python tests/e2e/studio_dev.py
+
 clean:
-	rm -rf $(VENV) $(E2E_VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(E2E_VENV) $(STUDIO_VENV) build *.egg-info .pytest_cache .ruff_cache

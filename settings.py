@@ -8,6 +8,7 @@ where you need it, so tests and long-lived processes see the environment as it i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -89,6 +90,15 @@ class Settings(BaseSettings):
     )
     context_tokens: int | None = Field(
         default=None, gt=0, description="The model's context window, tokens; default: asked of the server, else 8192."
+    )
+    tool_mode: Literal["auto", "native", "two_stage"] = Field(
+        default="auto",
+        description="How the model is asked for a tool call: 'native' (tool_choice auto), 'two_stage' (choose a tool, "
+        "then fill its arguments, each request bounded by max_tokens), 'auto': two_stage for contexts up to 16,384 "
+        "tokens (small local models; llama.cpp's chatml-function-calling ignores max_tokens under tool_choice auto).",
+    )
+    reply_tokens: int = Field(
+        default=1024, gt=0, description="The most completion tokens one planner request asks the model for."
     )
     tool_llm_max_tokens: int = Field(
         default=1024,

@@ -23,11 +23,11 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from ..errors import LabwrightError
-from . import _context
+from ..errors import InvalidInput, LabwrightError
+from . import _context, _stages
 from ._compact import compact_tools, sentence
 from ._context import ContextOverflow
 from .audit import canonical_json
@@ -48,6 +48,13 @@ __all__ = [
 ]
 
 Reply = dict[str, Any]
+
+
+# Contexts up to this size are served by small local models: their turns with tools are asked in two stages.
+SMALL_CONTEXT_TOKENS = 16_384
+TOOL_MODES = ("auto", "native", "two_stage")
+# The most completion tokens a planner request asks for: a plan, a tool call or a summary is far shorter.
+DEFAULT_REPLY_TOKENS = 1024
 
 
 class LLMUnavailable(LabwrightError):
@@ -120,13 +127,19 @@ class ChatModel:
     timeout
         Per-request timeout, s.
     max_retries
-        Retries of transient failures (connection, timeout, HTTP 429, HTTP 5xx) with exponential backoff and
-        jitter. Other refusals (HTTP 4xx, a reply that is not a chat completion) are not retried.
+        Retries of transient failures (connection, HTTP 429, HTTP 5xx) with exponential backoff and jitter. Other
+        refusals (HTTP 4xx, a reply that is not a chat completion) and timeouts are not retried.
     backoff
         First backoff delay, s; doubles each retry.
     context_tokens
         The model's context window, tokens; ``None``: ask the server on first use, else
         ``DEFAULT_CONTEXT_TOKENS``.
+    tool_mode
+        How a turn with tools is asked: ``"native"`` (one request, ``tool_choice: "auto"``), ``"two_stage"``
+        (choose, then fill: :mod:`labwright.agents._stages`), or ``"auto"``: two-stage when the context is at most
+        ``SMALL_CONTEXT_TOKENS`` (small local models, whose servers may ignore ``max_tokens`` under ``"auto"``).
+    reply_tokens
+        The most completion tokens one request asks for, whatever the context and the budget leave.
     """
 
     def __init__(
@@ -139,9 +152,18 @@ class ChatModel:
         max_retries: int = 3,
         backoff: float = 0.5,
         context_tokens: int | None = None,
+        tool_mode: str = "auto",
+        reply_tokens: int = DEFAULT_REPLY_TOKENS,
     ):
         from openai import OpenAI
 
+        if tool_mode not in TOOL_MODES:
+            raise InvalidInput("tool_mode", f"one of {', '.join(TOOL_MODES)}, got {tool_mode!r}")
+        if reply_tokens < 1:
+            raise InvalidInput("reply_tokens", f"at least 1, got {reply_tokens}")
+        self.tool_mode = tool_mode
+        self.timeout = timeout
+        self.reply_tokens = int(reply_tokens)
         self.model = model
         self.base_url = base_url
         self.max_retries = max_retries
@@ -174,17 +196,60 @@ class ChatModel:
         reply = _context.MIN_REPLY_TOKENS if max_tokens is None else min(max_tokens, _context.MIN_REPLY_TOKENS)
         msgs = _context.fit_messages(_wire(messages), tools, usable, reply=max(1, reply))
         room = usable - _context.prompt_tokens(msgs, tools)
-        cap = room if max_tokens is None else min(int(max_tokens), room)
+        cap = min(room, self.reply_tokens) if max_tokens is None else min(int(max_tokens), room, self.reply_tokens)
         return msgs, max(1, cap)
 
+    @property
+    def two_stage(self) -> bool:
+        """Whether turns with tools are asked as choose-then-fill (see ``tool_mode``)."""
+        if self.tool_mode == "auto":
+            return self.context_tokens <= SMALL_CONTEXT_TOKENS
+        return self.tool_mode == "two_stage"
+
     def complete(
-        self, messages: list[dict], tools: list[dict] | None = None, *, max_tokens: int | None = None
+        self,
+        messages: list[dict],
+        tools: list[dict] | None = None,
+        *,
+        max_tokens: int | None = None,
+        detail: Callable[[str], dict] | None = None,
     ) -> tuple[Reply, int]:
-        """One chat completion; returns ``({"content", "tool_calls"}, total_tokens)``.
+        """One turn of the model; returns ``({"content", "tool_calls"}, total_tokens)``.
 
         ``max_tokens`` caps the completion further (the run's token budget); it is sent as ``max_tokens``, or as
-        ``max_completion_tokens`` to an endpoint that refuses the former. :class:`LLMUnavailable` when the
-        endpoint refuses the request or keeps failing; :class:`ContextOverflow` when the request cannot fit."""
+        ``max_completion_tokens`` to an endpoint that refuses the former. With tools, in two-stage mode (see
+        ``tool_mode``) the turn is a choose request and a fill request; ``detail(name)`` gives the definition of the
+        chosen tool to offer alone (default: its entry in ``tools``). :class:`LLMUnavailable` when the endpoint
+        refuses a request or keeps failing; :class:`ContextOverflow` when a request cannot fit."""
+        if tools and self.two_stage:
+            return self._choose_then_fill(messages, tools, max_tokens, detail)
+        return self._request(messages, tools, "auto" if tools else None, max_tokens)
+
+    def _choose_then_fill(
+        self,
+        messages: list[dict],
+        tools: list[dict],
+        max_tokens: int | None,
+        detail: Callable[[str], dict] | None,
+    ) -> tuple[Reply, int]:
+        names = [t["function"]["name"] for t in tools]
+        cap = _stages.CHOOSE_TOKENS if max_tokens is None else max(1, min(max_tokens, _stages.CHOOSE_TOKENS))
+        first, used = self._request(messages, [_stages.choice_tool(tools)], _stages.forced(_stages.CHOOSE), cap)
+        choice = _stages.picked(first["tool_calls"], names)
+        if choice is None and not first["tool_calls"] and first["content"]:
+            return first, used  # a server that does not force tool_choice answered in text: that is the reply
+        left = None if max_tokens is None else max(1, max_tokens - cap)
+        if choice in names:
+            tool = detail(choice) if detail else tools[names.index(choice)]
+            reply, more = self._request(messages, [tool], _stages.forced(choice), left)
+        else:  # a text reply, or a choice that was cut off or not one of the names: let the model say why
+            reply, more = self._request(messages, None, None, left)
+        return reply, used + more
+
+    def _request(
+        self, messages: list[dict], tools: list[dict] | None, tool_choice: Any, max_tokens: int | None
+    ) -> tuple[Reply, int]:
+        """One chat completion request (see :meth:`complete`)."""
         import openai
 
         transient = (
@@ -200,10 +265,16 @@ class ChatModel:
             kwargs: dict[str, Any] = {"model": self.model, "messages": msgs, cap_key: cap}
             if tools:
                 kwargs["tools"] = tools
-                kwargs["tool_choice"] = "auto"
+                kwargs["tool_choice"] = tool_choice
             try:
                 resp = self._client.chat.completions.create(**kwargs)
                 break
+            except openai.APITimeoutError as err:
+                # A server that is still generating keeps the work when the client gives up; asking again queues the
+                # same request behind it. So the turn fails now and the run ends failed, resumable later.
+                raise LLMUnavailable(
+                    f"{self.base_url}: no reply within {self.timeout:g} s (LABWRIGHT_LLM_TIMEOUT_S); not retried"
+                ) from err
             except transient as err:
                 if attempt == self.max_retries:
                     raise LLMUnavailable(
@@ -365,13 +436,22 @@ class LLMPlanner:
 
     def role_tools(self, role: str) -> list[dict]:
         """The role's tools as offered to the model: compacted to at most ``TOOLS_SHARE`` of its context."""
-        budget = int(self.model.context_tokens * TOOLS_SHARE * _context.CHARS_PER_TOKEN)
-        return compact_tools(tools_for(role), budget)[0]
+        return compact_tools(tools_for(role), self._tools_budget())[0]
+
+    def _tools_budget(self) -> int:
+        """Characters the tool definitions of one request may take (``TOOLS_SHARE`` of the context)."""
+        return int(self.model.context_tokens * TOOLS_SHARE * _context.CHARS_PER_TOKEN)
 
     def worker_turn(
         self, role: str, task: Mapping[str, Any], messages: list[dict], *, max_tokens: int | None = None
     ) -> tuple[Reply, int]:
-        return self.model.complete(messages, self.role_tools(role), max_tokens=max_tokens)
+        budget = self._tools_budget()
+        return self.model.complete(
+            messages,
+            compact_tools(tools_for(role), budget)[0],
+            max_tokens=max_tokens,
+            detail=lambda name: compact_tools([name], budget)[0][0],
+        )
 
     def compose_answer(
         self, request: str, results: Sequence[dict], notes: Sequence[str], *, max_tokens: int | None = None
@@ -408,6 +488,8 @@ def make_planner(settings: Any = None) -> Planner:
             key,
             timeout=settings.llm_timeout_s,
             context_tokens=getattr(settings, "context_tokens", None),
+            tool_mode=getattr(settings, "tool_mode", "auto"),
+            reply_tokens=getattr(settings, "reply_tokens", DEFAULT_REPLY_TOKENS),
         )
         return LLMPlanner(model)
     return OfflinePlanner()

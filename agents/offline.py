@@ -106,6 +106,12 @@ _THROUGH = re.compile(
     re.IGNORECASE,
 )
 _AGAINST = r"\b(?:against|versus|vs\.?|relative\s+to|compared\s+(?:to|with)|reference|gold)"
+# "in run RUN_ID", "from the store of workflow run RUN_ID": the knowledge store that run built (store_path="run:ID").
+_RUN_STORE = re.compile(
+    r"\b(?:in|from|of|using)\s+(?:the\s+)?(?:(?:knowledge\s+)?store\s+(?:of|from)\s+)?(?:the\s+)?(?:workflow\s+)?"
+    r"run\s+([A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9])",
+    re.IGNORECASE,
+)
 _DURATION = re.compile(rf"\b(?:for|until|over|up\s+to)\s+({_NUM})\s*(?:s|sec|secs|seconds)\b", re.IGNORECASE)
 
 
@@ -121,6 +127,7 @@ class Entities:
     concepts: list[str] = field(default_factory=list)
     through: list[str] = field(default_factory=list)
     t_end: float | None = None
+    store: str | None = None
     reference_paths: list[str] = field(default_factory=list)
     prose: str = ""
 
@@ -345,6 +352,9 @@ def _looks_like_smiles(token: str) -> bool:
 
 def extract_entities(request: str) -> Entities:
     """Split a request into :class:`Entities`; ``prose`` is what is left once they are taken out."""
+    store = _RUN_STORE.search(request)
+    if store:  # taken out first: a run id's stamp is not a number, a reaction or a concept
+        request = _cut(request, [store.span()])
     reactions, species, spans = _reactions(request)
     rest = _cut(request, spans)
     pairs, spans = _pairs(rest)
@@ -353,7 +363,7 @@ def extract_entities(request: str) -> Entities:
         quantities, spans = _quantities(rest)
         pairs = {**quantities, **pairs}  # key=value as written wins
         rest = _cut(rest, spans)
-    ent = Entities(pairs=pairs, reactions=reactions, species=species)
+    ent = Entities(pairs=pairs, reactions=reactions, species=species, store=f"run:{store.group(1)}" if store else None)
     m = _DURATION.search(rest)
     if m:
         ent.t_end = float(m.group(1))
@@ -475,6 +485,9 @@ def fill_args(
                     args[name] = list(chosen)
             elif concepts:
                 args[name] = concepts.pop(0)
+            continue
+        elif name == "store_path" and ent.store is not None:
+            args[name] = ent.store
             continue
         elif name == "t_end" and ent.t_end is not None:
             args[name] = ent.t_end

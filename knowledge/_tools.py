@@ -2,7 +2,8 @@
 
 Every tool opens the store in ``settings.database_url`` (``LABWRIGHT_DATABASE_URL``, PostgreSQL) when set, else at
 ``settings.knowledge_path`` (``LABWRIGHT_KNOWLEDGE_DB``, default ``$LABWRIGHT_HOME/knowledge.sqlite``), unless its
-input gives ``store_path`` (a file or a ``postgresql://`` URL).
+input gives ``store_path``: a file, a ``postgresql://`` URL, or ``run:RUN_ID`` for the store a workflow run built in
+its folder (:mod:`labwright.tools._runstore`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .._postgres import is_postgres_url
 from ..errors import InvalidInput, LabwrightError
 from ..metering import current_call
 from ..tools._files import check_output_file, read_user_file, user_path, write_errors
+from ..tools._runstore import resolve_store_ref
 from ..tools.fields import MAX_LIST_ITEMS, Capped, Name, PathStr, Text, ToolModel
 from ..tools.registry import Cost, tool
 from ._hif import write_hif
@@ -44,15 +46,19 @@ __all__ = [*LIBRARIAN_TOOLS, "LIBRARIAN_TOOLS"]
 Concepts = Annotated[list[Name], Capped(MAX_LIST_ITEMS, "more concepts than any query names")]
 _STORE_FIELD = Field(
     default=None,
-    description="SQLite file or postgresql:// URL of the store; default: settings.database_url, else knowledge_path.",
+    description="SQLite file or postgresql:// URL of the store, or 'run:RUN_ID' for the store a workflow run built; "
+    "default: settings.database_url, else knowledge_path.",
 )
 
 
 def store_location(path: str | None) -> str | Path | None:
-    """A tool's ``store_path`` checked: a PostgreSQL URL as given, else a file (no devices or folders, and no
-    '~user' that does not exist); ``None`` (the settings' store) stays ``None``."""
+    """A tool's ``store_path`` checked: a PostgreSQL URL as given, 'run:RUN_ID' as that run's store file, else a file
+    (no devices or folders, and no '~user' that does not exist); ``None`` (the settings' store) stays ``None``."""
     if not path or is_postgres_url(path):
         return path or None
+    from ..settings import get_settings
+
+    path = resolve_store_ref(path, get_settings().runs_dir)
     return check_output_file(user_path(path, field="store_path"), field="store_path")
 
 

@@ -17,8 +17,9 @@ Rules (``HOME`` is ``LABWRIGHT_HOME``; *allowed roots* are the folders a person 
   ``HOME/runs/<run id>`` or an allowed root; relative paths are relative to the run's folder. A write never
   replaces an existing SQLite database (a knowledge store, the audit log).
 * **store_read** / **store_write** (``store_path``): inside ``HOME`` or an allowed root; relative paths are relative
-  to ``HOME``. A ``postgresql://`` store must be in the database the person configured (``LABWRIGHT_DATABASE_URL``:
-  same server, port, user and database; any schema), so a call cannot send the store to another server.
+  to ``HOME``; ``run:RUN_ID`` is the store that workflow run built (:mod:`labwright.tools._runstore`). A
+  ``postgresql://`` store must be in the database the person configured (``LABWRIGHT_DATABASE_URL``: same server,
+  port, user and database; any schema), so a call cannot send the store to another server.
 * Never, for any use: the audit log, the ledger, the checkpoints (and their ``-wal``/``-shm`` files or anything else
   whose name starts with theirs), the audit anchor and key of a log on PostgreSQL, a path with a NUL byte.
 
@@ -40,6 +41,7 @@ from pydantic import BaseModel
 from .._postgres import is_postgres_url, redact_url
 from ..errors import InvalidInput
 from ._files import user_path
+from ._runstore import resolve_store_ref
 from .fields import PathAccess
 from .registry import get_tool
 
@@ -214,6 +216,8 @@ def confine_path(value: str, use: PathUse, field: str, roots: Roots, *, tool: st
         raise InvalidInput(field, "a path cannot contain a NUL byte", tool=tool)
     if use in ("store_read", "store_write") and is_postgres_url(value):
         return _confine_database(value, field, tool)
+    if use in ("store_read", "store_write"):  # 'run:RUN_ID': the store that workflow run built, then confined as any
+        value = resolve_store_ref(value, roots.home / "runs", field=field)
     raw = user_path(value, field=field)
     if use in ("write", "plot"):
         base = roots.run_dir

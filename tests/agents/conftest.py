@@ -75,8 +75,13 @@ class ScriptedOpenAI:
     Like llama.cpp's server it refuses, before the script sees them, an assistant tool-call message whose ``content``
     is ``null`` (HTTP 500, as llama-cpp-python's chat template fails on it) and a prompt plus ``max_tokens`` beyond
     its context of ``context`` tokens (HTTP 400 with llama.cpp's "maximum context length" message; prompt tokens
-    counted as :meth:`prompt_tokens`); refused bodies go to ``refused``. It advertises the context at ``GET /props``
-    (llama.cpp) and in ``GET /v1/models`` (``meta.n_ctx_train``) unless ``advertise`` is False.
+    counted as :meth:`prompt_tokens`), a ``tool_choice`` naming a tool that is not offered (HTTP 500, llama.cpp's
+    "Tool with name ... not found in tools") and tools without a ``tool_choice`` (llama-cpp-python then silently drops
+    the tools; refused here with HTTP 400 so the omission shows); refused bodies go to ``refused``. Requests that
+    llama-cpp-python's ``chatml-function-calling`` would answer without honouring ``max_tokens`` (tools offered with
+    ``tool_choice: "auto"``: its text replies and call arguments are generated to the end of the context) are
+    accepted, as there, and also kept in ``unbounded``. It advertises the context at ``GET /props`` (llama.cpp) and
+    in ``GET /v1/models`` (``meta.n_ctx_train``) unless ``advertise`` is False.
     """
 
     def __init__(self, context: int = 8192, advertise: bool = True):
@@ -85,6 +90,7 @@ class ScriptedOpenAI:
 
         self.requests: list[dict] = []
         self.refused: list[tuple[int, dict]] = []
+        self.unbounded: list[dict] = []
         self.gets: list[str] = []
         self.script = None
         self.context = context
@@ -100,11 +106,14 @@ class ScriptedOpenAI:
                 import json
 
                 data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
+                    pass
 
             def do_GET(self):
                 outer.gets.append(self.path)
@@ -126,6 +135,8 @@ class ScriptedOpenAI:
                         outer.refused.append((refusal[0], body))
                     else:
                         outer.requests.append(body)
+                        if body.get("tools") and body.get("tool_choice") == "auto":
+                            outer.unbounded.append(body)
                         reply = outer.script(body)
                 if refusal is not None:
                     status, message = refusal
@@ -159,6 +170,16 @@ class ScriptedOpenAI:
         for m in body["messages"]:
             if m.get("role") == "assistant" and m.get("tool_calls") and m.get("content") is None:
                 return 500, "TypeError: object of type 'NoneType' has no len()"
+        choice = body.get("tool_choice")
+        if body.get("tools") and choice is None:
+            # OpenAI reads a missing tool_choice as "auto"; llama-cpp-python's chatml-function-calling as "none": it
+            # drops the tools from the prompt and the model can never call one. Refused here so a client that relies
+            # on the default shows it.
+            return 400, "tools were offered without tool_choice (llama-cpp-python would not show them to the model)"
+        if isinstance(choice, dict):
+            name = choice.get("function", {}).get("name")
+            if name not in {t["function"]["name"] for t in body.get("tools") or []}:
+                return 500, f"Tool with name '{name}' not found in tools"
         prompt = self.prompt_tokens(body)
         completion = body.get("max_tokens") or body.get("max_completion_tokens") or 0
         if prompt + completion > self.context:
@@ -207,5 +228,8 @@ def openai_server(monkeypatch):
     monkeypatch.setenv("LABWRIGHT_BASE_URL", server.url)
     monkeypatch.setenv("LABWRIGHT_MODEL", "scripted-model")
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    # Scripts answer a turn in one reply (a call or a text); the two-stage protocol of small contexts has its own
+    # tests (test_llm_protocol.py), which set the mode themselves.
+    monkeypatch.setenv("LABWRIGHT_TOOL_MODE", "native")
     yield server
     server.close()

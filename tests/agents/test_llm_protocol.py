@@ -11,7 +11,7 @@ import json
 
 import pytest
 from labwright import Lab
-from labwright.agents import _context
+from labwright.agents import _context, _stages
 from labwright.agents._compact import compact_tools, tools_chars
 from labwright.agents.llm import ChatModel, LLMPlanner, LLMUnavailable, role_catalogue
 from labwright.agents.roles import WORKER_ROLES, tools_for
@@ -58,6 +58,9 @@ def test_each_roles_tools_fit_a_third_of_a_small_context(context):
         tokens = _context.prompt_tokens([], tools)
         print(f"{role:15s} context {context}: {size:6d} chars, ~{tokens} tokens, tier {tier}")
         assert size <= budget_chars, (role, size, tier)
+        # Two-stage mode: the choose step's catalogue and each fill step's single tool (at its fullest tier) fit too.
+        assert tools_chars([_stages.choice_tool(tools)]) <= budget_chars, role
+        assert all(tools_chars(compact_tools([n], budget_chars)[0]) <= budget_chars for n in names), role
         assert [t["function"]["name"] for t in tools] == names  # every tool still offered
         for t in tools:  # required fields always keep their schema
             from labwright.tools.registry import get_tool
@@ -70,7 +73,7 @@ def test_a_real_role_stays_inside_an_8k_context_with_a_long_history(openai_serve
     """The electrochemist's real tools (52 kB as registered) with a history of long tool results: every request
     fits the 8,192-token context the server advertises and max_tokens is bounded by what is left."""
     openai_server.script = lambda body: {"content": "ok"}
-    planner = LLMPlanner(ChatModel(openai_server.url, "scripted-model", "k"))
+    planner = LLMPlanner(ChatModel(openai_server.url, "scripted-model", "k", tool_mode="native"))
     messages = [{"role": "system", "content": "You are the electrochemist."}, {"role": "user", "content": "fit"}]
     for i in range(40):  # forty turns, each with a 6 kB tool result
         messages.append(
@@ -171,3 +174,106 @@ def test_offline_routing_sends_a_phosphorylation_question_to_the_kineticist():
 
     reply, _ = OfflinePlanner().plan("dose-response of the phosphorylation-dephosphorylation cycle (pdpc_response {})")
     assert [t["role"] for t in reply["tasks"]] == ["kineticist"]
+
+
+def two_stage_script(body):
+    """What a server that honours a named tool_choice answers: the supervisor delegates to the kineticist, who echoes
+    2.5 once and then replies in text; a forced call is always a call of the named tool."""
+    choice = body.get("tool_choice")
+    if not isinstance(choice, dict):
+        return {"content": "The value is 2.5."}
+    name = choice["function"]["name"]
+    if name == _stages.CHOOSE:
+        if who(body) == "supervisor":
+            return {"tool_calls": [(name, {"next": "delegate"})]}
+        return {"tool_calls": [(name, {"next": _stages.REPLY if tool_messages(body) else "echo_value"})]}
+    if name == "delegate":
+        return {"tool_calls": [(name, {"tasks": [{"role": "kineticist", "goal": "echo 2.5"}]})]}
+    return {"tool_calls": [(name, {"value": 2.5})]}
+
+
+def test_a_small_context_asks_choose_then_fill_and_every_request_is_bounded(openai_server, lab_roles, monkeypatch):
+    """llama-cpp-python's chatml-function-calling ignores max_tokens under tool_choice "auto" (text replies and call
+    arguments run to the end of the context); with the server's 8,192-token context the 'auto' mode asks each turn
+    as a forced choice, then a forced call of the chosen tool (offered alone) or a plain completion."""
+    monkeypatch.setenv("LABWRIGHT_TOOL_MODE", "auto")
+    openai_server.script = two_stage_script
+    lab = Lab()
+    reply = lab.chat("echo 2.5")
+    assert reply.status == "answered", reply
+    assert openai_server.refused == [] and openai_server.unbounded == []
+    assert all(1 <= b["max_tokens"] <= 1024 for b in openai_server.requests)  # DEFAULT_REPLY_TOKENS
+    chooses = [b for b in openai_server.requests if b.get("tool_choice", {}) == _stages.forced(_stages.CHOOSE)]
+    assert [who(b) for b in chooses] == ["supervisor", "kineticist", "kineticist"]
+    assert all(b["max_tokens"] <= _stages.CHOOSE_TOKENS for b in chooses)
+    enum = chooses[1]["tools"][0]["function"]["parameters"]["properties"]["next"]["enum"]
+    assert enum == [*tools_for("kineticist"), _stages.REPLY]
+    fills = [b for b in openai_server.requests if b.get("tools") and b not in chooses]
+    assert [[t["function"]["name"] for t in b["tools"]] for b in fills] == [["delegate"], ["echo_value"]]
+    # The chosen tool is offered alone, with its fullest schema (descriptions of its fields kept).
+    assert "description" in fills[1]["tools"][0]["function"]["parameters"]["properties"]["value"]
+    events = [(r.event, r.tool) for r in lab.audit(reply.run_id) if r.tool == "echo_value"]
+    assert ("tool_request", "echo_value") in events and ("tool_result", "echo_value") in events
+
+
+@pytest.mark.parametrize(
+    ("choice", "expect"),
+    [({"next": "not_a_tool"}, None), ('{"next": "echo_va', None), ({"next": _stages.REPLY}, _stages.REPLY)],
+)
+def test_a_cut_or_unknown_choice_is_no_choice(choice, expect):
+    assert _stages.picked([{"name": _stages.CHOOSE, "arguments": choice}], ["echo_value"]) == expect
+
+
+def test_a_server_that_answers_the_choice_in_text_is_taken_at_its_word(openai_server):
+    """Servers that do not force a named tool_choice (some Ollama versions) may answer the choose step in text: that
+    text is the turn's reply, with no second request."""
+    openai_server.script = lambda body: {"content": "No tool is needed."}
+    model = ChatModel(openai_server.url, "scripted-model", "k", tool_mode="two_stage")
+    tools, _ = compact_tools(["canonicalize_smiles"])
+    reply, _ = model.complete([{"role": "user", "content": "hi"}], tools)
+    assert reply == {"content": "No tool is needed.", "tool_calls": []} and len(openai_server.requests) == 1
+
+
+def test_the_scripted_server_refuses_tool_choices_llama_cpp_mishandles(openai_server):
+    """llama-cpp-python answers HTTP 500 ('Tool with name ... not found in tools'), which a client retries as transient:
+    the fill step must offer the tool it forces."""
+    import httpx
+
+    tools, _ = compact_tools(["canonicalize_smiles"])
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "tools": tools}
+    resp = httpx.post(openai_server.url + "/chat/completions", json={**body, "tool_choice": _stages.forced("nope")})
+    assert resp.status_code == 500 and "not found in tools" in resp.text
+    # Tools without tool_choice: llama-cpp-python's chatml-function-calling reads it as "none" and drops the tools.
+    resp = httpx.post(openai_server.url + "/chat/completions", json=body)
+    assert resp.status_code == 400 and "without tool_choice" in resp.text
+
+
+def test_bad_tool_mode_and_reply_tokens_are_refused_by_name():
+    from labwright.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="tool_mode"):
+        ChatModel("http://127.0.0.1:9/v1", "m", tool_mode="sometimes")
+    with pytest.raises(InvalidInput, match="reply_tokens"):
+        ChatModel("http://127.0.0.1:9/v1", "m", reply_tokens=0)
+
+
+def test_a_request_past_its_timeout_fails_once_and_the_run_ends_failed(openai_server, lab_roles, monkeypatch):
+    """A local server still generating keeps working after the client gives up: a retry would queue the same work
+    behind it, so a timeout is not retried; the run ends failed with the reason."""
+    import time
+
+    def slow(body):
+        time.sleep(2.0)
+        return {"content": "late"}
+
+    openai_server.script = slow
+    model = ChatModel(openai_server.url, "m", "k", timeout=0.5, max_retries=3, backoff=0.01, context_tokens=8192)
+    with pytest.raises(LLMUnavailable, match=r"no reply within 0.5 s"):
+        model.complete([{"role": "user", "content": "hi"}])
+    assert len(openai_server.requests) == 1
+    monkeypatch.setenv("LABWRIGHT_LLM_TIMEOUT_S", "0.5")
+    lab = Lab()
+    reply = lab.chat("echo 1")
+    assert reply.status == "failed" and "no reply within 0.5 s" in reply.answer, reply
+    assert lab.runs.view(reply.run_id).status == "failed"
+    assert [r.event for r in lab.audit()][-1] == "run_failed"

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
+import tempfile
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,3 +35,24 @@ def test_input_and_output_schemas_are_exported_for_studio():
     assert inp["required"] == ["request"] and {"request", "context"} <= set(inp["properties"])
     out = graph.get_output_jsonschema()
     assert {"answer", "status"} <= set(out["properties"])
+
+
+@pytest.mark.slow
+def test_the_graph_under_a_real_langgraph_dev_server():
+    """`langgraph dev` (langgraph-cli[inmem]) serves langgraph.json on 127.0.0.1: non-null input and output schemas,
+    invalid arguments denied before any approval question, a store write paused with its validated arguments and
+    approved through the HTTP API. `make studio-check` runs the same checks in an environment of their own."""
+    pytest.importorskip("langgraph_cli", reason="langgraph-cli[inmem] is not installed here (make studio-check)")
+    pytest.importorskip("langgraph_api", reason="langgraph-cli[inmem] is not installed here (make studio-check)")
+    spec = importlib.util.spec_from_file_location("studio_dev", ROOT / "tests" / "e2e" / "studio_dev.py")
+    studio = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(studio)
+    home = Path(tempfile.mkdtemp(prefix="labwright-studio-"))
+    port = studio.free_port()
+    proc = studio.start(sys.executable, home, port, home / "langgraph-dev.log")
+    try:
+        results = studio.checks(f"http://127.0.0.1:{port}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert [p for _, p in results] == [None] * 4, results
