@@ -17,11 +17,9 @@ exactly the computed solution). ``Tsit5`` is offered for non-stiff problems.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import diffrax as dfx
 import jax
@@ -138,14 +136,6 @@ def _remember(key: tuple, run: Callable) -> Callable:
     return run
 
 
-def _cpu_workers() -> int:
-    """CPU cores this process may run on (threads that solve chunks of a batch at once)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def make_batch_solver(
     system, *, mode: str = "auto", chunk: int = 64, **options
 ) -> Callable[[jax.Array, jax.Array, jax.Array], tuple[jax.Array, jax.Array]]:
@@ -158,8 +148,7 @@ def make_batch_solver(
     mode
         ``"loop"``: the jitted single solver called lane by lane; ``"vmap"``: all lanes in lock-step in one jitted
         call; ``"auto"`` (default): on an accelerator vmap; on CPU a timed choice: the first ``chunk`` lanes are
-        solved vmapped while the next ``chunk`` are solved lane by lane, and the rest in chunks by whichever was
-        faster per lane, one chunk per CPU core at a time (threads).
+        solved vmapped, the next ``chunk`` lane by lane, and the rest in chunks by whichever was faster per lane.
     chunk
         Lanes per vmapped chunk in ``"auto"`` mode on CPU (the last chunk is padded by repeating a lane).
     **options
@@ -182,12 +171,6 @@ def make_batch_solver(
     excluded: both programs are compiled ahead of time) and is never slower than the loop of our own solves by
     more than one chunk. One XLA program mapping the single solve over lanes (``lax.map``) was slower than the
     loop on CPU, so it is not offered.
-
-    A jitted while loop runs on one CPU core (XLA:CPU does not split it; the 16-core host of an H200 machine solved
-    a vmapped batch no faster than 2 cores), so ``"auto"`` solves its chunks in a thread pool, one per core: the
-    compiled programs release the GIL, and JAX's asynchronous CPU dispatch is off (``tools/_runtime.py``), which
-    makes calls from several threads safe. On an accelerator one vmapped call is far faster than any CPU batch
-    (``benchmarks/kinetics_gpu.py``: 10,000 sets of BIOMD0000000010 in 0.27 s on an H200).
     """
     if mode not in ("auto", "vmap", "loop"):
         raise InvalidInput("mode", f"unknown batch mode {mode!r}; choose auto, vmap or loop")
@@ -217,11 +200,6 @@ def make_batch_solver(
         ys, ok = jax.block_until_ready(compiled(x0s[idx], ks[idx], ts))
         return [(ys[i], ok[i]) for i in range(hi - lo)], time.perf_counter() - t0
 
-    def looped_chunk(single, x0s, ks, ts, lo, hi) -> tuple[list, float]:
-        t0 = time.perf_counter()
-        lanes = loop_with(single, x0s[lo:hi], ks[lo:hi], ts)
-        return lanes, time.perf_counter() - t0
-
     compiled_for: dict[tuple, tuple] = {}  # lane shapes -> (single, vmapped chunk) executables, compiled once
 
     def executables(x0s: jax.Array, ks: jax.Array, ts: jax.Array) -> tuple:
@@ -238,24 +216,21 @@ def make_batch_solver(
         x0s, ks, ts = jnp.asarray(x0s), jnp.asarray(ks), jnp.asarray(ts)
         n = x0s.shape[0]
         single, compiled = executables(x0s, ks, ts)
-        workers = _cpu_workers()
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            if n <= chunk:
-                # Too few lanes to time the two ways: single solves, spread over the cores.
-                size = -(-n // workers)
-                parts = pool.map(
-                    lambda lo: looped_chunk(single, x0s, ks, ts, lo, min(lo + size, n))[0], range(0, n, size)
-                )
-                return stacked([lane for part in parts for lane in part])
-            # The first chunk vmapped and the next lane by lane, side by side (each on its own core when there are
-            # two), timed per lane; the rest in chunks by the faster way, as many at once as there are cores.
-            hi = min(2 * chunk, n)
-            first = pool.submit(vmapped_chunk, compiled, x0s, ks, ts, 0, chunk)
-            second = pool.submit(looped_chunk, single, x0s, ks, ts, chunk, hi)
-            (lanes_v, t_vmap), (lanes_l, t_loop) = first.result(), second.result()
-            way, exe = (vmapped_chunk, compiled) if t_vmap / chunk < t_loop / (hi - chunk) else (looped_chunk, single)
-            rest = pool.map(lambda lo: way(exe, x0s, ks, ts, lo, min(lo + chunk, n))[0], range(hi, n, chunk))
-            return stacked(lanes_v + lanes_l + [lane for part in rest for lane in part])
+        if n <= chunk:
+            return stacked(loop_with(single, x0s, ks, ts))
+        lanes, t_vmap = vmapped_chunk(compiled, x0s, ks, ts, 0, chunk)
+        hi = min(2 * chunk, n)
+        t0 = time.perf_counter()
+        lanes += loop_with(single, x0s[chunk:hi], ks[chunk:hi], ts)
+        t_loop = (time.perf_counter() - t0) * chunk / (hi - chunk)  # per chunk of lanes
+        use_vmap = t_vmap < t_loop
+        for lo in range(hi, n, chunk):
+            top = min(lo + chunk, n)
+            if use_vmap:
+                lanes += vmapped_chunk(compiled, x0s, ks, ts, lo, top)[0]
+            else:
+                lanes += loop_with(single, x0s[lo:top], ks[lo:top], ts)
+        return stacked(lanes)
 
     return auto
 
