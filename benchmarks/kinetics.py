@@ -60,6 +60,17 @@ import jax.numpy as jnp
 import libsbml
 import numpy as np
 import roadrunner
+from _kinetics_workloads import (  # benchmarks/ is the script's folder, so on sys.path
+    BATCH_ATOL,
+    BATCH_MODEL,
+    BATCH_PARAMETERS,
+    BATCH_RTOL,
+    BATCH_TIMES,
+    SBML_DIR,
+    batch_parameter_sets,
+    ssa_problem,
+    stiff_problem,
+)
 from labwright.tools.kinetics import (
     PdPCParameters,
     compile_network,
@@ -69,7 +80,6 @@ from labwright.tools.kinetics import (
     make_sbml_solver,
     make_steady_solver,
     network_to_sbml,
-    parse_network,
     pdpc_dose_response,
     pdpc_network,
     read_sbml,
@@ -77,8 +87,6 @@ from labwright.tools.kinetics import (
 from labwright.tools.kinetics._pdpc import relaxation_time
 from labwright.tools.kinetics._ssa import make_ssa
 from scipy.integrate import solve_ivp
-
-SBML_DIR = Path(__file__).resolve().parents[1] / "examples" / "data" / "sbml"
 
 RTOL, ATOL = 1e-6, 1e-10
 
@@ -167,25 +175,8 @@ def roadrunner_runner(sbml: str, species, ts: np.ndarray, rtol: float, atol: flo
 
 
 # ---- 1. stiff 20-species network ---------------------------------------------------------------------------------
-def stiff_reactions() -> list[str]:
-    rng = np.random.default_rng(0)
-
-    def k():
-        return float(10 ** rng.uniform(-2, 4))
-
-    rx = [f"A{i} <-> A{i + 1}; kf={k():.4g}, kr={k():.4g}" for i in range(1, 10)]
-    rx += [f"2 A{i} <-> D{i}; kf={k():.4g}, kr={k():.4g}" for i in range(1, 11)]
-    rx += [f"D{i} <-> D{i + 1}; kf={k():.4g}, kr={k():.4g}" for i in range(1, 10)]
-    rx.append("A10 + D1 -> A1 + D10; kf=0.5")
-    return rx
-
-
 def bench_stiff(repeat: int) -> None:
-    net = parse_network(stiff_reactions())
-    system = compile_network(net)
-    ts = np.concatenate([[0.0], np.logspace(-4, 3, 40)])
-    x0 = np.zeros(system.n_species)
-    x0[0] = 1.0
+    net, system, x0, ts = stiff_problem()
     model = NumpyMassAction(system)
 
     def scipy_solve(method, rtol, atol):
@@ -271,16 +262,12 @@ def bench_sbml_model(model_id: str, t_end: float, repeat: int) -> None:
 
 # ---- 3. batch of parameter sets -------------------------------------------------------------------------------------
 def bench_batch(n_sets: int, rounds: int) -> None:
-    path = str(SBML_DIR / "BIOMD0000000010.xml")
+    path = str(SBML_DIR / f"{BATCH_MODEL}.xml")
     model = read_sbml(path)
-    ts = np.linspace(0.0, 4000.0, 101)
-    names = ["J0.V1", "J9.V10"]
+    ts, names = BATCH_TIMES, BATCH_PARAMETERS
+    p_sets = batch_parameter_sets(model, n_sets)
     idx = np.array([model.parameter_index(n) for n in names])
-    rng = np.random.default_rng(5)
-    factors = 1.5 ** rng.uniform(-1.0, 1.0, size=(n_sets, len(names)))
-    p_sets = np.repeat(model.parameter_values[None, :], n_sets, axis=0)
-    p_sets[:, idx] *= factors
-    rtol, atol = 1e-6, 1e-6 * 1e-4 * 300.0  # nM; labwright rtol 1e-6 ≈ libRoadRunner rtol 1e-8 in accuracy ([2])
+    rtol, atol = BATCH_RTOL, BATCH_ATOL  # labwright rtol 1e-6 ≈ libRoadRunner rtol 1e-8 in accuracy ([2])
     x0s, qs = jax.vmap(model.prepare)(jnp.asarray(p_sets))
     tj = jnp.asarray(ts)
     batch = make_batch_solver(model, solver="Rodas4", rtol=rtol, atol=atol)
@@ -429,11 +416,8 @@ def gillespy2_solver(n0, c, ts):
 
 
 def bench_ssa(n_traj: int, repeat: int) -> None:
-    system = compile_network(parse_network(["2 A <-> B; kf=1, kr=0.5", "B -> C; kf=0.2"]))
-    omega, t_end = 1000.0, 5.0
-    n0 = np.array([1000.0, 0.0, 0.0])
-    c = system.stochastic_constants(system.k, omega)
-    ts = np.linspace(0.0, t_end, 6)
+    system, n0, c, ts, omega = ssa_problem()
+    t_end = float(ts[-1])
     ssa = make_ssa(system)
     keys = jax.random.split(jax.random.PRNGKey(0), n_traj)
     args = (keys, jnp.asarray(n0), jnp.asarray(c), jnp.asarray(ts))

@@ -188,10 +188,12 @@ def test_batch_solves_equal_a_loop_of_single_solves(mode):
     # linear algebra rounds differently, and the lock-step loop only masks finished lanes).
     system = compile_network(parse_network(MM_RECYCLE))
     rng = np.random.default_rng(3)
-    x0s = np.column_stack([np.full(5, E_T), rng.uniform(0.2, 1.0, 5), np.zeros(5), np.zeros(5)])  # E, S, ES, P
-    ks = system.k[None, :] * 10 ** rng.uniform(-0.5, 0.5, size=(5, len(system.k)))
+    n = 11
+    x0s = np.column_stack([np.full(n, E_T), rng.uniform(0.2, 1.0, n), np.zeros(n), np.zeros(n)])  # E, S, ES, P
+    ks = system.k[None, :] * 10 ** rng.uniform(-0.5, 0.5, size=(n, len(system.k)))
     ts = jnp.linspace(0.0, 5.0, 6)
-    # chunk = 2: auto solves lanes 0-1 vmapped, 2-3 one by one, and lane 4 (a padded chunk) by the faster way.
+    # chunk = 2: auto solves lanes 0-1 vmapped, 2-9 one by one (the loop probe), and lane 10 (a padded chunk) by the
+    # faster way.
     batch = make_batch_solver(system, mode=mode, chunk=2, solver="Rodas4", rtol=1e-8, atol=1e-12)
     ys, ok = batch(jnp.asarray(x0s), jnp.asarray(ks), ts)
     single = make_ode_solver(system, solver="Rodas4", rtol=1e-8, atol=1e-12)

@@ -17,6 +17,17 @@ from scipy import stats
 BIRTH_DEATH = ["birth: 0 -> X; kf=10", "death: X -> 0; kf=1"]  # λ = k_birth/k_death = 10 molecules
 
 
+def chi_square(samples: np.ndarray, pmf: np.ndarray) -> tuple[float, float]:
+    """Pearson chi-square of integer samples against pmf[0…m], bins with expected count ≥ 5 (tails pooled)."""
+    expected = len(samples) * pmf
+    lo, hi = np.argmax(expected >= 5), len(expected) - np.argmax(expected[::-1] >= 5) - 1
+    obs = np.bincount(samples.astype(int), minlength=len(pmf))[: len(pmf)]
+    o = np.concatenate([[obs[: lo + 1].sum()], obs[lo + 1 : hi], [obs[hi:].sum()]])
+    e = np.concatenate([[expected[: lo + 1].sum()], expected[lo + 1 : hi], [expected[hi:].sum()]])
+    chi2, pval = stats.chisquare(o, e * o.sum() / e.sum())
+    return float(chi2), float(pval)
+
+
 def test_cme_birth_death_is_poisson():
     # Stationary CME of 0 -> X (rate λγ), X -> 0 (rate γ n) is Poisson(λ) exactly; truncation at 60 leaves
     # a tail of ~1e-26, so the solve must match the pmf to round-off (1e-12).
@@ -39,12 +50,7 @@ def test_ssa_matches_cme_stationary_distribution_chi_square():
     system = compile_network(parse_network(BIRTH_DEATH))
     counts = simulate_ssa_counts(system, np.array([0]), np.array([0.0, 20.0]), n_trajectories=4000, seed=7)[:, -1, 0]
     cme = cme_stationary_distribution(system, np.array([0]), np.array([60]))
-    expected = 4000 * cme["p"]
-    lo, hi = np.argmax(expected >= 5), len(expected) - np.argmax(expected[::-1] >= 5) - 1
-    obs = np.bincount(counts.astype(int), minlength=61)[:61]
-    o = np.concatenate([[obs[: lo + 1].sum()], obs[lo + 1 : hi], [obs[hi:].sum()]])
-    e = np.concatenate([[expected[: lo + 1].sum()], expected[lo + 1 : hi], [expected[hi:].sum()]])
-    chi2, pval = stats.chisquare(o, e * o.sum() / e.sum())
+    chi2, pval = chi_square(counts, cme["p"])
     assert pval > 1e-3, (chi2, pval)
     # Poisson moments within 4 standard errors: SE(mean) = √(λ/n), SE(var) ≈ λ√(2/n).
     assert abs(counts.mean() - 10.0) < 4 * np.sqrt(10.0 / 4000)
@@ -62,3 +68,43 @@ def test_ssa_mean_follows_ode_at_large_copy_numbers():
     assert np.all(np.abs(runs.mean(axis=0) - ode) <= 4 * se + 1e-3)
     # Atoms of A are conserved in every trajectory: A + 2B + 2C = A0.
     np.testing.assert_allclose(runs[:, :, 0] + 2 * runs[:, :, 1] + 2 * runs[:, :, 2], 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("block", [1, 7])
+def test_ssa_law_is_independent_of_the_random_block_size(block):
+    # Random numbers are drawn in blocks of events; the block size changes the stream, never the law. A pure death
+    # process X -> 0 (rate 1/s, 50 molecules) at t = 0.5 s is Binomial(50, e^{-0.5}) exactly (independent decays);
+    # 2000 runs per block size, chi-square against the binomial pmf (p > 0.001), and the event count of every run
+    # equals the number of molecules that decayed.
+    import jax
+    from labwright.tools.kinetics._ssa import make_ssa
+
+    system = compile_network(parse_network(["death: X -> 0; kf=1"]))
+    run = make_ssa(system, block=block)
+    keys = jax.random.split(jax.random.PRNGKey(11), 2000)
+    counts, events, ok = run(keys, np.array([50.0]), np.array([1.0]), np.array([0.0, 0.5]))
+    left = np.asarray(counts)[:, -1, 0]
+    assert np.all(np.asarray(ok))
+    p = np.exp(-0.5)
+    chi2, pval = chi_square(left, stats.binom.pmf(np.arange(51), 50, p))
+    assert pval > 1e-3, (chi2, pval)
+    # Events fired before 0.5 s = decays seen at 0.5 s, plus the one draw that crosses t_end (counted as an event).
+    np.testing.assert_array_equal(np.asarray(events) - 1, 50 - left)
+
+
+def test_ssa_event_limit_is_exact_and_reported():
+    # A birth–death process that would fire ~1,000 events; a limit of 100 (not a multiple of the block) stops every
+    # run at exactly 100 events and reports it; simulate_ssa_counts raises SimulationFailed.
+    import jax
+    from labwright.errors import SimulationFailed
+    from labwright.tools.kinetics._ssa import make_ssa
+
+    system = compile_network(parse_network(BIRTH_DEATH))
+    run = make_ssa(system, max_events=100, block=64)
+    _, events, ok = run(
+        jax.random.split(jax.random.PRNGKey(0), 8), np.array([0.0]), np.array([10.0, 1.0]), np.array([0.0, 50.0])
+    )
+    np.testing.assert_array_equal(np.asarray(events), 100)
+    assert not np.any(np.asarray(ok))
+    with pytest.raises(SimulationFailed, match="100 events"):
+        simulate_ssa_counts(system, np.array([0]), np.array([0.0, 50.0]), n_trajectories=4, max_events=100)

@@ -136,6 +136,10 @@ def _remember(key: tuple, run: Callable) -> Callable:
     return run
 
 
+# Lanes solved one by one in "auto" mode to time the loop against a vmapped chunk.
+_LOOP_PROBE = 8
+
+
 def make_batch_solver(
     system, *, mode: str = "auto", chunk: int = 64, **options
 ) -> Callable[[jax.Array, jax.Array, jax.Array], tuple[jax.Array, jax.Array]]:
@@ -148,7 +152,7 @@ def make_batch_solver(
     mode
         ``"loop"``: the jitted single solver called lane by lane; ``"vmap"``: all lanes in lock-step in one jitted
         call; ``"auto"`` (default): on an accelerator vmap; on CPU a timed choice: the first ``chunk`` lanes are
-        solved vmapped, the next ``chunk`` lane by lane, and the rest in chunks by whichever was faster per lane.
+        solved vmapped, the next 8 lane by lane, and the rest in chunks by whichever was faster per lane.
     chunk
         Lanes per vmapped chunk in ``"auto"`` mode on CPU (the last chunk is padded by repeating a lane).
     **options
@@ -171,6 +175,12 @@ def make_batch_solver(
     excluded: both programs are compiled ahead of time) and is never slower than the loop of our own solves by
     more than one chunk. One XLA program mapping the single solve over lanes (``lax.map``) was slower than the
     loop on CPU, so it is not offered.
+
+    Tried and dropped: solving chunks in a thread pool, one per core. With JAX's asynchronous CPU dispatch off
+    (``tools/_runtime.py``) calls from several threads ran one after another (2 cores: no gain; the 16-core host of
+    an H200 machine: auto 5.4 s against 2.8 s for one vmap over 1,000 sets). A jitted while loop uses one core, so
+    a CPU batch does not scale with cores here; on an accelerator one vmapped call is far faster
+    (``benchmarks/kinetics_gpu.py``: 10,000 sets of BIOMD0000000010 in 0.27 s on an H200).
     """
     if mode not in ("auto", "vmap", "loop"):
         raise InvalidInput("mode", f"unknown batch mode {mode!r}; choose auto, vmap or loop")
@@ -219,7 +229,9 @@ def make_batch_solver(
         if n <= chunk:
             return stacked(loop_with(single, x0s, ks, ts))
         lanes, t_vmap = vmapped_chunk(compiled, x0s, ks, ts, 0, chunk)
-        hi = min(2 * chunk, n)
+        # The loop is timed on a few lanes only: a whole chunk of single solves was a quarter of an auto batch (1,000
+        # sets of BIOMD0000000010 on 16 cores: 1.5 of 5.4 s) when vmap then won anyway.
+        hi = min(chunk + _LOOP_PROBE, n)
         t0 = time.perf_counter()
         lanes += loop_with(single, x0s[chunk:hi], ks[chunk:hi], ts)
         t_loop = (time.perf_counter() - t0) * chunk / (hi - chunk)  # per chunk of lanes

@@ -3,9 +3,13 @@
 Why a hand-written solver next to diffrax: an ESDIRK method (Kvaerno5) solves a nonlinear system per stage by Newton
 iteration with a fresh Jacobian and LU each time, inside nested loops whose bookkeeping dominates on small networks
 (2–4× slower than LSODA on the 20-species benchmark network). A Rosenbrock method is linearly implicit: one
-Jacobian (``jax.jacfwd``) and one LU factorisation per step, then six triangular solves, no iteration and no
-branches, so a step is a short straight-line XLA program and ``vmap`` over lanes wastes nothing on divergent Newton
-iterations.
+Jacobian (``jax.jacfwd``, with f and ∂f/∂t from the same pass) and one LU factorisation per step, no iteration and
+no branches, so a step is a short straight-line XLA program and ``vmap`` over lanes wastes nothing on divergent Newton
+iterations. The LU gives the inverse of I/(hγ) − J once per step and the six stages multiply by it: on XLA:CPU each
+LAPACK triangular solve is a separate call, and six of them per step were a third of a warm solve (BIOMD0000000010:
+38 → 26 µs per step, 1.45× per warm solve, and 1.5× for a vmapped chunk of 64 lanes; ``benchmarks/kinetics.py``).
+Tried and dropped: a Gauss–Jordan inverse unrolled over pivots as array operations (no LAPACK calls under ``vmap``)
+was 1.3–4× *slower* than LAPACK on XLA:CPU at n = 8…22 and compiled slower.
 
 Method: RODAS4 of Hairer & Wanner (Solving ODEs II, 2nd ed., Springer 1996, §IV.7; coefficients of their ``rodas.f``,
 as tabulated in OrdinaryDiffEq.jl's ``rosenbrock_tableaus.jl``): 6 stages, order 4, embedded order 3, L-stable and
@@ -61,9 +65,12 @@ _d = np.array([0.25, -0.1043, 0.1035, -0.0362, 0.0, 0.0])
 def _stages(f: Callable, t: jax.Array, y: jax.Array, h: jax.Array, args) -> tuple[jax.Array, jax.Array]:
     """One RODAS4 step of size h: (y₁, error estimate)."""
     n = y.shape[0]
-    fy, dfdt = jax.jvp(lambda tt: f(tt, y, args), (t,), (jnp.ones_like(t),))
-    jac = jax.jacfwd(lambda yy: f(t, yy, args))(y)
-    lu = jsl.lu_factor(jnp.eye(n, dtype=y.dtype) / (h * _GAMMA) - jac)
+    # f, ∂f/∂y and ∂f/∂t from one forward-mode pass over n + 1 tangents (the primal is computed once).
+    (jac, dfdt), fy = jax.jacfwd(lambda yy, tt: (f(tt, yy, args),) * 2, argnums=(0, 1), has_aux=True)(y, t)
+    m = jnp.eye(n, dtype=y.dtype) / (h * _GAMMA) - jac
+    # One LU per step, then the inverse from it (one triangular solve with n right-hand sides): the six stage solves
+    # become matrix-vector products instead of six LAPACK solve calls.
+    inverse = jsl.lu_solve(jsl.lu_factor(m), jnp.eye(n, dtype=y.dtype))
     ks: list[jax.Array] = []
     for i in range(6):
         if i == 0:
@@ -73,7 +80,7 @@ def _stages(f: Callable, t: jax.Array, y: jax.Array, h: jax.Array, args) -> tupl
             rhs = f(t + _c[i] * h, yi, args) + sum((_C[i, j] / h) * ks[j] for j in range(i))
         if _d[i] != 0.0:
             rhs = rhs + (h * _d[i]) * dfdt
-        ks.append(jsl.lu_solve(lu, rhs))
+        ks.append(inverse @ rhs)
     y1 = y + sum(_A[5, j] * ks[j] for j in range(5)) + ks[5]
     return y1, ks[5]
 
@@ -135,7 +142,8 @@ def rodas4_solver(
             t_new = jnp.where(accept, jnp.where(lands, target, t + h_eff), t)
             y_new = jnp.where(accept, y1, y)
             hit = accept & lands
-            ys = jnp.where(hit, ys.at[i_out].set(y1), ys)
+            # Write row i_out in place (a select over all of ys would copy it every step, per lane under vmap).
+            ys = ys.at[i_out].set(jnp.where(hit, y1, ys[i_out]))
             # A step cut short to land on an output time says nothing about the step the solution allows.
             h_next = jnp.where(accept & lands & (h_eff < h), jnp.maximum(h_next, h), h_next)
             healthy = h_next > 1e-14 * jnp.maximum(jnp.abs(t), 1.0)
