@@ -24,7 +24,12 @@ way in this one process: its first (cold) call apart, then the median of warm ca
 ``--peer-repeats`` for the slower peers), and ratios are median against median. labwright's cold call compiles (or
 loads the program from the persistent cache in ``LABWRIGHT_HOME/jax_cache``, see ``benchmarks/cold_start.py``).
 Where labwright loses (measured 2026-12-04 on the shared 2-core box, load average 10-14): the warm CV median is
-0.50 ms against the <= 0.3 ms target; the gradient medians are 6-17x the forward median (reverse) and up to 28x
+0.50 ms against the <= 0.3 ms target (0.40 ms minimum). Its time loop costs ~170-200 ns per implicit step, almost
+independent of the grid (33 to 114 nodes), i.e. XLA's per-operation cost on CPU rather than arithmetic; rewriting the
+step (modal sums as lane-wise partial sums, a flat state, two steps per iteration with the second flux from a
+precomputed response, other XLA CPU options) measured no faster, so the loop is as it was. The traced input checks
+now cost one vectorised comparison (a 201-sample CV: median 0.19 -> 0.13 ms); on the 2001-sample CV they were
+already hidden behind the loop; the gradient medians are 6-17x the forward median (reverse) and up to 28x
 (jacfwd) against <= 10x, the spread being the load; a vmapped batch of 64 gives fewer CVs/s (1.3k) than one CV at
 a time (2.1k) on 2 cores. It wins everywhere else: 49x the NumPy loop of its own algorithm, 470-750x the banded
 textbook loop, 1,400-1,900x cvsim E_q, all medians.

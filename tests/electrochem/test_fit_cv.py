@@ -117,6 +117,29 @@ def test_lbfgs_reaches_the_levenberg_marquardt_optimum(e_data):
     assert res.sim_calls % 3 == 0 and res.sim_calls > lm.sim_calls
 
 
+def test_a_second_fit_of_same_shaped_data_compiles_nothing(e_data):
+    # the fit's programs depend on the data's shapes and settings only, not on the values or the fitted names: a
+    # second fit (other noise, other parameter set of the same size) must reuse them (jax.monitoring counts every
+    # XLA compilation or cache load)
+    import jax.monitoring
+
+    fit_cv(e_data, "E", ["k0", "alpha", "D", "E0"], fixed=FIXED, max_iterations=2)
+    compiled = []
+
+    def listen(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiled.append(kwargs.get("fun_name", event))
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        other = _synthetic(seed=11)
+        fit_cv(other, "E", ["k0", "alpha", "D", "E0"], fixed=FIXED, max_iterations=2)
+        fit_cv(other, "E", ["k0", "alpha", "E0", "D"], fixed=FIXED, initial={"k0": 3e-4}, max_iterations=2)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+    assert compiled == []
+
+
 def test_identifiability_warning_for_confounded_parameters(e_data):
     # area and concentration enter only as their product: the covariance is singular
     fixed = {k: v for k, v in FIXED.items() if k not in ("area", "c_bulk")}

@@ -78,3 +78,28 @@ def test_tools_reject_bad_input_naming_the_field():
     with pytest.raises(InvalidInput) as err:
         call_tool("simulate_ca", {"E_initial": -0.3, "E_steps": [0.3], "durations": [1.0, 2.0], "dt": 1e-3})
     assert err.value.field == "durations"
+
+
+def test_traced_checks_name_each_field_from_one_compiled_program():
+    # every input traced (parameters, program, step), so each bad value is caught by the one compiled check vector
+    # and must still be reported under its own field; a valid call through the same program runs clean
+    t, E = T_E
+    grid = GridSpec(h0=0.02, gamma=1.3)
+    run = jax.jit(lambda p, E, dt: cv_current(p, E, dt, grid=grid, unroll=1))
+    good = ECParams()
+    assert np.all(np.isfinite(np.asarray(run(good, E, t[1]))))
+    nan_E = E.copy()
+    nan_E[5] = np.nan
+    cases = [
+        ("alpha", good.replace(alpha=1.2), E, t[1]),  # the upper bound alpha < 1
+        ("T", good.replace(T=0.0), E, t[1]),  # strict lower bound
+        ("c_other", good.replace(c_other=-0.1), E, t[1]),  # non-strict lower bound (0 is allowed)
+        ("E0", good.replace(E0=float("nan")), E, t[1]),  # no bound, but must be finite
+        ("R_u", good.replace(R_u=5.0), E, t[1]),  # nonzero while the ohmic-drop solve is off
+        ("dt", good, E, -t[1]),
+        ("E", good, nan_E, t[1]),
+    ]
+    for field, p, program, dt in cases:
+        with pytest.raises(Exception, match=f"field '{field}'"):
+            jax.block_until_ready(run(p, program, dt))
+    assert np.all(np.isfinite(np.asarray(run(good.replace(c_other=0.0, T=310.0), E, t[1]))))

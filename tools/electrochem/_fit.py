@@ -55,6 +55,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
+import scipy.special
 from pydantic import Field
 
 from ...errors import FitDidNotConverge, InvalidInput
@@ -203,13 +204,16 @@ def _forward(name: str, value: float) -> float:
     return float(value)
 
 
-def _backward(name: str, theta):
+def _backward(name: str, theta: float) -> float:
+    """SI value of the unconstrained ``theta`` (host arithmetic: an eager JAX op would compile a program per call site
+    in a fresh process); inf where exp overflows."""
     kind = FITTABLE[name]
     if kind == "log":
-        return jnp.exp(theta)
+        with np.errstate(over="ignore"):
+            return float(np.exp(theta))
     if kind == "logit":
-        return jax.nn.sigmoid(theta)
-    return theta
+        return float(scipy.special.expit(theta))
+    return float(theta)
 
 
 def _derivative(name: str, value: float) -> float:
@@ -249,8 +253,10 @@ def _slot_indices(names: Sequence[str]) -> np.ndarray:
 
 def _params_at(theta, idx, base: ECParams) -> ECParams:
     """``base`` with the parameters at slots ``idx`` set from the unconstrained ``theta`` (shape (p,))."""
-    full = jnp.zeros(len(_SLOTS)).at[idx].set(theta)
-    chosen = jnp.zeros(len(_SLOTS), dtype=bool).at[idx].set(True)
+    # a one-hot product rather than ``.at[idx].set``: scatters (and their derivatives) are slow to compile on CPU
+    onehot = (idx[:, None] == jnp.arange(len(_SLOTS))[None, :]).astype(theta.dtype)
+    full = theta @ onehot
+    chosen = jnp.sum(onehot, axis=0) > 0
     kind = jnp.asarray(_KIND_CODE)
     # exp/sigmoid of the unchosen zeros are finite, so jnp.where passes no NaN into the gradients
     values = jnp.where(kind == 1, jnp.exp(full), jnp.where(kind == 2, jax.nn.sigmoid(full), full))
@@ -261,18 +267,19 @@ def _params_at(theta, idx, base: ECParams) -> ECParams:
     return base.replace(**changes)
 
 
-def _weighted_model(theta, idx, base, programs, dts, scales, keep, settings):
-    """Simulated currents of every curve divided by their scales, concatenated (shape (sum n_k,)).
+def _weighted_model(theta, idx, base, programs, dts, scales, settings):
+    """Simulated currents of every curve divided by their scales, concatenated (shape (n_curves * L,)).
 
-    ``programs`` (n_curves, L) holds each curve's potentials padded to a common length by repeating the last one, and
-    ``keep`` (flat indices) selects the real samples. One vmapped simulation then serves any mix of windows and
-    lengths and compiles once per (curves, L, p, settings). The simulation is causal, so padding changes the kept
+    ``programs`` (n_curves, L) holds each curve's potentials padded to a common length by repeating the last one; the
+    caller keeps the real samples (on the host: a gather and its derivative in the program would only add compile
+    time). One vmapped simulation then serves any mix of windows and lengths and compiles once per
+    (curves, L, p, settings). The simulation is causal, so padding changes the kept
     samples only through the space grid, which scales with √(duration): measured ≤ 1.4e-6 of the peak current for
     a 4× longer padded program (default grid), far below noise and discretisation error.
     """
     params = _params_at(theta, idx, base)
     sims = jax.vmap(lambda E, dt: cv_current(params, E, dt, settings=settings))(programs, dts)
-    return (sims / scales[:, None]).reshape(-1)[keep]
+    return (sims / scales[:, None]).reshape(-1)
 
 
 # Compilation choices of every fit's simulator (cold start, benchmarks/cold_start.py). checks=False: the bounds
@@ -281,14 +288,42 @@ def _weighted_model(theta, idx, base, programs, dts, scales, keep, settings):
 # (first fit with an empty cache 9 s instead of 27 s on a loaded 2-core box) for a small cost per warm fit.
 FIT_COMPILE = {"checks": False, "unroll": 1}
 
-# Module-level jitted functions: repeated fits of same-shaped data with the same settings reuse the compilation.
-_MODEL = jax.jit(_weighted_model, static_argnames=("settings",))
-# the Jacobian with the model's value as auxiliary output: forward mode computes the primal anyway, so Levenberg-
-# Marquardt gets r and J from one evaluation (charged 1 + p calls) and a gradient fit compiles one function, not two
-_JACOBIAN = jax.jit(
-    jax.jacfwd(lambda *a, **k: (lambda m: (m, m))(_weighted_model(*a, **k)), has_aux=True),
-    static_argnames=("settings",),
-)
+# XLA's older (non-"fusion emitter") CPU code generator for the fit's programs: measured on the 2-core box (load ~10)
+# for the 3-curve Jacobian program, 1.2 s of compile CPU instead of 2.1-2.2 s, for ~30 % more time per warm Jacobian
+# (1.9 ms instead of 1.45 ms, minimum of 60), i.e. a few ms per warm fit against ~1 s (more under load) per cold one.
+# The standalone simulator (cv_current) keeps the default, where warm speed is what counts.
+_FIT_XLA_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
+
+
+@functools.cache
+def _fit_compiler_options() -> dict[str, bool]:
+    """:data:`_FIT_XLA_OPTIONS` if this jaxlib knows them, else none (XLA refuses unknown options)."""
+    try:
+        jax.jit(lambda x: x + 1.0, compiler_options=_FIT_XLA_OPTIONS).lower(np.zeros(1)).compile()
+    except Exception:  # noqa: BLE001 -- XlaRuntimeError/JaxRuntimeError: the option is gone in this jaxlib
+        return {}
+    return dict(_FIT_XLA_OPTIONS)
+
+
+def _model_and_model(*args, **kwargs):
+    m = _weighted_model(*args, **kwargs)
+    return m, m
+
+
+@functools.cache
+def _jitted() -> dict[str, Callable]:
+    """The fit's jitted functions, made once per process (repeated fits of same-shaped data with the same settings
+    reuse their compilations). The Jacobian carries the model's value as auxiliary output: forward mode computes the
+    primal anyway, so Levenberg-Marquardt gets r and J from one evaluation (charged 1 + p calls) and a gradient fit
+    compiles one function, not two."""
+    options = _fit_compiler_options()
+    jit = functools.partial(jax.jit, static_argnames=("settings",), compiler_options=options or None)
+    return {
+        "model": jit(_weighted_model),
+        "jacobian": jit(jax.jacfwd(_model_and_model, has_aux=True)),
+        "value_and_grad": jit(jax.value_and_grad(_half_sum_squares)),
+    }
+
 
 # One reverse-mode pass = the forward recomputation + the transposed solves, charged as this many simulator calls
 # beyond the primal. Measured on the 2-core dev machine (3 curves x 201 points, default grid, warm): value_and_grad
@@ -296,13 +331,11 @@ _JACOBIAN = jax.jit(
 GRADIENT_CALLS = 2
 
 
-def _half_sum_squares(theta, data, *args, **kwargs):
-    """½‖r‖² with r = weighted model − weighted data (the objective the line search and L-BFGS see)."""
-    r = _weighted_model(theta, *args, **kwargs) - data
+def _half_sum_squares(theta, data, mask, *args, **kwargs):
+    """½‖r‖² with r = weighted model − weighted data on the real samples (``mask`` 1, padding 0): the objective the
+    line search and L-BFGS see. ``data`` is padded like the model."""
+    r = (_weighted_model(theta, *args, **kwargs) - data) * mask
     return 0.5 * jnp.sum(r * r)
-
-
-_VALUE_AND_GRAD = jax.jit(jax.value_and_grad(_half_sum_squares), static_argnames=("settings",))
 
 
 class _Problem:
@@ -315,33 +348,38 @@ class _Problem:
         self.data = np.concatenate([c.I / c.scale for c in curves])
         length = max(c.E.size for c in curves)
         programs = np.stack([np.pad(c.E, (0, length - c.E.size), mode="edge") for c in curves])
-        keep = np.concatenate([k * length + np.arange(c.E.size) for k, c in enumerate(curves)])
-        base = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype=jnp.float64), base)
-        dts, scales = jnp.asarray([c.dt for c in curves]), jnp.asarray([c.scale for c in curves])
-        args = (jnp.asarray(_slot_indices(names)), base, jnp.asarray(programs), dts, scales, jnp.asarray(keep))
+        self.keep = np.concatenate([k * length + np.arange(c.E.size) for k, c in enumerate(curves)])
+        # device_put, not jnp.asarray: the latter compiles a small program per array shape in a fresh process
+        put = jax.device_put
+        base = jax.tree_util.tree_map(lambda x: put(np.asarray(x, dtype=np.float64)), base)
+        dts, scales = put(np.array([c.dt for c in curves])), put(np.array([c.scale for c in curves]))
+        args = (put(_slot_indices(names)), base, put(programs), dts, scales)
         static = {"settings": settings}
-        self._model = lambda theta: _MODEL(theta, *args, **static)
-        self._jac = lambda theta: _JACOBIAN(theta, *args, **static)
-        data = jnp.asarray(self.data)
-        self._value_grad = lambda theta: _VALUE_AND_GRAD(theta, data, *args, **static)
+        fns = _jitted()
+        self._model = lambda theta: fns["model"](put(theta), *args, **static)
+        self._jac = lambda theta: fns["jacobian"](put(theta), *args, **static)
+        data, mask = np.zeros(len(curves) * length), np.zeros(len(curves) * length)
+        data[self.keep], mask[self.keep] = self.data, 1.0
+        data, mask = put(data), put(mask)
+        self._value_grad = lambda theta: fns["value_and_grad"](put(theta), data, mask, *args, **static)
 
     def residual(self, theta: np.ndarray) -> np.ndarray:
         self.calls += self.n_curves
-        r = np.asarray(self._model(jnp.asarray(theta))) - self.data
+        r = np.asarray(self._model(np.asarray(theta, dtype=float)))[self.keep] - self.data
         return r if np.all(np.isfinite(r)) else np.full_like(r, np.inf)
 
     def residual_and_jacobian(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """r(θ) (inf where the simulation failed) and its Jacobian (N, p) from one forward-mode pass."""
         self.calls += self.n_curves * (1 + len(self.names))
-        J, model = self._jac(jnp.asarray(theta))
-        r = np.asarray(model) - self.data
-        return (r if np.all(np.isfinite(r)) else np.full_like(r, np.inf)), np.asarray(J)
+        J, model = self._jac(np.asarray(theta, dtype=float))
+        r = np.asarray(model)[self.keep] - self.data
+        return (r if np.all(np.isfinite(r)) else np.full_like(r, np.inf)), np.asarray(J)[self.keep]
 
     def cost_and_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """½‖r(θ)‖² (inf where the simulation failed) and its gradient (p,) by reverse mode, charged
         1 + GRADIENT_CALLS calls per curve."""
         self.calls += self.n_curves * (1 + GRADIENT_CALLS)
-        value, grad = self._value_grad(jnp.asarray(theta))
+        value, grad = self._value_grad(np.asarray(theta, dtype=float))
         value, grad = float(value), np.asarray(grad)
         return (value, grad) if np.isfinite(value) and np.all(np.isfinite(grad)) else (np.inf, grad)
 
@@ -352,7 +390,7 @@ class _Problem:
         """Simulated currents (A) per curve at ``theta`` (not counted: used for reporting). Goes through the Jacobian
         function, which every fit has compiled (for its covariance): a few ms more than the model alone, but a
         gradient fit never compiles the model alone."""
-        out = np.asarray(self._jac(jnp.asarray(theta))[1])
+        out = np.asarray(self._jac(np.asarray(theta, dtype=float))[1])[self.keep]
         parts = np.split(out, np.cumsum([c.E.size for c in self.curves])[:-1])
         return [p * c.scale for p, c in zip(parts, self.curves)]
 

@@ -277,29 +277,39 @@ def _check_program(E, dt) -> None:
 
 
 def _traced_checks(current, params: ECParams, E, dt, settings: SimSettings):
-    """Attach value checks that survive jit/vmap/grad (``eqx.branched_error_if`` names the failing field)."""
-    names, bad = [], []
-    for name, (lo, strict) in _RULES.items():
+    """Attach value checks that survive jit/vmap/grad (``eqx.branched_error_if`` names the failing field).
+
+    Every checked number goes into one vector and is compared with per-element bounds at once: a separate check per
+    field compiles to ~25 tiny programs that XLA runs one by one, about 0.1 ms per CV (a fifth of a standard CV).
+    """
+    parts, lows, strict, upper, owner, names = [], [], [], [], [], []
+    for name, (lo, is_strict) in _RULES.items():
         value = getattr(params, name)
         if value is None:
             continue
-        v = jnp.asarray(value)
-        flag = ~jnp.isfinite(v)
-        if lo is not None:
-            flag = flag | ((v <= lo) if strict else (v < lo))
-        if name == "alpha":
-            flag = flag | (v >= 1.0)
+        v = jnp.ravel(jnp.asarray(value, dtype=jnp.float64))
+        parts.append(v)
+        lows.append(np.full(v.size, -np.inf if lo is None else lo))
+        strict.append(np.full(v.size, is_strict))
+        upper.append(np.full(v.size, 1.0 if name == "alpha" else np.inf))
+        owner.append(np.full(v.size, len(names)))
         names.append(f"invalid input for field '{name}': out of its physical range or not finite")
-        bad.append(jnp.any(flag))
+    values = jnp.concatenate(parts)
+    lows, strict, upper = np.concatenate(lows), np.concatenate(strict), np.concatenate(upper)
+    bad = ~jnp.isfinite(values) | jnp.where(strict, values <= lows, values < lows) | (values >= upper)
+    flags = [bad]
+    owner.append(np.array([len(names)]))
     names.append("invalid input for field 'dt': must be positive and finite")
-    bad.append(~(jnp.isfinite(dt) & (dt > 0)))
+    flags.append(~(jnp.isfinite(dt) & (dt > 0))[None])
+    owner.append(np.array([len(names)]))
     names.append("invalid input for field 'E': contains non-finite values")
-    bad.append(~jnp.all(jnp.isfinite(E)))
+    flags.append(~jnp.all(jnp.isfinite(E))[None])
     if not settings.ohmic:
+        owner.append(np.array([len(names)]))
         names.append("invalid input for field 'R_u': nonzero but the ohmic-drop solve is off; pass ohmic=True")
-        bad.append(jnp.any(jnp.asarray(params.R_u) != 0))
-    flags = jnp.stack(bad)
-    return eqx.branched_error_if(current, jnp.any(flags), jnp.argmax(flags), names)
+        flags.append(jnp.any(jnp.asarray(params.R_u) != 0)[None])
+    flags = jnp.concatenate(flags)
+    return eqx.branched_error_if(current, jnp.any(flags), jnp.asarray(np.concatenate(owner))[jnp.argmax(flags)], names)
 
 
 def _rate_factors_at(E, params: ECParams, settings: SimSettings, nf, lam):
