@@ -154,12 +154,17 @@ Name = Annotated[str, Capped(MAX_NAME_CHARS, "no name, label, unit or equation n
 PathStr = Annotated[str, Capped(MAX_PATH_CHARS, "PATH_MAX on Linux"), AfterValidator(_no_nul)]
 
 
+def not_smiles_text(value: str) -> str | None:
+    """Why ``value`` cannot be SMILES text, or None: SMILES is printable ASCII by definition (OpenSMILES 3.1);
+    anything else cannot parse, and RDKit's log of such input crashes its Python logging bridge (a SystemError) on
+    characters it cannot decode."""
+    bad = next((i for i, ch in enumerate(value) if not " " <= ch <= "~"), None)
+    return None if bad is None else f"SMILES is printable ASCII only; {value[bad]!r} at position {bad} is not"
+
+
 def _printable_ascii(value: str) -> str:
-    # SMILES is printable ASCII by definition (OpenSMILES 3.1); anything else cannot parse, and RDKit's log of such
-    # input crashes its Python logging bridge (a SystemError) on characters it cannot decode.
-    bad = next((i for i, ch in enumerate(value.strip()) if not " " <= ch <= "~"), None)
-    if bad is not None:
-        raise InvalidInput("", f"SMILES is printable ASCII only; {value.strip()[bad]!r} at position {bad} is not")
+    if (why := not_smiles_text(value.strip())) is not None:
+        raise InvalidInput("", why)
     return value
 
 
@@ -173,6 +178,11 @@ Trace = Annotated[
     list[FiniteFloat], Field(min_length=1), Capped(MAX_POINTS, "a day of 20 Hz logging; 16 MB per float64 array")
 ]
 """A sampled quantity (potential, current, time) as a list of finite floats of bounded length."""
+
+MAX_SEED = 2**63 - 1
+"""Random seeds: JAX's PRNGKey and NumPy's generators take a non-negative signed 64-bit integer."""
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+"""A reproducible random seed, 0 ≤ seed ≤ ``MAX_SEED``."""
 
 MAX_POTENTIAL = 100.0
 """Electrode potentials, V: potentiostats' compliance stays within ±100 V; a larger value is a unit or parse error."""

@@ -99,32 +99,48 @@ def _chunk(name: str, examples: int, run_cap: float, root: str) -> list[Outcome]
 def _in_workers(names: list[str], opts: argparse.Namespace, root: Path, results: dict[str, list[Outcome]]) -> list[str]:
     """Chunks of every tool across ``opts.jobs`` spawned processes (JAX and forked processes do not mix).
 
-    A worker that dies (a hang past the harness's faulthandler limit, or a crash) is itself a finding.
+    A worker that dies (a hang past the harness's faulthandler limit, whose traceback goes to stderr, or a crash) is
+    itself a finding. It breaks the whole pool, so a new pool takes over and the chunks that were running in the
+    other workers start again (once each).
     """
-    items = [(n, min(opts.chunk, opts.examples - i)) for i in range(0, opts.examples, opts.chunk) for n in names]
+    sizes = [min(opts.chunk, opts.examples - i) for i in range(0, opts.examples, opts.chunk)]
+    # (chunk number, tool, examples): round-robin over the tools, so a time budget leaves every tool equally covered
+    queue = [(i, n, k) for i, (n, k) in enumerate((n, k) for k in sizes for n in names)]
     findings: list[str] = []
     start = time.perf_counter()
     ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(opts.jobs, mp_context=ctx) as pool:
-        pending = {pool.submit(_chunk, n, k, opts.run_cap, str(root)): (n, k) for n, k in items[: opts.jobs]}
-        queue = items[opts.jobs :]
-        while pending:
-            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for fut in done:
-                name, k = pending.pop(fut)
-                try:
-                    outs = fut.result()
-                except Exception as err:  # noqa: BLE001 - a dead worker is reported, not raised
-                    findings.append(f"{name}: worker died running {k} examples: {type(err).__name__}: {err}")
-                    outs = []
-                results[name] += outs
-                findings += [o.finding for o in outs if o.finding]
-                _write(opts.out, results, findings)
-                elapsed = time.perf_counter() - start
-                print(f"{name}: +{len(outs)} ({len(results[name])}) at {elapsed:.0f} s", file=sys.stderr, flush=True)
-                if queue and elapsed < opts.seconds:
-                    n, k2 = queue.pop(0)
-                    pending[pool.submit(_chunk, n, k2, opts.run_cap, str(root))] = (n, k2)
+    retried: set[int] = set()
+    while queue and time.perf_counter() - start < opts.seconds:
+        with cf.ProcessPoolExecutor(opts.jobs, mp_context=ctx) as pool:
+            pending: dict[cf.Future, tuple[int, str, int]] = {}
+            lost: list[tuple[int, str, int]] = []
+            while queue or pending:
+                while queue and len(pending) < opts.jobs and time.perf_counter() - start < opts.seconds:
+                    item = queue.pop(0)
+                    pending[pool.submit(_chunk, item[1], item[2], opts.run_cap, str(root))] = item
+                if not pending:
+                    break
+                done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for fut in done:
+                    item = pending.pop(fut)
+                    _, name, _k = item
+                    try:
+                        outs = fut.result()
+                    except cf.process.BrokenProcessPool:
+                        lost.append(item)
+                        continue
+                    results[name] += outs
+                    findings += [o.finding for o in outs if o.finding]
+                    _write(opts.out, results, findings)
+                    elapsed = time.perf_counter() - start
+                    print(f"{name}: +{len(outs)} ({len(results[name])}) at {elapsed:.0f} s", file=sys.stderr)
+                if lost:
+                    break
+        if lost:
+            running = ", ".join(sorted({name for _, name, _ in lost}))
+            findings.append(f"a worker died (hang or crash; its traceback is on stderr) while chunks of {running} ran")
+            queue = [item for item in lost if item[0] not in retried] + queue
+            retried |= {item[0] for item in lost}
     if queue:
         print(f"time budget reached: {len(queue)} chunks not started", file=sys.stderr)
     return findings

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from rdkit import Chem, rdBase
 
 from ...errors import InvalidSmiles
+from ..fields import not_smiles_text
 
 __all__ = ["Mol", "to_mol", "to_smiles", "rdkit_messages", "without_rdkit_log"]
 
@@ -88,6 +89,8 @@ def to_mol(x: str | Mol, *, sanitize: bool = True, field: str = "smiles") -> Mol
     smiles = x.strip()
     if not smiles:
         raise InvalidSmiles(x, "empty string", field=field)
+    if (why := not_smiles_text(smiles)) is not None:
+        raise InvalidSmiles(smiles, why, field=field)
     with rdkit_messages() as messages:
         mol = Chem.MolFromSmiles(smiles, sanitize=False)
         if mol is None:

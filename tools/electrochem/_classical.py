@@ -424,6 +424,12 @@ def nicholson_k0_values(
             psi = k0 * gamma**alpha / np.sqrt(np.pi * D_O * a)
         else:
             k0 = psi * np.sqrt(np.pi * D_O * a) / gamma**alpha
+        if not (np.isfinite(psi) and np.isfinite(k0)):  # e.g. v·D so small that √(π D a) underflows to 0
+            raise InvalidInput(
+                "peak_separations",
+                f"ψ or k0 is not finite for ΔEp = {d:g} V at v = {vi:g} V/s with D = {D_O:g} m²/s: "
+                "the values lie beyond floating point (check the units)",
+            )
         psis.append(float(psi))
         regimes.append(regime)
         k0s.append(float(k0) if regime != "reversible" else float("nan"))

@@ -81,9 +81,23 @@ def runs_test(r: np.ndarray) -> tuple[float, float]:
     return float(z), float(2.0 * norm.sf(abs(z)))
 
 
+def _unit_scaled(r: np.ndarray) -> np.ndarray:
+    """``r`` divided by its largest magnitude (unchanged if all zero): sums of squares then cannot overflow."""
+    top = float(np.max(np.abs(r))) if r.size else 0.0
+    return r / top if top > 0 else r
+
+
+def _rms(r: np.ndarray) -> float:
+    """Root mean square of ``r`` without overflow for entries near 1e308."""
+    r = np.asarray(r, dtype=float)
+    top = float(np.max(np.abs(r))) if r.size else 0.0
+    return top * math.sqrt(float(np.mean(np.square(r / top)))) if top > 0 else 0.0
+
+
 def lag1_autocorrelation(r: np.ndarray) -> float:
     """Lag-1 autocorrelation of ``r`` about its mean (0 for a constant)."""
-    r = np.asarray(r, dtype=float) - np.mean(r)
+    r = _unit_scaled(np.asarray(r, dtype=float))  # scale-free, so scale first: no overflow in the sums
+    r = r - np.mean(r)
     denom = float(r @ r)
     return float(r[1:] @ r[:-1]) / denom if denom > 0 else 0.0
 
@@ -119,9 +133,12 @@ def assess_fit(
             f"{', '.join(at_bounds)} at the bound of the allowed range: the data want a value the model or the "
             "range does not allow (widen the bounds, or fit another model)"
         )
-    noise = [max(noise_level(I) * float(np.ptp(I)) / s, NOISE_FLOOR) for I, s in zip(currents, scales, strict=True)]
+    noise = [
+        max(noise_level(I) * float(np.ptp(np.asarray(I, dtype=float) / s)), NOISE_FLOOR)
+        for I, s in zip(currents, scales, strict=True)
+    ]
     sizes = np.array([r.size for r in residuals], dtype=float)
-    rms_res = math.sqrt(sum(float(r @ r) for r in residuals) / sizes.sum())
+    rms_res = _rms(np.concatenate(list(residuals)))
     rms_noise = math.sqrt(float(np.sum(sizes * np.square(noise))) / sizes.sum())
     ratio = rms_res / rms_noise
     if ratio > MAX_RESIDUAL_TO_NOISE:

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from ...errors import InvalidInput
-from ..fields import PathStr, PositiveInt, ToolModel
+from ..fields import PathStr, PositiveInt, Seed, ToolModel
 from ..registry import Cost, tool
 from ._analysis_tools import CurvePaths, Curves, load_voltammograms
 from ._fit import (
@@ -57,7 +57,7 @@ class _FitOptions(ToolModel):
     )
     # 50 samples still resolve a peak; 5,000 bounds each residual's simulation cost.
     max_points: int = Field(default=1000, ge=50, le=5000, description="Samples kept per curve (thinning).")
-    seed: int = Field(default=0, description="Seed of differential evolution.")
+    seed: Seed = Field(default=0, description="Seed of differential evolution, 0 to 2**63 - 1.")
     plot_dir: PathStr | None = Field(default=None, description="Folder for cv_fit.png and cv_residuals.png.")
 
     @model_validator(mode="after")

@@ -120,8 +120,12 @@ def noise_level(y) -> float:
     while a smooth voltammetric wave leaves almost nothing, so the estimate does not need a model of the signal.
     """
     y = np.asarray(y, dtype=float)
+    top = float(np.max(np.abs(y))) if y.size else 0.0
+    if y.size < 9 or top == 0:
+        return 0.0
+    y = y / top  # a relative measure, so scale first: |y| near 1e308 would overflow the range and the squares
     span = float(np.ptp(y))
-    if y.size < 9 or span == 0:
+    if span == 0:
         return 0.0
     resid = y - savgol_filter(y, 7, 3)
     # for white noise, var(resid) = (1 - h0) var(noise) with h0 = 7/21 (centre weight of the 7-point cubic)

@@ -30,7 +30,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 from scipy.interpolate import PchipInterpolator
 
 from ...errors import InvalidInput, SimulationFailed
@@ -55,6 +55,8 @@ __all__ = [
 
 GAS_CONSTANT = 8.314462618  # J/(mol·K), CODATA 2018 exact value
 PDPC_SPECIES = ["W", "W*", "E1", "E2", "E1W", "E2W*"]
+PDPC_RANGE = (1e-30, 1e30)
+"""Every PdPC constant and total (SI) lies in this range (or is 0 where allowed): see ``PdPCParameters``."""
 
 
 class PdPCParameters(ToolModel):
@@ -72,6 +74,17 @@ class PdPCParameters(ToolModel):
     )
     W_total: PositiveFloat = Field(default=1.0, description="Total substrate W_T, mol/m³.")
     E2_total: PositiveFloat = Field(default=1e-4, description="Total phosphatase E2_T, mol/m³.")
+
+    @model_validator(mode="after")
+    def _representable(self) -> PdPCParameters:
+        # The cycle's derived quantities (Michaelis constants, relaxation time, ΔG) multiply and divide up to four of
+        # these; beyond [1e-30, 1e30] they over- or underflow double precision, and no enzyme cycle needs more.
+        for name, value in self:
+            if value != 0 and not PDPC_RANGE[0] <= value <= PDPC_RANGE[1]:
+                raise InvalidInput(
+                    name, f"{name} = {value:g} is outside [{PDPC_RANGE[0]:g}, {PDPC_RANGE[1]:g}] (SI units)"
+                )
+        return self
 
     @property
     def K1(self) -> float:

@@ -24,6 +24,7 @@ from ..fields import (
     NonNegativeFloat,
     PathStr,
     PositiveFloat,
+    Seed,
     ToolModel,
 )
 from ..registry import Cost, tool
@@ -341,7 +342,13 @@ class PdPCResponseInput(ToolModel):
     signal_ratio_max: PositiveFloat = Field(default=100.0, description="Highest ratio u swept.")
     # 10 points still show a switch; each point is one steady state, 2,000 bounds the vmapped batch.
     n_points: int = Field(default=200, ge=10, le=2000, description="Signal values (log-spaced), solved in one vmap.")
-    temperature: PositiveFloat = Field(default=298.15, description="Temperature for ΔG, K.")
+    temperature: float = Field(
+        default=298.15,
+        ge=1.0,
+        le=5000.0,
+        allow_inf_nan=False,
+        description="Temperature for ΔG, K (1-5000: liquids and enzymes).",
+    )
     plot_path: PathStr | None = Field(default=None, description="If given, write the dose–response as a PNG here.")
 
 
@@ -480,7 +487,7 @@ class SSAInput(NetworkInput):
     omega: PositiveFloat = Field(
         default=1.0, description="System size Ω, molecules per (mol/m³) = N_A·V[m³]; 1: constants are per molecule."
     )
-    seed: int = Field(default=0, ge=0, description="PRNG seed (reproducible).")
+    seed: Seed = Field(default=0, description="PRNG seed (reproducible), 0 to 2**63 - 1.")
     # The event budget of the whole ensemble (MAX_SSA_EVENTS: what the cost estimate still prices in seconds).
     max_events: int | None = Field(
         default=None,
