@@ -179,8 +179,13 @@ class PostgresFile:
 
             def start(conn: _Connection) -> None:
                 conn.execute(begin)
-                for sql, params in then:
-                    conn.execute(sql, params)
+                try:
+                    for sql, params in then:
+                        conn.execute(sql, params)
+                except BaseException:  # e.g. a lock_timeout: leave no transaction open behind the error
+                    if not conn.raw.broken:
+                        conn.execute("ROLLBACK")
+                    raise
 
             conn, _ = self._retrying(start)
             try:

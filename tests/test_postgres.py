@@ -85,3 +85,19 @@ def test_sqlite_file_takes_its_schema_as_an_argument(tmp_path):
         conn.execute("INSERT INTO counter VALUES (?, ?)", (1, "a"))
     with db._snapshot() as conn:
         assert conn.execute("SELECT who FROM counter").fetchall() == [("a",)]
+
+
+@pytest.mark.postgres
+def test_a_write_lock_that_times_out_leaves_no_transaction_open(postgres_url):
+    """Another writer holds the namespace's lock past this session's lock_timeout: the write fails cleanly and the
+    next one, once the lock is free, succeeds on the same connection."""
+    import psycopg
+
+    store = _Counter(postgres_url)
+    store._conn.execute("SET lock_timeout = '200ms'")  # this session only
+    with psycopg.connect(postgres_url) as holder:  # a transaction holding the counter's write lock
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (namespace_lock_id("counter_test"),))
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            store.bump("late")
+    assert store.bump("next") == 1
+    assert store._all("SELECT who FROM counter") == [("next",)]
