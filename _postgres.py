@@ -155,6 +155,12 @@ class PostgresFile:
         with self._lock:
             self._conn.raw.close()
 
+    def __del__(self) -> None:
+        # Stores are often opened for one call (a listing, a page) and dropped: close the connection with them.
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.raw.close()
+
     def _live(self) -> _Connection:
         """The connection, opened again if it is closed or was found broken (call with the lock held)."""
         if self._conn.raw.closed or self._conn.raw.broken:
