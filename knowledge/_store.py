@@ -1,4 +1,4 @@
-"""The knowledge store: a hypergraph with provenance in one SQLite file.
+"""The knowledge store: a hypergraph with provenance in one SQLite file or one schema of a PostgreSQL database.
 
 Every write runs inside :meth:`KnowledgeStore.transaction`, so an ingestion either commits completely or leaves the
 file as it was. Edges are keyed by a hash of their relation and role-tagged member keys, and provenance rows are
