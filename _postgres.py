@@ -21,8 +21,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from .errors import InvalidInput
@@ -122,6 +122,10 @@ class PostgresFile:
     head, a budget check) is atomic across every process and host that writes to it. The lock is released at COMMIT
     or ROLLBACK, and by the server if the writer dies (``kill -9``, a lost host).
 
+    A connection the server dropped (a restart, an idle timeout, a terminated backend) is opened again by the next
+    call: a read is retried once, and a transaction is retried once if its first statement finds the connection
+    gone (nothing of the caller's has run then). A transaction cut off later fails; its caller sees the error.
+
     Parameters
     ----------
     url
@@ -151,24 +155,65 @@ class PostgresFile:
         with self._lock:
             self._conn.raw.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[_Connection]:
-        """A write transaction holding the namespace's advisory lock; rolled back if the body raises."""
-        with self._lock, self._conn.raw.transaction():
-            self._conn.execute("SELECT pg_advisory_xact_lock(?)", (self._lock_id,))
-            yield self._conn
+    def __del__(self) -> None:
+        # Stores are often opened for one call (a listing, a page) and dropped: close the connection with them.
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.raw.close()
+
+    def _live(self) -> _Connection:
+        """The connection, opened again if it is closed or was found broken (call with the lock held)."""
+        if self._conn.raw.closed or self._conn.raw.broken:
+            self._conn = _Connection(connect(self.url, namespace=self.namespace))
+        return self._conn
+
+    def _retrying(self, first: Callable[[_Connection], Any]) -> tuple[_Connection, Any]:
+        """``first(connection)`` on a live connection; once more on a new one if the server had dropped it."""
+        error = _psycopg().OperationalError
+        try:
+            conn = self._live()
+            return conn, first(conn)
+        except error:
+            if not self._conn.raw.broken:
+                raise
+        conn = self._live()
+        return conn, first(conn)
 
     @contextmanager
-    def _snapshot(self) -> Iterator[_Connection]:
+    def _transaction(self, begin: str, *then: tuple[str, tuple]) -> Iterator[_Connection]:
+        with self._lock:
+
+            def start(conn: _Connection) -> None:
+                conn.execute(begin)
+                try:
+                    for sql, params in then:
+                        conn.execute(sql, params)
+                except BaseException:  # e.g. a lock_timeout: leave no transaction open behind the error
+                    if not conn.raw.broken:
+                        conn.execute("ROLLBACK")
+                    raise
+
+            conn, _ = self._retrying(start)
+            try:
+                yield conn
+            except BaseException:
+                if not conn.raw.broken:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _tx(self) -> AbstractContextManager[_Connection]:
+        """A write transaction holding the namespace's advisory lock; rolled back if the body raises."""
+        return self._transaction("BEGIN", ("SELECT pg_advisory_xact_lock(?)", (self._lock_id,)))
+
+    def _snapshot(self) -> AbstractContextManager[_Connection]:
         """A read-only transaction that sees one consistent snapshot (several SELECTs that must agree)."""
-        with self._lock, self._conn.raw.transaction():
-            self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield self._conn
+        return self._transaction("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 
     def _one(self, sql: str, params: tuple = ()) -> tuple | None:
         with self._lock:
-            return self._conn.execute(sql, params).fetchone()
+            return self._retrying(lambda conn: conn.execute(sql, params).fetchone())[1]
 
     def _all(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+            return self._retrying(lambda conn: conn.execute(sql, params).fetchall())[1]

@@ -48,10 +48,6 @@ class Tables:
             self.target = str(self.path)
 
     @property
-    def on_postgres(self) -> bool:
-        return self.path is None
-
-    @property
     def where(self) -> str:
         """The file, or the database URL without its password, for messages."""
         return redact_url(self.target)

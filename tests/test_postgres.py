@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
-
 import pytest
 from labwright._postgres import PostgresFile, connect, is_postgres_url, namespace_lock_id, redact_url
 from labwright.agents._sqlite import SqliteFile
@@ -22,13 +20,6 @@ class _Counter(PostgresFile):
             (last,) = conn.execute("SELECT COALESCE(MAX(n), 0) FROM counter").fetchone()
             conn.execute("INSERT INTO counter VALUES (?, ?)", (last + 1, who))
             return last + 1
-
-
-def _bump_many(url: str, who: str, times: int) -> None:
-    counter = _Counter(url)
-    for _ in range(times):
-        counter.bump(who)
-    counter.close()
 
 
 def test_url_detection_and_redaction():
@@ -66,17 +57,26 @@ def test_sqlite_placeholders_rollback_and_namespaces(postgres_url):
 
 
 @pytest.mark.postgres
-def test_write_transactions_serialise_four_processes(postgres_url):
-    ctx = multiprocessing.get_context("spawn")  # fresh interpreters, as separate hosts would be
-    procs = [ctx.Process(target=_bump_many, args=(postgres_url, f"p{i}", 25)) for i in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-        assert p.exitcode == 0
-    rows = _Counter(postgres_url)._all("SELECT n, who FROM counter ORDER BY n")
-    assert [n for n, _ in rows] == list(range(1, 101))  # no gap, no duplicate: every read-then-insert was atomic
-    assert {who for _, who in rows} == {"p0", "p1", "p2", "p3"}
+def test_a_connection_the_server_dropped_is_opened_again(postgres_url):
+    """A restart or a terminated backend breaks the connection; the next read and the next transaction work (the
+    4-process serialisation is tested on the audit chain, tests/security/test_audit_postgres.py)."""
+    import psycopg
+
+    store = _Counter(postgres_url)
+    store.bump("a")
+
+    def terminate() -> None:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (store._conn.raw.info.backend_pid,))
+
+    terminate()
+    assert store._one("SELECT COUNT(*) FROM counter") == (1,)
+    terminate()
+    assert store.bump("b") == 2
+    terminate()
+    with store._snapshot() as conn:
+        assert conn.execute("SELECT who FROM counter ORDER BY n").fetchall() == [("a",), ("b",)]
+    store.close()
 
 
 def test_sqlite_file_takes_its_schema_as_an_argument(tmp_path):
@@ -85,3 +85,19 @@ def test_sqlite_file_takes_its_schema_as_an_argument(tmp_path):
         conn.execute("INSERT INTO counter VALUES (?, ?)", (1, "a"))
     with db._snapshot() as conn:
         assert conn.execute("SELECT who FROM counter").fetchall() == [("a",)]
+
+
+@pytest.mark.postgres
+def test_a_write_lock_that_times_out_leaves_no_transaction_open(postgres_url):
+    """Another writer holds the namespace's lock past this session's lock_timeout: the write fails cleanly and the
+    next one, once the lock is free, succeeds on the same connection."""
+    import psycopg
+
+    store = _Counter(postgres_url)
+    store._conn.execute("SET lock_timeout = '200ms'")  # this session only
+    with psycopg.connect(postgres_url) as holder:  # a transaction holding the counter's write lock
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (namespace_lock_id("counter_test"),))
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            store.bump("late")
+    assert store.bump("next") == 1
+    assert store._all("SELECT who FROM counter") == [("next",)]

@@ -14,7 +14,7 @@ import pytest
 from labwright.agents import roles
 from labwright.agents.audit import AuditLog
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 AGENT_TESTS = Path(__file__).parents[1] / "agents"
 
 

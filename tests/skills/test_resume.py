@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 from labwright.agents.audit import AuditLog
 
@@ -19,7 +20,17 @@ def _lines(log: Path, prefix: str) -> int:
     return sum(1 for line in log.read_text().splitlines() if line.startswith(prefix)) if log.exists() else 0
 
 
-def test_kill_9_between_steps_then_resume_does_not_repeat_finished_steps(tmp_path, isolated_home):
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])])
+def database(request, monkeypatch) -> dict[str, str]:
+    """The environment choosing the backend of checkpoints, ledger and audit log (set here and for the children)."""
+    if request.param == "sqlite":
+        return {}
+    url = request.getfixturevalue("postgres_url")
+    monkeypatch.setenv("LABWRIGHT_DATABASE_URL", url)
+    return {"LABWRIGHT_DATABASE_URL": url}
+
+
+def test_kill_9_between_steps_then_resume_does_not_repeat_finished_steps(tmp_path, isolated_home, database):
     log = tmp_path / "calls.log"
     wf = tmp_path / "wf.yaml"
     steps = [{"id": s, "skill": "test.count", "params": {"label": s, "log_path": str(log)}} for s in "abc"]
@@ -28,6 +39,7 @@ def test_kill_9_between_steps_then_resume_does_not_repeat_finished_steps(tmp_pat
     hold = tmp_path / "hold"
     hold.touch()
     env = {**os.environ, "LABWRIGHT_HOME": str(isolated_home), "LW_TEST_HOLD": str(hold), "LW_TEST_HOLD_LABEL": "b"}
+    env.update(database)
     cmd = [sys.executable, "-m", "labwright.cli", "run", str(wf), "--approve", "all", "--run-id", "k1", "--no-input"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -56,6 +68,8 @@ def test_kill_9_between_steps_then_resume_does_not_repeat_finished_steps(tmp_pat
     # The CLI's --approve all is recorded in the audit as such, on the start and again on the resume (stored rule).
     starts = [r for r in AuditLog().rows("k1") if r.event in ("run_start", "run_resume")]
     assert [(r.event, r.detail["approve"]) for r in starts] == [("run_start", "all"), ("run_resume", "all")]
+    assert AuditLog().verify().ok
+    assert (isolated_home / "checkpoints.sqlite").exists() == (not database)  # the backend chosen was used
 
 
 def test_importing_the_workflow_plane_turns_off_asynchronous_cpu_dispatch():
