@@ -220,6 +220,13 @@ class KnowledgeStore:
     def close(self) -> None:
         self.conn.close()
 
+    def __del__(self) -> None:
+        # a store opened for one call and dropped closes its connection (no idle PostgreSQL backend until collection)
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
     def __enter__(self) -> KnowledgeStore:
         return self
 

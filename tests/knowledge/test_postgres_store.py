@@ -232,12 +232,9 @@ def test_the_database_url_setting_chooses_postgres(postgres_url, monkeypatch, tm
     assert kg_stats().edges == 0  # the tools' default store: created in the database, not in LABWRIGHT_HOME
     _one_edge(postgres_url, "a", "r", "b", "d")
     assert kg_stats().edges == 1 and not (tmp_path / "knowledge.sqlite").exists()
-    assert set(STORE_TABLES) <= {
-        r[0]
-        for r in KnowledgeStore(postgres_url, readonly=True).conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'knowledge'"
-        )
-    }
+    with KnowledgeStore(postgres_url, readonly=True) as store:
+        tables = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'knowledge'"
+        assert set(STORE_TABLES) <= {r[0] for r in store.conn.execute(tables)}
 
 
 def test_a_governed_call_may_name_a_store_only_in_the_configured_database(postgres_url, monkeypatch):
