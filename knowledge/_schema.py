@@ -1,4 +1,4 @@
-"""SQLite schema of the knowledge store (one file, WAL journal).
+"""SQLite schema of the knowledge store (one file, WAL journal); :mod:`._schema_pg` is its PostgreSQL counterpart.
 
 Tables
 ------

@@ -6,6 +6,8 @@ Differences from the SQLite file, each for a reason:
   default ``BINARY`` collation does (answers are identical on both backends, whatever locale the server has);
 - ``provenance.id`` is an identity column (SQLite's implicit rowid); node and edge ids stay explicit, chosen under the
   store's write lock as on SQLite, so a migrated store keeps its ids;
+- provenance records are unique by the md5 of their locator, not the locator itself: a B-tree entry holds at most
+  about 2.7 kB, and a locator is free-form JSON (SQLite has no such limit);
 - ``applied_calls`` (exactly-once records of governed calls) is created with the other tables: a failed statement
   aborts a PostgreSQL transaction, so the lazy ``CREATE TABLE`` of the SQLite store cannot be used.
 """
@@ -58,9 +60,10 @@ CREATE TABLE IF NOT EXISTS provenance (
     locator           TEXT COLLATE "C" NOT NULL,
     extractor         TEXT COLLATE "C" NOT NULL,
     extractor_version TEXT COLLATE "C" NOT NULL,
-    created_at        TEXT COLLATE "C" NOT NULL,
-    UNIQUE (edge_id, document_id, locator, extractor, extractor_version)
+    created_at        TEXT COLLATE "C" NOT NULL
 );
+CREATE UNIQUE INDEX IF NOT EXISTS provenance_unique
+    ON provenance(edge_id, document_id, md5(locator), extractor, extractor_version);
 CREATE INDEX IF NOT EXISTS provenance_document ON provenance(document_id);
 CREATE TABLE IF NOT EXISTS applied_calls (
     key     TEXT COLLATE "C" PRIMARY KEY,

@@ -1,4 +1,4 @@
-"""The knowledge store: a hypergraph with provenance in one SQLite file.
+"""The knowledge store: a hypergraph with provenance in one SQLite file or one schema of a PostgreSQL database.
 
 Every write runs inside :meth:`KnowledgeStore.transaction`, so an ingestion either commits completely or leaves the
 file as it was. Edges are keyed by a hash of their relation and role-tagged member keys, and provenance rows are
@@ -225,6 +225,13 @@ class KnowledgeStore:
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
         self.conn.close()
+
+    def __del__(self) -> None:
+        # a store opened for one call and dropped closes its connection (no idle PostgreSQL backend until collection)
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
 
     def __enter__(self) -> KnowledgeStore:
         return self

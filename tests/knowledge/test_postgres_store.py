@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
 import subprocess
 import sys
@@ -231,12 +232,9 @@ def test_the_database_url_setting_chooses_postgres(postgres_url, monkeypatch, tm
     assert kg_stats().edges == 0  # the tools' default store: created in the database, not in LABWRIGHT_HOME
     _one_edge(postgres_url, "a", "r", "b", "d")
     assert kg_stats().edges == 1 and not (tmp_path / "knowledge.sqlite").exists()
-    assert set(STORE_TABLES) <= {
-        r[0]
-        for r in KnowledgeStore(postgres_url, readonly=True).conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'knowledge'"
-        )
-    }
+    with KnowledgeStore(postgres_url, readonly=True) as store:
+        tables = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'knowledge'"
+        assert set(STORE_TABLES) <= {r[0] for r in store.conn.execute(tables)}
 
 
 def test_a_governed_call_may_name_a_store_only_in_the_configured_database(postgres_url, monkeypatch):
@@ -278,3 +276,13 @@ def test_the_kg_command_takes_a_postgres_store(postgres_url, capsys):
     stats = json.loads(capsys.readouterr().out)
     with KnowledgeStore(url, readonly=True) as store:
         assert stats["edges"] == store.counts()["edges"] > 50
+
+
+def test_a_long_locator_is_stored_as_on_sqlite(postgres_url):
+    # a free-form locator far above the ~2.7 kB a PostgreSQL B-tree entry holds (random: it does not compress)
+    quote = random.Random(0).randbytes(10_000).hex()
+    event = {"source": ["EGF"], "relation": "binds", "target": ["EGFR"], "document": "d", "locator": {"q": quote}}
+    with KnowledgeStore(postgres_url) as store:
+        assert ingest_events(store, [event]).provenance_added == 1
+        assert ingest_events(store, [event]).provenance_added == 0  # the same record again is one record
+        assert store.edges(store.all_edge_ids())[1].provenance[0]["locator"] == event["locator"]
