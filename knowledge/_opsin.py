@@ -25,7 +25,9 @@ from ..settings import Settings, get_settings
 
 __all__ = ["opsin_status", "names_to_smiles"]
 
-_JAR = "opsin-cli-2.9.0-jar-with-dependencies.jar"
+# Longest name sent: systematic names in papers run to a few hundred characters; a longer "phrase" is a run of
+# symbols OPSIN need not be asked about.
+MAX_NAME_CHARS = 300
 
 
 @functools.lru_cache(maxsize=1)
@@ -115,13 +117,14 @@ def _one(name: str) -> str:
 def names_to_smiles(names: list[str], settings: Settings | None = None) -> dict[str, str]:
     """SMILES of each name OPSIN can parse (names it cannot, and every name when OPSIN is off, are left out).
 
-    Names are sent one line each; line breaks inside a name are spaces.
+    Names are sent one line each; line breaks inside a name are spaces; names longer than :data:`MAX_NAME_CHARS`
+    are not sent.
     """
     if opsin_status(settings) != "opsin":
         return {}
     out = {}
     for name in dict.fromkeys(" ".join(n.split()) for n in names):
-        if name and any(ch.isalpha() for ch in name):
+        if name and len(name) <= MAX_NAME_CHARS and any(ch.isalpha() for ch in name):
             smi = _one(name)
             if smi:
                 out[name] = smi

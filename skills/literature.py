@@ -26,7 +26,14 @@ from typing import Literal
 from pydantic import Field
 
 from ..errors import InvalidInput
-from ..knowledge import Hypothesis, PathView, abbreviations, normalise_text, read_corpus  # also registers kg_* tools
+from ..knowledge import (  # also registers the kg_* tools
+    Hypothesis,
+    PathView,
+    abbreviations,
+    normalise_concept,
+    normalise_text,
+    read_corpus,
+)
 from ..tools.fields import ToolModel
 from ..tools.registry import Cost, get_tool
 from ._skill import SkillContext, skill
@@ -252,14 +259,34 @@ def _mention_forms(text: str, max_words: int = 6, abbrev: Mapping[str, str] | No
     return forms
 
 
+def _chemical_key(name: str) -> str | None:
+    """The store's key of a chemical name or formula (``formula:CeO2``), or None for any other phrase."""
+    try:
+        concept = normalise_concept(name)
+    except InvalidInput:
+        return None
+    return concept.key if concept.kind == "molecule" else None
+
+
 def mentions(text: str, entity: str, defined: Mapping[str, str] | None = None) -> bool:
     """True when ``text`` mentions ``entity`` under any surface form the store normalises to the same concept.
 
     ``defined`` (abbreviation → long form) holds the abbreviations the document of ``text`` defines: an abbreviation
-    counts as a mention only where its own document says what it stands for, as in extraction.
+    counts as a mention only where its own document says what it stands for, as in extraction. A chemical is also
+    mentioned by a run of up to three words that is the same substance ("CeO2 nanoparticles" for "cerium oxide"),
+    as the store merges them through their composition.
     """
     target = normalise_text(entity)
-    return bool(target) and target in _mention_forms(text, max(6, len(entity.split()) + 2), defined)
+    if not target:
+        return False
+    if target in _mention_forms(text, max(6, len(entity.split()) + 2), defined):
+        return True
+    key = _chemical_key(entity)
+    if key is None:
+        return False
+    words = [_clean(w) for w in _expand(_TOKEN.findall(text), defined or {})]
+    runs = (" ".join(words[i : i + n]) for i in range(len(words)) for n in (1, 2, 3))
+    return any(_chemical_key(run) == key for run in runs)
 
 
 @functools.lru_cache(maxsize=256)

@@ -117,6 +117,19 @@ def test_names_formula_and_trivial_name_of_ceria_become_one_node(tmp_path):
         assert sum(node in e.nodes for e in edges.values()) == 3  # one edge per sentence meets the one node
 
 
+def test_without_java_opsin_is_off_and_says_why(monkeypatch):
+    from labwright.knowledge import _opsin
+
+    monkeypatch.setenv("PATH", "")
+    _opsin._java.cache_clear()
+    try:
+        assert opsin_status() == "off: no java runtime on the PATH"
+        assert names_to_smiles(["cerium(IV) oxide"]) == {}
+    finally:
+        monkeypatch.undo()
+        _opsin._java.cache_clear()
+
+
 def test_without_opsin_names_stay_phrases_and_the_report_says_so(tmp_path):
     settings = get_settings(opsin=False)
     assert opsin_status(settings).startswith("off")

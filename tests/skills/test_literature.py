@@ -176,6 +176,11 @@ def test_reviewer_holds_prose_sentences_to_the_concepts_their_cited_passages_men
         ("Scaffolds of poly(caprolactone) were coated.", "polycaprolactone", {}, True),  # inner parentheses kept
         ("Nanoceria scavenges ROS in wounds.", "chitosan", {}, False),
         ("Chitosan crosslinked with genipin.", "chitosan scaffold", {}, False),  # a longer concept is not mentioned
+        # chemicals: the same substance by composition, not by spelling
+        ("CeO2 nanoparticles scavenge ROS.", "cerium oxide", {}, True),
+        ("Trace water hydrolyses LiPF6.", "lithium hexafluorophosphate", {}, True),
+        ("TiO2 films scatter light.", "cerium oxide", {}, False),
+        ("Hydrogen peroxide (H2O2) oxidises thiols.", "water", {}, False),  # H2O2 is not H2O
     ],
 )
 def test_mentions_matches_surface_forms_through_the_store_normaliser(text, entity, defined, expected):
