@@ -937,15 +937,6 @@ def _field_score(name: str, desc: str, asked: Set[str]) -> int:
     return score + _overlap(asked, _words(name.replace("_", " ")) | _words(desc))
 
 
-def _poor_fit_text(data: Mapping[str, Any]) -> list[str]:
-    """The fit's own verdict when its quality checks failed (``poor_fit``), so an answer never passes off a bad fit's
-    numbers as a result; [] for a good fit."""
-    if data.get("poor_fit") is not True:
-        return []
-    verdict = data.get("fit_verdict")
-    return [verdict if isinstance(verdict, str) and verdict else "POOR FIT (the fit-quality checks failed)"]
-
-
 @functools.cache  # an explicit cache: a model's JSON schema never changes, and building it costs ~0.5 ms a call
 def _output_properties(model: type) -> dict[str, Any]:
     """The ``properties`` of ``model``'s JSON schema (field name -> schema with its description)."""
@@ -954,9 +945,8 @@ def _output_properties(model: type) -> dict[str, Any]:
 
 def headline(tool_name: str, data: Any, asked: Set[str]) -> str:
     """The quantity a tool's output answers, stated with units and uncertainty: the fitted estimates (value ± standard
-    error, CI95; a poor fit's verdict after them), the verdict (a true/false field with the tool's message), or the
-    numbers whose names or descriptions the request's words ``asked`` name (``k0``, ``D``, ``R``); "" when the output
-    has none of these."""
+    error, CI95), the verdict (a true/false field with the tool's message), or the numbers whose names or descriptions
+    the request's words ``asked`` name (``k0``, ``D``, ``R``); "" when the output has none of these."""
     if not isinstance(data, Mapping):
         return ""
     try:
@@ -972,6 +962,7 @@ def headline(tool_name: str, data: Any, asked: Set[str]) -> str:
     ]
     if estimates:
         estimates.sort(key=lambda kv: -_field_score(kv[0], "", asked))
+        # a fit that failed its quality checks says so next to its numbers
         return "; ".join([_estimate_text(k, est) for k, est in estimates] + _poor_fit_text(data))
     parts = []
     for k, v in data.items():  # findings stated in words (hypotheses, claims): how many, and the first few
@@ -999,6 +990,15 @@ def headline(tool_name: str, data: Any, asked: Set[str]) -> str:
             text += f" ± {_num(err)}"
         parts.append(text)
     return "; ".join(parts)
+
+
+def _poor_fit_text(data: Mapping[str, Any]) -> list[str]:
+    """The fit's own verdict when its quality checks failed (``poor_fit``), so an answer never passes off a bad fit's
+    numbers as a result; [] for a good fit."""
+    if data.get("poor_fit") is not True:
+        return []
+    verdict = data.get("fit_verdict")
+    return [verdict if isinstance(verdict, str) and verdict else "POOR FIT (the fit-quality checks failed)"]
 
 
 def _sources(data: Any, limit: int = 5) -> str:
