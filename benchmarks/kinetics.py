@@ -43,18 +43,19 @@ Measured 2026-12-04 (jax 0.10.2 here, 0.11.2 on the H200 machine; diffrax 0.7.2,
 * Loaded: the 2-core development machine, load average 8–14 from other jobs (numbers swing 2× between runs;
   compare within one run), ``--repeat 5 --batch 1000``, before → after back to back: batch of 1,000 sets auto
   38.5 → 23.5 s, vmap 15.7 → 20.9 s, our loop 88.4 → 75.8 s, libRoadRunner loop 5.6 → 6.1 s (batch ratio
-  0.15 → 0.26×); SSA of 1,000 trajectories 0.772 → 0.365 s against GillesPy2's 0.686 / 0.819 s (0.89× → 2.24×;
-  in a quieter moment 0.73 → 0.08 s, but not side by side with GillesPy2, which took 0.69–0.82 s in the loaded
-  runs). The single-solve rows did not separate from the noise.
+  0.15 → 0.26×); SSA of 1,000 trajectories 0.772 → 0.365 s against GillesPy2's 0.686 / 0.819 s (0.89× → 2.24×).
+  The single-solve rows did not separate from the noise. SSA alone at load 6 (``--skip stiff sbml batch pdpc
+  --repeat 7``): labwright 0.079 s (12,650 trajectories/s), GillesPy2 0.221 s (4,515/s): 2.8×.
 * On an H200 (``benchmarks/kinetics_gpu.py``): 1,000 sets of BIOMD0000000010 in 0.124 s, 12× the libRoadRunner
   loop on the quiet host; 10,000 sets in 0.265 s (55×); SSA 58,800 trajectories/s at 1,000 runs and 1.3 million/s
-  at 100,000, against GillesPy2's 1,200–1,500/s on 2 cores.
+  at 100,000, against GillesPy2's 1,200–4,500/s on 2 cores (13–49× at 1,000 runs).
 
 Where labwright loses: a warm libRoadRunner solve (LLVM-compiled model, CVODE in C) is 5–30× faster than labwright's
 on CPU, and a loop of them beats any labwright CPU batch (2×); the batch target is met only on an accelerator. A
 Rodas4 step costs ~25 µs of XLA:CPU work for an 8-species model (Jacobian, LU, six stages) against a few µs in C,
 and Rodas4 takes ~850 steps on BIOMD0000000010 where CVODE's variable-order BDF takes far fewer. The SSA is ahead
-of GillesPy2 by 2–9× on CPU (depending on load), not the 10× target; on the GPU by 40× and more.
+of GillesPy2 by 2.2–2.8× on CPU, not the 10× target (block size and loop unrolling changed nothing measurable); on
+the GPU by 13× and more.
 """
 
 from __future__ import annotations
