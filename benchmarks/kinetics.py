@@ -13,8 +13,9 @@ setting that is at least as accurate. Every section asserts agreement, so a fast
    t = 0…4000 s) and BIOMD0000000009 (Huang–Ferrell 1996 MAPK cascade, 22 species, t = 0…100 s), 101 outputs;
    error relative to each species' range. SciPy LSODA gets labwright's jitted right-hand side and Jacobian.
 3. **Batch of 1,000 parameter sets** on BIOMD0000000010 (V1 of J0 and V10 of J9 log-uniform ×/÷ 1.5, seeded):
-   labwright's batch solver (``make_batch_solver``: on CPU a host loop over lanes of the jitted solver), the same lanes
-   vmapped, a Python loop of labwright's jitted single solves, and a loop of libRoadRunner simulations.
+   labwright's batch solver (``make_batch_solver`` in auto mode: on CPU vmapped chunks of 64 lanes or single solves,
+   whichever a timed probe finds faster), the same lanes in one vmap, a Python loop of labwright's jitted single
+   solves, and a loop of libRoadRunner simulations; the batch ratios against both loops are printed.
 4. **PdPC dose–response, 200 signal values**: the vmapped relax-and-Newton sweep vs per-point solves and SciPy.
 5. **SSA**: 2A ⇌ B, B → C at Ω = 1000 (A0 = 1000 molecules) over 5 s: labwright's vmapped JAX direct method vs
    GillesPy2's C++ SSA (``SSACSolver``, compiled with g++ at first use; GPL-3, so a peer installed by hand with
@@ -24,27 +25,37 @@ setting that is at least as accurate. Every section asserts agreement, so a fast
 
 Run: ``.venv/bin/python benchmarks/kinetics.py [--repeat 5] [--batch 1000] [--skip stiff sbml batch pdpc ssa]``
 
-Measured 2026-12-04 on 2 shared CPU cores under heavy load from other jobs (jax 0.10.2, diffrax 0.7.2,
-libroadrunner 2.10.0, gillespy2 1.8.3; ``--repeat 3 --batch 200``; medians, noisy: compare within one run):
+Measured 2026-12-04 (jax 0.10.2 here, 0.11.2 on the H200 machine; diffrax 0.7.2, libroadrunner 2.10.0, gillespy2
+1.8.3; medians of warm calls, compile apart):
 
-* 20-species network: labwright Rodas4 58 ms at error 1.9e-7, 113 ms at 9.8e-9; Kvaerno5 (the old default) 270 ms
-  at 5.9e-8; libRoadRunner 1.4 ms at 1.3e-6, 2.4–9 ms at ≤ 6e-9; LSODA 98 ms at 1.7e-6, 154 ms at 7.5e-9; BDF
-  373 ms at 4.1e-8. Matched accuracy: labwright 1.7× LSODA at rtol 1e-6 (0.6× at 1e-8), 3.3× BDF, but 0.02–0.04×
-  libRoadRunner. (Unloaded, alone: Rodas4 27 ms at 9.8e-9 vs LSODA 124 ms at 7.5e-9 and libRoadRunner 1.4 ms.)
-* BIOMD0000000010: Rodas4 56 ms (4.6e-6) … 157 ms (4.5e-8); libRoadRunner 1.1 ms (1.9e-5), 1.4 ms (3.3e-7), 9.8 ms
-  (8.1e-9); LSODA on labwright's jitted functions 0.7–1.4 s. labwright 4.5–26× LSODA, 0.01–0.02× libRoadRunner.
-* BIOMD0000000009: Rodas4 24 ms (1.5e-6), 54 ms (1.8e-7); libRoadRunner 1.6 ms (4.8e-6), 2.0 ms (9.8e-8);
-  labwright 5.6–8.9× LSODA, 0.06× libRoadRunner.
-* Batch of 1,000 parameter sets of BIOMD0000000010 (``--batch 1000``): vmap 12.4 s (12.4 ms/set), the auto batch
-  (then with 16-lane chunks; now 64) 35 s, a loop of our own jitted solves 66.5 s, a libRoadRunner loop 4.3 s
-  (4.3 ms/set). Batches beat our loop here (lanes take similar steps), but vmap is 2.9× slower than libRoadRunner:
-  the ≥ 10× goal over libRoadRunner is not reached on CPU.
-* SSA, 1,000 trajectories of ~1,550 events: labwright 1,330–1,340 trajectories/s, GillesPy2 C++ 1,120–1,500/s
-  (0.9–1.2×; the ≥ 10× goal is not reached); mean copy numbers agree within sampling error.
+* Quiet: the 16-core host of an H200 machine, ``JAX_PLATFORMS=cpu``, ``--repeat 5`` (one core used: a jitted while
+  loop does not spread over cores). 20-species network: Rodas4 11.5 ms at error 1.9e-7, 31 ms at 9.8e-9, 81 ms at
+  7.9e-10; libRoadRunner 2.3 ms at 1.3e-6, 2.8 ms at 6.4e-9; LSODA 42 / 72 ms; BDF 149 ms. Matched accuracy: 3.6×
+  LSODA at 1e-6 (0.9× at 1e-8), 4.8× BDF, 0.20× and 0.03× libRoadRunner. BIOMD0000000010: Rodas4 15 ms (4.6e-6),
+  21 ms (4.8e-7), 40 ms (4.5e-8); libRoadRunner 1.1 ms (1.9e-5), 1.3 ms (3.3e-7): 0.07× and 0.03× libRoadRunner,
+  2.9–5.5× LSODA. BIOMD0000000009: 0.14× and 0.03× libRoadRunner, 1.9–2.9× LSODA. Batch of 1,000 sets: one vmap
+  2.84 s, the auto batch 5.41 s (before its loop probe shrank from 64 lanes to 8), our loop 22.8 s, a libRoadRunner
+  loop 1.47 s: on CPU the best labwright batch is 0.52× a libRoadRunner loop, not ≥ 10×.
+* Before/after this change on that host (``main`` 4d4ea34 vs now, the same process, 7 interleaved rounds):
+  BIOMD0000000010 single solve 35.6 → 30.1 ms (1.18×), BIOMD0000000009 46.1 → 47.9 ms (0.96×), 20-species
+  25.9 → 25.1 ms (1.03×); vmap over 64 sets 466 → 313 ms (1.49×), over 1,000 sets 5.66 → 3.72 s (1.52×); SSA of
+  1,000 trajectories 373 → 125 ms (2.99×).
+* Loaded: the 2-core development machine, load average 8–14 from other jobs (numbers swing 2× between runs;
+  compare within one run), ``--repeat 5 --batch 1000``, before → after back to back: batch of 1,000 sets auto
+  38.5 → 23.5 s, vmap 15.7 → 20.9 s, our loop 88.4 → 75.8 s, libRoadRunner loop 5.6 → 6.1 s (batch ratio
+  0.15 → 0.26×); SSA of 1,000 trajectories 0.772 → 0.365 s against GillesPy2's 0.686 / 0.819 s (0.89× → 2.24×).
+  The single-solve rows did not separate from the noise. SSA alone at load 6 (``--skip stiff sbml batch pdpc
+  --repeat 7``): labwright 0.079 s (12,650 trajectories/s), GillesPy2 0.221 s (4,515/s): 2.8×.
+* On an H200 (``benchmarks/kinetics_gpu.py``): 1,000 sets of BIOMD0000000010 in 0.124 s, 12× the libRoadRunner
+  loop on the quiet host; 10,000 sets in 0.265 s (55×); SSA 58,800 trajectories/s at 1,000 runs and 1.3 million/s
+  at 100,000, against GillesPy2's 1,200–4,500/s on 2 cores (13–49× at 1,000 runs).
 
-Where labwright loses: a warm libRoadRunner solve (LLVM-compiled model, CVODE in C) is 15–100× faster than
-labwright's on CPU. A Rodas4 step costs ~40 µs of XLA:CPU dispatch for a 20-species system (Jacobian, LU, six
-solves) against a few µs in C, and Rodas4 takes ~500 steps where CVODE's variable-order BDF takes fewer.
+Where labwright loses: a warm libRoadRunner solve (LLVM-compiled model, CVODE in C) is 5–30× faster than labwright's
+on CPU, and a loop of them beats any labwright CPU batch (2×); the batch target is met only on an accelerator. A
+Rodas4 step costs ~25 µs of XLA:CPU work for an 8-species model (Jacobian, LU, six stages) against a few µs in C,
+and Rodas4 takes ~850 steps on BIOMD0000000010 where CVODE's variable-order BDF takes far fewer. The SSA is ahead
+of GillesPy2 by 2.2–2.8× on CPU, not the 10× target (block size and loop unrolling changed nothing measurable); on
+the GPU by 13× and more.
 """
 
 from __future__ import annotations
@@ -317,6 +328,12 @@ def bench_batch(n_sets: int, rounds: int) -> None:
     print(
         f"    max |Δ| batch vs loop {np.max(np.abs(ys_batch - ys_loop)):.1e} nM, vmap vs loop "
         f"{np.max(np.abs(ys_vmap - ys_loop)):.1e} nM, batch vs libRoadRunner {np.max(np.abs(ys_batch - ys_rr)):.1e} nM"
+    )
+    rr_ratio = med["libRoadRunner loop (reset, set, simulate)"] / t_batch
+    own_ratio = med["labwright loop of jitted single solves"] / t_batch
+    print(
+        f"    batch ratio: labwright batch vs a libRoadRunner loop {rr_ratio:.2f}x (target >= 10x), vs a loop of our "
+        f"own solves {own_ratio:.2f}x (target >= 1x); an accelerator's batch: benchmarks/kinetics_gpu.py"
     )
     assert np.max(np.abs(ys_batch - ys_loop)) < 1e-8
     assert np.max(np.abs(ys_batch - ys_rr)) < 1e-2 * 300.0

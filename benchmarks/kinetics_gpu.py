@@ -25,7 +25,7 @@ Measured 2026-12-04 on one H200 (jax 0.11.2 CUDA, float64; medians of 3 warm cal
   (3,500 sets/s): lanes differ more in step counts here and each step is a 20×20 LU per lane.
 * SSA (~1,550 events per run): 1,000 runs 0.017 s (58,800 trajectories/s), 10,000 runs 0.019 s (521,000/s),
   100,000 runs 0.077 s (1.3 million/s, 2.0e9 events/s). On the 16 host cores 7,500–7,700/s; GillesPy2's C++ SSA
-  on the 2-core development machine: ``kinetics.py`` [5].
+  on the 2-core development machine 1,200–4,500/s (``kinetics.py`` [5]).
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ iteration with a fresh Jacobian and LU each time, inside nested loops whose book
 Jacobian (``jax.jacfwd``, with f and ∂f/∂t from the same pass) and one LU factorisation per step, no iteration and
 no branches, so a step is a short straight-line XLA program and ``vmap`` over lanes wastes nothing on divergent Newton
 iterations. The LU gives the inverse of I/(hγ) − J once per step and the six stages multiply by it: on XLA:CPU each
-LAPACK triangular solve is a separate call, and six of them per step were a third of a warm solve (BIOMD0000000010:
-38 → 26 µs per step, 1.45× per warm solve, and 1.5× for a vmapped chunk of 64 lanes; ``benchmarks/kinetics.py``).
+LAPACK triangular solve is a separate call, six per step, each once per lane under ``vmap``. Measured on a quiet
+16-core host, same process, interleaved (``benchmarks/kinetics.py`` notes): BIOMD0000000010 vmapped over 64 and
+1,000 parameter sets 1.5× faster, one warm solve 1.18×; the 20- and 22-species single solves unchanged (0.96–1.03×).
 Tried and dropped: a Gauss–Jordan inverse unrolled over pivots as array operations (no LAPACK calls under ``vmap``)
 was 1.3–4× *slower* than LAPACK on XLA:CPU at n = 8…22 and compiled slower.
 

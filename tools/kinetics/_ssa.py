@@ -9,8 +9,9 @@ slowest one.
 Random numbers are drawn in blocks: each pass of the outer loop draws ``block`` × 2 uniforms per trajectory with one
 ``jax.random`` call and an inner ``fori_loop`` fires up to ``block`` events from them. Splitting the key and drawing
 two numbers per event (threefry, one call each) was most of the event loop: 1,000 trajectories of ~1,550 events of
-2A ⇌ B, B → C took 0.73 s, and 0.08 s with blocks of 64 (same process, back to back; ``benchmarks/kinetics.py``
-compares GillesPy2's C++ SSA). Reactions are picked by counting partial sums ≤ u₂ a₀ (a short reduction) rather than
+2A ⇌ B, B → C took 373 ms, and 125 ms with blocks of 64 (a quiet 16-core host, same process, interleaved; 0.73 s
+→ 0.08 s on 2 cores). ``benchmarks/kinetics.py`` compares GillesPy2's C++ SSA, ``benchmarks/kinetics_gpu.py`` the
+same ensemble on a GPU. Reactions are picked by counting partial sums ≤ u₂ a₀ (a short reduction) rather than
 by ``searchsorted``, which was slower under ``vmap``.
 
 States are recorded on a fixed time grid: when an event moves the clock from t to t + τ, every sample time in
