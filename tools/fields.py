@@ -181,7 +181,7 @@ Trace = Annotated[
 
 MAX_SEED = 2**63 - 1
 """Random seeds: JAX's PRNGKey and NumPy's generators take a non-negative signed 64-bit integer."""
-Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]  # a larger seed overflows the C long JAX converts it to
 """A reproducible random seed, 0 ≤ seed ≤ ``MAX_SEED``."""
 
 MAX_POTENTIAL = 100.0

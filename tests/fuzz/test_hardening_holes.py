@@ -122,7 +122,7 @@ def test_s_above_the_largest_hyperedge(tool):
 def test_ssa_with_t_end_1e308_is_bounded():
     # Old code: 200 trajectories × 10^7 events each, 69 s, before failing.
     args = {"reactions": ["0 -> X; kf=5", "X -> 0; kf=0.5"], "initial": {"X": 0}, "t_end": 1e308}
-    _fails_fast("simulate_ssa", {**args, "max_events": 10_000_000}, InvalidInput, "max_events", seconds=1.0)
+    _fails_fast("simulate_ssa", {**args, "max_events": 10_000_000}, InvalidInput, "max_events")
     with pytest.raises(SimulationFailed, match="limit of"):  # the default budget runs out quickly and says so
         labwright.call_tool("simulate_ssa", {**args, "n_trajectories": 1000, "n_points": 3})
 
@@ -183,3 +183,62 @@ def test_found_by_the_ci_fuzz_run_a_home_of_an_unknown_user(tool, args):
     # pathlib raises RuntimeError for '~0' (no user named 0): every path a tool expands says which field instead.
     with pytest.raises(InvalidInput, match="cannot expand '~0"):
         labwright.call_tool(tool, args)
+
+
+# Found by `make fuzz` at 2,000 examples per tool on 15 processes (each raised a non-Labwright exception or hung).
+
+
+def test_found_by_make_fuzz_non_ascii_smiles_inside_a_mechanism():
+    # RDKit's error log cut the text mid-character and its Python log bridge raised SystemError inside the parser.
+    from labwright.errors import InvalidSmiles
+    from labwright.tools.chem import to_mol
+
+    with pytest.raises(InvalidSmiles, match="printable ASCII"):
+        to_mol(".m\xe6\x9f\U000cabba")
+    steps = [{"reactants": ["CO"], "products": ["C\U000cabba\x95"]}]
+    out = labwright.call_tool("validate_mechanism", {"mechanism": {"steps": steps}})
+    assert not out.valid
+
+
+def test_found_by_make_fuzz_seed_and_pdpc_ranges():
+    # A 2**63 seed overflowed the C long JAX converts it to; a1 = 5e-324 divided by zero; T = 9e307 K gave NaN slopes.
+    ssa = {"reactions": ["0 -> X; kf=5", "X -> 0; kf=0.5"], "initial": {"X": 0}, "t_end": 2.0, "seed": 2**63}
+    _fails_fast("simulate_ssa", ssa, InvalidInput, "seed")
+    with pytest.raises(InvalidInput, match="a1 = 4.94066e-324 is outside"):
+        labwright.call_tool("pdpc_response", {"parameters": {"a1": 5e-324}})
+    _fails_fast("pdpc_response", {"temperature": 8.98e307}, InvalidInput, "temperature")
+
+
+def test_found_by_make_fuzz_nicholson_beyond_floating_point():
+    # v·D so small that sqrt(pi D a) underflows: psi came out NaN and failed the output model.
+    args = {"peak_separations": [2.94e307], "scan_rates": [1e-300], "D": 2.25e-292, "n": 6, "alpha": 0.7}
+    _fails_fast("nicholson_k0", args, InvalidInput, "peak_separations")
+
+
+def test_found_by_make_fuzz_fit_inputs_beyond_any_potentiostat():
+    # E = 1e18 V reached LAPACK's SVD (LinAlgError); currents near 1e308 made the fit-quality noise NaN.
+    import numpy as np
+    from labwright.tools.electrochem._fit_quality import assess_fit, lag1_autocorrelation
+    from labwright.tools.electrochem._peaks import noise_level
+
+    E = [round(-0.3 + 0.01 * k, 4) for k in range(61)]
+    E[4] = 1e18
+    cv = {"E": E, "I": [1e-6 * math.sin(k / 5) for k in range(61)], "scan_rate": 0.1}
+    err = _fails_fast("fit_cv", {"voltammograms": [cv], "fixed": {"area": 1e-6, "c_bulk": 1.0}}, InvalidInput)
+    assert "over ±100 V" in str(err)
+    huge = 1e307 * np.sin(np.linspace(0, 9, 200)) + 1e306 * np.cos(np.linspace(0, 300, 200))
+    assert 0 < noise_level(huge) < 1 and math.isfinite(lag1_autocorrelation(huge))
+    q = assess_fit([huge / 1e307], [huge], [1e307], ["k0"], np.array([0.0]), np.array([-1.0]), np.array([1.0]))
+    assert math.isfinite(q.residual_to_noise) and all(math.isfinite(x) for x in q.noise_relative)
+
+
+def test_found_by_make_fuzz_a_sweep_prices_its_tasks():
+    # chunk_size = 1 over 100,000 CVs made 100,000 tasks, estimated as seconds and run for minutes.
+    from labwright.scale._tools import TASK_SECONDS
+
+    cell = {"E_start": -0.3, "E_vertex": 0.3, "scan_rate": 0.1}
+    vary = {"k0": [1e-3 * (1 + k) for k in range(100)], "alpha": [0.3 + 0.004 * k for k in range(100)]}
+    spec = labwright.get_tool("sweep_cv")
+    one = spec.estimate_cost({"cell": cell, "vary": vary, "chunk_size": 1}).seconds
+    big = spec.estimate_cost({"cell": cell, "vary": vary, "chunk_size": 4096}).seconds
+    assert one - big >= (10_000 - 3) * TASK_SECONDS["local"]

@@ -345,7 +345,7 @@ class PdPCResponseInput(ToolModel):
     temperature: float = Field(
         default=298.15,
         ge=1.0,
-        le=5000.0,
+        le=5000.0,  # as the electrochemistry tools: beyond it no enzyme cycle exists, and RT ln γ loses meaning
         allow_inf_nan=False,
         description="Temperature for ΔG, K (1-5000: liquids and enzymes).",
     )
