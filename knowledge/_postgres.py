@@ -25,10 +25,12 @@ from .._postgres import _Connection, _pg_sql, connect, namespace_lock_id
 from ..errors import InvalidInput
 from ._schema import SCHEMA_VERSION
 from ._schema_pg import PG_DDL
+from ._sqlite import BUSY_TIMEOUT_S
 
 __all__ = ["POSTGRES", "PostgresBackend", "PgConnection", "store_schema"]
 
 DEFAULT_SCHEMA = "knowledge"
+WRITE_WAIT_S = BUSY_TIMEOUT_S  # how long a writer waits for the store's write lock
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
 _SEARCH_PATH = re.compile(r"-c\s*search_path\s*=\s*([^\s,]+)")
 
@@ -101,8 +103,14 @@ class PostgresBackend:
     @staticmethod
     def begin_write(conn: PgConnection) -> None:
         conn.execute("BEGIN")
-        # READ COMMITTED: every statement after the lock sees what the previous writer committed
-        conn.execute("SELECT pg_advisory_xact_lock(?)", (conn.lock_id,))
+        try:
+            # as long as an SQLite writer waits for the file's lock (a large ingest elsewhere), then an error
+            conn.execute(f"SET LOCAL lock_timeout = '{int(WRITE_WAIT_S * 1000)}ms'")
+            # READ COMMITTED: every statement after the lock sees what the previous writer committed
+            conn.execute("SELECT pg_advisory_xact_lock(?)", (conn.lock_id,))
+        except BaseException:
+            conn.execute("ROLLBACK")  # the connection stays usable for the next transaction
+            raise
 
     @staticmethod
     def begin_read(conn: PgConnection) -> None:
@@ -117,22 +125,19 @@ class PostgresBackend:
         """Connect to the store at ``url`` (creating its schema and tables unless ``readonly``); ``None`` when
         ``readonly`` and there is no store there (the caller then reads an empty store)."""
         schema = store_schema(url)
-        if readonly:
-            raw = connect(url)  # no namespace: creating the schema would write
-            try:
+        # no namespace: the foundation would take the store's lock to create the schema on every open, so opening a
+        # store would wait for a writer; here only a missing store is created, under that lock
+        raw = connect(url)
+        try:
+            if readonly:
                 raw.execute("SET default_transaction_read_only = on")  # the session can never write
-                if not _has_store(raw, schema):
+            if not _has_store(raw, schema):
+                if readonly:
                     raw.close()
                     return None
-                raw.execute(psycopg_sql().SQL("SET search_path TO {}").format(psycopg_sql().Identifier(schema)))
-            except BaseException:
-                raw.close()
-                raise
-            return PgConnection(raw, schema)
-        raw = connect(url, namespace=schema)
-        try:
-            if not _has_store(raw, schema):
                 _create_store(raw, schema)
+            sql = psycopg_sql()
+            raw.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
         except BaseException:
             raw.close()
             raise
@@ -157,10 +162,13 @@ def _has_store(raw: Any, schema: str) -> bool:
 
 
 def _create_store(raw: Any, schema: str) -> None:
-    """Create the tables and meta rows in the connection's schema in one transaction, under the store's write lock
-    (two processes creating the same store at once would otherwise race on the catalog)."""
+    """Create the schema, its tables and meta rows in one transaction, under the store's write lock (two processes
+    creating the same store at once would otherwise race on the catalog)."""
+    sql = psycopg_sql()
     with raw.transaction():
         raw.execute("SELECT pg_advisory_xact_lock(%s)", (namespace_lock_id(schema),))
+        raw.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        raw.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
         raw.execute(PG_DDL)
         for key, value in (("schema_version", str(SCHEMA_VERSION)), ("revision", "0"), ("store_id", uuid.uuid4().hex)):
             raw.execute("INSERT INTO meta(key, value) VALUES (%s, %s) ON CONFLICT DO NOTHING", (key, value))

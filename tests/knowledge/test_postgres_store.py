@@ -286,3 +286,19 @@ def test_a_long_locator_is_stored_as_on_sqlite(postgres_url):
         assert ingest_events(store, [event]).provenance_added == 1
         assert ingest_events(store, [event]).provenance_added == 0  # the same record again is one record
         assert store.edges(store.all_edge_ids())[1].provenance[0]["locator"] == event["locator"]
+
+
+def test_a_writer_that_cannot_get_the_lock_in_time_fails_and_the_store_stays_usable(postgres_url, monkeypatch):
+    import psycopg
+    from labwright.knowledge import _postgres
+
+    monkeypatch.setattr(_postgres, "WRITE_WAIT_S", 0.2)
+    with KnowledgeStore(postgres_url) as store, psycopg.connect(postgres_url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (store.conn.lock_id,))  # another writer holds the store
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            _one_edge(postgres_url, "EGF", "binds", "EGFR", "d")
+        with pytest.raises(psycopg.errors.LockNotAvailable), store.transaction():
+            pass
+        other.execute("SELECT pg_advisory_unlock(%s)", (store.conn.lock_id,))
+        assert ingest_events(store, [{"source": ["a"], "relation": "r", "target": ["b"], "document": "d"}]).events
+        assert store.counts()["edges"] == 1 and store.revision() == 1
