@@ -108,3 +108,11 @@ def test_ssa_event_limit_is_exact_and_reported():
     assert not np.any(np.asarray(ok))
     with pytest.raises(SimulationFailed, match="100 events"):
         simulate_ssa_counts(system, np.array([0]), np.array([0.0, 50.0]), n_trajectories=4, max_events=100)
+
+
+def test_ssa_block_size_below_one_is_refused_by_name():
+    from labwright.errors import InvalidInput
+    from labwright.tools.kinetics._ssa import make_ssa
+
+    with pytest.raises(InvalidInput, match="block"):
+        make_ssa(compile_network(parse_network(BIRTH_DEATH)), block=0)
