@@ -258,7 +258,16 @@ class RayExecutor:
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
             if address is None:
                 kwargs.update(num_cpus=self.num_cpus, object_store_memory=256 * 2**20)
-            ray.init(address=address, **kwargs)
+            try:
+                ray.init(address=address, **kwargs)
+            except (OSError, RuntimeError, ConnectionError, ValueError) as err:
+                # e.g. a long TMPDIR: Ray's socket paths under it exceed the 107-byte AF_UNIX limit
+                ray.shutdown()
+                raise InvalidInput(
+                    "backend",
+                    f"Ray could not start ({type(err).__name__}: {err}); use backend 'local', or a shorter "
+                    "RAY_TMPDIR / TMPDIR for a local cluster",
+                ) from None
         self._ray = ray
         self._remote = ray.remote(max_retries=self.max_retries, retry_exceptions=False, num_cpus=1)(run_task)
         if self.gpus_per_task:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,7 @@ def cv_sweep_chunk(payload: dict[str, Any]) -> dict[str, list[float]]:
     """
     import jax.numpy as jnp
 
-    from ..errors import SimulationFailed
+    from ..errors import InvalidInput, SimulationFailed
     from ..tools.electrochem._sim_tools import SimulateCVInput
 
     cell = SimulateCVInput.model_validate(payload["cell"])
@@ -76,7 +77,14 @@ def cv_sweep_chunk(payload: dict[str, Any]) -> dict[str, list[float]]:
             if getattr(base, f.name) is not None
         }
     )
-    current = np.asarray(_batched_cv(cell.settings(), float(t[1] - t[0]))(batch, jnp.asarray(E)))[:n]
+    try:
+        current = np.asarray(_batched_cv(cell.settings(), float(t[1] - t[0]))(batch, jnp.asarray(E)))[:n]
+    except Exception as err:  # noqa: BLE001 - JaxRuntimeError from a check inside the compiled program (equinox)
+        found = re.search(r"invalid input for field '([^']+)': ([^\n]+)", str(err))
+        if found is None:
+            raise
+        # XLA on the CPU flushes values below 2.2e-308 to 0, so a subnormal the host accepted can fail in here
+        raise InvalidInput(found.group(1), f"{found.group(2)} (checked inside the compiled simulator)") from None
     if not np.all(np.isfinite(current)):
         bad = int(np.argmax(~np.all(np.isfinite(current), axis=1)))
         values = dict(zip(fields, rows[bad].tolist(), strict=True))

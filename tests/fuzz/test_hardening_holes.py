@@ -242,3 +242,34 @@ def test_found_by_make_fuzz_a_sweep_prices_its_tasks():
     one = spec.estimate_cost({"cell": cell, "vary": vary, "chunk_size": 1}).seconds
     big = spec.estimate_cost({"cell": cell, "vary": vary, "chunk_size": 4096}).seconds
     assert one - big >= (10_000 - 3) * TASK_SECONDS["local"]
+
+
+def test_found_by_make_fuzz_a_subnormal_in_a_sweep_fails_its_task_by_name():
+    # XLA on the CPU flushes 5e-324 to 0, so the compiled simulator's own check refused it as a JaxRuntimeError.
+    cell = {"E_start": -0.3, "E_vertex": 0.3, "scan_rate": 0.1, "dE": 0.005}
+    out = labwright.call_tool("sweep_cv", {"cell": cell, "vary": {"alpha": [0.4, 5e-324]}, "chunk_size": 1})
+    assert [t.ok for t in out.tasks] == [True, False]
+    assert "field 'alpha'" in out.tasks[1].error and out.i_pa[1] is None and out.i_pa[0] > 0
+
+
+def test_found_by_make_fuzz_ray_that_cannot_start_names_the_backend(tmp_path):
+    # A long TMPDIR puts Ray's sockets past the 107-byte AF_UNIX limit: an OSError from ray.init escaped the tool.
+    pytest.importorskip("ray")
+    import subprocess
+    import sys
+
+    deep = tmp_path / ("t" * 90)
+    deep.mkdir()
+    code = (
+        "import labwright\n"
+        "try:\n"
+        "    labwright.call_tool('kg_ingest_batch', {'documents': [{'id': 'd', 'text': 'AKT inhibits FOXO1.'}],"
+        " 'backend': 'ray', 'store_path': 'k.sqlite'})\n"
+        "except labwright.errors.InvalidInput as err:\n"
+        "    print('REFUSED', err.field, err)\n"
+    )
+    env = {**os.environ, "TMPDIR": str(deep), "RAY_TMPDIR": str(deep), "LABWRIGHT_HOME": str(tmp_path / "home")}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert "REFUSED backend" in proc.stdout and "Ray could not start" in proc.stdout, proc.stdout + proc.stderr[-2000:]
