@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from labwright.errors import LabwrightError
 from labwright.tools import call_tool, get_tool
 
-# A call that is not back after this many seconds is a hang, whatever it estimated: the harness dumps every thread's
-# stack and exits, so CI fails loudly instead of running into its own timeout.
+# A call that is not back after this many seconds (or a minute past its deadline, if that is later) is a hang: the
+# harness dumps every thread's stack and exits, so CI fails loudly instead of running into its own timeout.
 HANG_SECONDS = float(os.environ.get("FUZZ_HANG_SECONDS", "180"))
 
 # Calls estimated above this are validated and priced but not run: a governed run asks a person before such work, and
@@ -465,6 +465,8 @@ def run_call(name: str, args: dict, *, run_cap_seconds: float = DEFAULT_RUN_CAP_
             return Outcome("bad estimate", 0.0, f"{name}: estimate {est!r} s for {_describe(args)}")
         if est > run_cap_seconds:
             return Outcome("not run (estimate over cap)", time.perf_counter() - t0)
+        # A call may run up to its deadline (then it is an "over deadline" finding); only past that is it a hang.
+        faulthandler.dump_traceback_later(max(HANG_SECONDS, deadline_for(est) + 60.0), exit=True)
         t1 = time.perf_counter()
         spec.run(inp)
         elapsed = time.perf_counter() - t1

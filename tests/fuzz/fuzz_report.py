@@ -111,31 +111,34 @@ def _in_workers(names: list[str], opts: argparse.Namespace, root: Path, results:
     ctx = multiprocessing.get_context("spawn")
     retried: set[int] = set()
     while queue and time.perf_counter() - start < opts.seconds:
-        with cf.ProcessPoolExecutor(opts.jobs, mp_context=ctx) as pool:
-            pending: dict[cf.Future, tuple[int, str, int]] = {}
-            lost: list[tuple[int, str, int]] = []
-            while queue or pending:
-                while queue and len(pending) < opts.jobs and time.perf_counter() - start < opts.seconds:
-                    item = queue.pop(0)
-                    pending[pool.submit(_chunk, item[1], item[2], opts.run_cap, str(root))] = item
-                if not pending:
-                    break
-                done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                for fut in done:
-                    item = pending.pop(fut)
-                    _, name, _k = item
-                    try:
-                        outs = fut.result()
-                    except cf.process.BrokenProcessPool:
-                        lost.append(item)
-                        continue
-                    results[name] += outs
-                    findings += [o.finding for o in outs if o.finding]
-                    _write(opts.out, results, findings)
-                    elapsed = time.perf_counter() - start
-                    print(f"{name}: +{len(outs)} ({len(results[name])}) at {elapsed:.0f} s", file=sys.stderr)
-                if lost:
-                    break
+        pool = cf.ProcessPoolExecutor(opts.jobs, mp_context=ctx)
+        pending: dict[cf.Future, tuple[int, str, int]] = {}
+        lost: list[tuple[int, str, int]] = []
+        while queue or pending:
+            while queue and len(pending) < opts.jobs and time.perf_counter() - start < opts.seconds:
+                item = queue.pop(0)
+                pending[pool.submit(_chunk, item[1], item[2], opts.run_cap, str(root))] = item
+            if not pending:
+                break
+            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                item = pending.pop(fut)
+                _, name, _k = item
+                try:
+                    outs = fut.result()
+                except cf.process.BrokenProcessPool:
+                    lost.append(item)
+                    continue
+                results[name] += outs
+                findings += [o.finding for o in outs if o.finding]
+                _write(opts.out, results, findings)
+                elapsed = time.perf_counter() - start
+                print(f"{name}: +{len(outs)} ({len(results[name])}) at {elapsed:.0f} s", file=sys.stderr)
+            if lost:
+                lost += list(pending.values())  # a broken pool fails every chunk it held
+                break
+        # waiting on a pool whose worker died can block for good, so a broken pool is left without waiting
+        pool.shutdown(wait=not lost, cancel_futures=bool(lost))
         if lost:
             running = ", ".join(sorted({name for _, name, _ in lost}))
             findings.append(f"a worker died (hang or crash; its traceback is on stderr) while chunks of {running} ran")
