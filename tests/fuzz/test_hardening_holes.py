@@ -207,6 +207,8 @@ def test_found_by_make_fuzz_seed_and_pdpc_ranges():
     with pytest.raises(InvalidInput, match="a1 = 4.94066e-324 is outside"):
         labwright.call_tool("pdpc_response", {"parameters": {"a1": 5e-324}})
     _fails_fast("pdpc_response", {"temperature": 8.98e307}, InvalidInput, "temperature")
+    # a swept capacity ratio of 1e-308 gave non-finite slopes in the response curve (SciPy's ValueError)
+    _fails_fast("pdpc_response", {"signal_ratio_min": 2.2250738585072014e-308}, InvalidInput, "signal_ratio_min")
 
 
 def test_found_by_make_fuzz_nicholson_beyond_floating_point():
@@ -230,6 +232,9 @@ def test_found_by_make_fuzz_fit_inputs_beyond_any_potentiostat():
     assert 0 < noise_level(huge) < 1 and math.isfinite(lag1_autocorrelation(huge))
     q = assess_fit([huge / 1e307], [huge], [1e307], ["k0"], np.array([0.0]), np.array([-1.0]), np.array([1.0]))
     assert math.isfinite(q.residual_to_noise) and all(math.isfinite(x) for x in q.noise_relative)
+    # residuals of 1e306 peak currents over a 2e-3 noise floor overflowed the ratio to inf
+    absurd = assess_fit([np.full(50, 1e306)], [np.ones(50)], [1.0], ["k0"], np.zeros(1), -np.ones(1), np.ones(1))
+    assert math.isfinite(absurd.residual_to_noise) and absurd.poor_fit
 
 
 def test_found_by_make_fuzz_a_sweep_prices_its_tasks():

@@ -47,6 +47,7 @@ __all__ = [
 BOUND_TOLERANCE = 1e-3  # fraction of a parameter's (transformed) range
 NOISE_FLOOR = 2e-3  # fraction of the peak current: below this the simulator's own error dominates
 MAX_RESIDUAL_TO_NOISE = 3.0
+MAX_REPORTED_RATIO = 1e300  # residual/noise ratios above this are reported as this
 MAX_LAG1 = 0.5
 RUNS_P = 1e-3
 
@@ -140,7 +141,8 @@ def assess_fit(
     sizes = np.array([r.size for r in residuals], dtype=float)
     rms_res = _rms(np.concatenate(list(residuals)))
     rms_noise = math.sqrt(float(np.sum(sizes * np.square(noise))) / sizes.sum())
-    ratio = rms_res / rms_noise
+    # an absurd model (residuals near 1e306 of the peak current) would overflow the ratio: cap it, it is poor anyway
+    ratio = rms_res / rms_noise if rms_res < MAX_REPORTED_RATIO * rms_noise else MAX_REPORTED_RATIO
     if ratio > MAX_RESIDUAL_TO_NOISE:
         reasons.append(
             f"rms residual is {ratio:.1f}x the noise estimated from the data ({100 * rms_res:.2g} % vs "

@@ -336,10 +336,18 @@ def check_detailed_balance(inp: DetailedBalanceInput) -> DetailedBalanceReport:
 # ---- PdPC ---------------------------------------------------------------------------------------------------------
 class PdPCResponseInput(ToolModel):
     parameters: PdPCParameters = Field(default_factory=PdPCParameters, description="Constants and totals (SI).")
-    signal_ratio_min: PositiveFloat = Field(
-        default=0.01, description="Lowest kinase/phosphatase capacity ratio u = k1·E1_T/(k2·E2_T) swept."
+    # u beyond 1e±12 is far into saturation on either side, and the E1 totals it implies underflow the steady-state
+    # solve (a swept u of 1e-308 gave non-finite slopes in the response curve).
+    signal_ratio_min: float = Field(
+        default=0.01,
+        ge=1e-12,
+        le=1e12,
+        allow_inf_nan=False,
+        description="Lowest kinase/phosphatase capacity ratio u = k1·E1_T/(k2·E2_T) swept (1e-12 to 1e12).",
     )
-    signal_ratio_max: PositiveFloat = Field(default=100.0, description="Highest ratio u swept.")
+    signal_ratio_max: float = Field(
+        default=100.0, ge=1e-12, le=1e12, allow_inf_nan=False, description="Highest ratio u swept (1e-12 to 1e12)."
+    )
     # 10 points still show a switch; each point is one steady state, 2,000 bounds the vmapped batch.
     n_points: int = Field(default=200, ge=10, le=2000, description="Signal values (log-spaced), solved in one vmap.")
     temperature: float = Field(
