@@ -345,7 +345,7 @@ class PdPCResponseInput(ToolModel):
         allow_inf_nan=False,
         description="Lowest kinase/phosphatase capacity ratio u = k1·E1_T/(k2·E2_T) swept (1e-12 to 1e12).",
     )
-    signal_ratio_max: float = Field(
+    signal_ratio_max: float = Field(  # the same range as signal_ratio_min, for the same reason
         default=100.0, ge=1e-12, le=1e12, allow_inf_nan=False, description="Highest ratio u swept (1e-12 to 1e12)."
     )
     # 10 points still show a switch; each point is one steady state, 2,000 bounds the vmapped batch.
