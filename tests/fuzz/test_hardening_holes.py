@@ -278,3 +278,11 @@ def test_found_by_make_fuzz_ray_that_cannot_start_names_the_backend(tmp_path):
         [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
     )
     assert "REFUSED backend" in proc.stdout and "Ray could not start" in proc.stdout, proc.stdout + proc.stderr[-2000:]
+
+
+def test_found_by_make_fuzz_an_initial_amount_beyond_any_real_one():
+    # A = 1e308 mol/m³ made the compiled fit's own finiteness check raise a JaxRuntimeError out of the tool.
+    args = {"reactions": ["A -> B; kf=1"], "initial": {"A": 1e308}, "times": [0.0, 0.5, 1.0, 2.0]}
+    _fails_fast("fit_rate_constants", {**args, "observed": {"A": [1.0, 0.61, 0.37, 0.14]}, "max_iter": 5}, InvalidInput)
+    with pytest.raises(InvalidInput, match="initial.A"):
+        labwright.call_tool("simulate_network", {"reactions": ["A -> B; kf=1"], "initial": {"A": 1e308}, "t_end": 2.0})

@@ -98,11 +98,19 @@ class NetworkInput(ToolModel):
         return parse_network(self.reactions, species=self.species)
 
 
+MAX_INITIAL = 1e15
+"""Largest initial amount (mol/m³, or copies for the stochastic tools): pure water is 5.5e4 mol/m³, and beyond this
+the products mass action forms (rate constant × amounts) leave float64 and the compiled solvers stop on a non-finite
+state instead of answering (an initial 1e308 did)."""
+
+
 def _initial_vector(net: ReactionNetwork, initial: dict[str, float], field: str = "initial") -> np.ndarray:
     x0 = np.zeros(net.n_species)
     for name, value in initial.items():
         if name not in net.index:
             raise InvalidInput(f"{field}.{name}", f"unknown species; network species are {net.species}")
+        if value > MAX_INITIAL:
+            raise InvalidInput(f"{field}.{name}", f"{value:g} is above {MAX_INITIAL:g} (SI), beyond any real amount")
         x0[net.index[name]] = value
     return x0
 
