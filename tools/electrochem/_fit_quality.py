@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from pydantic import Field
+from scipy import linalg
 from scipy.stats import norm
 
 from ..fields import ToolModel
@@ -89,10 +90,9 @@ def _unit_scaled(r: np.ndarray) -> np.ndarray:
 
 
 def _rms(r: np.ndarray) -> float:
-    """Root mean square of ``r`` without overflow for entries near 1e308."""
+    """Root mean square of ``r`` without overflow for entries near 1e308 (BLAS nrm2 scales as it sums)."""
     r = np.asarray(r, dtype=float)
-    top = float(np.max(np.abs(r))) if r.size else 0.0
-    return top * math.sqrt(float(np.mean(np.square(r / top)))) if top > 0 else 0.0
+    return float(linalg.norm(r, check_finite=False)) / math.sqrt(r.size) if r.size else 0.0
 
 
 def lag1_autocorrelation(r: np.ndarray) -> float:
