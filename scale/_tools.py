@@ -87,9 +87,9 @@ TASK_SECONDS = {"local": 0.02, "ray": 0.05}
 
 def _startup(backend: Backend, n_tasks: int = 0) -> float:
     """Seconds a job spends outside its tasks' own work: starting Ray, and each task's overhead."""
-    return (RAY_START_SECONDS if backend == "ray" else 0.0) + n_tasks * TASK_SECONDS[
-        "ray" if backend == "ray" else "local"
-    ]
+    if backend == "ray":
+        return RAY_START_SECONDS + n_tasks * TASK_SECONDS["ray"]
+    return n_tasks * TASK_SECONDS["local"]
 
 
 # --------------------------------------------------------------------------------------------------- sweep ----
@@ -146,6 +146,10 @@ class SweepCVInput(ToolModel):
     def n_cvs(self) -> int:
         return math.prod(len(v) for v in self.vary.values())
 
+    def task_size(self) -> int:
+        """CVs per task: ``chunk_size``, or all of them when there are fewer."""
+        return min(self.chunk_size, self.n_cvs())
+
 
 class SweepCVOutput(_JobOut):
     n_cvs: int
@@ -163,7 +167,7 @@ def _sweep_cost(inp: SweepCVInput) -> Cost:
     n_steps = cell.program()[0].size - 1
     per_cv = estimate_sim_seconds(cell.grid().n_nodes, n_steps, cell.mechanism) - _COMPILE_SECONDS
     # One worker assumed (an upper bound): a compile, then every CV.
-    n_tasks = math.ceil(inp.n_cvs() / min(inp.chunk_size, inp.n_cvs()))
+    n_tasks = math.ceil(inp.n_cvs() / inp.task_size())
     seconds = _startup(inp.backend, n_tasks) + _COMPILE_SECONDS + inp.n_cvs() * per_cv
     return Cost(seconds=seconds, sim_calls=inp.n_cvs())
 
@@ -177,7 +181,7 @@ def sweep_cv(inp: SweepCVInput) -> SweepCVOutput:
     """
     names = list(inp.vary)
     rows = [list(r) for r in itertools.product(*(inp.vary[n] for n in names))]
-    size = min(inp.chunk_size, len(rows))
+    size = inp.task_size()
     payloads = [
         {"cell": inp.cell, "fields": names, "rows": rows[i : i + size], "pad_to": size}
         for i in range(0, len(rows), size)
