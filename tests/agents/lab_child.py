@@ -1,9 +1,9 @@
-"""A lab process for the multi-process tests: ``python lab_child.py MODE RUN_ID NOTE FLAG [--hold]``.
+"""A lab process for the multi-process tests: ``python lab_child.py MODE RUN_ID NOTE FLAG [--rule RULE] [--hold]``.
 
 It registers the test tools, lets the kineticist call ``lab_note`` and ``blocker``, and then, with MODE ``start``,
-asks for ``lab_note(NOTE) then blocker(FLAG)`` (approval rule 'none': the run stops for approval of lab_note);
-``approve`` resumes RUN_ID with 'approve'; ``finish`` resumes it with no answer. It prints the reply as one JSON
-line; ``--hold`` then keeps the process alive (paused at its checkpoint) until it is killed.
+asks for ``lab_note(NOTE) then blocker(FLAG)`` (approval rule RULE, default 'none': the run stops for approval of
+lab_note); ``approve`` resumes RUN_ID with 'approve'; ``finish`` resumes it with no answer. It prints the reply as
+one JSON line; ``--hold`` then keeps the process alive (paused at its checkpoint) until it is killed.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ old = roles.ROLES["kineticist"]
 roles.ROLES["kineticist"] = roles.Role(old.name, old.description, old.tools | {"lab_note", "blocker"})
 
 mode, run_id, note, flag = sys.argv[1:5]
-lab = Lab(auto_approve="none")
+rule = sys.argv[sys.argv.index("--rule") + 1] if "--rule" in sys.argv else "none"
+lab = Lab(auto_approve=rule)
 if mode == "start":
     reply = lab.chat(f"lab_note(path={note}, text=once) then blocker(flag={flag})")
 elif mode == "approve":

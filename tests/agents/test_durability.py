@@ -16,28 +16,8 @@ from labwright.agents import roles
 
 HERE = Path(__file__).parent
 
-# The process that gets killed: same test tools and role as the test process (see `kineticist_runs_both`).
-SCRIPT = r"""
-import importlib.util, json, sys
-
-spec = importlib.util.spec_from_file_location("testing_tools", sys.argv[1])
-tt = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tt)
-tt.register()
-from labwright.agents import roles
-old = roles.ROLES["kineticist"]
-roles.ROLES["kineticist"] = roles.Role(old.name, old.description, old.tools | {"lab_note", "blocker"})
-from labwright import Lab
-
-mode, note, flag, rule = sys.argv[2:6]
-lab = Lab(auto_approve=rule)
-if mode == "start":
-    # one worker: turn 0 asks for lab_note (a side effect) and then blocker, which hangs while the flag exists
-    reply = lab.chat(f"lab_note(path={note}, text=once) then blocker(flag={flag})")
-else:
-    reply = lab.resume(mode, "approve")
-print(json.dumps({"run_id": reply.run_id, "status": reply.status}))
-"""
+# The process that gets killed (lab_child.py) has the same test tools and role as the test process (see
+# `kineticist_runs_both`).
 
 
 @pytest.fixture
@@ -49,9 +29,9 @@ def kineticist_runs_both(test_tools, monkeypatch):
 
 
 def start_until_blocked(args: list[str], env: dict[str, str], flag: Path) -> subprocess.Popen:
-    """Run SCRIPT with ``args`` (mode, note, flag, rule) in a child process; return it once it is inside blocker."""
+    """Run lab_child.py with ``args`` in a child process; return it once it is inside blocker."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, str(HERE / "testing_tools.py"), *args],
+        [sys.executable, str(HERE / "lab_child.py"), *args],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     ready = Path(str(flag) + ".ready")
@@ -80,15 +60,14 @@ def test_resume_after_kill_9_does_not_repeat_the_side_effect(tmp_path, isolated_
     note, flag = tmp_path / "notebook.txt", tmp_path / "hold"
     flag.write_text("hold")
     rule = "all" if approval == "rule" else "none"
-    args = [str(note), str(flag), rule]
     if approval == "person":
         paused = Lab(auto_approve=rule).chat(f"lab_note(path={note}, text=once) then blocker(flag={flag})")
         assert paused.status == "waiting" and paused.pending[0].tool == "lab_note"
-        mode = paused.run_id
+        mode, run_id = "approve", paused.run_id
     else:
-        mode = "start"
+        mode, run_id = "start", "-"
     env = {**os.environ, "LABWRIGHT_HOME": str(isolated_home)}
-    proc = start_until_blocked([mode, *args], env, flag)
+    proc = start_until_blocked([mode, run_id, str(note), str(flag), "--rule", rule], env, flag)
     assert note.read_text() == "once\n"  # the side effect happened before the kill
     kill_9(proc)
     flag.unlink()
@@ -127,7 +106,7 @@ def test_resume_after_kill_9_with_the_llm_planner(tmp_path, isolated_home, kinet
 
     openai_server.script = script
     env = {**os.environ, "LABWRIGHT_HOME": str(isolated_home)}  # carries the server's URL and model name
-    proc = start_until_blocked(["start", str(note), str(flag), "all"], env, flag)
+    proc = start_until_blocked(["start", "-", str(note), str(flag), "--rule", "all"], env, flag)
     kill_9(proc)
     flag.unlink()
     roles_asked = [b["messages"][0]["content"].split()[3] for b in openai_server.requests]
