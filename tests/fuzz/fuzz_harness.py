@@ -19,6 +19,7 @@ import math
 import os
 import stat
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -453,6 +454,13 @@ def _describe(args: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
 
 
+def _raised_at(err: BaseException) -> str:
+    """``file:line`` of the innermost frame of ``err``'s traceback inside labwright (else the innermost of all)."""
+    frames = traceback.extract_tb(err.__traceback__)
+    ours = [f for f in frames if "site-packages" not in f.filename] or frames
+    return f"{Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else "?"
+
+
 def run_call(name: str, args: dict, *, run_cap_seconds: float = DEFAULT_RUN_CAP_SECONDS) -> Outcome:
     """Validate, price and (if cheap enough) run one call of tool ``name``; classify what happened."""
     spec = get_tool(name)
@@ -480,7 +488,7 @@ def run_call(name: str, args: dict, *, run_cap_seconds: float = DEFAULT_RUN_CAP_
         return Outcome(
             "uncaught " + type(err).__name__,
             time.perf_counter() - t0,
-            f"{name}: {type(err).__name__}: {str(err)[:300]} for {_describe(args)}",
+            f"{name}: {type(err).__name__} at {_raised_at(err)}: {str(err)[:300]} for {_describe(args, limit=3000)}",
         )
     finally:
         faulthandler.cancel_dump_traceback_later()

@@ -286,3 +286,32 @@ def test_found_by_make_fuzz_an_initial_amount_beyond_any_real_one():
     _fails_fast("fit_rate_constants", {**args, "observed": {"A": [1.0, 0.61, 0.37, 0.14]}, "max_iter": 5}, InvalidInput)
     with pytest.raises(InvalidInput, match="initial.A"):
         labwright.call_tool("simulate_network", {"reactions": ["A -> B; kf=1"], "initial": {"A": 1e308}, "t_end": 2.0})
+
+
+def test_found_by_make_fuzz_a_subnormal_grid_step():
+    # grid_h0 = 5e-324 made the node count inf; int() raised OverflowError out of simulate_ca.
+    args = {"E_initial": 0.0, "E_steps": [0.3], "durations": [1.0], "dt": 1e-3, "grid_h0": 5e-324}
+    _fails_fast("simulate_ca", args, InvalidInput, "grid")
+
+
+def test_found_by_make_fuzz_goldbeter_koshland_beyond_saturation():
+    # W_T = 6e16 mol/m³ makes J1, J2 ~ 1e-16; with v1 > v2 the one-form root gave 0/0 -> inf and the output model
+    # refused it. Zero-order limit (Goldbeter & Koshland 1981, PNAS 78:6840): f -> 0 for v1 < v2, 1 for v1 > v2.
+    import numpy as np
+    from labwright.tools.kinetics._pdpc import goldbeter_koshland
+
+    f = goldbeter_koshland(np.array([0.5, 2.0, 1e6]), 1.0, 1e-16, 1e-16)
+    np.testing.assert_allclose(f, [0.0, 1.0, 1.0], atol=1e-12)
+    out = labwright.call_tool("pdpc_response", {"parameters": {"km1": 2.06e16, "W_total": 6.2e16}, "n_points": 20})
+    assert all(0.0 <= x <= 1.0 for x in out.fraction_goldbeter_koshland)
+
+
+@pytest.mark.slow
+def test_found_by_make_fuzz_a_stiff_pdpc_sweep_stays_within_its_deadline():
+    # k1 = a1 = 7.6e11 /s beside W_T/v ~ 1e8 s: stalled lanes ran their relaxation to 20,000 steps each, 186 s for
+    # the 200-point sweep estimated at 9 s (deadline 150 s). The fuzz harness's judge is the test.
+    from fuzz_harness import run_call
+
+    args = {"signal_ratio_max": 7.6e11, "parameters": {"k1": 7.6e11, "a1": 7.6e11}, "temperature": 1.0}
+    outcome = run_call("pdpc_response", args, run_cap_seconds=60.0)
+    assert outcome.finding is None and outcome.kind in {"ok", "SimulationFailed"}, outcome

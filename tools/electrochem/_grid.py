@@ -52,8 +52,9 @@ class GridSpec:
             raise InvalidInput("grid.gamma", f"must be in [1, 2], got {self.gamma}")
         if not (np.isfinite(self.x_max) and self.x_max > 0):
             raise InvalidInput("grid.x_max", f"must be positive, got {self.x_max}")
-        if self.n_nodes > 4000:
-            raise InvalidInput("grid", f"{self.n_nodes} nodes is too many; raise h0 or gamma")
+        # Compare as a float first: h0 = 5e-324 makes the count inf, which int() cannot hold.
+        if not self._node_count() <= 4000:
+            raise InvalidInput("grid", f"{self._node_count():.3g} nodes is too many; raise h0 or gamma")
 
     def nodes(self) -> np.ndarray:
         """Node positions X_i = h0 (gamma^i - 1) / (gamma - 1), shape (n_x,); X_0 = 0 at the electrode."""
@@ -62,11 +63,14 @@ class GridSpec:
             return self.h0 * i
         return self.h0 * (self.gamma**i - 1.0) / (self.gamma - 1.0)
 
+    def _node_count(self) -> float:
+        if self.gamma == 1.0:
+            return float(np.ceil(self.x_max / self.h0)) + 1
+        return float(np.ceil(np.log1p(self.x_max * (self.gamma - 1) / self.h0) / np.log(self.gamma))) + 1
+
     @property
     def n_nodes(self) -> int:
-        if self.gamma == 1.0:
-            return int(np.ceil(self.x_max / self.h0)) + 1
-        return int(np.ceil(np.log1p(self.x_max * (self.gamma - 1) / self.h0) / np.log(self.gamma))) + 1
+        return int(self._node_count())
 
 
 def cell_geometry(spec: GridSpec, rho0=None):
