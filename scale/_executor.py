@@ -32,7 +32,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, Field
 
 from ..errors import InvalidInput, LabwrightError
-from ..metering import current_call, tool_call
+from ..metering import BudgetExhausted, current_call, tool_call
 
 __all__ = ["TaskResult", "Executor", "LocalExecutor", "RayExecutor", "make_executor", "Backend", "KILL_TASK_ENV"]
 
@@ -63,33 +63,55 @@ class TaskResult(BaseModel):
 
 
 class _TaskMeter:
-    """The meter a task uses on a worker that cannot reach the run's ledger: each request is capped at what the
-    run's budget left when the job was sent, and its tokens (the server's usage) are kept for the caller to record."""
+    """The meter a task uses on a worker that cannot reach the run's ledger.
 
-    def __init__(self, cap: int):
+    Tasks run in parallel and cannot see each other's spending, so each gets a fixed share of what the run's budget
+    left when the job was sent (``share`` tokens, ``None`` = no token limit) and spends only that: the job as a whole
+    stays within the budget. Each request is further capped at ``cap`` (the tool's own limit), and its tokens (the
+    server's usage) are kept for the caller to record in the run."""
+
+    def __init__(self, cap: int, share: int | None = None):
         self.cap = cap
+        self.share = share
         self.spent: list[tuple[int, str]] = []
 
     def allow(self, max_tokens: int, prompt_tokens: int = 0) -> int:
-        return max(1, min(max_tokens, self.cap - prompt_tokens))
+        room = min(max_tokens, self.cap)
+        if self.share is not None:
+            left = self.share - sum(t for t, _ in self.spent) - prompt_tokens
+            if left <= 0:
+                raise BudgetExhausted(
+                    f"this task's share of the run's token budget ({self.share} tokens of what was left when the job "
+                    f"started, split over its parallel tasks) leaves nothing for a reply after a prompt of "
+                    f"~{prompt_tokens} tokens; extend the budget or send fewer tasks"
+                )
+            room = min(room, left)
+        return room
 
     def record(self, tokens: int, *, label: str) -> None:
         self.spent.append((int(tokens), label))
 
 
-def _metering() -> tuple[str, str, int] | None:
-    """``(key, tool, cap)`` for tasks of the governed call this job runs in (``None`` outside one, or unmetered):
-    ``cap`` is what the run's token budget leaves for one request now (the tool's own cap at most)."""
+_PROBE = 2**62  # asks a meter for "everything": it answers with what the run's budget leaves (or this, without a limit)
+
+
+def _metering(n_tasks: int) -> tuple[str, str, int, int | None] | None:
+    """``(key, tool, cap, share)`` for the ``n_tasks`` tasks of the governed call this job runs in (``None`` outside
+    one, or unmetered): ``cap`` limits one request (the tool's own cap), ``share`` is each task's part of what the
+    run's token budget leaves now (``None`` without a token limit)."""
     from ..settings import get_settings
 
     scope = current_call()
     if scope is None or scope.meter is None:
         return None
     settings = get_settings()
-    cap = settings.tool_llm_max_tokens
+    cap, share = settings.tool_llm_max_tokens, None
     if settings.llm_configured:
-        cap = scope.meter.allow(cap)  # BudgetExhausted when nothing is left: the job fails before it starts
-    return scope.key, scope.tool, cap
+        left = scope.meter.allow(_PROBE)  # BudgetExhausted when nothing is left: the job fails before it starts
+        if left < _PROBE:
+            share = left // max(n_tasks, 1)
+            cap = min(cap, left)
+    return scope.key, scope.tool, cap, share
 
 
 def _record(result: TaskResult) -> None:
@@ -132,13 +154,14 @@ def run_task(
     payload: Any,
     task_id: str,
     attempt_dir: str | None = None,
-    metered: tuple[str, str, int] | None = None,
+    metered: tuple[str, str, int, int | None] | None = None,
 ) -> dict[str, Any]:
     """Run ``module:function`` on ``payload`` here and describe the outcome (the body of every task).
 
     Module-level and referenced by name so that Ray workers import it instead of unpickling a closure. ``metered``
-    (``(key, tool, cap)`` from :func:`_metering`) runs the task as that governed call with a :class:`_TaskMeter`:
-    its model requests are capped and their tokens returned in ``llm_requests``.
+    (``(key, tool, cap, share)`` from :func:`_metering`) runs the task as that governed call with a
+    :class:`_TaskMeter`: its model requests are capped, all of them together within its share of the budget, and
+    their tokens returned in ``llm_requests``.
     """
     attempt = _log_attempt(attempt_dir, task_id)
     if os.environ.get(KILL_TASK_ENV) == task_id and attempt == 1:
@@ -146,7 +169,7 @@ def run_task(
     module, _, name = fn_ref.partition(":")
     fn = getattr(importlib.import_module(module), name)
     start = time.perf_counter()
-    meter = _TaskMeter(metered[2]) if metered else None
+    meter = _TaskMeter(*metered[2:]) if metered else None
     try:
         with tool_call(metered[0], metered[1], meter) if metered else contextlib.nullcontext():
             value, error = fn(payload), None
@@ -281,7 +304,7 @@ class RayExecutor:
         ray, ref = self._ray, _ref(fn)
         ids = _task_ids(prefix, len(payloads))
         # Workers cannot reach this run's ledger: their model requests come back in each result and are recorded here.
-        metered = _metering()
+        metered = _metering(len(payloads))
         refs = {self._remote.remote(ref, payloads[i], tid, self.attempt_dir, metered): i for i, tid in enumerate(ids)}
         out: list[TaskResult | None] = [None] * len(payloads)
         waiting, done = list(refs), 0

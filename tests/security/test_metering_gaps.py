@@ -91,3 +91,27 @@ def test_model_requests_inside_ray_tasks_are_counted_in_the_run(chat_server, tmp
     assert out["used"] == _spent(server) == 2 * (45 + 4)
     assert len(out["metered"]) == 8 and {tool for tool, _ in out["metered"]} == {"kg_ingest_batch"}
     assert sorted(label for _, label in out["metered"]).count("knowledge-embeddings") == 2
+
+
+def test_parallel_tasks_share_what_the_budget_leaves(monkeypatch):
+    """Ray tasks cannot see each other's spending, so each gets its part of what the run's budget left when the job
+    started and the job as a whole stays within it. (Each task used to be capped per request at everything left, and
+    never counted its own requests: four tasks could spend the budget four times over, and more.)"""
+    from labwright.agents.governance import _RunMeter
+    from labwright.metering import BudgetExhausted, tool_call
+    from labwright.scale._executor import _metering, _TaskMeter
+
+    monkeypatch.setenv("LABWRIGHT_BASE_URL", "http://127.0.0.1:9/v1")  # configured; no request is made here
+    monkeypatch.setenv("LABWRIGHT_MODEL", "m")
+    ctx = RunContext.open("r-share", budget=Budget(max_llm_tokens=100), auto_approve="all")
+    assert ctx.limits().max_llm_tokens == 100  # stores the run's budget, as a governed call does first
+    with tool_call("k1", "kg_ingest_batch", _RunMeter.of(ctx, "k1", "librarian", "kg_ingest_batch")):
+        key, tool, cap, share = _metering(4)
+    assert (key, tool, share) == ("k1", "kg_ingest_batch", 25) and cap <= 100
+    spent = []
+    for meter in (_TaskMeter(cap, share) for _ in range(4)):
+        with pytest.raises(BudgetExhausted, match="share of the run's token budget"):
+            for _ in range(100):  # a task that keeps asking is refused once its share is gone
+                meter.record(meter.allow(1000, prompt_tokens=4) + 4, label="chat")
+        spent.append(sum(t for t, _ in meter.spent))
+    assert spent == [25, 25, 25, 25]
