@@ -95,6 +95,7 @@ def make_ode_solver(
     ``benchmarks/kinetics.py``: 2–7× over a loop of calls) but not for larger stiff ones (20 species: a Python loop of
     calls was 4–7× faster than vmap on 2 CPU cores).
     """
+    _refuse_events(system)
     key = (system.key(), solver, float(rtol), float(atol), int(max_steps))
     if key in _CACHE:
         _CACHE.move_to_end(key)
@@ -127,6 +128,16 @@ def make_ode_solver(
         return sol.ys, ok & jnp.all(jnp.isfinite(sol.ys))
 
     return _remember(key, run)
+
+
+def _refuse_events(system) -> None:
+    # An SBML model's events reset the state between solves; solving its right-hand side alone would ignore them.
+    if getattr(system, "events", ()):
+        raise InvalidInput(
+            "events",
+            f"the model has events ({', '.join(system.events)}); solve it with make_sbml_solver, which applies them "
+            "(vmap that for a batch)",
+        )
 
 
 def _remember(key: tuple, run: Callable) -> Callable:

@@ -132,6 +132,9 @@ def rodas4_solver(
         def body(s):
             t, y, h, i_out, ys, steps, _, rejected = s
             target = ts[i_out]
+            # An output time already reached (repeated, as where an SBML event splits the span) is copied, not
+            # stepped to: a zero-length step would shrink h to 0 and end the loop.
+            reached = target <= t
             lands = t + h >= target - 1e-12 * jnp.abs(target)
             h_eff = jnp.where(lands, target - t, h)
             y1, err = _stages(rhs, t, y, h_eff, args)
@@ -142,14 +145,17 @@ def rodas4_solver(
             h_next = h_eff * factor
             t_new = jnp.where(accept, jnp.where(lands, target, t + h_eff), t)
             y_new = jnp.where(accept, y1, y)
-            hit = accept & lands
+            hit = (accept & lands) | reached
             # Write row i_out in place (a select over all of ys would copy it every step, per lane under vmap).
-            ys = ys.at[i_out].set(jnp.where(hit, y1, ys[i_out]))
+            ys = ys.at[i_out].set(jnp.where(hit, jnp.where(reached, y, y1), ys[i_out]))
             # A step cut short to land on an output time says nothing about the step the solution allows.
             h_next = jnp.where(accept & lands & (h_eff < h), jnp.maximum(h_next, h), h_next)
-            healthy = h_next > 1e-14 * jnp.maximum(jnp.abs(t), 1.0)
+            t_new, y_new, h_next = (jnp.where(reached, old, new) for old, new in ((t, t_new), (y, y_new), (h, h_next)))
+            healthy = reached | (h_next > 1e-14 * jnp.maximum(jnp.abs(t), 1.0))
             i_next = i_out + hit.astype(i_out.dtype)
-            return (t_new, y_new, h_next, i_next, ys, steps + 1, healthy, rejected + (~accept).astype(rejected.dtype))
+            stepped = (~reached).astype(steps.dtype)
+            rejected = rejected + (~accept & ~reached).astype(rejected.dtype)
+            return (t_new, y_new, h_next, i_next, ys, steps + stepped, healthy, rejected)
 
         _, _, _, i_out, ys, steps, _, rejected = jax.lax.while_loop(cond, body, state)
         ok = (i_out == ts.shape[0]) & jnp.all(jnp.isfinite(ys))

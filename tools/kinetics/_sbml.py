@@ -8,11 +8,14 @@ costs what hand-written JAX would. What is compiled:
   constant size, global parameters and the local parameters of kinetic laws (named ``"reaction.parameter"``);
 * kinetic laws of any form, function definitions (inlined), piecewise, relational and logical operators, the usual
   elementary functions, ``time`` and ``avogadro``;
-* initial assignments and assignment rules (in dependency order), rate rules on species and parameters.
+* initial assignments and assignment rules (in dependency order), rate rules on species and parameters;
+* events triggered when time passes a threshold of parameters (``time >= t_on``, ``gt(time, 100)``), without delay,
+  assigning species and parameters: the solve is split at the firing times (see :func:`make_sbml_solver`).
 
-Anything else (events, algebraic rules, ``delay``, ``rateOf``, fast reactions, variable stoichiometry, compartments
-whose size changes, conversion factors, SBML packages that change the math) raises :class:`InvalidInput` naming the
-construct and its element, rather than silently simulating a different model.
+Anything else (events triggered by the state or with a delay or priority, algebraic rules, ``delay``, ``rateOf``,
+fast reactions, variable stoichiometry, compartments whose size changes, conversion factors, SBML packages that change
+the math) raises :class:`InvalidInput` naming the construct and its element, rather than silently simulating a
+different model.
 
 State and units: the integrated state holds species *concentrations* (amount / compartment size; compartments are
 constant here, so a kinetic law's extent per time divided by the size is the rate of change, and absolute
@@ -300,6 +303,8 @@ class SbmlModel:
         Reaction ids.
     units : dict of str
         ``substance``, ``time``, ``volume`` units of the model as text.
+    events : tuple of str
+        Ids of the model's (time-triggered) events, in document order.
     """
 
     model_id: str
@@ -314,6 +319,9 @@ class SbmlModel:
     _rhs: Callable = field(repr=False)
     _observe: Callable = field(repr=False)
     _source: str = field(repr=False, default="")
+    events: tuple[str, ...] = ()
+    _schedule: Callable | None = field(repr=False, default=None)
+    _fire: tuple[Callable, ...] = field(repr=False, default=())
 
     def key(self) -> tuple:
         """Hashable identity (for caches of compiled solvers): the SBML text itself."""
@@ -331,6 +339,19 @@ class SbmlModel:
         """Species concentrations (amount / compartment size, model units), shape (n_species,)."""
         return self._observe(t, x, q)
 
+    def event_schedule(self, q: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """Firing times of :attr:`events` (model time unit), whether each fires at all, and whether its trigger is
+        strict (``time > x``: at t = x itself the event has not happened yet), for resolved parameters ``q``; shapes
+        (n_events,). An event whose trigger is already true at t = 0 fires there only if its trigger's
+        ``initialValue`` is false (SBML: events fire on a false -> true transition)."""
+        return self._schedule(q)
+
+    def fire(self, i: int | jax.Array, t: jax.Array, trigger_state: tuple, x: jax.Array, q: jax.Array) -> tuple:
+        """Apply event ``i``'s assignments at time ``t`` to ``(x, q)``: the new ``(x, q)``. Its values are computed
+        from ``trigger_state`` ``(x, q)`` (the state before any event firing at ``t``) if the event uses values from
+        trigger time, as SBML's default is, else from ``(x, q)``; all of them before any is assigned."""
+        return jax.lax.switch(i, self._fire, t, *trigger_state, x, q)
+
     def parameter_index(self, name: str) -> int:
         try:
             return self.parameters.index(name)
@@ -342,9 +363,14 @@ class SbmlModel:
 
 def _check_supported(ls, doc, model) -> None:
     """Raise InvalidInput naming the first construct this importer does not simulate."""
-    if model.getNumEvents():
-        ev = model.getEvent(0)
-        raise InvalidInput(f"events.{ev.getId() or 0}", "SBML events are not supported (discontinuous state resets)")
+    for i, ev in enumerate(model.getListOfEvents()):
+        where = f"events.{ev.getId() or i}"
+        if ev.isSetDelay():
+            raise InvalidInput(where, "events with a delay are not supported")
+        if ev.isSetPriority() if hasattr(ev, "isSetPriority") else False:
+            raise InvalidInput(where, "event priorities are not supported")
+        if ev.getTrigger() is None or ev.getTrigger().getMath() is None:
+            raise InvalidInput(where, "event has no trigger")
     for i in range(model.getNumRules()):
         rule = model.getRule(i)
         if rule.isAlgebraic():
@@ -392,6 +418,10 @@ def _all_math(model):
         yield r.getKineticLaw().getMath(), f"reactions.{r.getId()}.kineticLaw"
     for fd in model.getListOfFunctionDefinitions():
         yield fd.getMath(), f"functionDefinitions.{fd.getId()}"
+    for i, ev in enumerate(model.getListOfEvents()):
+        yield ev.getTrigger().getMath(), f"events.{ev.getId() or i}.trigger"
+        for ea in ev.getListOfEventAssignments():
+            yield ea.getMath(), f"events.{ev.getId() or i}.{ea.getVariable()}"
 
 
 def _reject_math(ls, node, where: str) -> None:
@@ -597,6 +627,10 @@ def read_sbml(source: str | Path) -> SbmlModel:
         env = env_of(t, x, q)
         return jnp.stack([_concentration(env, s, only_amount[s], comp_of[s]) for s in sp_ids])
 
+    schedule, fire = _timed_events(
+        ls, model, mc, env_of, p_index, state_index, {s: comp_of[s] for s in sp_ids if only_amount[s]}
+    )
+
     # Initial values of species symbols (concentration unless hasOnlySubstanceUnits), before initial assignments.
     # Plain numbers are copied out here: libsbml objects must not outlive the document inside the closures.
     initial_given: dict[str, tuple[str, float]] = {}
@@ -659,7 +693,110 @@ def read_sbml(source: str | Path) -> SbmlModel:
         _rhs=rhs,
         _observe=observe,
         _source=raw,
+        events=tuple(ev.getId() or str(i) for i, ev in enumerate(model.getListOfEvents())),
+        _schedule=schedule,
+        _fire=fire,
     )
+
+
+def _time_threshold(ls, trigger):
+    """``(threshold AST, strict)`` of a trigger ``time >= x`` / ``time > x`` (or ``x <= time``, ``x < time``), else
+    ``None``."""
+    if trigger.getNumChildren() != 2:
+        return None
+    a, b, t = trigger.getChild(0), trigger.getChild(1), trigger.getType()
+    if t in (ls.AST_RELATIONAL_GEQ, ls.AST_RELATIONAL_GT) and a.getType() == ls.AST_NAME_TIME:
+        return b, t == ls.AST_RELATIONAL_GT
+    if t in (ls.AST_RELATIONAL_LEQ, ls.AST_RELATIONAL_LT) and b.getType() == ls.AST_NAME_TIME:
+        return a, t == ls.AST_RELATIONAL_LT
+    return None
+
+
+def _mentions_time(ls, node) -> bool:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.getType() == ls.AST_NAME_TIME:
+            return True
+        stack.extend(n.getChild(i) for i in range(n.getNumChildren()))
+    return False
+
+
+def _timed_events(ls, model, mc, env_of, p_index, state_index, amount_compartment):
+    """Compile the model's events: ``(schedule, fire)`` for :meth:`SbmlModel.event_schedule` and
+    :meth:`SbmlModel.fire`.
+
+    Only events that fire once, when time passes a threshold computed from parameters, are accepted: their firing
+    times are known before the solve, so it can be split there (a state-triggered event needs root finding on the
+    trajectory). ``amount_compartment`` maps species whose symbol is an amount (``hasOnlySubstanceUnits``) to their
+    compartment: an assignment to one is divided by its size, since the state holds concentrations.
+    """
+    thresholds, strict, initial, fire = [], [], [], []
+    targeted = {ea.getVariable() for ev in model.getListOfEvents() for ea in ev.getListOfEventAssignments()}
+    for i, ev in enumerate(model.getListOfEvents()):
+        where = f"events.{ev.getId() or i}"
+        trig = ev.getTrigger()
+        found = _time_threshold(ls, trig.getMath())
+        if found is None or _mentions_time(ls, found[0]):
+            raise InvalidInput(
+                f"{where}.trigger",
+                f"only events triggered when time passes a threshold are supported ('time >= t_on'); got "
+                f"{ls.formulaToL3String(trig.getMath())!r}",
+            )
+        names = _names_in(ls, found[0])
+        if not names <= set(p_index) or names & targeted:
+            bad = sorted((names - set(p_index)) | (names & targeted))[0]
+            raise InvalidInput(
+                f"{where}.trigger",
+                f"the threshold may use only parameters that no event changes; {bad!r} is not one, so the firing "
+                "time is not known before the solve",
+            )
+        thresholds.append(mc.compile(found[0], f"{where}.trigger"))
+        strict.append(found[1])
+        # SBML Level 2 triggers have no initialValue: they fire only on a false -> true transition, i.e. true.
+        initial.append(bool(trig.getInitialValue()) if trig.isSetInitialValue() else True)
+        targets, values = [], []
+        for ea in ev.getListOfEventAssignments():
+            var = ea.getVariable()
+            if var in state_index:
+                targets.append(("x", state_index[var], amount_compartment.get(var)))
+            elif var in p_index and model.getCompartment(var) is None:
+                targets.append(("q", p_index[var], None))
+            else:
+                raise InvalidInput(
+                    f"{where}.{var}",
+                    "an event may assign species and parameters only (not compartment sizes or "
+                    "variables of assignment rules)",
+                )
+            values.append(mc.compile(ea.getMath(), f"{where}.{var}"))
+        fire.append(_assigner(env_of, tuple(targets), tuple(values), bool(ev.getUseValuesFromTriggerTime())))
+    if not fire:
+        return None, ()
+    strict_a, initial_a = jnp.asarray(strict), jnp.asarray(initial)
+
+    def schedule(q: jax.Array) -> tuple[jax.Array, jax.Array]:
+        env = {_TIME: jnp.asarray(0.0), **{name: q[i] for name, i in p_index.items()}}
+        at = jnp.stack([jnp.asarray(th(env), dtype=float) for th in thresholds])
+        true_at_start = (at < 0.0) | ((at == 0.0) & ~strict_a)
+        return jnp.maximum(at, 0.0), ~(true_at_start & initial_a), strict_a
+
+    return schedule, tuple(fire)
+
+
+def _assigner(env_of, targets, values, from_trigger: bool) -> Callable:
+    def assign(t, x_trigger, q_trigger, x, q):
+        # useValuesFromTriggerTime: values from the state when the trigger fired, which for events firing together
+        # is the state before any of them; otherwise from the state now, after the events applied before this one.
+        env = env_of(t, x_trigger, q_trigger) if from_trigger else env_of(t, x, q)
+        new = [v(env) for v in values]  # all computed first, then assigned
+        for (kind, row, comp), value in zip(targets, new, strict=True):
+            if kind == "x":
+                x = x.at[row].set(value / env[comp] if comp is not None else value)
+            else:
+                q = q.at[row].set(value)
+        return x, q
+
+    return assign
 
 
 def _concentration(env: Env, sid: str, amount_symbol: bool, comp: str) -> jax.Array:
@@ -679,6 +816,68 @@ _SOLVERS_SIZE = 16
 
 
 # ---- simulation ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Flow:
+    """The continuous part of an SBML model (its right-hand side), for the ODE solvers; events are applied by
+    :func:`make_sbml_solver` between solves."""
+
+    model: SbmlModel
+
+    def rhs(self, t: jax.Array, x: jax.Array, q: jax.Array) -> jax.Array:
+        return self.model.rhs(t, x, q)
+
+    def key(self) -> tuple:
+        return ("flow", *self.model.key())
+
+
+def _solve_with_events(model: SbmlModel, run: Callable, x0: jax.Array, q: jax.Array, ts: jax.Array):
+    """Concentrations at ``ts`` (n_t, n_species) and ``ok`` for a model with time-triggered events.
+
+    The span is cut at the firing times (sorted; document order among equal ones): segment k is solved from the
+    state the previous event left to the next firing time, on the output times inside it (clipped to the segment, so
+    every segment has n_t + 2 save points and one compiled solver serves all), and the event is applied at its end.
+    An output time equal to a firing time reports the state after the event if its trigger is already true there
+    (``time >= x``) and before it if not (``time > x``), as libRoadRunner does. The segments run
+    in one ``lax.scan``, so the compiled program does not grow with the number of events; the gradient reaches the
+    parameters through every segment and assignment (not through the firing times themselves).
+    """
+    at, fires, strict = model.event_schedule(q)
+    t_end = ts[-1]
+    when = jnp.where(fires, at, jnp.inf)
+    order = jnp.argsort(when, stable=True)
+    cuts = jnp.minimum(when[order], t_end)
+    starts = jnp.concatenate([ts[:1], cuts])
+    ends = jnp.concatenate([cuts, ts[-1:]])
+    # An output at a strict event's firing time belongs to the segment before it.
+    after_strict = jnp.concatenate([jnp.zeros(1, bool), strict[order]])
+    before_strict = jnp.concatenate([strict[order], jnp.zeros(1, bool)])
+    n_events = len(model.events)
+    observe = jax.vmap(model.observe, in_axes=(0, 0, None))
+
+    def segment(carry, k):
+        x, q, trigger_state, out, ok = carry
+        a, b = starts[k], ends[k]
+        grid = jnp.concatenate([a[None], jnp.clip(ts, a, b), b[None]])
+        ys, ok_k = run(x, q, jax.lax.stop_gradient(grid))
+        from_a = jnp.where(after_strict[k], ts > a, ts >= a)
+        to_b = jnp.where(before_strict[k], ts <= b, ts < b) | (k == n_events)
+        inside = from_a & to_b
+        out = jnp.where(inside[:, None], observe(ts, ys[1:-1], q), out)
+        x = ys[-1]
+        # A zero-length segment after the first: this event fires together with the one before it.
+        together = (k > 0) & (a == b)
+        trigger_state = jax.tree.map(lambda old, now: jnp.where(together, old, now), trigger_state, (x, q))
+        i = order[jnp.minimum(k, n_events - 1)]
+        fired = (k < n_events) & (when[i] <= t_end)
+        x_new, q_new = model.fire(i, b, trigger_state, x, q)
+        return (jnp.where(fired, x_new, x), jnp.where(fired, q_new, q), trigger_state, out, ok & ok_k), None
+
+    out0 = jnp.zeros((ts.shape[0], len(model.species)), dtype=x0.dtype)
+    carry = (x0, q, (x0, q), out0, jnp.asarray(True))
+    (_, _, _, out, ok), _ = jax.lax.scan(segment, carry, jnp.arange(n_events + 1))
+    return out, ok
+
+
 def make_sbml_solver(model: SbmlModel, **options) -> Callable[[jax.Array, jax.Array, jax.Array], tuple]:
     """A jitted, differentiable ``f(p, x0_override, ts) -> (concentrations, ok)`` for one SBML model.
 
@@ -701,12 +900,14 @@ def make_sbml_solver(model: SbmlModel, **options) -> Callable[[jax.Array, jax.Ar
     if key in _SOLVERS:
         _SOLVERS.move_to_end(key)
         return _SOLVERS[key]
-    run = make_ode_solver(model, **options)
+    run = make_ode_solver(_Flow(model), **options)
 
     @jax.jit
     def solve(p: jax.Array, x0_override: jax.Array, ts: jax.Array) -> tuple[jax.Array, jax.Array]:
         x0, q = model.prepare(p)
         x0 = jnp.where(jnp.isnan(x0_override), x0, x0_override)
+        if model.events:
+            return _solve_with_events(model, run, x0, q, ts)
         xs, ok = run(x0, q, ts)
         return jax.vmap(lambda t, x: model.observe(t, x, q))(ts, xs), ok
 

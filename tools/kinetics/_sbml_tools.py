@@ -55,6 +55,7 @@ class SbmlSummary(ToolModel):
         description="Tunable values: compartment sizes, global parameters, local ones as 'reaction.parameter'."
     )
     reactions: list[str] = Field(description="Reaction ids.")
+    events: list[str] = Field(default_factory=list, description="Ids of its time-triggered events (applied).")
     units: dict[str, str] = Field(description="The model's substance, time and volume units.")
 
 
@@ -68,6 +69,7 @@ def _summary(model: SbmlModel) -> SbmlSummary:
         state=list(model.state),
         parameters={p: float(v) for p, v in zip(model.parameters, model.parameter_values)},
         reactions=list(model.reactions),
+        events=list(model.events),
         units=model.units,
     )
 
