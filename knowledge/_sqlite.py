@@ -11,6 +11,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+from ..tools._confined import is_confined, open_sqlite
 from ._schema import DDL, PRAGMAS, SCHEMA_VERSION
 
 __all__ = ["SQLITE", "SqliteBackend", "BUSY_TIMEOUT_S"]
@@ -60,16 +61,25 @@ class SqliteBackend:
 
     @staticmethod
     def connect(path: str | Path, readonly: bool) -> sqlite3.Connection:
-        """Open (and, unless ``readonly``, create) the store file; a missing file read-only is an empty store."""
-        if readonly and (not isinstance(path, Path) or not path.is_file()):
+        """Open (and, unless ``readonly``, create) the store file; a missing file read-only is an empty store.
+
+        In a governed call a confined ``path`` is opened through :func:`~labwright.tools._confined.open_sqlite`: a
+        symlink swapped onto it after the policy check is refused instead of followed."""
+        if readonly:
+            raw = None
+            if isinstance(path, Path) and path.is_file():
+                # mode=ro: the open cannot write (no schema, no meta rows), so it never waits for a long ingest.
+                target = f"{path.absolute().as_uri()}?mode=ro"
+                raw = open_sqlite(path, lambda: _open(target, uri=True), readonly=True)
+            if raw is not None:
+                return _configure(raw, uri=True)
             # A store that does not exist is empty: read an empty one in memory rather than create the file.
             conn = _connect(":memory:")
-        elif readonly:
-            # mode=ro: the open cannot write (no schema, no meta rows), so it never waits for a long ingest.
-            return _connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        else:
-            if isinstance(path, Path):
+        elif isinstance(path, Path):
+            if not is_confined(path):  # a confined path's folders are made by open_sqlite, following no symlink
                 path.parent.mkdir(parents=True, exist_ok=True)
+            conn = _configure(open_sqlite(path, lambda: _open(str(path)), readonly=False))
+        else:
             conn = _connect(str(path))
         try:
             _create_schema(conn)
@@ -84,12 +94,23 @@ SQLITE = SqliteBackend()
 
 def _connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
     """A connection with the store's pragmas (WAL, foreign keys) and a busy timeout fit for long ingests."""
-    conn = sqlite3.connect(target, uri=uri, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
-    for pragma in PRAGMAS:
-        if uri and pragma.startswith("PRAGMA journal_mode"):
-            continue  # set by the writer that created the file; a read-only connection cannot change it
-        conn.execute(pragma)
-    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    return _configure(_open(target, uri=uri), uri=uri)
+
+
+def _open(target: str, *, uri: bool = False) -> sqlite3.Connection:
+    return sqlite3.connect(target, uri=uri, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+
+
+def _configure(conn: sqlite3.Connection, *, uri: bool = False) -> sqlite3.Connection:
+    try:
+        for pragma in PRAGMAS:
+            if uri and pragma.startswith("PRAGMA journal_mode"):
+                continue  # set by the writer that created the file; a read-only connection cannot change it
+            conn.execute(pragma)
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+    except BaseException:
+        conn.close()  # e.g. not a database: nothing is left open
+        raise
     return conn
 
 

@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import labwright
 import pytest
 from labwright.agents.governance import RunContext, governed_call
 from labwright.errors import InvalidInput
@@ -135,3 +136,102 @@ def test_a_confined_write_makes_missing_folders_without_following_links(tmp_path
         os.close(fd)
     assert target.read_bytes() == b"png"
     assert [p.name for p in target.parent.iterdir()] == ["plot.png"]  # no temporary file left
+
+
+# ---- knowledge stores: SQLite opens the file by name itself --------------------------------------------------------
+
+
+def test_sqlite_opening_a_file_swapped_in_after_the_check_is_refused(places):
+    # The race itself, made deterministic: between the checks and SQLite's own open the store is swapped for a
+    # symlink to a store outside. The descriptor SQLite got is not the file checked: closed, refused, nothing written.
+    import sqlite3
+
+    from labwright.tools._confined import open_sqlite
+
+    data, outside = places
+    store, secret = data / "real" / "kg.sqlite", outside / "kg.sqlite"
+    sqlite3.connect(store).close()
+    sqlite3.connect(secret).execute("CREATE TABLE t(x)").connection.commit()
+    before = secret.read_bytes()
+
+    def swap_then_connect():
+        store.unlink()
+        store.symlink_to(secret)
+        return sqlite3.connect(store)
+
+    with tool_call("k", "kg_ingest_text", confined=(str(store),)):
+        with pytest.raises(InvalidInput, match="'store_path'.*SQLite opened another file"):
+            open_sqlite(store, swap_then_connect, readonly=False)
+    assert secret.read_bytes() == before
+
+
+@pytest.mark.parametrize("companion", ["", "-wal", "-journal"])
+def test_a_store_or_companion_that_is_a_symlink_is_refused(places, companion):
+    import sqlite3
+
+    from labwright.knowledge._sqlite import SQLITE
+
+    data, outside = places
+    store, victim = data / "real" / "kg.sqlite", outside / "victim.sqlite"
+    sqlite3.connect(victim).execute("CREATE TABLE t(x)").connection.commit()
+    if companion:
+        sqlite3.connect(store).close()
+    Path(f"{store}{companion}").symlink_to(victim)  # SQLite would write WAL frames or the journal into the victim
+    before = victim.read_bytes()
+    with tool_call("k", "kg_ingest_text", confined=(str(store),)):
+        for readonly in (True, False):
+            with pytest.raises(InvalidInput, match="'store_path'.*symlink"):
+                SQLITE.connect(store, readonly=readonly)
+    assert victim.read_bytes() == before
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o1777])
+def test_a_store_in_a_folder_others_can_change_is_refused(places, mode):
+    # Another user who can write the folder could swap it under SQLite's by-name opens; a sticky folder (/tmp) is
+    # fine: others cannot rename what is not theirs.
+    data, _ = places
+    shared = data / "shared"
+    shared.mkdir()
+    shared.chmod(mode)
+    ctx = RunContext.open("strict-modes", auto_approve="all")
+    args = {"text": "AKT inhibits FOXO1.", "document_id": "d", "store_path": str(shared / "kg.sqlite")}
+    out = governed_call(ctx, None, "kg_ingest_text", args, step_key="s")
+    if mode & 0o1000:
+        assert out.ok, out.message
+    else:
+        assert not out.ok and "'store_path'" in out.message and "can be changed by everyone (mode 777)" in out.message
+        assert not (shared / "kg.sqlite").exists()
+
+
+@pytest.mark.slow
+def test_a_folder_swapped_for_a_symlink_never_lets_a_store_open_escape(places):
+    # Governed ingests and reads of a store whose folder keeps being swapped for a link to a folder holding another
+    # store: the outside store is never written or read. A swap by this same user while a store is open can still
+    # redirect SQLite's by-name open of a companion file (-wal, -shm, -journal) there: the residue the README names.
+    import hashlib
+
+    data, outside = places
+    (data / "real" / "cv.csv").unlink()
+    secret = outside / "kg.sqlite"
+    seed = {"text": "Nanoceria removes reactive oxygen species.", "document_id": "s", "store_path": str(secret)}
+    labwright.call_tool("kg_ingest_text", seed)  # a direct Python call: not governed, not confined
+    digest = hashlib.sha256(secret.read_bytes()).hexdigest()
+    listing = sorted(p.name for p in outside.iterdir())
+    ctx = RunContext.open("toctou-store", auto_approve="all")
+    outcomes = []
+    with _Swapper(data / "real", data / "parked", outside) as swapper:
+        for i in range(CALLS // 2):
+            store = str(data / "real" / "kg.sqlite")
+            text = f"AKT{i} inhibits FOXO{i}."
+            ingest = {"text": text, "document_id": f"d{i}", "store_path": store}
+            outcomes.append(governed_call(ctx, None, "kg_ingest_text", ingest, step_key=f"ingest/{i}"))
+            outcomes.append(governed_call(ctx, None, "kg_stats", {"store_path": store}, step_key=f"stats/{i}"))
+    assert swapper.swaps > 0
+    assert hashlib.sha256(secret.read_bytes()).hexdigest() == digest
+    residue = {p.name for p in outside.iterdir()} - set(listing)
+    assert residue <= {"kg.sqlite-wal", "kg.sqlite-shm", "kg.sqlite-journal"}, residue
+    assert any(o.ok for o in outcomes)
+    for o in outcomes:
+        assert o.ok or "'store_path'" in o.message, o.message
+        if o.ok and "nodes" in (o.result or {}):  # a read of the outside store would count its nanoceria nodes
+            assert o.result["nodes"] < 1000
