@@ -32,7 +32,10 @@ MAX_FILE_BYTES = 512 * 1024**2
 
 
 def user_path(value: str | os.PathLike[str], *, field: str = "path") -> Path:
-    """``value`` as a path with ``~`` / ``~user`` expanded; an unknown user (``~0``) is an error naming ``field``."""
+    """``value`` as a path with ``~`` / ``~user`` expanded; an unknown user (``~0``) or a NUL byte is an error
+    naming ``field``."""
+    if "\x00" in os.fspath(value):  # '~name\x00...' would reach the user database lookup: ValueError
+        raise InvalidInput(field, "a path cannot contain a NUL byte (\\x00)")
     try:
         return Path(value).expanduser()
     except RuntimeError as err:  # pathlib: "Could not determine home directory"

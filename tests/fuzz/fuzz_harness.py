@@ -251,12 +251,26 @@ def schema_strategy(schema: dict, defs: dict | None = None, *, max_items: int = 
     if kind == "object" or "properties" in schema:
         props = schema.get("properties", {})
         required = set(schema.get("required", ()))
-        fixed = {k: schema_strategy(v, defs) for k, v in props.items() if k in required}
-        optional = {k: schema_strategy(v, defs) for k, v in props.items() if k not in required}
+        fixed = {k: _field_strategy(k, v, defs) for k, v in props.items() if k in required}
+        optional = {k: _field_strategy(k, v, defs) for k, v in props.items() if k not in required}
         if not props and schema.get("additionalProperties", True) is not False:
             return st.dictionaries(st.text(max_size=8), json_values(), max_size=4)
         return st.fixed_dictionaries(fixed, optional=optional)
     return json_values()
+
+
+def _field_strategy(name: str, schema: dict, defs: dict) -> st.SearchStrategy:
+    strategy = schema_strategy(schema, defs)
+    # A direct (ungoverned) call writes where it is told, and the fuzzer runs as root: generated text such as '/-' or
+    # '~root/x' in a path field made a store or an export in / or /root. Keep generated path text relative to the
+    # sandbox's cwd, so that a file outside the sandbox is the tool's doing; hostile paths come from the sandbox.
+    return strategy.map(_relative) if _is_pathlike(name) else strategy
+
+
+def _relative(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    return value.lstrip("/~").replace("..", "__") or value
 
 
 def json_values() -> st.SearchStrategy:

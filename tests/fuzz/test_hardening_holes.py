@@ -315,3 +315,24 @@ def test_found_by_make_fuzz_a_stiff_pdpc_sweep_stays_within_its_deadline():
     args = {"signal_ratio_max": 7.6e11, "parameters": {"k1": 7.6e11, "a1": 7.6e11}, "temperature": 1.0}
     outcome = run_call("pdpc_response", args, run_cap_seconds=60.0)
     assert outcome.finding is None and outcome.kind in {"ok", "SimulationFailed"}, outcome
+
+
+def test_found_by_make_fuzz_10k_run_values_beyond_floating_point(tmp_path):
+    # The 10,000-per-tool run on 263e3c6: a 1.7e308 m sphere's area overflowed Python's float power; sample times of
+    # 1e308 s made the fit's uniform resampling convert inf to int (or ask NumPy for 1e300 samples); currents 1e200
+    # times the data's made the residual sum inf and failed the output model; '~name\x00' reached the user database.
+    args = {"E_initial": 0.0, "E_steps": [0.3], "durations": [1.0], "dt": 1e-3, "geometry": "spherical"}
+    _fails_fast("simulate_ca", {**args, "radius": 1.7e308}, InvalidInput, "radius")
+    import numpy as np
+    from labwright.tools.electrochem._fit import _resample_uniform
+
+    t = np.array([0.0, 1.0, 1e308])
+    with pytest.raises(InvalidInput, match="exceed the limit") as err:
+        _resample_uniform(np.zeros(3), np.ones(3), t, 1.0, 0)
+    assert err.value.field == "data.0.t"
+    E = [round(-0.3 + 0.01 * k, 4) for k in range(61)] + [round(0.3 - 0.01 * k, 4) for k in range(1, 61)]
+    cv = {"E": E, "I": [1e-6 * math.sin(k / 5) for k in range(len(E))], "scan_rate": 0.1}
+    with pytest.raises(SimulationFailed, match="overflow float64"):
+        labwright.call_tool("fit_cv", {"voltammograms": [cv], "fixed": {"area": 1e-6, "c_bulk": 1e200}})
+    docs = [{"id": "d", "text": "AKT inhibits FOXO1."}]
+    _fails_fast("kg_ingest_batch", {"documents": docs, "store_path": "~x\x00y"}, InvalidInput, "store_path")

@@ -58,10 +58,10 @@ import scipy.optimize
 import scipy.special
 from pydantic import Field
 
-from ...errors import FitDidNotConverge, InvalidInput
+from ...errors import FitDidNotConverge, InvalidInput, SimulationFailed
 from .._confined import save_figure
 from .._files import write_errors
-from ..fields import ToolModel
+from ..fields import MAX_POINTS, ToolModel
 from ._baseline import capacitive_baseline
 from ._classical import find_cv_peaks, nicholson_k0_values, randles_sevcik_D
 from ._fit_quality import MAX_RESIDUAL_TO_NOISE, FitQuality, assess_fit
@@ -182,7 +182,10 @@ def prepare_curves(data: Sequence[Voltammogram], *, max_points: int = 800) -> li
 
 def _resample_uniform(E: np.ndarray, I: np.ndarray, t: np.ndarray, dt: float, k: int):
     """E and I linearly interpolated onto ``t[0] + dt * j`` (the simulator's uniform steps), with a note."""
-    steps = int(np.floor((t[-1] - t[0]) / dt + 1e-9))
+    span = (t[-1] - t[0]) / dt
+    if not span < MAX_POINTS:  # inf or 1e300 steps (t = 1e308 s): compare before converting to int or allocating
+        raise InvalidInput(f"data.{k}.t", f"{span:.3g} uniform steps of {dt:.3g} s exceed the limit of {MAX_POINTS:,}")
+    steps = int(np.floor(span + 1e-9))
     grid = t[0] + dt * np.arange(steps + 1)
     spread = np.ptp(np.diff(t)) / dt
     note = (
@@ -714,6 +717,11 @@ def _result(
         )
     n, p = r.size, len(names)
     rss = float(r @ r)
+    if not math.isfinite(rss):
+        raise SimulationFailed(
+            "the fitted curves' residuals overflow float64 (rss = inf): the fixed values put the simulated currents "
+            "hundreds of orders of magnitude away from the data; check area, concentration and the units"
+        )
     fitted = _apply(problem.base, names, [params[nm].value for nm in names])
     fixed = {f: (None if getattr(fitted, f) is None else float(getattr(fitted, f))) for f in _PARAM_FIELDS}
     return CVFitResult(

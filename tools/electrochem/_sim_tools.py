@@ -7,6 +7,7 @@ prices a call from the grid size times the number of time steps (plus compilatio
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal
 
@@ -144,7 +145,12 @@ class CellInput(ToolModel):
     def electrode_area(self) -> float:
         if self.area is not None:
             return self.area
-        return 4.0 * np.pi * self.radius**2 if self.geometry == "spherical" else 1e-6
+        if self.geometry != "spherical":
+            return 1e-6
+        area = 4.0 * np.pi * float(np.float64(self.radius) ** 2)  # NumPy: inf for r = 1e308, not OverflowError
+        if not math.isfinite(area):
+            raise InvalidInput("radius", f"{self.radius:g} m gives an electrode area beyond floating point")
+        return area
 
     def params(self) -> ECParams:
         return ECParams(
