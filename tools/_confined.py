@@ -198,8 +198,9 @@ def open_sqlite(
         # way: each is owned by this user or root, and writable by others only if sticky (/tmp), where others
         # cannot rename what is not theirs. (git's safe.directory check is of the same kind.)
         st = os.fstat(fd)
-        if st.st_uid not in (os.getuid(), 0) or (st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX):
-            who = "another user" if st.st_uid not in (os.getuid(), 0) else f"everyone (mode {st.st_mode & 0o7777:o})"
+        others_own = st.st_uid not in (os.getuid(), 0)
+        if others_own or (st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX):
+            who = "another user" if others_own else f"everyone (mode {st.st_mode & 0o7777:o})"
             raise InvalidInput(
                 field,
                 f"folder {folder} of {path} can be changed by {who}; a knowledge store must live in folders only "

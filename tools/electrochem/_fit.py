@@ -61,13 +61,14 @@ from pydantic import Field
 from ...errors import FitDidNotConverge, InvalidInput, SimulationFailed
 from .._confined import save_figure
 from .._files import write_errors
-from ..fields import MAX_POINTS, ToolModel
+from ..fields import ToolModel
 from ._baseline import capacitive_baseline
 from ._classical import find_cv_peaks, nicholson_k0_values, randles_sevcik_D
 from ._fit_quality import MAX_RESIDUAL_TO_NOISE, FitQuality, assess_fit
 from ._grid import GridSpec
 from ._readers import Voltammogram
 from ._simulate import ECParams, SimSettings, check_params, cv_current
+from ._waveforms import uniform_steps
 
 __all__ = [
     "FITTABLE",
@@ -182,11 +183,7 @@ def prepare_curves(data: Sequence[Voltammogram], *, max_points: int = 800) -> li
 
 def _resample_uniform(E: np.ndarray, I: np.ndarray, t: np.ndarray, dt: float, k: int):
     """E and I linearly interpolated onto ``t[0] + dt * j`` (the simulator's uniform steps), with a note."""
-    span = (t[-1] - t[0]) / dt
-    if not span < MAX_POINTS:  # inf or 1e300 steps (t = 1e308 s): compare before converting to int or allocating
-        raise InvalidInput(f"data.{k}.t", f"{span:.3g} uniform steps of {dt:.3g} s exceed the limit of {MAX_POINTS:,}")
-    steps = int(np.floor(span + 1e-9))
-    grid = t[0] + dt * np.arange(steps + 1)
+    grid = t[0] + uniform_steps(t[-1] - t[0], dt, f"data.{k}.t")
     spread = np.ptp(np.diff(t)) / dt
     note = (
         f"curve {k}: {t.size} samples unevenly spaced in time (spacing varies by {100 * spread:.0f} % of the median "

@@ -153,9 +153,17 @@ def uniform_program(t: Sequence[float], E: Sequence[float], dt: float | None = N
     if np.any(np.diff(t) <= 0):
         raise InvalidInput("t", f"must increase strictly (fails at index {int(np.argmin(np.diff(t) > 0)) + 1})")
     dt = float(np.median(np.diff(t))) if dt is None else _positive("dt", dt)
-    steps = (t[-1] - t[0]) / dt
-    if not steps < MAX_POINTS:
-        raise InvalidInput("dt", f"{steps:.3g} samples exceed the limit of {MAX_POINTS:,}; use a larger dt")
-    n = int(math.floor(steps + 1e-9)) + 1
-    grid = np.arange(n) * dt
+    grid = uniform_steps(t[-1] - t[0], dt, "dt", hint="; use a larger dt")
     return grid, np.interp(grid + t[0], t, E)
+
+
+def uniform_steps(span: float, dt: float, field: str, *, hint: str = "") -> np.ndarray:
+    """Times 0, dt, 2 dt, ... not past ``span`` (s, with 1e-9 of a step to spare for round-off), shape (n,).
+
+    The count is compared before it becomes an int or an allocation: a span of 1e308 s is an :class:`InvalidInput`
+    naming ``field`` (``hint`` is appended to its reason), not an OverflowError or a 1e300-sample array.
+    """
+    steps = span / dt
+    if not steps < MAX_POINTS:
+        raise InvalidInput(field, f"{steps:.3g} samples exceed the limit of {MAX_POINTS:,}{hint}")
+    return np.arange(int(math.floor(steps + 1e-9)) + 1) * dt

@@ -266,18 +266,18 @@ def _reduce(op, values: list[jax.Array]) -> jax.Array:
     return out
 
 
-def _names_in(ls, node) -> set[str]:
-    """Every ``ci`` name in an AST (for dependency ordering of rules and initial assignments)."""
-    out: set[str] = set()
-    if node is None:
-        return out
-    stack = [node]
+def _ast_nodes(node):
+    """Every node of an AST (``node`` and all below it; nothing for ``None``)."""
+    stack = [node] if node is not None else []
     while stack:
         n = stack.pop()
-        if n.getType() == ls.AST_NAME:
-            out.add(n.getName())
+        yield n
         stack.extend(n.getChild(i) for i in range(n.getNumChildren()))
-    return out
+
+
+def _names_in(ls, node) -> set[str]:
+    """Every ``ci`` name in an AST (for dependency ordering of rules and initial assignments)."""
+    return {n.getName() for n in _ast_nodes(node) if n.getType() == ls.AST_NAME}
 
 
 # ---- the compiled model --------------------------------------------------------------------------------------------
@@ -361,10 +361,15 @@ class SbmlModel:
             ) from None
 
 
+def _event_id(ev, i: int) -> str:
+    """An event's id, or its position in the document when it has none."""
+    return ev.getId() or str(i)
+
+
 def _check_supported(ls, doc, model) -> None:
     """Raise InvalidInput naming the first construct this importer does not simulate."""
     for i, ev in enumerate(model.getListOfEvents()):
-        where = f"events.{ev.getId() or i}"
+        where = f"events.{_event_id(ev, i)}"
         if ev.isSetDelay():
             raise InvalidInput(where, "events with a delay are not supported")
         if ev.isSetPriority() if hasattr(ev, "isSetPriority") else False:
@@ -419,9 +424,9 @@ def _all_math(model):
     for fd in model.getListOfFunctionDefinitions():
         yield fd.getMath(), f"functionDefinitions.{fd.getId()}"
     for i, ev in enumerate(model.getListOfEvents()):
-        yield ev.getTrigger().getMath(), f"events.{ev.getId() or i}.trigger"
+        yield ev.getTrigger().getMath(), f"events.{_event_id(ev, i)}.trigger"
         for ea in ev.getListOfEventAssignments():
-            yield ea.getMath(), f"events.{ev.getId() or i}.{ea.getVariable()}"
+            yield ea.getMath(), f"events.{_event_id(ev, i)}.{ea.getVariable()}"
 
 
 def _reject_math(ls, node, where: str) -> None:
@@ -429,12 +434,9 @@ def _reject_math(ls, node, where: str) -> None:
         ls.AST_FUNCTION_DELAY: "delay (delay differential equations)",
         getattr(ls, "AST_FUNCTION_RATE_OF", -1): "rateOf",
     }
-    stack = [node] if node is not None else []
-    while stack:
-        n = stack.pop()
+    for n in _ast_nodes(node):
         if n.getType() in banned:
             raise InvalidInput(where, f"SBML {banned[n.getType()]} is not supported")
-        stack.extend(n.getChild(i) for i in range(n.getNumChildren()))
 
 
 def _units_text(ls, model) -> dict[str, str]:
@@ -693,7 +695,7 @@ def read_sbml(source: str | Path) -> SbmlModel:
         _rhs=rhs,
         _observe=observe,
         _source=raw,
-        events=tuple(ev.getId() or str(i) for i, ev in enumerate(model.getListOfEvents())),
+        events=tuple(_event_id(ev, i) for i, ev in enumerate(model.getListOfEvents())),
         _schedule=schedule,
         _fire=fire,
     )
@@ -712,16 +714,6 @@ def _time_threshold(ls, trigger):
     return None
 
 
-def _mentions_time(ls, node) -> bool:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.getType() == ls.AST_NAME_TIME:
-            return True
-        stack.extend(n.getChild(i) for i in range(n.getNumChildren()))
-    return False
-
-
 def _timed_events(ls, model, mc, env_of, p_index, state_index, amount_compartment):
     """Compile the model's events: ``(schedule, fire)`` for :meth:`SbmlModel.event_schedule` and
     :meth:`SbmlModel.fire`.
@@ -734,10 +726,10 @@ def _timed_events(ls, model, mc, env_of, p_index, state_index, amount_compartmen
     thresholds, strict, initial, fire = [], [], [], []
     targeted = {ea.getVariable() for ev in model.getListOfEvents() for ea in ev.getListOfEventAssignments()}
     for i, ev in enumerate(model.getListOfEvents()):
-        where = f"events.{ev.getId() or i}"
+        where = f"events.{_event_id(ev, i)}"
         trig = ev.getTrigger()
         found = _time_threshold(ls, trig.getMath())
-        if found is None or _mentions_time(ls, found[0]):
+        if found is None or any(n.getType() == ls.AST_NAME_TIME for n in _ast_nodes(found[0])):
             raise InvalidInput(
                 f"{where}.trigger",
                 f"only events triggered when time passes a threshold are supported ('time >= t_on'); got "
