@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 
 import jax
 import jax.numpy as jnp
@@ -75,13 +76,22 @@ class MassActionSystem:
 
     def rates(self, x: jax.Array, k: jax.Array) -> jax.Array:
         """Directed reaction rates v (mol/(m³·s)), shape (n_d,), for concentrations x (mol/m³), shape (n_s,)."""
-        powers = [jnp.ones_like(x)] + [x**o for o in range(1, self.max_order + 1)]
-        return k * self._gather(jnp.stack(powers))
+        xs = [x[..., i] for i in range(self.n_species)]
+        return k * jnp.stack([_product(xs, orders) for orders in self._reactant_orders], axis=-1)
 
     def rhs(self, t: jax.Array, x: jax.Array, k: jax.Array) -> jax.Array:
         """dx/dt (mol/(m³·s)), shape (n_s,); signature ``(t, y, args)`` as diffrax expects."""
         del t
-        return jnp.asarray(self.net) @ self.rates(x, k)
+        v = self.rates(x, k)
+        return jnp.stack([sparse_dot(row, v) for row in self._net_rows], axis=-1)
+
+    @cached_property
+    def _reactant_orders(self) -> tuple[tuple[tuple[int, int], ...], ...]:
+        return tuple(tuple((i, int(a)) for i, a in enumerate(row) if a) for row in self.orders)
+
+    @cached_property
+    def _net_rows(self) -> tuple[tuple[tuple[int, float], ...], ...]:
+        return sparse_rows(self.net)
 
     def propensities(self, n: jax.Array, c: jax.Array) -> jax.Array:
         """Stochastic propensities (1/s), shape (n_d,), for copy numbers n (float array of integers).
@@ -97,6 +107,26 @@ class MassActionSystem:
         """Per-molecule constants c_j = k_j Ω^(1 − order_j) for system size Ω (molecules per mol/m³)."""
         order = self.orders.sum(axis=1)
         return np.asarray(k, dtype=float) * float(omega) ** (1.0 - order)
+
+
+def sparse_rows(matrix: np.ndarray) -> tuple[tuple[tuple[int, float], ...], ...]:
+    """Each row of a (mostly zero) matrix as its ``(column, value)`` pairs, for :func:`sparse_dot`."""
+    return tuple(tuple((j, float(v)) for j, v in enumerate(row) if v != 0.0) for row in np.asarray(matrix))
+
+
+def sparse_dot(row: tuple[tuple[int, float], ...], v: jax.Array) -> jax.Array:
+    """Σ_j c_j v[j] over a sparse row written out term by term (see the module notes on why not ``S @ v``)."""
+    terms = [v[..., j] if c == 1.0 else -v[..., j] if c == -1.0 else c * v[..., j] for j, c in row]
+    return sum(terms[1:], terms[0]) if terms else jnp.zeros_like(v[..., 0])
+
+
+def _product(xs: list[jax.Array], orders: tuple[tuple[int, int], ...]) -> jax.Array:
+    # ∏ x_i^a by repeated multiplication: integer powers stay exact and differentiable at x = 0.
+    factors = [xs[i] for i, a in orders for _ in range(a)]
+    out = factors[0] if factors else jnp.ones_like(xs[0])
+    for f in factors[1:]:
+        out = out * f
+    return out
 
 
 def _independent_rows(net: np.ndarray) -> tuple[int, ...]:

@@ -66,8 +66,11 @@ _d = np.array([0.25, -0.1043, 0.1035, -0.0362, 0.0, 0.0])
 def _stages(f: Callable, t: jax.Array, y: jax.Array, h: jax.Array, args) -> tuple[jax.Array, jax.Array]:
     """One RODAS4 step of size h: (y₁, error estimate)."""
     n = y.shape[0]
-    # f, ∂f/∂y and ∂f/∂t from one forward-mode pass over n + 1 tangents (the primal is computed once).
-    (jac, dfdt), fy = jax.jacfwd(lambda yy, tt: (f(tt, yy, args),) * 2, argnums=(0, 1), has_aux=True)(y, t)
+    # ∂f/∂y by forward mode over n tangents, f and ∂f/∂t by one more forward pass in t. One jacfwd over both
+    # arguments (n + 1 tangents, f as its auxiliary output) compiled to a program 6× slower on XLA:CPU (2.2 against
+    # 0.34 µs for BIOMD0000000010), as it assembles the mixed tangents from pieces instead of one fused loop.
+    jac = jax.jacfwd(lambda yy: f(t, yy, args))(y)
+    fy, dfdt = jax.jvp(lambda tt: f(tt, y, args), (t,), (jnp.ones_like(t),))
     m = jnp.eye(n, dtype=y.dtype) / (h * _GAMMA) - jac
     # One LU per step, then the inverse from it (one triangular solve with n right-hand sides): the six stage solves
     # become matrix-vector products instead of six LAPACK solve calls.

@@ -46,6 +46,7 @@ import jax.scipy.special as jsp
 import numpy as np
 
 from ...errors import InvalidInput, LabwrightError, MalformedFile, SimulationFailed
+from ._massaction import sparse_dot, sparse_rows
 from ._network import ReactionNetwork
 from ._ode import make_ode_solver
 
@@ -607,7 +608,8 @@ def read_sbml(source: str | Path) -> SbmlModel:
             env[v] = rule_exprs[v](env)
         return env
 
-    stoich_j = jnp.asarray(stoich)
+    # Written out term by term (S is sparse and tiny): a dense ``S @ v`` is a separate XLA:CPU kernel per call.
+    stoich_rows = sparse_rows(stoich)
     # Species rows are concentrations: reaction extents (amount/time) are divided by the compartment size, and a rate
     # rule on an amount symbol (hasOnlySubstanceUnits) likewise; other rate rules are taken as written.
     volume_of_row = [comp_of[s] if s in species else None for s in state]
@@ -617,7 +619,8 @@ def read_sbml(source: str | Path) -> SbmlModel:
         env = env_of(t, x, q)
         if laws:
             volumes = jnp.stack([env[c] if c is not None else jnp.asarray(1.0) for c in volume_of_row])
-            dx = (stoich_j @ jnp.stack([law(env) for law in laws])) / volumes
+            v = jnp.stack([law(env) for law in laws])
+            dx = jnp.stack([sparse_dot(row, v) for row in stoich_rows]) / volumes
         else:
             dx = jnp.zeros_like(x)
         for i, expr, comp in rate_rows:
