@@ -66,6 +66,7 @@ def make_ode_solver(
     rtol: float = 1e-8,
     atol: float = 1e-12,
     max_steps: int = 100_000,
+    lanes: bool = False,
 ) -> Callable[[jax.Array, jax.Array, jax.Array], tuple[jax.Array, jax.Array]]:
     """A jitted, differentiable ``f(x0, k, ts) -> (ys, ok)`` for one network.
 
@@ -80,6 +81,9 @@ def make_ode_solver(
         Relative and absolute (mol/m³) tolerances of the step-size controller.
     max_steps
         Step limit; hitting it makes ``ok`` False.
+    lanes
+        Rodas4 only: the program to ``jax.vmap`` over many lanes (see :func:`._rosenbrock.rodas4_solver`), as
+        :func:`make_batch_solver` does; the default program is the faster one for single solves.
 
     Returns
     -------
@@ -96,12 +100,18 @@ def make_ode_solver(
     calls was 4–7× faster than vmap on 2 CPU cores).
     """
     _refuse_events(system)
-    key = (system.key(), solver, float(rtol), float(atol), int(max_steps))
+    lanes = bool(lanes) and solver in FORWARD_ONLY
+    key = (system.key(), solver, float(rtol), float(atol), int(max_steps), lanes)
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
     if solver in FORWARD_ONLY:
-        return _remember(key, jax.jit(rodas4_solver(system.rhs, rtol=rtol, atol=atol, max_steps=max_steps)))
+        run = rodas4_solver(system.rhs, rtol=rtol, atol=atol, max_steps=max_steps, lanes=lanes)
+        return _remember(key, jax.jit(run))
+    return _remember(key, _diffrax_solver(system, solver, rtol, atol, max_steps))
+
+
+def _diffrax_solver(system, solver: str, rtol: float, atol: float, max_steps: int) -> Callable:
     term = dfx.ODETerm(system.rhs)
     method = build_solver(solver, rtol, atol)
 
@@ -127,7 +137,7 @@ def make_ode_solver(
         ok = sol.result == dfx.RESULTS.successful
         return sol.ys, ok & jnp.all(jnp.isfinite(sol.ys))
 
-    return _remember(key, run)
+    return run
 
 
 def _refuse_events(system) -> None:
@@ -198,7 +208,7 @@ def make_batch_solver(
     if chunk < 1:
         raise InvalidInput("chunk", f"must be >= 1, got {chunk}")
     run = make_ode_solver(system, **options)
-    vrun = jax.jit(jax.vmap(run, in_axes=(0, 0, None)))
+    vrun = jax.jit(jax.vmap(make_ode_solver(system, lanes=True, **options), in_axes=(0, 0, None)))
     if mode == "auto" and jax.default_backend() != "cpu":
         mode = "vmap"
     if mode == "vmap":

@@ -1,16 +1,28 @@
-"""Rodas4: a stiff Rosenbrock solver written as one ``lax.while_loop`` (forward solves, batches, forward-mode AD).
+"""Rodas4: a stiff Rosenbrock solver written with ``lax.while_loop`` (forward solves, batches, forward-mode AD).
 
 Why a hand-written solver next to diffrax: an ESDIRK method (Kvaerno5) solves a nonlinear system per stage by Newton
 iteration with a fresh Jacobian and LU each time, inside nested loops whose bookkeeping dominates on small networks
 (2–4× slower than LSODA on the 20-species benchmark network). A Rosenbrock method is linearly implicit: one
-Jacobian (``jax.jacfwd``, with f and ∂f/∂t from the same pass) and one LU factorisation per step, no iteration and
+Jacobian (``jax.jacfwd``; f and ∂f/∂t from one ``jax.jvp`` in t) and one LU factorisation per step, no iteration and
 no branches, so a step is a short straight-line XLA program and ``vmap`` over lanes wastes nothing on divergent Newton
-iterations. The LU gives the inverse of I/(hγ) − J once per step and the six stages multiply by it: on XLA:CPU each
-LAPACK triangular solve is a separate call, six per step, each once per lane under ``vmap``. Measured on a quiet
-16-core host, same process, interleaved (``benchmarks/kinetics.py`` notes): BIOMD0000000010 vmapped over 64 and
-1,000 parameter sets 1.5× faster, one warm solve 1.18×; the 20- and 22-species single solves unchanged (0.96–1.03×).
-Tried and dropped: a Gauss–Jordan inverse unrolled over pivots as array operations (no LAPACK calls under ``vmap``)
-was 1.3–4× *slower* than LAPACK on XLA:CPU at n = 8…22 and compiled slower.
+iterations.
+
+Speed on XLA:CPU is set less by arithmetic than by how many separately dispatched kernels a step costs, and three
+choices here follow from measurements on BIOMD0000000010 (8 species, 2-core machine, warm medians):
+
+- the loop over steps runs once per output interval inside a ``lax.scan`` over the intervals, so it carries only
+  (t, y, h, counters) and not the (n_t, n) output array. XLA:CPU compiles a loop whose estimated memory traffic is
+  under a threshold into one function (``tools/_runtime.py`` raises that threshold); otherwise each of the ~120
+  fused kernels of a step is a task of its own, and with any buffer over 512 bytes (the output array) they go
+  through the thread pool: 16 µs per step against 4.6 µs with small buffers and 1.2 µs compiled whole;
+- the LU is this module's own (:func:`_lu_factor`, partial pivoting written pivot by pivot as array operations)
+  rather than LAPACK, because a loop holding a LAPACK call is never compiled whole. Above ``_UNROLLED_LU_MAX``
+  unknowns it falls back to LAPACK (compile time);
+- under ``jax.vmap`` (``lanes=True``, for :func:`._ode.make_batch_solver`) the one-loop layout with the output
+  array and LAPACK is faster (1,000 parameter sets: 2.2 s against 2.9 s with the own LU and 4.5 s with per-interval
+  loops, which make every lane wait at every output time for the slowest). Tried and dropped for batches: the LU
+  unrolled to scalars (compile time grows steeply: 1.5 s at n = 8, 14 s at n = 12), and lanes stored last with
+  the LU as array operations over them (2.2 ms per step of 1,000 lanes, no faster than LAPACK's loop over lanes).
 
 Method: RODAS4 of Hairer & Wanner (Solving ODEs II, 2nd ed., Springer 1996, §IV.7; coefficients of their ``rodas.f``,
 as tabulated in OrdinaryDiffEq.jl's ``rosenbrock_tableaus.jl``): 6 stages, order 4, embedded order 3, L-stable and
@@ -23,7 +35,7 @@ stiffly accurate. With γ = 1/4, for stages i = 1…6
 Steps land on every output time (as in :mod:`._ode`), and the step size follows the usual controller
 h ← h · clip(0.9 · err^(−1/4), 0.2, 6) with err the RMS of k_6 / (atol + rtol · max(|y|, |y₁|)).
 
-Differentiation: forward mode (``jax.jvp``/``jax.jacfwd``) works through the loop; reverse mode does not
+Differentiation: forward mode (``jax.jvp``/``jax.jacfwd``) works through the loops; reverse mode does not
 (``lax.while_loop`` has no transpose), so gradients for fits use the diffrax solvers of :mod:`._ode`.
 """
 
@@ -63,7 +75,47 @@ _c = np.array([0.0, 0.386, 0.21, 0.63, 1.0, 1.0])
 _d = np.array([0.25, -0.1043, 0.1035, -0.0362, 0.0, 0.0])
 
 
-def _stages(f: Callable, t: jax.Array, y: jax.Array, h: jax.Array, args) -> tuple[jax.Array, jax.Array]:
+# Up to this many unknowns the LU is written out pivot by pivot as array operations (no LAPACK call, so XLA:CPU can
+# compile the whole step loop into one function; see the module notes); above it the program grows too large to
+# compile quickly (20 unknowns: 7 s against 3 s), so LAPACK does the factorisation.
+_UNROLLED_LU_MAX = 24
+
+
+def _lu_factor(m: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """LU with partial pivoting of an (n, n) matrix, pivot by pivot: ``(lu, perm)`` with ``m[perm] = L U``.
+
+    ``lu`` holds L below the diagonal (unit diagonal implied) and U on and above it; ``perm`` (n,) int.
+    """
+    n = m.shape[0]
+    rows = jnp.arange(n)
+    perm = rows
+    for k in range(n - 1):
+        p = k + jnp.argmax(jnp.abs(m[k:, k]))
+        is_p = rows == p
+        # Swap rows k and p by selects (a dynamic row index would be a gather per pivot).
+        row_k, row_p = m[k], jnp.sum(jnp.where(is_p[:, None], m, 0.0), axis=0)
+        m = jnp.where(is_p[:, None], row_k[None, :], m).at[k].set(row_p)
+        perm = jnp.where(is_p, perm[k], perm).at[k].set(jnp.sum(jnp.where(is_p, perm, 0)))
+        factors = m[k + 1 :, k] / m[k, k]
+        m = m.at[k + 1 :, k].set(factors).at[k + 1 :, k + 1 :].add(-factors[:, None] * m[k, k + 1 :][None, :])
+    return m, perm
+
+
+def _inverse(m: jax.Array, unrolled: bool) -> jax.Array:
+    """m⁻¹ for an (n, n) matrix: by :func:`_lu_factor` and substitution if ``unrolled``, else by LAPACK."""
+    n = m.shape[0]
+    if not unrolled or n > _UNROLLED_LU_MAX:
+        return jsl.lu_solve(jsl.lu_factor(m), jnp.eye(n, dtype=m.dtype))
+    lu, perm = _lu_factor(m)
+    x = (perm[:, None] == jnp.arange(n)[None, :]).astype(m.dtype)  # P, the permuted identity
+    for k in range(n - 1):  # L y = P
+        x = x.at[k + 1 :].add(-lu[k + 1 :, k][:, None] * x[k][None, :])
+    for k in range(n - 1, -1, -1):  # U x = y
+        x = x.at[k].set((x[k] - jnp.sum(lu[k, k + 1 :][:, None] * x[k + 1 :], axis=0)) / lu[k, k])
+    return x
+
+
+def _stages(f: Callable, t: jax.Array, y: jax.Array, h: jax.Array, args, unrolled: bool) -> tuple[jax.Array, jax.Array]:
     """One RODAS4 step of size h: (y₁, error estimate)."""
     n = y.shape[0]
     # ∂f/∂y by forward mode over n tangents, f and ∂f/∂t by one more forward pass in t. One jacfwd over both
@@ -71,10 +123,8 @@ def _stages(f: Callable, t: jax.Array, y: jax.Array, h: jax.Array, args) -> tupl
     # 0.34 µs for BIOMD0000000010), as it assembles the mixed tangents from pieces instead of one fused loop.
     jac = jax.jacfwd(lambda yy: f(t, yy, args))(y)
     fy, dfdt = jax.jvp(lambda tt: f(tt, y, args), (t,), (jnp.ones_like(t),))
-    m = jnp.eye(n, dtype=y.dtype) / (h * _GAMMA) - jac
-    # One LU per step, then the inverse from it (one triangular solve with n right-hand sides): the six stage solves
-    # become matrix-vector products instead of six LAPACK solve calls.
-    inverse = jsl.lu_solve(jsl.lu_factor(m), jnp.eye(n, dtype=y.dtype))
+    # One LU per step, then the inverse from it: the six stage solves become matrix-vector products.
+    inverse = _inverse(jnp.eye(n, dtype=y.dtype) / (h * _GAMMA) - jac, unrolled)
     ks: list[jax.Array] = []
     for i in range(6):
         if i == 0:
@@ -90,7 +140,7 @@ def _stages(f: Callable, t: jax.Array, y: jax.Array, h: jax.Array, args) -> tupl
 
 
 def rodas4_solver(
-    rhs: Callable, *, rtol: float, atol: float, max_steps: int, stats: bool = False
+    rhs: Callable, *, rtol: float, atol: float, max_steps: int, stats: bool = False, lanes: bool = False
 ) -> Callable[[jax.Array, jax.Array, jax.Array], tuple]:
     """``run(y0, args, ts) -> (ys, ok)`` integrating ``dy/dt = rhs(t, y, args)`` by RODAS4 (not jitted here).
 
@@ -104,6 +154,10 @@ def rodas4_solver(
         Limit on attempted steps (accepted + rejected); reaching it sets ``ok`` False.
     stats
         Also return the numbers of attempted and rejected steps (for benchmarks).
+    lanes
+        Build the program for ``jax.vmap`` over many lanes: one loop carrying every output row (a lane that has
+        reached an output time does not wait there for the others) and LAPACK for the LU, both measured faster
+        under vmap. Default: one short loop per output interval and the unrolled LU (fastest single solves).
 
     Returns
     -------
@@ -116,17 +170,55 @@ def rodas4_solver(
         scale = atol + rtol * jnp.maximum(jnp.abs(y0), jnp.abs(y1))
         return jnp.sqrt(jnp.mean((e / scale) ** 2))
 
-    def run(y0: jax.Array, args, ts: jax.Array) -> tuple[jax.Array, jax.Array]:
-        y0 = jnp.asarray(y0, dtype=float)
-        ts = jnp.asarray(ts, dtype=float)
-        span = ts[-1] - ts[0]
+    def attempt(t, y, h, target, args):
+        """One step towards ``target`` (cut short to land on it): the new (t, y, h), accepted, and landed."""
+        lands = t + h >= target - 1e-12 * jnp.abs(target)
+        h_eff = jnp.where(lands, target - t, h)
+        y1, err = _stages(rhs, t, y, h_eff, args, unrolled=not lanes)
+        e = norm(err, y, y1)
+        finite = jnp.isfinite(e) & jnp.all(jnp.isfinite(y1))
+        accept = finite & (e <= 1.0)
+        factor = jnp.where(finite, jnp.clip(0.9 * jnp.maximum(e, 1e-10) ** -0.25, 0.2, 6.0), 0.2)
+        h_next = h_eff * factor
+        # A step cut short to land on an output time says nothing about the step the solution allows.
+        h_next = jnp.where(accept & lands & (h_eff < h), jnp.maximum(h_next, h), h_next)
+        t_new = jnp.where(accept, jnp.where(lands, target, t + h_eff), t)
+        return t_new, jnp.where(accept, y1, y), h_next, accept, accept & lands
+
+    def healthy_after(t, h_next):
+        return h_next > 1e-14 * jnp.maximum(jnp.abs(t), 1.0)
+
+    def start(y0, args, ts):
         # Initial step (Hairer & Wanner I, §II.4): 1 % of |y| / |f| in the error norm, capped by the span.
         f0 = rhs(ts[0], y0, args)
         d0, d1 = norm(y0, y0, y0), norm(f0, y0, y0)
         h0 = jnp.where((d0 > 1e-5) & (d1 > 1e-5), 0.01 * d0 / jnp.maximum(d1, 1e-300), 1e-6)
-        h0 = jnp.minimum(h0, span)
+        return jnp.minimum(h0, ts[-1] - ts[0])
+
+    def run_intervals(y0, args, ts):
+        # One while loop per output interval inside a scan over the intervals: the loop then carries only the
+        # state (no (n_t, n) output array), which lets XLA:CPU compile it into one function (module notes).
+        def interval(carry, target):
+            def cond(s):
+                t, _, _, steps, healthy, _ = s
+                return (t < target) & (steps < max_steps) & healthy
+
+            def body(s):
+                t, y, h, steps, _, rejected = s
+                t_new, y_new, h_next, accept, _ = attempt(t, y, h, target, args)
+                return t_new, y_new, h_next, steps + 1, healthy_after(t, h_next), rejected + (~accept)
+
+            carry = jax.lax.while_loop(cond, body, carry)
+            return carry, carry[1]
+
+        carry = (ts[0], y0, start(y0, args, ts), jnp.asarray(0), jnp.asarray(True), jnp.asarray(0))
+        (t, _, _, steps, _, rejected), ys = jax.lax.scan(interval, carry, ts[1:])
+        ys = jnp.concatenate([y0[None], ys])
+        return ys, (t >= ts[-1]) & jnp.all(jnp.isfinite(ys)), steps, rejected
+
+    def run_lanes(y0, args, ts):
         ys = jnp.zeros((ts.shape[0], y0.shape[0]), dtype=y0.dtype).at[0].set(y0)
-        state = (ts[0], y0, h0, jnp.asarray(1), ys, jnp.asarray(0), jnp.asarray(True), jnp.asarray(0))
+        state = (ts[0], y0, start(y0, args, ts), jnp.asarray(1), ys, jnp.asarray(0), jnp.asarray(True), jnp.asarray(0))
 
         def cond(s):
             _, _, _, i_out, _, steps, healthy, _ = s
@@ -138,30 +230,23 @@ def rodas4_solver(
             # An output time already reached (repeated, as where an SBML event splits the span) is copied, not
             # stepped to: a zero-length step would shrink h to 0 and end the loop.
             reached = target <= t
-            lands = t + h >= target - 1e-12 * jnp.abs(target)
-            h_eff = jnp.where(lands, target - t, h)
-            y1, err = _stages(rhs, t, y, h_eff, args)
-            e = norm(err, y, y1)
-            finite = jnp.isfinite(e) & jnp.all(jnp.isfinite(y1))
-            accept = finite & (e <= 1.0)
-            factor = jnp.where(finite, jnp.clip(0.9 * jnp.maximum(e, 1e-10) ** -0.25, 0.2, 6.0), 0.2)
-            h_next = h_eff * factor
-            t_new = jnp.where(accept, jnp.where(lands, target, t + h_eff), t)
-            y_new = jnp.where(accept, y1, y)
-            hit = (accept & lands) | reached
+            t_new, y_new, h_next, accept, hit = attempt(t, y, h, target, args)
+            hit = hit | reached
             # Write row i_out in place (a select over all of ys would copy it every step, per lane under vmap).
-            ys = ys.at[i_out].set(jnp.where(hit, jnp.where(reached, y, y1), ys[i_out]))
-            # A step cut short to land on an output time says nothing about the step the solution allows.
-            h_next = jnp.where(accept & lands & (h_eff < h), jnp.maximum(h_next, h), h_next)
+            ys = ys.at[i_out].set(jnp.where(hit, jnp.where(reached, y, y_new), ys[i_out]))
             t_new, y_new, h_next = (jnp.where(reached, old, new) for old, new in ((t, t_new), (y, y_new), (h, h_next)))
-            healthy = reached | (h_next > 1e-14 * jnp.maximum(jnp.abs(t), 1.0))
-            i_next = i_out + hit.astype(i_out.dtype)
+            healthy = reached | healthy_after(t, h_next)
             stepped = (~reached).astype(steps.dtype)
             rejected = rejected + (~accept & ~reached).astype(rejected.dtype)
-            return (t_new, y_new, h_next, i_next, ys, steps + stepped, healthy, rejected)
+            return (t_new, y_new, h_next, i_out + hit.astype(i_out.dtype), ys, steps + stepped, healthy, rejected)
 
         _, _, _, i_out, ys, steps, _, rejected = jax.lax.while_loop(cond, body, state)
-        ok = (i_out == ts.shape[0]) & jnp.all(jnp.isfinite(ys))
+        return ys, (i_out == ts.shape[0]) & jnp.all(jnp.isfinite(ys)), steps, rejected
+
+    def run(y0: jax.Array, args, ts: jax.Array) -> tuple:
+        y0 = jnp.asarray(y0, dtype=float)
+        ts = jnp.asarray(ts, dtype=float)
+        ys, ok, steps, rejected = (run_lanes if lanes else run_intervals)(y0, args, ts)
         return (ys, ok, steps, rejected) if stats else (ys, ok)
 
     return run

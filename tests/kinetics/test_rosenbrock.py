@@ -1,0 +1,69 @@
+"""Rodas4 internals: the solver's own LU (partial pivoting) and the loop structure XLA:CPU compiles whole."""
+
+from __future__ import annotations
+
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from labwright.tools.kinetics import compile_network, make_ode_solver, parse_network
+from labwright.tools.kinetics._rosenbrock import _UNROLLED_LU_MAX, _inverse, _lu_factor
+
+
+def _matrices():
+    rng = np.random.default_rng(11)
+    yield "swap", np.array([[0.0, 1.0], [1.0, 0.0]])  # no LU without a row exchange
+    yield "one", np.array([[4.0]])
+    # Largest entry of the first column in the last row, a zero on the diagonal, and a near-singular pivot later.
+    m = rng.normal(size=(8, 8))
+    m[:, 0] = [1e-12, 0.1, -0.2, 0.3, 0.0, 0.2, -0.1, 5.0]
+    m[3, 3] = 0.0
+    yield "pivots", m
+    for n in (3, 8, 20, _UNROLLED_LU_MAX):
+        yield f"random{n}", rng.normal(size=(n, n)) + np.diag(rng.uniform(-1, 1, n))
+    # I/(hγ) − J of a stiff network: tiny diagonal shift against entries of 1e4.
+    j = rng.normal(size=(12, 12)) * 10 ** rng.uniform(-2, 4, size=(12, 12))
+    yield "stiff", np.eye(12) / 1e-3 - j
+
+
+@pytest.mark.parametrize("name,m", list(_matrices()), ids=lambda v: v if isinstance(v, str) else "")
+def test_unrolled_lu_and_inverse_match_numpy(name, m):
+    # Partial pivoting: P m = L U with |L| <= 1; the inverse agrees with NumPy's (LAPACK) to the backward-stable
+    # bound, tolerance ~ n · eps · cond(m).
+    lu, perm = (np.asarray(a) for a in jax.jit(_lu_factor)(jnp.asarray(m)))
+    n = m.shape[0]
+    lower = np.tril(lu, -1) + np.eye(n)
+    upper = np.triu(lu)
+    assert sorted(perm.tolist()) == list(range(n))
+    assert np.all(np.abs(np.tril(lu, -1)) <= 1.0 + 1e-15)
+    np.testing.assert_allclose(lower @ upper, m[perm], atol=1e-12 * np.abs(m).max())
+    inv = np.asarray(jax.jit(lambda a: _inverse(a, True))(jnp.asarray(m)))
+    tol = 50 * n * np.finfo(float).eps * np.linalg.cond(m)
+    np.testing.assert_allclose(inv, np.linalg.inv(m), rtol=0, atol=tol * np.abs(np.linalg.inv(m)).max())
+
+
+def test_large_systems_fall_back_to_lapack():
+    m = np.random.default_rng(2).normal(size=(_UNROLLED_LU_MAX + 1,) * 2) + 5 * np.eye(_UNROLLED_LU_MAX + 1)
+    inv = jax.jit(lambda a: _inverse(a, True))(jnp.asarray(m))
+    assert "lapack" in jax.jit(lambda a: _inverse(a, True)).lower(jnp.asarray(m)).as_text().lower()
+    np.testing.assert_allclose(np.asarray(inv) @ m, np.eye(len(m)), atol=1e-10)
+
+
+def test_single_solve_loop_is_compiled_whole_and_lanes_agree():
+    # tools/_runtime.py raises XLA:CPU's small-loop threshold so that a Rodas4 output interval compiles into one
+    # function (no per-kernel dispatch); a LAPACK call, scatter or sort in the loop would silently undo that.
+    assert "xla_cpu_small_while_loop_byte_threshold" in os.environ.get("XLA_FLAGS", "")
+    system = compile_network(parse_network(["2 A <-> B; kf=50, kr=1", "B -> C; kf=0.3", "C + A -> D; kf=2"]))
+    x0, ts = jnp.array([1.0, 0.0, 0.0, 0.0]), jnp.linspace(0.0, 20.0, 21)
+    single = make_ode_solver(system, solver="Rodas4", rtol=1e-8, atol=1e-12)
+    if jax.default_backend() == "cpu":
+        assert "xla_cpu_small_call" in single.lower(x0, jnp.asarray(system.k), ts).compile().as_text()
+    lanes = make_ode_solver(system, solver="Rodas4", rtol=1e-8, atol=1e-12, lanes=True)
+    (ys, ok), (ys_lanes, ok_lanes) = single(x0, jnp.asarray(system.k), ts), lanes(x0, jnp.asarray(system.k), ts)
+    assert bool(ok) and bool(ok_lanes)
+    # Same steps, LU by a different route: agreement to rounding.
+    np.testing.assert_allclose(np.asarray(ys), np.asarray(ys_lanes), rtol=1e-10, atol=1e-15)
+    # A atoms: A + 2B + 2C + 3D is conserved (C holds two, D three).
+    np.testing.assert_allclose(np.asarray(ys) @ np.array([1.0, 2.0, 2.0, 3.0]), 1.0, rtol=1e-8)
