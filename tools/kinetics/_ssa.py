@@ -14,6 +14,13 @@ two numbers per event (threefry, one call each) was most of the event loop: 1,00
 same ensemble on a GPU. Reactions are picked by counting partial sums ≤ u₂ a₀ (a short reduction) rather than
 by ``searchsorted``, which was slower under ``vmap``.
 
+On CPU the trajectories run vmapped in chunks of 128, one chunk after another (``lax.map`` with a batch size) in
+one compiled program: 1,000 trajectories took 51 ms against 73 ms vmapped all at once (each chunk stops at its own
+slowest trajectory, and its state stays in cache) and 93 ms one by one (2-core machine, warm medians). What an event
+costs once the loop is compiled whole (``tools/_runtime.py``), measured one trajectory at a time: ~60 ns, of which
+~16 ns random numbers (threefry; the ``rbg`` generators were no faster) and ~6 ns recording the sample grid. On an
+accelerator all trajectories are vmapped at once.
+
 States are recorded on a fixed time grid: when an event moves the clock from t to t + τ, every sample time in
 [t, t + τ) gets the state before the jump (exactly the piecewise-constant SSA path). Copy numbers are held as float64
 (exact for integers below 2⁵³). Propensities use falling factorials, a_j = c_j ∏ n_i (n_i − 1)…(n_i − a_ji + 1), with
@@ -35,6 +42,8 @@ from ._massaction import MassActionSystem
 __all__ = ["make_ssa", "simulate_ssa_counts"]
 
 _CACHE: OrderedDict[tuple, Callable] = OrderedDict()
+# Trajectories vmapped together on CPU, chunk after chunk (module notes).
+_CPU_CHUNK = 128
 
 
 def make_ssa(system: MassActionSystem, *, max_events: int = 10_000_000, block: int = 64) -> Callable:
@@ -95,7 +104,10 @@ def make_ssa(system: MassActionSystem, *, max_events: int = 10_000_000, block: i
         t, _, _, out, events = jax.lax.while_loop(cond, body, (jnp.asarray(0.0), n0, rng, out0, jnp.asarray(0)))
         return out, events, t > t_end
 
-    run = jax.jit(jax.vmap(one, in_axes=(0, None, None, None)))
+    if jax.default_backend() == "cpu":
+        run = jax.jit(lambda keys, n0, c, ts: jax.lax.map(lambda k: one(k, n0, c, ts), keys, batch_size=_CPU_CHUNK))
+    else:
+        run = jax.jit(jax.vmap(one, in_axes=(0, None, None, None)))
     _CACHE[key] = run
     if len(_CACHE) > 16:
         _CACHE.popitem(last=False)
