@@ -17,9 +17,11 @@ exactly the computed solution). ``Tsit5`` is offered for non-stiff problems.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import diffrax as dfx
 import jax
@@ -157,12 +159,16 @@ def _remember(key: tuple, run: Callable) -> Callable:
     return run
 
 
-# Lanes solved one by one in "auto" mode to time the loop against a vmapped chunk.
-_LOOP_PROBE = 8
+def _cpu_threads() -> int:
+    """Cores this process may run on (a jitted solve loop runs on the thread that calls it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def make_batch_solver(
-    system, *, mode: str = "auto", chunk: int = 64, **options
+    system, *, mode: str = "auto", chunk: int = 64, threads: int | None = None, **options
 ) -> Callable[[jax.Array, jax.Array, jax.Array], tuple[jax.Array, jax.Array]]:
     """``f(x0s, ks, ts) -> (ys, ok)`` solving many lanes (initial states and/or constants) in one call.
 
@@ -171,11 +177,15 @@ def make_batch_solver(
     system
         Compiled network (or any system with ``rhs(t, y, args)`` and ``key()``, e.g. an SBML model).
     mode
-        ``"loop"``: the jitted single solver called lane by lane; ``"vmap"``: all lanes in lock-step in one jitted
-        call; ``"auto"`` (default): on an accelerator vmap; on CPU a timed choice: the first ``chunk`` lanes are
-        solved vmapped, the next 8 lane by lane, and the rest in chunks by whichever was faster per lane.
+        ``"loop"``: the jitted single solver called lane by lane from Python; ``"vmap"``: all lanes in lock-step in
+        one jitted call; ``"map"``: chunks of ``chunk`` lanes, each one compiled program solving its lanes one after
+        another (``lax.map``), chunks spread over ``threads`` threads; ``"auto"`` (default): on an accelerator
+        vmap; on CPU the first chunk is solved vmapped and the second mapped, timed, and the rest by whichever was
+        faster per lane, over ``threads`` threads.
     chunk
-        Lanes per vmapped chunk in ``"auto"`` mode on CPU (the last chunk is padded by repeating a lane).
+        Lanes per chunk in ``"map"`` and ``"auto"`` modes (the last chunk is padded by repeating a lane).
+    threads
+        Threads solving chunks at once in ``"map"`` and ``"auto"`` modes; default the cores this process may use.
     **options
         Passed to :func:`make_ode_solver`.
 
@@ -187,85 +197,81 @@ def make_batch_solver(
     Notes
     -----
     Under ``vmap`` every lane takes as many steps as the slowest one, and on CPU the per-lane Jacobian and LU work
-    does not get cheaper when batched: on the 20-species benchmark network vmap over 64 initial states was 1.75×
-    slower than a loop of jitted solves (Rodas4; 4.7× with Kvaerno5, whose Newton branches vmap turns into
-    selects). Where lanes need similar step counts (a scan of two parameters of BIOMD0000000010 over 200 sets)
-    vmap was 5× *faster* than the loop on CPU: it amortises XLA's per-operation dispatch over the lanes (1,000
-    sets: vmap 12.4 s, auto with 16-lane chunks 35 s, loop 66.5 s; hence chunks of 64 by default). Which
-    case a batch is cannot be told from its inputs, so ``"auto"`` measures it on the first two chunks (compile time
-    excluded: both programs are compiled ahead of time) and is never slower than the loop of our own solves by
-    more than one chunk. One XLA program mapping the single solve over lanes (``lax.map``) was slower than the
-    loop on CPU, so it is not offered.
+    does not get cheaper when batched; what vmap saves is XLA's per-kernel dispatch, amortised over the lanes. Once
+    a single Rodas4 solve compiles into one function (:mod:`._rosenbrock`, ``tools/_runtime.py``) there is little
+    dispatch left to save: 1,000 parameter sets of BIOMD0000000010 took 1.08 s mapped in one program, 1.46 s as a
+    Python loop of single solves (eager slicing of each lane's inputs costs as much as a third of a solve) and 2.2 s
+    as one vmap (2-core machine, warm). Which way is faster still depends on the model and the spread of step counts
+    across lanes, hence the timed choice in ``"auto"`` (compile time excluded: both programs are compiled ahead of
+    time); it is never slower than the better of the two by more than one chunk.
 
-    Tried and dropped: solving chunks in a thread pool, one per core. With JAX's asynchronous CPU dispatch off
-    (``tools/_runtime.py``) calls from several threads ran one after another (2 cores: no gain; the 16-core host of
-    an H200 machine: auto 5.4 s against 2.8 s for one vmap over 1,000 sets). A jitted while loop uses one core, so
-    a CPU batch does not scale with cores here; on an accelerator one vmapped call is far faster
+    Threads: a compiled solve runs on the thread that calls it (asynchronous CPU dispatch is off,
+    ``tools/_runtime.py``), so chunks on two threads ran in 0.78 s where one thread took 1.46 s. When each step
+    was still a graph of kernels on XLA's shared thread pool, extra threads gained nothing (the 16-core host of an
+    H200 machine: 5.4 s against 2.8 s for one vmap over 1,000 sets). On an accelerator one vmapped call is far faster
     (``benchmarks/kinetics_gpu.py``: 10,000 sets of BIOMD0000000010 in 0.27 s on an H200).
     """
-    if mode not in ("auto", "vmap", "loop"):
-        raise InvalidInput("mode", f"unknown batch mode {mode!r}; choose auto, vmap or loop")
+    if mode not in ("auto", "vmap", "map", "loop"):
+        raise InvalidInput("mode", f"unknown batch mode {mode!r}; choose auto, vmap, map or loop")
     if chunk < 1:
         raise InvalidInput("chunk", f"must be >= 1, got {chunk}")
+    if threads is not None and threads < 1:
+        raise InvalidInput("threads", f"must be >= 1, got {threads}")
+    n_threads = threads or _cpu_threads()
     run = make_ode_solver(system, **options)
     vrun = jax.jit(jax.vmap(make_ode_solver(system, lanes=True, **options), in_axes=(0, 0, None)))
+    mrun = jax.jit(lambda x0s, ks, ts: jax.lax.map(lambda lane: run(lane[0], lane[1], ts), (x0s, ks)))
     if mode == "auto" and jax.default_backend() != "cpu":
         mode = "vmap"
     if mode == "vmap":
         return vrun
-
-    def loop_with(single, x0s, ks, ts) -> list[tuple[jax.Array, jax.Array]]:
-        # Wait for each lane: queueing hundreds of while-loop programs asynchronously oversubscribed the CPU
-        # thread pool and took longer.
-        return [jax.block_until_ready(single(x0, k, ts)) for x0, k in zip(x0s, ks)]
-
-    def stacked(lanes: list[tuple[jax.Array, jax.Array]]) -> tuple[jax.Array, jax.Array]:
-        return jnp.stack([ys for ys, _ in lanes]), jnp.stack([ok for _, ok in lanes])
-
     if mode == "loop":
-        return lambda x0s, ks, ts: stacked(loop_with(run, x0s, ks, ts))
 
-    def vmapped_chunk(compiled, x0s, ks, ts, lo, hi) -> tuple[list, float]:
-        idx = np.minimum(np.arange(lo, lo + chunk), hi - 1)  # pad the last chunk by repeating its last lane
-        t0 = time.perf_counter()
-        ys, ok = jax.block_until_ready(compiled(x0s[idx], ks[idx], ts))
-        return [(ys[i], ok[i]) for i in range(hi - lo)], time.perf_counter() - t0
+        def loop(x0s, ks, ts):
+            # Wait for each lane: queueing hundreds of while-loop programs asynchronously oversubscribed the CPU.
+            lanes = [jax.block_until_ready(run(x0, k, ts)) for x0, k in zip(x0s, ks)]
+            return jnp.stack([ys for ys, _ in lanes]), jnp.stack([ok for _, ok in lanes])
 
-    compiled_for: dict[tuple, tuple] = {}  # lane shapes -> (single, vmapped chunk) executables, compiled once
+        return loop
 
-    def executables(x0s: jax.Array, ks: jax.Array, ts: jax.Array) -> tuple:
+    compiled_for: dict[tuple, dict] = {}  # lane shapes -> {"vmap": executable, "map": executable}, compiled once
+
+    def executables(x0s: np.ndarray, ks: np.ndarray, ts: jax.Array) -> dict:
         shape = (x0s.shape[1:], ks.shape[1:], ts.shape)
         if shape not in compiled_for:
             pad = np.zeros(chunk, dtype=np.int64)
-            compiled_for[shape] = (
-                run.lower(x0s[0], ks[0], ts).compile(),
-                vrun.lower(x0s[pad], ks[pad], ts).compile(),
-            )
+            programs = {"map": mrun} if mode == "map" else {"map": mrun, "vmap": vrun}
+            compiled_for[shape] = {name: f.lower(x0s[pad], ks[pad], ts).compile() for name, f in programs.items()}
         return compiled_for[shape]
 
-    def auto(x0s: jax.Array, ks: jax.Array, ts: jax.Array) -> tuple[jax.Array, jax.Array]:
-        x0s, ks, ts = jnp.asarray(x0s), jnp.asarray(ks), jnp.asarray(ts)
-        n = x0s.shape[0]
-        single, compiled = executables(x0s, ks, ts)
-        if n <= chunk:
-            return stacked(loop_with(single, x0s, ks, ts))
-        lanes, t_vmap = vmapped_chunk(compiled, x0s, ks, ts, 0, chunk)
-        # The loop is timed on a few lanes only: a whole chunk of single solves was a quarter of an auto batch (1,000
-        # sets of BIOMD0000000010 on 16 cores: 1.5 of 5.4 s) when vmap then won anyway.
-        hi = min(chunk + _LOOP_PROBE, n)
+    def solve_chunk(compiled, x0s, ks, ts, lo: int) -> tuple[np.ndarray, np.ndarray, float]:
+        idx = np.minimum(np.arange(lo, lo + chunk), len(x0s) - 1)  # pad the last chunk by repeating its last lane
         t0 = time.perf_counter()
-        lanes += loop_with(single, x0s[chunk:hi], ks[chunk:hi], ts)
-        t_loop = (time.perf_counter() - t0) * chunk / (hi - chunk)  # per chunk of lanes
-        use_vmap = t_vmap < t_loop
-        for lo in range(hi, n, chunk):
-            top = min(lo + chunk, n)
-            if use_vmap:
-                lanes += vmapped_chunk(compiled, x0s, ks, ts, lo, top)[0]
-            else:
-                lanes += loop_with(single, x0s[lo:top], ks[lo:top], ts)
-        return stacked(lanes)
+        ys, ok = jax.block_until_ready(compiled(x0s[idx], ks[idx], ts))
+        return np.asarray(ys), np.asarray(ok), time.perf_counter() - t0
 
-    return auto
+    def batch(x0s: jax.Array, ks: jax.Array, ts: jax.Array) -> tuple[jax.Array, jax.Array]:
+        x0s, ks, ts = np.asarray(x0s, dtype=float), np.asarray(ks, dtype=float), jnp.asarray(ts)
+        n = x0s.shape[0]
+        programs = executables(x0s, ks, ts)
+        starts = list(range(0, n, chunk))
+        done: dict[int, tuple] = {}
+        best = programs["map"]
+        if mode == "auto" and len(starts) > 2:
+            # Time one chunk each way (one thread, so the two timings are comparable); the rest go the faster way.
+            done[0], done[chunk] = (
+                solve_chunk(programs[name], x0s, ks, ts, lo) for name, lo in (("vmap", 0), ("map", chunk))
+            )
+            best = programs["vmap"] if done[0][2] < done[chunk][2] else programs["map"]
+        rest = [lo for lo in starts if lo not in done]
+        with ThreadPoolExecutor(max_workers=min(n_threads, max(len(rest), 1))) as pool:
+            for lo, out in zip(rest, pool.map(lambda lo: solve_chunk(best, x0s, ks, ts, lo), rest)):
+                done[lo] = out
+        ys = np.concatenate([done[lo][0] for lo in starts])[:n]
+        ok = np.concatenate([done[lo][1] for lo in starts])[:n]
+        return jnp.asarray(ys), jnp.asarray(ok)
+
+    return batch
 
 
 def solve_ode(
