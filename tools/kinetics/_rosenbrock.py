@@ -87,15 +87,13 @@ def _lu_factor(m: jax.Array) -> tuple[jax.Array, jax.Array]:
     ``lu`` holds L below the diagonal (unit diagonal implied) and U on and above it; ``perm`` (n,) int.
     """
     n = m.shape[0]
-    rows = jnp.arange(n)
-    perm = rows
+    perm = jnp.arange(n)
     for k in range(n - 1):
         p = k + jnp.argmax(jnp.abs(m[k:, k]))
-        is_p = rows == p
-        # Swap rows k and p by selects (a dynamic row index would be a gather per pivot).
-        row_k, row_p = m[k], jnp.sum(jnp.where(is_p[:, None], m, 0.0), axis=0)
-        m = jnp.where(is_p[:, None], row_k[None, :], m).at[k].set(row_p)
-        perm = jnp.where(is_p, perm[k], perm).at[k].set(jnp.sum(jnp.where(is_p, perm, 0)))
+        # Swap rows k and p (whole rows: the multipliers already stored left of the diagonal move with them).
+        row_k, row_p = m[k], m[p]
+        m = m.at[p].set(row_k).at[k].set(row_p)
+        perm = perm.at[p].set(perm[k]).at[k].set(perm[p])
         factors = m[k + 1 :, k] / m[k, k]
         m = m.at[k + 1 :, k].set(factors).at[k + 1 :, k + 1 :].add(-factors[:, None] * m[k, k + 1 :][None, :])
     return m, perm
