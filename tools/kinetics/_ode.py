@@ -43,7 +43,7 @@ SOLVERS: dict[str, type[dfx.AbstractSolver]] = {
 
 
 # Hand-written solvers (not diffrax): forward solves and forward-mode AD only (see :mod:`._rosenbrock`).
-FORWARD_ONLY = ("Rodas4",)
+FORWARD_ONLY = ("Rodas4", "Rodas5P")
 
 
 def build_solver(name: str, rtol: float, atol: float) -> dfx.AbstractSolver:
@@ -77,14 +77,15 @@ def make_ode_solver(
     system
         Compiled network.
     solver
-        ``"Kvaerno5"`` (default, stiff), ``"Kvaerno3"``, ``"Tsit5"`` (non-stiff), or ``"Rodas4"`` (stiff Rosenbrock,
-        :mod:`._rosenbrock`: the fastest forward solver here, but no reverse-mode gradients).
+        ``"Kvaerno5"`` (default, stiff), ``"Kvaerno3"``, ``"Tsit5"`` (non-stiff), or ``"Rodas4"`` / ``"Rodas5P"``
+        (stiff Rosenbrock, :mod:`._rosenbrock`: the fastest forward solvers here, Rodas5P at tight tolerances, but
+        no reverse-mode gradients).
     rtol, atol
         Relative and absolute (mol/m³) tolerances of the step-size controller.
     max_steps
         Step limit; hitting it makes ``ok`` False.
     lanes
-        Rodas4 only: the program to ``jax.vmap`` over many lanes (see :func:`._rosenbrock.rodas4_solver`), as
+        Rodas4/Rodas5P only: the program to ``jax.vmap`` over many lanes (see :func:`._rosenbrock.rodas4_solver`), as
         :func:`make_batch_solver` does; the default program is the faster one for single solves.
 
     Returns
@@ -108,7 +109,7 @@ def make_ode_solver(
         _CACHE.move_to_end(key)
         return _CACHE[key]
     if solver in FORWARD_ONLY:
-        run = rodas4_solver(system.rhs, rtol=rtol, atol=atol, max_steps=max_steps, lanes=lanes)
+        run = rodas4_solver(system.rhs, rtol=rtol, atol=atol, max_steps=max_steps, lanes=lanes, method=solver)
         return _remember(key, jax.jit(run))
     return _remember(key, _diffrax_solver(system, solver, rtol, atol, max_steps))
 

@@ -133,7 +133,7 @@ def _laws(net: ReactionNetwork, x0: np.ndarray) -> dict[str, float]:
 
 
 # ---- simulate_network ---------------------------------------------------------------------------------------------
-SolverName = Literal["Kvaerno5", "Kvaerno3", "Tsit5", "Rodas4"]
+SolverName = Literal["Kvaerno5", "Kvaerno3", "Tsit5", "Rodas4", "Rodas5P"]
 
 
 def time_course_fields() -> dict:
@@ -143,8 +143,8 @@ def time_course_fields() -> dict:
         "n_points": Field(default=101, ge=2, le=20_000, description="Number of equally spaced output times."),
         "solver": Field(
             default="Kvaerno5",
-            description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5: non-stiff explicit; Rodas4: stiff Rosenbrock, "
-            "the fastest for forward simulation.",
+            description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5: non-stiff explicit; Rodas4 / Rodas5P: stiff "
+            "Rosenbrock, the fastest for forward simulation (Rodas5P at tight tolerances).",
         ),
         # A relative tolerance above 10 % is no longer a solution of the ODE.
         "rtol": Field(default=1e-8, le=0.1, description="Relative tolerance."),
