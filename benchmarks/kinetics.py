@@ -9,15 +9,16 @@ setting that is at least as accurate. Every section asserts agreement, so a fast
 1. **20-species stiff network** (isomerisation chains A1…A10 and D1…D10, dimerisations 2 Ai ⇌ Di, one irreversible
    exchange; 57 directed reactions with constants log-uniform in 1e-2…1e4 (seeded), time scales over ~7 decades),
    t = 0…1000 s at 41 log-spaced outputs. libRoadRunner reads the network through ``network_to_sbml``.
+   labwright runs Rodas4 at rtol 1e-5…1e-7 and Rodas5P at 1e-6…1e-9 (``ROSENBROCK_SETTINGS``), atol = rtol × 1e-4.
 2. **Curated BioModels** (``examples/data/sbml``): BIOMD0000000010 (Kholodenko 2000 MAPK oscillator, 8 species,
    t = 0…4000 s) and BIOMD0000000009 (Huang–Ferrell 1996 MAPK cascade, 22 species, t = 0…100 s), 101 outputs;
    error relative to each species' range. SciPy LSODA gets labwright's jitted right-hand side and Jacobian.
 3. **Batch of 1,000 parameter sets** on BIOMD0000000010 (V1 of J0 and V10 of J9 log-uniform ×/÷ 1.5, seeded):
-   labwright's batch solver (``make_batch_solver`` in auto mode: on CPU vmapped chunks of 64 lanes or single solves,
-   whichever a timed probe finds faster), the same lanes in one vmap, a Python loop of labwright's jitted single
+   labwright's batch solver (``make_batch_solver`` in auto mode: on CPU chunks of 64 lanes, vmapped or mapped in one
+   program, whichever a timed probe finds faster, over a thread per core), the same lanes in one vmap, a Python loop of labwright's jitted single
    solves, and a loop of libRoadRunner simulations; the batch ratios against both loops are printed.
 4. **PdPC dose–response, 200 signal values**: the vmapped relax-and-Newton sweep vs per-point solves and SciPy.
-5. **SSA**: 2A ⇌ B, B → C at Ω = 1000 (A0 = 1000 molecules) over 5 s: labwright's vmapped JAX direct method vs
+5. **SSA**: 2A ⇌ B, B → C at Ω = 1000 (A0 = 1000 molecules) over 5 s: labwright's JAX direct method vs
    GillesPy2's C++ SSA (``SSACSolver``, compiled with g++ at first use; GPL-3, so a peer installed by hand with
    ``pip install gillespy2``, not a labwright dependency; same propensities, c·A(A−1) for 2A) at the
    same number of trajectories; trajectories/s, and the mean copy numbers at 5 s must agree within sampling error
@@ -25,37 +26,36 @@ setting that is at least as accurate. Every section asserts agreement, so a fast
 
 Run: ``.venv/bin/python benchmarks/kinetics.py [--repeat 5] [--batch 1000] [--skip stiff sbml batch pdpc ssa]``
 
-Measured 2026-12-04 (jax 0.10.2 here, 0.11.2 on the H200 machine; diffrax 0.7.2, libroadrunner 2.10.0, gillespy2
-1.8.3; medians of warm calls, compile apart):
+Measured 2026-12-04, late (jax 0.10.2, diffrax 0.7.2, libroadrunner 2.10.0, gillespy2 1.8.3; the 2-core development
+machine at load ~1, ``--repeat 7 --batch-rounds 3``; medians of warm calls, compile apart), after the XLA:CPU
+whole-loop compilation (``tools/_runtime.py``, :mod:`labwright.tools.kinetics._rosenbrock`):
 
-* Quiet: the 16-core host of an H200 machine, ``JAX_PLATFORMS=cpu``, ``--repeat 5`` (one core used: a jitted while
-  loop does not spread over cores). 20-species network: Rodas4 11.5 ms at error 1.9e-7, 31 ms at 9.8e-9, 81 ms at
-  7.9e-10; libRoadRunner 2.3 ms at 1.3e-6, 2.8 ms at 6.4e-9; LSODA 42 / 72 ms; BDF 149 ms. Matched accuracy: 3.6×
-  LSODA at 1e-6 (0.9× at 1e-8), 4.8× BDF, 0.20× and 0.03× libRoadRunner. BIOMD0000000010: Rodas4 15 ms (4.6e-6),
-  21 ms (4.8e-7), 40 ms (4.5e-8); libRoadRunner 1.1 ms (1.9e-5), 1.3 ms (3.3e-7): 0.07× and 0.03× libRoadRunner,
-  2.9–5.5× LSODA. BIOMD0000000009: 0.14× and 0.03× libRoadRunner, 1.9–2.9× LSODA. Batch of 1,000 sets: one vmap
-  2.84 s, the auto batch 5.41 s (before its loop probe shrank from 64 lanes to 8), our loop 22.8 s, a libRoadRunner
-  loop 1.47 s: on CPU the best labwright batch is 0.52× a libRoadRunner loop, not ≥ 10×.
-* Before/after this change on that host (``main`` 4d4ea34 vs now, the same process, 7 interleaved rounds):
-  BIOMD0000000010 single solve 35.6 → 30.1 ms (1.18×), BIOMD0000000009 46.1 → 47.9 ms (0.96×), 20-species
-  25.9 → 25.1 ms (1.03×); vmap over 64 sets 466 → 313 ms (1.49×), over 1,000 sets 5.66 → 3.72 s (1.52×); SSA of
-  1,000 trajectories 373 → 125 ms (2.99×).
-* Loaded: the 2-core development machine, load average 8–14 from other jobs (numbers swing 2× between runs;
-  compare within one run), ``--repeat 5 --batch 1000``, before → after back to back: batch of 1,000 sets auto
-  38.5 → 23.5 s, vmap 15.7 → 20.9 s, our loop 88.4 → 75.8 s, libRoadRunner loop 5.6 → 6.1 s (batch ratio
-  0.15 → 0.26×); SSA of 1,000 trajectories 0.772 → 0.365 s against GillesPy2's 0.686 / 0.819 s (0.89× → 2.24×).
-  The single-solve rows did not separate from the noise. SSA alone at load 6 (``--skip stiff sbml batch pdpc
-  --repeat 7``): labwright 0.079 s (12,650 trajectories/s), GillesPy2 0.221 s (4,515/s): 2.8×.
-* On an H200 (``benchmarks/kinetics_gpu.py``): 1,000 sets of BIOMD0000000010 in 0.124 s, 12× the libRoadRunner
-  loop on the quiet host; 10,000 sets in 0.265 s (55×); SSA 58,800 trajectories/s at 1,000 runs and 1.3 million/s
-  at 100,000, against GillesPy2's 1,200–4,500/s on 2 cores (13–49× at 1,000 runs).
+* 20-species network: Rodas4 1.9 ms at error 1.9e-7, 3.3 ms at 9.8e-9; Rodas5P 2.0 ms at 3.2e-9, 3.3 ms at 2.3e-10,
+  6.0 ms at 2.8e-11; libRoadRunner 1.44 ms (1.3e-6), 1.47 ms (6.4e-9), 2.42 ms (1.9e-10); LSODA 23 / 37 ms, BDF
+  68 ms. Matched accuracy: 0.76×, 0.75× and 0.41× libRoadRunner at its rtol 1e-6 / 1e-8 / 1e-10; 12–19× LSODA,
+  35× BDF.
+* BIOMD0000000010: Rodas4 0.88 ms (4.6e-6), 1.12 ms (4.8e-7); Rodas5P 1.40 ms (1.8e-7), 3.11 ms (2.2e-9);
+  libRoadRunner 1.12 ms (1.9e-5), 1.20 ms (3.3e-7), 2.05 ms (8.1e-9): 1.27×, 0.85× and 0.66× libRoadRunner;
+  22–32× LSODA.
+* BIOMD0000000009 (22 species): Rodas4 2.3 ms (1.5e-6); Rodas5P 3.1 ms (1.7e-7), 5.0 ms (3.3e-8), 17.5 ms (4.3e-10);
+  libRoadRunner 1.48 / 1.97 / 2.85 ms: 0.65×, 0.40× and 0.16×; 8–13× LSODA.
+* Batch of 1,000 sets of BIOMD0000000010: the auto batch (mapped chunks on 2 threads) 0.81 s, one vmap 2.20 s, a
+  loop of our single solves 1.21 s, a libRoadRunner loop 1.21 s: 1.50× the libRoadRunner loop (target ≥ 10×).
+* SSA of 1,000 trajectories: 0.048 s (21,000/s) against GillesPy2's 0.217 s (4,600/s): 4.56× (target 10×).
+* Before this round's changes, same machine and day: Rodas4 single solves 14.6 ms (BIOMD0000000010), 11.6 ms
+  (BIOMD0000000009), 21 ms (20 species) at rtol 1e-6, i.e. 0.03–0.2× libRoadRunner at matched accuracy; batch
+  0.52× a libRoadRunner loop (quiet 16-core host); SSA 2.85×.
+* On an H200 (``benchmarks/kinetics_gpu.py``, measured before this round; the vmapped programs it runs are
+  unchanged): 1,000 sets of BIOMD0000000010 in 0.124 s, 12× the libRoadRunner loop on a quiet host; 10,000 sets in
+  0.265 s (55×); SSA 58,800 trajectories/s at 1,000 runs and 1.3 million/s at 100,000 (13–49× GillesPy2).
 
-Where labwright loses: a warm libRoadRunner solve (LLVM-compiled model, CVODE in C) is 5–30× faster than labwright's
-on CPU, and a loop of them beats any labwright CPU batch (2×); the batch target is met only on an accelerator. A
-Rodas4 step costs ~25 µs of XLA:CPU work for an 8-species model (Jacobian, LU, six stages) against a few µs in C,
-and Rodas4 takes ~850 steps on BIOMD0000000010 where CVODE's variable-order BDF takes far fewer. The SSA is ahead
-of GillesPy2 by 2.2–2.8× on CPU, not the 10× target (block size and loop unrolling changed nothing measurable); on
-the GPU by 13× and more.
+Where labwright loses: per warm solve at matched accuracy libRoadRunner (LLVM-compiled model, CVODE in C) is faster
+everywhere except BIOMD0000000010 at loose tolerance, most at tight tolerances and on the 22-species model. Step
+counts are not the reason (CVODE 886 steps on BIOMD0000000010 at rtol 1e-6, Rodas4 889); a step is: CVODE reuses
+its Jacobian and LU over many steps (0.6–1.4 µs per step), while a Rosenbrock step needs a fresh Jacobian and LU
+(1.2 µs at 8 species, ~8 µs at 20–22 where the LU dominates). On CPU the batch gains only what two threads give,
+because per-lane work does not vectorise across lanes in XLA:CPU (vmap 2.2 ms per lane against 1.1 ms single); the
+batch and SSA targets are met on an accelerator only.
 """
 
 from __future__ import annotations
@@ -454,11 +454,11 @@ def bench_ssa(n_traj: int, repeat: int) -> None:
     build_s = time.perf_counter() - t0
     seeds = iter(range(1, 10_000))
     contenders = {
-        "labwright vmapped JAX SSA": lambda: block(ssa(*args)),
+        "labwright JAX SSA": lambda: block(ssa(*args)),
         "GillesPy2 SSACSolver (C++)": lambda: solver.run(number_of_trajectories=n_traj, seed=next(seeds)),
     }
     med, outs = interleaved(contenders, repeat)
-    counts, events, ok = outs["labwright vmapped JAX SSA"]
+    counts, events, ok = outs["labwright JAX SSA"]
     assert bool(np.all(np.asarray(ok)))
     ours_final = np.asarray(counts)[:, -1, :]
     theirs_final = np.array([[tr[s][-1] for s in "ABC"] for tr in outs["GillesPy2 SSACSolver (C++)"]])
@@ -469,7 +469,7 @@ def bench_ssa(n_traj: int, repeat: int) -> None:
     )
     for name in contenders:
         print(f"    {name:34s} {med[name]:7.3f} s = {n_traj / med[name]:10,.0f} trajectories/s")
-    ratio = med["GillesPy2 SSACSolver (C++)"] / med["labwright vmapped JAX SSA"]
+    ratio = med["GillesPy2 SSACSolver (C++)"] / med["labwright JAX SSA"]
     print(f"    labwright speed-up (trajectories/s, medians): {ratio:.2f}x")
     se = np.sqrt(ours_final.var(axis=0) / n_traj + theirs_final.var(axis=0) / n_traj)
     print(f"    mean copy numbers at {t_end:g} s: labwright {ours_final.mean(axis=0)}")
