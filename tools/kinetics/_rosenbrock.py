@@ -23,6 +23,8 @@ choices here follow from measurements on BIOMD0000000010 (8 species, 2-core mach
   loops, which make every lane wait at every output time for the slowest). Tried and dropped for batches: the LU
   unrolled to scalars (compile time grows steeply: 1.5 s at n = 8, 14 s at n = 12), and lanes stored last with
   the LU as array operations over them (2.2 ms per step of 1,000 lanes, no faster than LAPACK's loop over lanes).
+  For single solves, the LU as a ``fori_loop`` over pivots (full-size masked updates) compiled in 2.7 s instead of
+  6.7 s on the 20-species network but solved 1.5× slower (4.5 against 3.0 ms), so the pivots stay written out.
 
 Method: RODAS4 of Hairer & Wanner (Solving ODEs II, 2nd ed., Springer 1996, §IV.7; coefficients of their ``rodas.f``,
 as tabulated in OrdinaryDiffEq.jl's ``rosenbrock_tableaus.jl``): 6 stages, order 4, embedded order 3, L-stable and
