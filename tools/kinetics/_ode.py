@@ -202,9 +202,12 @@ def make_batch_solver(
     a single Rodas4 solve compiles into one function (:mod:`._rosenbrock`, ``tools/_runtime.py``) there is little
     dispatch left to save: 1,000 parameter sets of BIOMD0000000010 took 1.08 s mapped in one program, 1.46 s as a
     Python loop of single solves (eager slicing of each lane's inputs costs as much as a third of a solve) and 2.2 s
-    as one vmap (2-core machine, warm). Which way is faster still depends on the model and the spread of step counts
-    across lanes, hence the timed choice in ``"auto"`` (compile time excluded: both programs are compiled ahead of
-    time); it is never slower than the better of the two by more than one chunk.
+    as one vmap (2-core machine, warm). Lanes stored on the last axis with the solver's own LU over (n, n, lanes)
+    arrays in one loop compiled whole were no better: 1.0–1.7 µs per lane and step at 8–256 lanes against 1.2 µs
+    for a single solve, as XLA:CPU does not turn the per-lane arithmetic into SIMD across lanes. Which way is
+    faster still depends on the model and the spread of step counts across lanes, hence the timed choice in
+    ``"auto"`` (compile time excluded: both programs are compiled ahead of time); it is never slower than the
+    better of the two by more than one chunk.
 
     Threads: a compiled solve runs on the thread that calls it (asynchronous CPU dispatch is off,
     ``tools/_runtime.py``), so chunks on two threads ran in 0.78 s where one thread took 1.46 s. When each step
