@@ -39,8 +39,8 @@ whole-loop compilation (``tools/_runtime.py``, :mod:`labwright.tools.kinetics._r
   22–32× LSODA.
 * BIOMD0000000009 (22 species): Rodas4 2.3 ms (1.5e-6); Rodas5P 3.1 ms (1.7e-7), 5.0 ms (3.3e-8), 17.5 ms (4.3e-10);
   libRoadRunner 1.48 / 1.97 / 2.85 ms: 0.65×, 0.40× and 0.16×; 8–13× LSODA.
-* Batch of 1,000 sets of BIOMD0000000010: the auto batch (mapped chunks on 2 threads) 0.81 s, one vmap 2.20 s, a
-  loop of our single solves 1.21 s, a libRoadRunner loop 1.21 s: 1.50× the libRoadRunner loop (target ≥ 10×).
+* Batch of 1,000 sets of BIOMD0000000010: the auto batch (mapped chunks on 2 threads) 0.69 s, one vmap 2.22 s, a
+  loop of our single solves 1.08 s, a libRoadRunner loop 1.24 s: 1.80× the libRoadRunner loop (target ≥ 10×).
 * SSA of 1,000 trajectories: 0.048 s (21,000/s) against GillesPy2's 0.217 s (4,600/s): 4.56× (target 10×).
 * Before this round's changes, same machine and day: Rodas4 single solves 14.6 ms (BIOMD0000000010), 11.6 ms
   (BIOMD0000000009), 21 ms (20 species) at rtol 1e-6, i.e. 0.03–0.2× libRoadRunner at matched accuracy; batch

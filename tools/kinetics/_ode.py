@@ -260,17 +260,19 @@ def make_batch_solver(
         programs = executables(x0s, ks, ts)
         starts = list(range(0, n, chunk))
         done: dict[int, tuple] = {}
-        best = programs["map"]
-        if mode == "auto" and len(starts) > 2:
-            # Time one chunk each way (one thread, so the two timings are comparable); the rest go the faster way.
-            done[0], done[chunk] = (
-                solve_chunk(programs[name], x0s, ks, ts, lo) for name, lo in (("vmap", 0), ("map", chunk))
-            )
-            best = programs["vmap"] if done[0][2] < done[chunk][2] else programs["map"]
-        rest = [lo for lo in starts if lo not in done]
-        with ThreadPoolExecutor(max_workers=min(n_threads, max(len(rest), 1))) as pool:
-            for lo, out in zip(rest, pool.map(lambda lo: solve_chunk(best, x0s, ks, ts, lo), rest)):
-                done[lo] = out
+        with ThreadPoolExecutor(max_workers=min(n_threads, len(starts))) as pool:
+            best = programs["map"]
+            if mode == "auto" and len(starts) > 2:
+                # One chunk each way, side by side when there are two threads (each on its own core, so the timings
+                # compare); the rest go the faster way.
+                probes = {
+                    lo: pool.submit(solve_chunk, programs[name], x0s, ks, ts, lo)
+                    for name, lo in (("vmap", 0), ("map", chunk))
+                }
+                done.update({lo: probe.result() for lo, probe in probes.items()})
+                best = programs["vmap"] if done[0][2] < done[chunk][2] else programs["map"]
+            rest = [lo for lo in starts if lo not in done]
+            done.update(zip(rest, pool.map(lambda lo: solve_chunk(best, x0s, ks, ts, lo), rest)))
         ys = np.concatenate([done[lo][0] for lo in starts])[:n]
         ok = np.concatenate([done[lo][1] for lo in starts])[:n]
         return jnp.asarray(ys), jnp.asarray(ok)
