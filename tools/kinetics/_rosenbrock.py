@@ -72,22 +72,21 @@ class Tableau:
         return len(self.c)
 
 
-def _stiffly_accurate(rows: list[list[float]], stages: int) -> np.ndarray:
-    # Rows given up to the first stage at c = 1; each later stage adds the previous stage's k with weight 1.
-    a = np.zeros((stages, stages - 1))
-    for i, row in enumerate(rows):
-        a[i, : len(row)] = row
-    for i in range(len(rows), stages):
-        a[i] = a[i - 1]
-        a[i, i - 1] = 1.0
-    return a
-
-
 def _lower(rows: list[list[float]], stages: int) -> np.ndarray:
+    """Strictly lower-triangular coefficients, shape (stages, stages − 1), from their rows (missing rows zero)."""
     out = np.zeros((stages, stages - 1))
     for i, row in enumerate(rows):
         out[i, : len(row)] = row
     return out
+
+
+def _stiffly_accurate(rows: list[list[float]], stages: int) -> np.ndarray:
+    # Rows given up to the first stage at c = 1; each later stage adds the previous stage's k with weight 1.
+    a = _lower(rows, stages)
+    for i in range(len(rows), stages):
+        a[i] = a[i - 1]
+        a[i, i - 1] = 1.0
+    return a
 
 
 # RODAS4 (Hairer & Wanner II §IV.7, ``rodas.f``): order 4, embedded order 3.
