@@ -91,3 +91,18 @@ def test_fixed_step_convergence_order(method, order):
             y = step(jnp.asarray(i / n), y)
         errors.append(np.max(np.abs(np.asarray(y) - [1 / 3, np.exp(np.sin(1.0))])))
     assert abs(np.log2(errors[0] / errors[1]) - order) < 0.3
+
+
+def test_runtime_adds_the_loop_threshold_unless_backend_options_are_set(monkeypatch):
+    from labwright.tools import _runtime
+
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
+    _runtime._compile_small_loops_whole()
+    flags = os.environ["XLA_FLAGS"].split()
+    assert flags[0] == "--xla_cpu_enable_fast_math=false"
+    assert f"--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold={_runtime._WHOLE_LOOP_BYTES}" in flags
+    # The user's own backend options win, untouched.
+    mine = "--xla_backend_extra_options=some_llvm_flag=1"
+    monkeypatch.setenv("XLA_FLAGS", mine)
+    _runtime._compile_small_loops_whole()
+    assert os.environ["XLA_FLAGS"] == mine
