@@ -15,8 +15,9 @@ setting that is at least as accurate. Every section asserts agreement, so a fast
    error relative to each species' range. SciPy LSODA gets labwright's jitted right-hand side and Jacobian.
 3. **Batch of 1,000 parameter sets** on BIOMD0000000010 (V1 of J0 and V10 of J9 log-uniform ×/÷ 1.5, seeded):
    labwright's batch solver (``make_batch_solver`` in auto mode: on CPU chunks of 64 lanes, vmapped or mapped in one
-   program, whichever a timed probe finds faster, over a thread per core), the same lanes in one vmap, a Python loop of labwright's jitted single
-   solves, and a loop of libRoadRunner simulations; the batch ratios against both loops are printed.
+   program, whichever a timed probe finds faster, over a thread per core), the same lanes in one vmap, a Python
+   loop of labwright's jitted single solves, and a loop of libRoadRunner simulations; the batch ratios against both
+   loops are printed.
 4. **PdPC dose–response, 200 signal values**: the vmapped relax-and-Newton sweep vs per-point solves and SciPy.
 5. **SSA**: 2A ⇌ B, B → C at Ω = 1000 (A0 = 1000 molecules) over 5 s: labwright's JAX direct method vs
    GillesPy2's C++ SSA (``SSACSolver``, compiled with g++ at first use; GPL-3, so a peer installed by hand with

@@ -65,10 +65,6 @@ class MassActionSystem:
     def n_species(self) -> int:
         return len(self.species)
 
-    @property
-    def max_order(self) -> int:
-        return int(self.orders.max(initial=0))
-
     def key(self) -> tuple:
         """Hashable identity of the structure (for caches of compiled solvers)."""
         return (self.species, self.labels, self.orders.tobytes(), self.net.tobytes())

@@ -31,7 +31,7 @@ import optimistix as optx
 
 from ...errors import InvalidInput, SimulationFailed
 from ._massaction import MassActionSystem
-from ._rosenbrock import rodas4_solver
+from ._rosenbrock import rosenbrock_solver
 
 __all__ = ["SOLVERS", "FORWARD_ONLY", "build_solver", "make_ode_solver", "make_batch_solver", "solve_ode"]
 
@@ -85,8 +85,9 @@ def make_ode_solver(
     max_steps
         Step limit; hitting it makes ``ok`` False.
     lanes
-        Rodas4/Rodas5P only: the program to ``jax.vmap`` over many lanes (see :func:`._rosenbrock.rodas4_solver`), as
-        :func:`make_batch_solver` does; the default program is the faster one for single solves.
+        Rodas4/Rodas5P only: the program to ``jax.vmap`` over many lanes (see
+        :func:`._rosenbrock.rosenbrock_solver`), as :func:`make_batch_solver` does; the default program is the faster
+        one for single solves.
 
     Returns
     -------
@@ -109,7 +110,7 @@ def make_ode_solver(
         _CACHE.move_to_end(key)
         return _CACHE[key]
     if solver in FORWARD_ONLY:
-        run = rodas4_solver(system.rhs, rtol=rtol, atol=atol, max_steps=max_steps, lanes=lanes, method=solver)
+        run = rosenbrock_solver(system.rhs, rtol=rtol, atol=atol, max_steps=max_steps, lanes=lanes, method=solver)
         return _remember(key, jax.jit(run))
     return _remember(key, _diffrax_solver(system, solver, rtol, atol, max_steps))
 

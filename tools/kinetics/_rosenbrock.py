@@ -1,4 +1,4 @@
-"""Rodas4: a stiff Rosenbrock solver written with ``lax.while_loop`` (forward solves, batches, forward-mode AD).
+"""Rodas4 and Rodas5P: stiff Rosenbrock solvers on ``lax.while_loop`` (forward solves, batches, forward-mode AD).
 
 Why a hand-written solver next to diffrax: an ESDIRK method (Kvaerno5) solves a nonlinear system per stage by Newton
 iteration with a fresh Jacobian and LU each time, inside nested loops whose bookkeeping dominates on small networks
@@ -51,7 +51,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
-__all__ = ["rodas4_solver", "TABLEAUS"]
+__all__ = ["rosenbrock_solver", "TABLEAUS"]
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,7 @@ def _stages(
     return y1, ks[last]
 
 
-def rodas4_solver(
+def rosenbrock_solver(
     rhs: Callable,
     *,
     rtol: float,
