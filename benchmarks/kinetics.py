@@ -43,6 +43,9 @@ whole-loop compilation (``tools/_runtime.py``, :mod:`labwright.tools.kinetics._r
 * Batch of 1,000 sets of BIOMD0000000010: the auto batch (mapped chunks on 2 threads) 0.69 s, one vmap 2.22 s, a
   loop of our single solves 1.08 s, a libRoadRunner loop 1.24 s: 1.80× the libRoadRunner loop (target ≥ 10×).
 * SSA of 1,000 trajectories: 0.048 s (21,000/s) against GillesPy2's 0.217 s (4,600/s): 4.56× (target 10×).
+  After SplitMix64 random numbers, lanes-last chunks of 64 and a thread per core (2026-12-05, same machine,
+  ``--skip stiff sbml batch pdpc --repeat 7``): 0.015 s (68,000/s) on 2 threads, 0.024 s (42,000/s) on one,
+  against GillesPy2's 0.203 s (4,900/s): 13.8× (8.6× on one thread; GillesPy2's SSACSolver uses one).
 * Before this round's changes, same machine and day: Rodas4 single solves 14.6 ms (BIOMD0000000010), 11.6 ms
   (BIOMD0000000009), 21 ms (20 species) at rtol 1e-6, i.e. 0.03–0.2× libRoadRunner at matched accuracy; batch
   0.52× a libRoadRunner loop (quiet 16-core host); SSA 2.85×.
@@ -83,6 +86,7 @@ from _kinetics_workloads import (  # benchmarks/ is the script's folder, so on s
     ssa_problem,
     stiff_problem,
 )
+from labwright.tools._runtime import cpu_threads
 from labwright.tools.kinetics import (
     PdPCParameters,
     compile_network,
@@ -446,20 +450,24 @@ def gillespy2_solver(n0, c, ts):
 def bench_ssa(n_traj: int, repeat: int) -> None:
     system, n0, c, ts, omega = ssa_problem()
     t_end = float(ts[-1])
-    ssa = make_ssa(system)
+    threads = cpu_threads()
+    ssa, ssa_one = make_ssa(system), make_ssa(system, threads=1)
     keys = jax.random.split(jax.random.PRNGKey(0), n_traj)
     args = (keys, jnp.asarray(n0), jnp.asarray(c), jnp.asarray(ts))
     compile_s = warm(lambda: block(ssa(*args)))
+    warm(lambda: block(ssa_one(*args)))
     t0 = time.perf_counter()
     solver = gillespy2_solver(n0, c, ts)
     build_s = time.perf_counter() - t0
     seeds = iter(range(1, 10_000))
     contenders = {
-        "labwright JAX SSA": lambda: block(ssa(*args)),
+        f"labwright JAX SSA ({threads} threads)": lambda: block(ssa(*args)),
+        "labwright JAX SSA (1 thread)": lambda: block(ssa_one(*args)),
         "GillesPy2 SSACSolver (C++)": lambda: solver.run(number_of_trajectories=n_traj, seed=next(seeds)),
     }
     med, outs = interleaved(contenders, repeat)
-    counts, events, ok = outs["labwright JAX SSA"]
+    ours = f"labwright JAX SSA ({threads} threads)"
+    counts, events, ok = outs[ours]
     assert bool(np.all(np.asarray(ok)))
     ours_final = np.asarray(counts)[:, -1, :]
     theirs_final = np.array([[tr[s][-1] for s in "ABC"] for tr in outs["GillesPy2 SSACSolver (C++)"]])
@@ -469,9 +477,15 @@ def bench_ssa(n_traj: int, repeat: int) -> None:
         f"trajectories (~{ev:.0f} events each); JAX compile {compile_s:.1f} s, GillesPy2 C++ build {build_s:.1f} s"
     )
     for name in contenders:
-        print(f"    {name:34s} {med[name]:7.3f} s = {n_traj / med[name]:10,.0f} trajectories/s")
-    ratio = med["GillesPy2 SSACSolver (C++)"] / med["labwright JAX SSA"]
-    print(f"    labwright speed-up (trajectories/s, medians): {ratio:.2f}x")
+        print(f"    {name:36s} {med[name]:7.3f} s = {n_traj / med[name]:10,.0f} trajectories/s")
+    ratio = med["GillesPy2 SSACSolver (C++)"] / med[ours]
+    ratio_one = med["GillesPy2 SSACSolver (C++)"] / med["labwright JAX SSA (1 thread)"]
+    print(
+        f"    labwright speed-up (trajectories/s, medians): {ratio:.2f}x on {threads} threads (target >= 10x), "
+        f"{ratio_one:.2f}x on one thread (GillesPy2's SSACSolver runs on one)"
+    )
+    # Same keys, same streams: the thread count changes nothing.
+    np.testing.assert_array_equal(np.asarray(counts), np.asarray(outs["labwright JAX SSA (1 thread)"][0]))
     se = np.sqrt(ours_final.var(axis=0) / n_traj + theirs_final.var(axis=0) / n_traj)
     print(f"    mean copy numbers at {t_end:g} s: labwright {ours_final.mean(axis=0)}")
     print(f"    {'':29s}GillesPy2 {theirs_final.mean(axis=0)}")

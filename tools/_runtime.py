@@ -53,3 +53,11 @@ def _enable_compilation_cache() -> None:
 
 
 _enable_compilation_cache()
+
+
+def cpu_threads() -> int:
+    """Cores this process may run on: how many compiled loops can run at once (each on its calling thread)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)

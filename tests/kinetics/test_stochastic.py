@@ -116,3 +116,29 @@ def test_ssa_block_size_below_one_is_refused_by_name():
 
     with pytest.raises(InvalidInput, match="block"):
         make_ssa(compile_network(parse_network(BIRTH_DEATH)), block=0)
+
+
+def test_ssa_path_depends_on_the_key_only_not_on_chunks_or_threads():
+    # Each trajectory draws from its own stream (seeded by its key), so how trajectories are grouped into compiled
+    # calls and threads changes nothing: 50 runs (not a multiple of either chunk) in chunks of 8 on 1 thread and of
+    # 32 on 3 threads are identical, event for event.
+    import jax
+    from labwright.tools.kinetics._ssa import make_ssa
+
+    system = compile_network(parse_network(["2 A <-> B; kf=1, kr=0.5", "B -> C; kf=0.2"]))
+    keys = jax.random.split(jax.random.PRNGKey(4), 50)
+    args = (np.array([200.0, 0.0, 0.0]), system.stochastic_constants(system.k, 200.0), np.linspace(0.0, 3.0, 4))
+    small = make_ssa(system, chunk=8, threads=1)(keys, *args)
+    large = make_ssa(system, chunk=32, threads=3)(keys, *args)
+    for a, b in zip(small, large):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert np.asarray(small[0]).shape == (50, 4, 3) and len(set(np.asarray(small[1]).tolist())) > 10
+
+
+@pytest.mark.parametrize("option", ["chunk", "threads"])
+def test_ssa_chunk_and_threads_below_one_are_refused_by_name(option):
+    from labwright.errors import InvalidInput
+    from labwright.tools.kinetics._ssa import make_ssa
+
+    with pytest.raises(InvalidInput, match=option):
+        make_ssa(compile_network(parse_network(BIRTH_DEATH)), **{option: 0})

@@ -17,7 +17,6 @@ exactly the computed solution). ``Tsit5`` is offered for non-stiff problems.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -30,6 +29,7 @@ import numpy as np
 import optimistix as optx
 
 from ...errors import InvalidInput, SimulationFailed
+from .._runtime import cpu_threads
 from ._massaction import MassActionSystem
 from ._rosenbrock import rosenbrock_solver
 
@@ -161,14 +161,6 @@ def _remember(key: tuple, run: Callable) -> Callable:
     return run
 
 
-def _cpu_threads() -> int:
-    """Cores this process may run on (a jitted solve loop runs on the thread that calls it)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def make_batch_solver(
     system, *, mode: str = "auto", chunk: int = 64, threads: int | None = None, **options
 ) -> Callable[[jax.Array, jax.Array, jax.Array], tuple[jax.Array, jax.Array]]:
@@ -222,7 +214,7 @@ def make_batch_solver(
         raise InvalidInput("chunk", f"must be >= 1, got {chunk}")
     if threads is not None and threads < 1:
         raise InvalidInput("threads", f"must be >= 1, got {threads}")
-    n_threads = threads or _cpu_threads()
+    n_threads = threads or cpu_threads()
     run = make_ode_solver(system, **options)
     vrun = jax.jit(jax.vmap(make_ode_solver(system, lanes=True, **options), in_axes=(0, 0, None)))
     mrun = jax.jit(lambda x0s, ks, ts: jax.lax.map(lambda lane: run(lane[0], lane[1], ts), (x0s, ks)))

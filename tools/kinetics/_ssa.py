@@ -1,25 +1,25 @@
 """Gillespie's stochastic simulation algorithm (direct method), vectorised over trajectories in JAX.
 
 Each trajectory is a ``lax.while_loop`` over reaction events (τ = −ln(1 − u₁)/a₀, reaction j the first with
-Σ_{l≤j} a_l > u₂ a₀); ``jax.vmap`` runs many trajectories in one compiled loop. Why JAX rather than a NumPy loop: the
+Σ_{l≤j} a_l > u₂ a₀), many trajectories side by side in one compiled loop. Why JAX rather than a NumPy loop: the
 event loop is inherently sequential, so NumPy pays Python overhead (~µs) per event, while the jitted loop runs the
-whole ensemble in compiled code; the price is a one-off compile (a few seconds) and that vmapped lanes wait for the
-slowest one.
+whole ensemble in compiled code; the price is a one-off compile (a few seconds) and that the trajectories of one
+call wait for the slowest.
 
-Random numbers are drawn in blocks: each pass of the outer loop draws ``block`` × 2 uniforms per trajectory with one
-``jax.random`` call and an inner ``fori_loop`` fires up to ``block`` events from them. Splitting the key and drawing
-two numbers per event (threefry, one call each) was most of the event loop: 1,000 trajectories of ~1,550 events of
-2A ⇌ B, B → C took 373 ms, and 125 ms with blocks of 64 (a quiet 16-core host, same process, interleaved; 0.73 s
-→ 0.08 s on 2 cores). ``benchmarks/kinetics.py`` compares GillesPy2's C++ SSA, ``benchmarks/kinetics_gpu.py`` the
-same ensemble on a GPU. Reactions are picked by counting partial sums ≤ u₂ a₀ (a short reduction) rather than
-by ``searchsorted``, which was slower under ``vmap``.
+Random numbers come from SplitMix64 (:mod:`._random`), one stream per trajectory seeded by its JAX key, drawn
+``block`` × 2 at a time by the outer loop while an inner ``fori_loop`` fires up to ``block`` events from them. With
+``jax.random`` (threefry) the numbers were most of an event's cost on CPU: 1,000 trajectories of ~1,550 events of
+2A ⇌ B, B → C took 373 ms splitting a key and drawing twice per event, 48 ms with threefry blocks of 64, and 24.5 ms
+with SplitMix64 blocks (2-core machine, one thread, warm medians; threefry alone was 18 of 22.5 ns per event).
+Reactions are picked by counting partial sums ≤ u₂ a₀ (a short reduction) rather than by ``searchsorted``.
 
-On CPU the trajectories run vmapped in chunks of 128, one chunk after another (``lax.map`` with a batch size) in
-one compiled program: 1,000 trajectories took 51 ms against 73 ms vmapped all at once (each chunk stops at its own
-slowest trajectory, and its state stays in cache) and 93 ms one by one (2-core machine, warm medians). What an event
-costs once the loop is compiled whole (``tools/_runtime.py``), measured one trajectory at a time: ~60 ns, of which
-~16 ns random numbers (threefry; the ``rbg`` generators were no faster) and ~6 ns recording the sample grid. On an
-accelerator all trajectories are vmapped at once.
+Trajectories are stored lanes-last (copy numbers (n_s, L)), so every per-event operation is one vector operation
+across lanes. On CPU the trajectories run in chunks of 64 per compiled call (each call runs until its slowest
+trajectory is done, and its state stays in cache), the chunks spread over a thread per core: a compiled loop runs
+on the thread that calls it (``tools/_runtime.py``), so two threads took 13.6 ms where one took 24.5 ms. Chunks of 16
+cost 30 ns per event against 16 ns for 64 or 128. A trajectory's path depends only on its key. On an accelerator
+all trajectories run in one call. ``benchmarks/kinetics.py`` compares GillesPy2's C++ SSA,
+``benchmarks/kinetics_gpu.py`` the same ensemble on a GPU.
 
 States are recorded on a fixed time grid: when an event moves the clock from t to t + τ, every sample time in
 [t, t + τ) gets the state before the jump (exactly the piecewise-constant SSA path). Copy numbers are held as float64
@@ -31,23 +31,77 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ...errors import InvalidInput, SimulationFailed
+from .._runtime import cpu_threads
 from ._massaction import MassActionSystem
+from ._random import seeds_from_keys, uniforms
 
 __all__ = ["make_ssa", "simulate_ssa_counts"]
 
 _CACHE: OrderedDict[tuple, Callable] = OrderedDict()
-# Trajectories vmapped together on CPU, chunk after chunk (module notes).
-_CPU_CHUNK = 128
+# Trajectories per compiled call on CPU (module notes).
+_CPU_CHUNK = 64
 
 
-def make_ssa(system: MassActionSystem, *, max_events: int = 10_000_000, block: int = 64) -> Callable:
-    """A jitted ``f(keys, n0, c, ts) -> (counts, events, ok)`` running one trajectory per key.
+def _ensemble(system: MassActionSystem, max_events: int, block: int) -> Callable:
+    """``f(keys, n0, c, ts) -> (counts, events, ok)`` for L trajectories stored lanes-last (not jitted)."""
+    net = np.asarray(system.net)
+    last = len(system.labels) - 1
+    propensities = jax.vmap(system.propensities, in_axes=(1, None), out_axes=1)  # n (n_s, L) -> a (n_r, L)
+
+    def run(keys: jax.Array, n0: jax.Array, c: jax.Array, ts: jax.Array):
+        lanes, t_end = keys.shape[0], ts[-1]
+
+        def event(u: jax.Array, state):
+            t, n, out, events = state
+            a = propensities(n, c)
+            a0 = jnp.sum(a, axis=0)
+            # Lanes past the end (or at the event limit) idle unchanged until every lane is done.
+            live = (t <= t_end) & (events < max_events)
+            tau = jnp.where(a0 > 0, -jnp.log1p(-u[0]) / jnp.where(a0 > 0, a0, 1.0), jnp.inf)  # a0 = 0: final state
+            t_next = jnp.where(live, t + tau, t)
+            out = jnp.where(((ts[:, None] >= t) & (ts[:, None] < t_next))[:, None, :], n[None], out)
+            j = jnp.minimum(jnp.sum(jnp.cumsum(a, axis=0) <= (u[1] * a0)[None], axis=0), last)
+            fire = live & (a0 > 0)
+            # n + net[:, j] per lane, as a sum over reactions (an indexed column would be a gather per event).
+            change = sum(jnp.where(fire & (j == r), 1.0, 0.0)[None] * net[:, r][:, None] for r in range(net.shape[1]))
+            return t_next, n + change, out, events + live.astype(events.dtype)
+
+        def cond(state):
+            t, _, _, _, events = state
+            return jnp.any((t <= t_end) & (events < max_events))
+
+        def body(state):
+            t, n, stream, out, events = state
+            u, stream = uniforms(stream, 2 * block)
+            u = u.reshape(block, 2, lanes)
+            t, n, out, events = jax.lax.fori_loop(0, block, lambda i, st: event(u[i], st), (t, n, out, events))
+            return t, n, stream, out, events
+
+        n = jnp.broadcast_to(n0[:, None], (n0.shape[0], lanes))
+        out0 = jnp.zeros((ts.shape[0], n0.shape[0], lanes), dtype=n0.dtype)
+        start = (jnp.zeros(lanes), n, seeds_from_keys(keys), out0, jnp.zeros(lanes, dtype=int))
+        t, _, _, out, events = jax.lax.while_loop(cond, body, start)
+        return jnp.transpose(out, (2, 0, 1)), events, t > t_end
+
+    return run
+
+
+def make_ssa(
+    system: MassActionSystem,
+    *,
+    max_events: int = 10_000_000,
+    block: int = 64,
+    chunk: int = _CPU_CHUNK,
+    threads: int | None = None,
+) -> Callable:
+    """``f(keys, n0, c, ts) -> (counts, events, ok)`` running one trajectory per key.
 
     Parameters
     ----------
@@ -57,60 +111,50 @@ def make_ssa(system: MassActionSystem, *, max_events: int = 10_000_000, block: i
         Event limit per trajectory (guards against runaway open systems).
     block
         Events fired per draw of random numbers (see the module notes); any value ≥ 1 gives the same law.
+    chunk
+        CPU only: trajectories per compiled call (each call runs until its slowest trajectory is done).
+    threads
+        CPU only: calls running at once; default the cores this process may use.
 
     Returns
     -------
     callable
-        ``keys`` (n_traj, 2) PRNG keys, ``n0`` (n_s,) initial copy numbers, ``c`` (n_d,) per-molecule constants
-        (1/s · molecules^(1−order)), ``ts`` (n_t,) sample times s (≥ 0, increasing) -> ``counts`` (n_traj, n_t,
-        n_s), ``events`` (n_traj,) number of reactions fired, ``ok`` (n_traj,) False if the event limit was hit.
+        ``keys`` (n_traj, 2) PRNG keys (``jax.random.split``), ``n0`` (n_s,) initial copy numbers, ``c`` (n_d,)
+        per-molecule constants (1/s · molecules^(1−order)), ``ts`` (n_t,) sample times s (≥ 0, increasing) ->
+        ``counts`` (n_traj, n_t, n_s), ``events`` (n_traj,) number of reactions fired, ``ok`` (n_traj,) False if the
+        event limit was hit. A trajectory's path depends only on its key, not on the chunk or thread it ran in.
     """
-    key = (system.key(), int(max_events), int(block))
+    for name, value in (("block", block), ("chunk", chunk), ("threads", 1 if threads is None else threads)):
+        if value < 1:
+            raise InvalidInput(name, f"must be >= 1, got {value}")
+    key = (system.key(), int(max_events), int(block), int(chunk), threads)
     if key in _CACHE:
         return _CACHE[key]
-    if block < 1:
-        raise InvalidInput("block", f"must be >= 1, got {block}")
-    net = jnp.asarray(system.net)
-    last = len(system.labels) - 1
-
-    def one(rng: jax.Array, n0: jax.Array, c: jax.Array, ts: jax.Array):
-        t_end = ts[-1]
-
-        def event(u: jax.Array, state):
-            t, n, out, events = state
-            a = system.propensities(n, c)
-            a0 = jnp.sum(a)
-            # Lanes past the end (or at the event limit) idle through the rest of the block unchanged.
-            live = (t <= t_end) & (events < max_events)
-            tau = jnp.where(a0 > 0, -jnp.log1p(-u[0]) / jnp.where(a0 > 0, a0, 1.0), jnp.inf)  # a0 = 0: final state
-            t_next = jnp.where(live, t + tau, t)
-            out = jnp.where(((ts >= t) & (ts < t_next))[:, None], n[None, :], out)
-            j = jnp.minimum(jnp.sum(jnp.cumsum(a) <= u[1] * a0), last)
-            n = jnp.where(live & (a0 > 0), n + net[:, j], n)
-            return t_next, n, out, events + live.astype(events.dtype)
-
-        def cond(state):
-            t, _, _, _, events = state
-            return (t <= t_end) & (events < max_events)
-
-        def body(state):
-            t, n, rng, out, events = state
-            rng, draw = jax.random.split(rng)
-            u = jax.random.uniform(draw, (block, 2), dtype=n.dtype)
-            t, n, out, events = jax.lax.fori_loop(0, block, lambda i, st: event(u[i], st), (t, n, out, events))
-            return t, n, rng, out, events
-
-        out0 = jnp.zeros((ts.shape[0], n0.shape[0]), dtype=n0.dtype)
-        t, _, _, out, events = jax.lax.while_loop(cond, body, (jnp.asarray(0.0), n0, rng, out0, jnp.asarray(0)))
-        return out, events, t > t_end
-
-    if jax.default_backend() == "cpu":
-        run = jax.jit(lambda keys, n0, c, ts: jax.lax.map(lambda k: one(k, n0, c, ts), keys, batch_size=_CPU_CHUNK))
-    else:
-        run = jax.jit(jax.vmap(one, in_axes=(0, None, None, None)))
+    program = jax.jit(_ensemble(system, int(max_events), int(block)))
+    run = program if jax.default_backend() != "cpu" else _chunked(program, int(chunk), threads or cpu_threads())
     _CACHE[key] = run
     if len(_CACHE) > 16:
         _CACHE.popitem(last=False)
+    return run
+
+
+def _chunked(program: Callable, chunk: int, threads: int) -> Callable:
+    """Run ``program`` on chunks of ``chunk`` keys (the last padded by repeating a key), ``threads`` at a time."""
+
+    def run(keys, n0, c, ts):
+        keys = np.asarray(jax.random.key_data(keys) if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key) else keys)
+        n0, c, ts = jnp.asarray(n0, dtype=float), jnp.asarray(c, dtype=float), jnp.asarray(ts, dtype=float)
+        total = keys.shape[0]
+        starts = range(0, total, chunk)
+
+        def one(lo: int):
+            idx = np.minimum(np.arange(lo, lo + chunk), total - 1)
+            return [np.asarray(part) for part in program(keys[idx], n0, c, ts)]
+
+        with ThreadPoolExecutor(max_workers=max(1, min(threads, len(starts)))) as pool:
+            parts = list(pool.map(one, starts))
+        return tuple(jnp.asarray(np.concatenate([p[i] for p in parts])[:total]) for i in range(3))
+
     return run
 
 
