@@ -181,7 +181,7 @@ def test_rodas4_second_order_decay_and_forward_mode_sensitivity():
     np.testing.assert_allclose(np.asarray(sens), -2 * 0.25 * ts / (1 + 3.0 * ts) ** 2, rtol=1e-6, atol=1e-12)
 
 
-@pytest.mark.parametrize("mode", ["loop", "vmap", "map", "auto"])
+@pytest.mark.parametrize("mode", ["loop", "vmap", "lanes", "map", "auto"])
 def test_batch_solves_equal_a_loop_of_single_solves(mode):
     # Lanes differ in initial state *and* constants, so their adaptive step sequences differ; each lane of a batch
     # must reproduce its own single solve (loop: the same program per lane, so exactly; vmap: batched
@@ -192,8 +192,8 @@ def test_batch_solves_equal_a_loop_of_single_solves(mode):
     x0s = np.column_stack([np.full(n, E_T), rng.uniform(0.2, 1.0, n), np.zeros(n), np.zeros(n)])  # E, S, ES, P
     ks = system.k[None, :] * 10 ** rng.uniform(-0.5, 0.5, size=(n, len(system.k)))
     ts = jnp.linspace(0.0, 5.0, 6)
-    # chunk = 2: auto solves lanes 0-1 vmapped and 2-3 mapped (the probe), and the rest, lane 10 in a padded chunk,
-    # the faster way on two threads.
+    # chunk = 2: auto solves lanes 0-1 lanes-last and 2-3 mapped (the probe), and the rest, lane 10 in a padded
+    # chunk, the faster way on two threads.
     batch = make_batch_solver(system, mode=mode, chunk=2, threads=2, solver="Rodas4", rtol=1e-8, atol=1e-12)
     ys, ok = batch(jnp.asarray(x0s), jnp.asarray(ks), ts)
     single = make_ode_solver(system, solver="Rodas4", rtol=1e-8, atol=1e-12)
@@ -203,12 +203,18 @@ def test_batch_solves_equal_a_loop_of_single_solves(mode):
 
 
 @pytest.mark.parametrize(
-    "kwargs,field", [({"mode": "fast"}, "mode"), ({"chunk": 0}, "chunk"), ({"threads": 0}, "threads")]
+    "kwargs,field",
+    [
+        ({"mode": "fast"}, "mode"),
+        ({"chunk": 0}, "chunk"),
+        ({"threads": 0}, "threads"),
+        ({"mode": "lanes", "solver": "Kvaerno5"}, "mode"),
+    ],
 )
 def test_batch_solver_options_are_checked(kwargs, field):
     from labwright.errors import InvalidInput
 
     system = compile_network(parse_network(MM_RECYCLE))
     with pytest.raises(InvalidInput) as info:
-        make_batch_solver(system, solver="Rodas4", **kwargs)
+        make_batch_solver(system, **{"solver": "Rodas4", **kwargs})
     assert info.value.field == field

@@ -17,6 +17,8 @@ exactly the computed solution). ``Tsit5`` is offered for non-stiff problems.
 
 from __future__ import annotations
 
+import inspect
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -31,7 +33,8 @@ import optimistix as optx
 from ...errors import InvalidInput, SimulationFailed
 from .._runtime import cpu_threads
 from ._massaction import MassActionSystem
-from ._rosenbrock import rosenbrock_solver
+from ._rosenbrock import _UNROLLED_LU_MAX, rosenbrock_solver
+from ._rosenbrock_lanes import LANES_COMPILER_OPTIONS, lanes_solver
 
 __all__ = ["SOLVERS", "FORWARD_ONLY", "build_solver", "make_ode_solver", "make_batch_solver", "solve_ode"]
 
@@ -161,6 +164,23 @@ def _remember(key: tuple, run: Callable) -> Callable:
     return run
 
 
+# make_ode_solver's keyword defaults (solver, rtol, atol, max_steps), for the lanes-last program of a batch.
+_SOLVER_DEFAULTS = {
+    name: p.default for name, p in inspect.signature(make_ode_solver).parameters.items() if p.kind is p.KEYWORD_ONLY
+}
+
+
+def _lanes_program(system, solver: str, rtol: float, atol: float, max_steps: int) -> Callable:
+    """The jitted lanes-last Rosenbrock program of :mod:`._rosenbrock_lanes`: ``(x0s (L, n), ks, ts) -> (ys, ok)``."""
+    key = (system.key(), solver, float(rtol), float(atol), int(max_steps), "lanes-last")
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    run = lanes_solver(system.rhs, rtol=rtol, atol=atol, max_steps=max_steps, method=solver)
+    options = LANES_COMPILER_OPTIONS if jax.default_backend() == "cpu" else None
+    return _remember(key, jax.jit(run, compiler_options=options))
+
+
 def make_batch_solver(
     system, *, mode: str = "auto", chunk: int = 64, threads: int | None = None, **options
 ) -> Callable[[jax.Array, jax.Array, jax.Array], tuple[jax.Array, jax.Array]]:
@@ -172,14 +192,16 @@ def make_batch_solver(
         Compiled network (or any system with ``rhs(t, y, args)`` and ``key()``, e.g. an SBML model).
     mode
         ``"loop"``: the jitted single solver called lane by lane from Python; ``"vmap"``: all lanes in lock-step in
-        one jitted call; ``"map"``: chunks of ``chunk`` lanes, each one compiled program solving its lanes one after
-        another (``lax.map``), chunks spread over ``threads`` threads; ``"auto"`` (default): on an accelerator
-        vmap; on CPU the first chunk is solved vmapped and the second mapped, timed, and the rest by whichever was
-        faster per lane, over ``threads`` threads.
+        one jitted call; ``"lanes"`` (Rodas4/Rodas5P, up to 24 species): chunks of ``chunk`` lanes, each solved by
+        one program that stores lanes last and lets each lane step on its own (:mod:`._rosenbrock_lanes`);
+        ``"map"``: chunks of ``chunk`` lanes, each one compiled program solving its lanes one after another
+        (``lax.map``); chunks of both run ``threads`` at a time. ``"auto"`` (default): on an accelerator vmap; on
+        CPU the first chunk is solved by lanes (vmap where lanes does not apply) and timed while four lanes are
+        timed as single solves, and the other chunks go lanes or mapped, whichever costs less per lane.
     chunk
-        Lanes per chunk in ``"map"`` and ``"auto"`` modes (the last chunk is padded by repeating a lane).
+        Lanes per chunk in ``"lanes"``, ``"map"`` and ``"auto"`` modes (the last chunk is padded by repeating a lane).
     threads
-        Threads solving chunks at once in ``"map"`` and ``"auto"`` modes; default the cores this process may use.
+        Threads solving chunks at once in those modes; default the cores this process may use.
     **options
         Passed to :func:`make_ode_solver`.
 
@@ -190,30 +212,29 @@ def make_batch_solver(
 
     Notes
     -----
-    Under ``vmap`` every lane takes as many steps as the slowest one, and on CPU the per-lane Jacobian and LU work
-    does not get cheaper when batched; what vmap saves is XLA's per-kernel dispatch, amortised over the lanes. Once
-    a single Rodas4 solve compiles into one function (:mod:`._rosenbrock`, ``tools/_runtime.py``) there is little
-    dispatch left to save: 1,000 parameter sets of BIOMD0000000010 took 1.08 s mapped in one program, 1.46 s as a
-    Python loop of single solves (eager slicing of each lane's inputs costs as much as a third of a solve) and 2.2 s
-    as one vmap (2-core machine, warm). Lanes stored on the last axis with the solver's own LU over (n, n, lanes)
-    arrays in one loop compiled whole were no better: 1.0–1.7 µs per lane and step at 8–256 lanes against 1.2 µs
-    for a single solve, as XLA:CPU does not turn the per-lane arithmetic into SIMD across lanes. Which way is
-    faster still depends on the model and the spread of step counts across lanes, hence the timed choice in
-    ``"auto"`` (compile time excluded: both programs are compiled ahead of time); it is never slower than the
-    better of the two by more than one chunk.
+    1,000 parameter sets of BIOMD0000000010 (Rodas4, 2-core machine, warm; ``benchmarks/kinetics.py`` [3]): one vmap
+    2.2 s, a Python loop of single solves 1.46 s (eager slicing of each lane's inputs costs as much as a third of a
+    solve), mapped chunks 1.08 s on one thread, lanes-last chunks of 64 0.40 s on one thread. ``vmap`` puts the lane
+    axis first, so XLA:CPU does each lane's arithmetic in short rows of its own and every lane waits for the
+    slowest; the lanes-last program does each operation once over all lanes of a chunk and lets lanes run ahead
+    (:mod:`._rosenbrock_lanes`). Lanes pays for the lanes that finish early (they wait for the slowest, at most a
+    few outputs ahead), so with step counts that spread more than ~3-fold within a chunk mapped chunks win, hence
+    the timed choice in ``"auto"`` (compile time excluded). The probe costs four single solves on a second thread
+    while the first chunk is solved; timing a whole mapped chunk instead cost 25 % of the batch.
 
     Threads: a compiled solve runs on the thread that calls it (asynchronous CPU dispatch is off,
-    ``tools/_runtime.py``), so chunks on two threads ran in 0.78 s where one thread took 1.46 s. When each step
-    was still a graph of kernels on XLA's shared thread pool, extra threads gained nothing (the 16-core host of an
-    H200 machine: 5.4 s against 2.8 s for one vmap over 1,000 sets). On an accelerator one vmapped call is far faster
-    (``benchmarks/kinetics_gpu.py``: 10,000 sets of BIOMD0000000010 in 0.27 s on an H200).
+    ``tools/_runtime.py``), so chunks on two threads take about half the time of one. On an accelerator one vmapped
+    call is far faster (``benchmarks/kinetics_gpu.py``: 10,000 sets of BIOMD0000000010 in 0.27 s on an H200).
     """
-    if mode not in ("auto", "vmap", "map", "loop"):
-        raise InvalidInput("mode", f"unknown batch mode {mode!r}; choose auto, vmap, map or loop")
+    if mode not in ("auto", "vmap", "lanes", "map", "loop"):
+        raise InvalidInput("mode", f"unknown batch mode {mode!r}; choose auto, vmap, lanes, map or loop")
     if chunk < 1:
         raise InvalidInput("chunk", f"must be >= 1, got {chunk}")
     if threads is not None and threads < 1:
         raise InvalidInput("threads", f"must be >= 1, got {threads}")
+    settings = {**_SOLVER_DEFAULTS, **options}
+    if mode == "lanes" and settings["solver"] not in FORWARD_ONLY:
+        raise InvalidInput("mode", f"lanes needs solver Rodas4 or Rodas5P, not {settings['solver']!r}")
     n_threads = threads or cpu_threads()
     run = make_ode_solver(system, **options)
     vrun = jax.jit(jax.vmap(make_ode_solver(system, lanes=True, **options), in_axes=(0, 0, None)))
@@ -231,15 +252,27 @@ def make_batch_solver(
 
         return loop
 
-    compiled_for: dict[tuple, dict] = {}  # lane shapes -> {"vmap": executable, "map": executable}, compiled once
+    compiled_for: dict[tuple, Callable] = {}  # (program name, lane shapes) -> executable, compiled once
 
-    def executables(x0s: np.ndarray, ks: np.ndarray, ts: jax.Array) -> dict:
-        shape = (x0s.shape[1:], ks.shape[1:], ts.shape)
-        if shape not in compiled_for:
+    def executable(name: str, x0s: np.ndarray, ks: np.ndarray, ts: jax.Array) -> Callable:
+        key = (name, x0s.shape[1:], ks.shape[1:], ts.shape)
+        if key not in compiled_for:
             pad = np.zeros(chunk, dtype=np.int64)
-            programs = {"map": mrun} if mode == "map" else {"map": mrun, "vmap": vrun}
-            compiled_for[shape] = {name: f.lower(x0s[pad], ks[pad], ts).compile() for name, f in programs.items()}
-        return compiled_for[shape]
+            compiled_for[key] = programs[name]().lower(x0s[pad], ks[pad], ts).compile()
+        return compiled_for[key]
+
+    def lanes_program():
+        return _lanes_program(system, settings["solver"], settings["rtol"], settings["atol"], settings["max_steps"])
+
+    programs = {"lanes": lanes_program, "vmap": lambda: vrun, "map": lambda: mrun}
+
+    def first_choice(n_species: int) -> str:
+        fits_lanes = settings["solver"] in FORWARD_ONLY and n_species <= _UNROLLED_LU_MAX
+        if mode == "lanes" and not fits_lanes:
+            raise InvalidInput("mode", f"lanes handles up to {_UNROLLED_LU_MAX} species, the model has {n_species}")
+        if mode == "map":
+            return "map"
+        return "lanes" if fits_lanes else "vmap"
 
     def solve_chunk(compiled, x0s, ks, ts, lo: int) -> tuple[np.ndarray, np.ndarray, float]:
         idx = np.minimum(np.arange(lo, lo + chunk), len(x0s) - 1)  # pad the last chunk by repeating its last lane
@@ -247,27 +280,51 @@ def make_batch_solver(
         ys, ok = jax.block_until_ready(compiled(x0s[idx], ks[idx], ts))
         return np.asarray(ys), np.asarray(ok), time.perf_counter() - t0
 
+    def single_lane_seconds(x0s, ks, ts, lanes: range) -> float:
+        """Per-lane time of the jitted single solve (compiled on first use), the cost of a lane in a mapped chunk."""
+        jax.block_until_ready(run(x0s[lanes[0]], ks[lanes[0]], ts))
+        t0 = time.perf_counter()
+        for i in lanes:
+            jax.block_until_ready(run(x0s[i], ks[i], ts))
+        return (time.perf_counter() - t0) / len(lanes)
+
     def batch(x0s: jax.Array, ks: jax.Array, ts: jax.Array) -> tuple[jax.Array, jax.Array]:
         x0s, ks, ts = np.asarray(x0s, dtype=float), np.asarray(ks, dtype=float), jnp.asarray(ts)
         n = x0s.shape[0]
-        programs = executables(x0s, ks, ts)
-        starts = list(range(0, n, chunk))
+        choice = [executable(first_choice(x0s.shape[1]), x0s, ks, ts)]
+        chunks = iter(range(0, n, chunk))
+        lock = threading.Lock()
         done: dict[int, tuple] = {}
-        with ThreadPoolExecutor(max_workers=min(n_threads, len(starts))) as pool:
-            best = programs["map"]
-            if mode == "auto" and len(starts) > 2:
-                # One chunk each way, side by side when there are two threads (each on its own core, so the timings
-                # compare); the rest go the faster way.
-                probes = {
-                    lo: pool.submit(solve_chunk, programs[name], x0s, ks, ts, lo)
-                    for name, lo in (("vmap", 0), ("map", chunk))
-                }
-                done.update({lo: probe.result() for lo, probe in probes.items()})
-                best = programs["vmap"] if done[0][2] < done[chunk][2] else programs["map"]
-            rest = [lo for lo in starts if lo not in done]
-            done.update(zip(rest, pool.map(lambda lo: solve_chunk(best, x0s, ks, ts, lo), rest)))
-        ys = np.concatenate([done[lo][0] for lo in starts])[:n]
-        ok = np.concatenate([done[lo][1] for lo in starts])[:n]
+
+        def work() -> None:
+            while True:
+                with lock:
+                    lo = next(chunks, None)
+                if lo is None:
+                    return
+                done[lo] = solve_chunk(choice[0], x0s, ks, ts, lo)
+
+        workers = max(1, min(n_threads, -(-n // chunk)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            if mode == "auto" and n > 2 * chunk:
+                # This thread solves the first chunk by the first choice, timed, while a pool thread times a few
+                # lanes of the second as single solves (a mapped chunk costs about `chunk` of them) and then joins
+                # the work; the chunks taken after the decision go the cheaper way.
+                per_lane = pool.submit(single_lane_seconds, x0s, ks, ts, range(chunk, min(chunk + 4, n)))
+                jobs = [pool.submit(work) for _ in range(workers - 1)]
+                with lock:
+                    lo = next(chunks, None)
+                if lo is not None:  # (None: the pool took every chunk first)
+                    done[lo] = solve_chunk(choice[0], x0s, ks, ts, lo)
+                    if per_lane.result() * chunk < done[lo][2]:
+                        choice[0] = executable("map", x0s, ks, ts)
+                    work()
+            else:
+                jobs = [pool.submit(work) for _ in range(workers)]
+            for job in jobs:
+                job.result()
+        ys = np.concatenate([done[lo][0] for lo in sorted(done)])[:n]
+        ok = np.concatenate([done[lo][1] for lo in sorted(done)])[:n]
         return jnp.asarray(ys), jnp.asarray(ok)
 
     return batch

@@ -18,13 +18,13 @@ choices here follow from measurements on BIOMD0000000010 (8 species, 2-core mach
 - the LU is this module's own (:func:`_lu_factor`, partial pivoting written pivot by pivot as array operations)
   rather than LAPACK, because a loop holding a LAPACK call is never compiled whole. Above ``_UNROLLED_LU_MAX``
   unknowns it falls back to LAPACK (compile time);
-- under ``jax.vmap`` (``lanes=True``, for :func:`._ode.make_batch_solver`) the one-loop layout with the output
-  array and LAPACK is faster (1,000 parameter sets: 2.2 s against 2.9 s with the own LU and 4.5 s with per-interval
-  loops, which make every lane wait at every output time for the slowest). Tried and dropped for batches: the LU
-  unrolled to scalars (compile time grows steeply: 1.5 s at n = 8, 14 s at n = 12), and lanes stored last with
-  the LU as array operations over them (2.2 ms per step of 1,000 lanes, no faster than LAPACK's loop over lanes).
-  For single solves, the LU as a ``fori_loop`` over pivots (full-size masked updates) compiled in 2.7 s instead of
-  6.7 s on the 20-species network but solved 1.5× slower (4.5 against 3.0 ms), so the pivots stay written out.
+- under ``jax.vmap`` (``lanes=True``, the accelerator batch of :func:`._ode.make_batch_solver`) the one-loop layout
+  with the output array and LAPACK is faster (1,000 parameter sets: 2.2 s against 2.9 s with the own LU and 4.5 s
+  with per-interval loops, which make every lane wait at every output time for the slowest). Batches on CPU use
+  :mod:`._rosenbrock_lanes` instead (lanes stored last, 0.4 ms per lane). For single solves, the LU as a
+  ``fori_loop`` over pivots (full-size masked updates) compiled in 2.7 s instead of 6.7 s on the 20-species network
+  but solved 1.5× slower (4.5 against 3.0 ms), so the pivots stay written out; the LU unrolled to scalars compiled
+  too slowly (1.5 s at n = 8, 14 s at n = 12).
 
 Method: RODAS4 of Hairer & Wanner (Solving ODEs II, 2nd ed., Springer 1996, §IV.7; coefficients of their ``rodas.f``,
 as tabulated in OrdinaryDiffEq.jl's ``rosenbrock_tableaus.jl``): 6 stages, order 4, embedded order 3, L-stable and
@@ -51,7 +51,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
-__all__ = ["rosenbrock_solver", "TABLEAUS"]
+__all__ = ["rosenbrock_solver", "TABLEAUS", "Tableau"]
 
 
 @dataclass(frozen=True)
@@ -222,19 +222,60 @@ def _stages(
     fy, dfdt = jax.jvp(lambda tt: f(tt, y, args), (t,), (jnp.ones_like(t),))
     # One LU per step, then the inverse from it: the stage solves become matrix-vector products.
     inverse = _inverse(jnp.eye(n, dtype=y.dtype) / (h * tab.gamma) - jac, unrolled)
+    return stage_sum(tab, lambda c, yi: f(t + c * h, yi, args), y, h, fy, dfdt, lambda r: inverse @ r)
+
+
+def stage_sum(
+    tab: Tableau, f_at: Callable, y: jax.Array, h: jax.Array, fy: jax.Array, dfdt: jax.Array, solve: Callable
+) -> tuple[jax.Array, jax.Array]:
+    """The stages of one step given f(t, y), ∂f/∂t and a solver of (I/(hγ) − J) k = r: (y₁, error estimate).
+
+    ``f_at(c, yi)`` is f at (t + c h, yi). Shapes are the state's: (n,) for one solve, (n, L) for lanes stored last
+    (then h is (L,) and broadcasts over the state's first axis).
+    """
     ks: list[jax.Array] = []
     for i in range(tab.stages):
         if i == 0:
             rhs = fy
         else:
             yi = y + sum(tab.a[i, j] * ks[j] for j in range(i) if tab.a[i, j] != 0.0)
-            rhs = f(t + tab.c[i] * h, yi, args) + sum((tab.C[i, j] / h) * ks[j] for j in range(i))
+            rhs = f_at(tab.c[i], yi) + sum((tab.C[i, j] / h) * ks[j] for j in range(i))
         if tab.d[i] != 0.0:
             rhs = rhs + (h * tab.d[i]) * dfdt
-        ks.append(inverse @ rhs)
+        ks.append(solve(rhs))
     last = tab.stages - 1
     y1 = y + sum(tab.a[last, j] * ks[j] for j in range(last)) + ks[last]
     return y1, ks[last]
+
+
+def error_norm(e: jax.Array, y0: jax.Array, y1: jax.Array, rtol: float, atol: float) -> jax.Array:
+    """RMS over the state (axis 0) of e / (atol + rtol · max(|y0|, |y1|)): a scalar, or (L,) for lanes last."""
+    scale = atol + rtol * jnp.maximum(jnp.abs(y0), jnp.abs(y1))
+    return jnp.sqrt(jnp.mean((e / scale) ** 2, axis=0))
+
+
+def initial_step(f0: jax.Array, y0: jax.Array, span: jax.Array, rtol: float, atol: float) -> jax.Array:
+    """Hairer & Wanner I, §II.4: 1 % of |y| / |f| in the error norm (1e-6 if either is tiny), capped by the span."""
+    d0, d1 = error_norm(y0, y0, y0, rtol, atol), error_norm(f0, y0, y0, rtol, atol)
+    h0 = jnp.where((d0 > 1e-5) & (d1 > 1e-5), 0.01 * d0 / jnp.maximum(d1, 1e-300), 1e-6)
+    return jnp.minimum(h0, span)
+
+
+def step_alive(t: jax.Array, h_next: jax.Array) -> jax.Array:
+    """False once the step size has collapsed below round-off of t (the solve then stops and reports failure)."""
+    return h_next > 1e-14 * jnp.maximum(jnp.abs(t), 1.0)
+
+
+def controller(
+    tab: Tableau, e: jax.Array, y1_finite: jax.Array, lands: jax.Array, h_eff: jax.Array, h: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """Accept (error norm ≤ 1 and finite) and the next step size, h ← h · clip(0.9 · e^exponent, 0.2, 6)."""
+    finite = jnp.isfinite(e) & y1_finite
+    accept = finite & (e <= 1.0)
+    factor = jnp.where(finite, jnp.clip(0.9 * jnp.maximum(e, 1e-10) ** tab.exponent, 0.2, 6.0), 0.2)
+    h_next = h_eff * factor
+    # A step cut short to land on an output time says nothing about the step the solution allows.
+    return accept, jnp.where(accept & lands & (h_eff < h), jnp.maximum(h_next, h), h_next)
 
 
 def rosenbrock_solver(
@@ -276,34 +317,17 @@ def rosenbrock_solver(
 
     tab = TABLEAUS[method]
 
-    def norm(e: jax.Array, y0: jax.Array, y1: jax.Array) -> jax.Array:
-        scale = atol + rtol * jnp.maximum(jnp.abs(y0), jnp.abs(y1))
-        return jnp.sqrt(jnp.mean((e / scale) ** 2))
-
     def attempt(t, y, h, target, args):
         """One step towards ``target`` (cut short to land on it): the new (t, y, h), accepted, and landed."""
         lands = t + h >= target - 1e-12 * jnp.abs(target)
         h_eff = jnp.where(lands, target - t, h)
         y1, err = _stages(tab, rhs, t, y, h_eff, args, unrolled=not lanes)
-        e = norm(err, y, y1)
-        finite = jnp.isfinite(e) & jnp.all(jnp.isfinite(y1))
-        accept = finite & (e <= 1.0)
-        factor = jnp.where(finite, jnp.clip(0.9 * jnp.maximum(e, 1e-10) ** tab.exponent, 0.2, 6.0), 0.2)
-        h_next = h_eff * factor
-        # A step cut short to land on an output time says nothing about the step the solution allows.
-        h_next = jnp.where(accept & lands & (h_eff < h), jnp.maximum(h_next, h), h_next)
+        accept, h_next = controller(tab, error_norm(err, y, y1, rtol, atol), jnp.all(jnp.isfinite(y1)), lands, h_eff, h)
         t_new = jnp.where(accept, jnp.where(lands, target, t + h_eff), t)
         return t_new, jnp.where(accept, y1, y), h_next, accept, accept & lands
 
-    def healthy_after(t, h_next):
-        return h_next > 1e-14 * jnp.maximum(jnp.abs(t), 1.0)
-
     def start(y0, args, ts):
-        # Initial step (Hairer & Wanner I, §II.4): 1 % of |y| / |f| in the error norm, capped by the span.
-        f0 = rhs(ts[0], y0, args)
-        d0, d1 = norm(y0, y0, y0), norm(f0, y0, y0)
-        h0 = jnp.where((d0 > 1e-5) & (d1 > 1e-5), 0.01 * d0 / jnp.maximum(d1, 1e-300), 1e-6)
-        return jnp.minimum(h0, ts[-1] - ts[0])
+        return initial_step(rhs(ts[0], y0, args), y0, ts[-1] - ts[0], rtol, atol)
 
     def run_intervals(y0, args, ts):
         # One while loop per output interval inside a scan over the intervals: the loop then carries only the
@@ -316,7 +340,7 @@ def rosenbrock_solver(
             def body(s):
                 t, y, h, steps, _, rejected = s
                 t_new, y_new, h_next, accept, _ = attempt(t, y, h, target, args)
-                return t_new, y_new, h_next, steps + 1, healthy_after(t, h_next), rejected + (~accept)
+                return t_new, y_new, h_next, steps + 1, step_alive(t, h_next), rejected + (~accept)
 
             carry = jax.lax.while_loop(cond, body, carry)
             return carry, carry[1]
@@ -345,7 +369,7 @@ def rosenbrock_solver(
             # Write row i_out in place (a select over all of ys would copy it every step, per lane under vmap).
             ys = ys.at[i_out].set(jnp.where(hit, jnp.where(reached, y, y_new), ys[i_out]))
             t_new, y_new, h_next = (jnp.where(reached, old, new) for old, new in ((t, t_new), (y, y_new), (h, h_next)))
-            healthy = reached | healthy_after(t, h_next)
+            healthy = reached | step_alive(t, h_next)
             stepped = (~reached).astype(steps.dtype)
             rejected = rejected + (~accept & ~reached).astype(rejected.dtype)
             return (t_new, y_new, h_next, i_out + hit.astype(i_out.dtype), ys, steps + stepped, healthy, rejected)

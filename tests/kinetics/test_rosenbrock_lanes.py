@@ -1,0 +1,114 @@
+"""The lanes-last batch Rosenbrock program (tools/kinetics/_rosenbrock_lanes.py): linear algebra, fallback, ring."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from labwright.tools.kinetics import compile_network, make_ode_solver, parse_network
+from labwright.tools.kinetics._rosenbrock_lanes import lanes_solver, lu_rows, lu_rows_pivoted, solve_rows
+from scipy.linalg import expm, lu_factor
+
+
+def lanes_last(mats: np.ndarray) -> jnp.ndarray:
+    return jnp.asarray(np.moveaxis(mats, 0, -1))  # (L, n, n) -> (n, n, L)
+
+
+def test_lu_without_exchanges_solves_and_flags_unsafe_pivots():
+    # 16 diagonally dominant 6 x 6 matrices (every pivot passes |u_kk| >= 0.1 max |a_ik|) and one with a zero in
+    # the (0, 0) corner: solutions match NumPy to 1e-12; only the last lane is flagged.
+    rng = np.random.default_rng(0)
+    mats = rng.normal(size=(17, 6, 6)) + 8.0 * np.eye(6)
+    mats[-1, 0, 0] = 0.0
+    b = rng.normal(size=(17, 6))
+    rows, safe = lu_rows(lanes_last(mats))
+    np.testing.assert_array_equal(np.asarray(safe), [True] * 16 + [False])
+    x = np.asarray(solve_rows(rows, jnp.asarray(b.T))).T
+    np.testing.assert_allclose(x[:16], np.linalg.solve(mats[:16], b[:16, :, None])[..., 0], rtol=1e-12, atol=1e-12)
+    assert not np.all(np.isfinite(x[16]))  # the zero pivot: no exchanges, no answer
+
+
+def test_pivoted_lu_matches_lapack_on_matrices_that_need_exchanges():
+    # Random 7 x 7 matrices with zero diagonals (no LU without exchanges exists) and a permutation matrix: each
+    # lane's partial pivoting (largest |entry| of the column) gives P·A = L·U exactly as LAPACK's getrf chooses,
+    # and the solve of A x = b matches NumPy.
+    rng = np.random.default_rng(1)
+    mats = rng.normal(size=(9, 7, 7))
+    mats[:, np.arange(7), np.arange(7)] = 0.0
+    mats[-1] = np.eye(7)[rng.permutation(7)]
+    b = rng.normal(size=(9, 7))
+    rows, perm = lu_rows_pivoted(lanes_last(mats))
+    lu = np.moveaxis(np.stack([np.asarray(r) for r in rows]), -1, 0)  # (L, n, n)
+    for lane in range(9):
+        lower = np.tril(lu[lane], -1) + np.eye(7)
+        np.testing.assert_allclose(lower @ np.triu(lu[lane]), mats[lane][np.asarray(perm)[:, lane]], atol=1e-12)
+        order = np.arange(7)  # LAPACK's row interchanges as a permutation
+        for i, p in enumerate(lu_factor(mats[lane])[1]):
+            order[[i, p]] = order[[p, i]]
+        np.testing.assert_array_equal(np.asarray(perm)[:, lane], order)
+    x = sum(jnp.where(perm == j, jnp.asarray(b.T)[j][None], 0.0) for j in range(7))  # b permuted per lane
+    x = np.asarray(solve_rows(rows, x)).T
+    np.testing.assert_allclose(x, np.linalg.solve(mats, b[..., None])[..., 0], rtol=1e-10, atol=1e-12)
+
+
+def test_always_pivoting_gives_the_same_solution_as_the_exchange_free_lu():
+    # A linear stiff system y' = A y with eigenvalues ≈ -101 and -9899 whose W = I/(hγ) - A fails the threshold
+    # test once h > 0.04 s (|w_11| = 1/(hγ) against |w_21| = 1000): solved by the lanes program with the default
+    # tolerance (pivoting when a lane needs it) and with τ = inf (pivoting at every step), both against the exact
+    # solution expm(A t) y0 to 1e-6 relative (rtol 1e-8) and against each other to 1e-9.
+    a = np.array([[0.0, -1e3], [1e3, -1e4]])
+
+    def rhs(t, y, scale):
+        return scale * (jnp.asarray(a) @ y)
+
+    ts = jnp.linspace(0.0, 1.0, 11)
+    scales = jnp.array([1.0, 0.5, 2.0])
+    y0s = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    outs = []
+    for tau in (0.1, np.inf):
+        run = jax.jit(lanes_solver(rhs, rtol=1e-8, atol=1e-14, max_steps=100_000, pivot_tolerance=tau))
+        ys, ok = run(y0s, scales, ts)
+        assert bool(np.all(np.asarray(ok)))
+        outs.append(np.asarray(ys))
+    exact = np.stack([[expm(float(s) * a * float(t)) @ np.asarray(y0) for t in ts] for s, y0 in zip(scales, y0s)])
+    for ys in outs:
+        np.testing.assert_allclose(ys, exact, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-9, atol=1e-14)
+
+
+@pytest.mark.parametrize("ring", [1, 4])
+def test_lanes_with_very_different_step_counts_each_match_their_single_solve(ring):
+    # Constants of A <-> B -> C spread over four decades, so some lanes need several times the steps of others and
+    # run outputs ahead of the slowest (up to `ring` of them); output times include a repeat (copied, not stepped
+    # to). Every lane equals its own single Rodas4 solve (same steps; the LU differs only in round-off).
+    system = compile_network(parse_network(["A <-> B; kf=1, kr=1", "B -> C; kf=1"]))
+    rng = np.random.default_rng(2)
+    ks = system.k[None, :] * 10 ** rng.uniform(-2, 2, size=(12, len(system.k)))
+    x0s = np.tile([1.0, 0.0, 0.0], (12, 1))
+    ts = jnp.asarray([0.0, 0.1, 0.5, 0.5, 1.0, 2.0, 5.0, 10.0])
+    run = jax.jit(lanes_solver(system.rhs, rtol=1e-8, atol=1e-12, max_steps=100_000, ring=ring, stats=True))
+    ys, ok, attempts, _ = run(jnp.asarray(x0s), jnp.asarray(ks), ts)
+    assert bool(np.all(np.asarray(ok))) and np.ptp(np.asarray(attempts)) > 20
+    single = make_ode_solver(system, solver="Rodas4", rtol=1e-8, atol=1e-12)
+    loop = np.stack([np.asarray(single(jnp.asarray(x), jnp.asarray(k), ts)[0]) for x, k in zip(x0s, ks)])
+    np.testing.assert_allclose(np.asarray(ys), loop, rtol=1e-9, atol=1e-14)
+
+
+def test_a_lane_that_runs_out_of_passes_fails_alone():
+    # Lane 0 is slow (k = 1e4: a long stiff transient at tight tolerance), lane 1 fast. With a pass limit between
+    # their step counts, lane 1 finishes with every output right (still in the ring when the loop stopped, then
+    # written out) and lane 0 reports failure.
+    system = compile_network(parse_network(["A <-> B; kf=1, kr=1"]))
+    ks = jnp.array([[1e4, 3e3], [1.0, 1.0]])
+    x0s = jnp.array([[1.0, 0.0], [1.0, 0.0]])
+    ts = jnp.linspace(0.0, 3.0, 4)
+    counting = jax.jit(lanes_solver(system.rhs, rtol=1e-10, atol=1e-14, max_steps=100_000, stats=True))
+    _, _, attempts, _ = counting(x0s, ks, ts)
+    slow, fast = (int(a) for a in np.asarray(attempts))
+    assert slow > fast + 10
+    limited = jax.jit(lanes_solver(system.rhs, rtol=1e-10, atol=1e-14, max_steps=fast + 5))
+    ys, ok = limited(x0s, ks, ts)
+    np.testing.assert_array_equal(np.asarray(ok), [False, True])
+    single = make_ode_solver(system, solver="Rodas4", rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(ys[1]), np.asarray(single(x0s[1], ks[1], ts)[0]), rtol=1e-9, atol=1e-14)
