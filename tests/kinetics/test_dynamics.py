@@ -192,8 +192,8 @@ def test_batch_solves_equal_a_loop_of_single_solves(mode):
     x0s = np.column_stack([np.full(n, E_T), rng.uniform(0.2, 1.0, n), np.zeros(n), np.zeros(n)])  # E, S, ES, P
     ks = system.k[None, :] * 10 ** rng.uniform(-0.5, 0.5, size=(n, len(system.k)))
     ts = jnp.linspace(0.0, 5.0, 6)
-    # chunk = 2: auto solves lanes 0-1 lanes-last and 2-3 mapped (the probe), and the rest, lane 10 in a padded
-    # chunk, the faster way on two threads.
+    # chunk = 2: auto solves lanes 0-1 lanes-last, timed against single solves of lanes 2-5 (the probe), and the
+    # rest, lane 10 in a padded chunk, the cheaper way on two threads.
     batch = make_batch_solver(system, mode=mode, chunk=2, threads=2, solver="Rodas4", rtol=1e-8, atol=1e-12)
     ys, ok = batch(jnp.asarray(x0s), jnp.asarray(ks), ts)
     single = make_ode_solver(system, solver="Rodas4", rtol=1e-8, atol=1e-12)

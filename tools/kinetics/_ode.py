@@ -164,6 +164,13 @@ def _remember(key: tuple, run: Callable) -> Callable:
     return run
 
 
+# Largest model "auto" solves lanes-last. Measured per lane against single solves (64-lane chunks unless noted,
+# mass-action chains of benchmarks/kinetics.py cut to size): 8 species 3.9x (BIOMD0000000010 2.6x), 12 species 1.1x
+# (3.4x in chunks of 16, 0.86x in chunks of 32), 16 species 0.74x (1.9x in chunks of 8, 0.41x in chunks of 16),
+# 20 species 0.44-0.7x; XLA:CPU's code for the larger programs swings with the chunk size and takes 8-43 s to
+# compile, so above 10 species "auto" keeps to mapped chunks unless asked for lanes.
+AUTO_LANES_MAX_SPECIES = 10
+
 # make_ode_solver's keyword defaults (solver, rtol, atol, max_steps), for the lanes-last program of a batch.
 _SOLVER_DEFAULTS = {
     name: p.default for name, p in inspect.signature(make_ode_solver).parameters.items() if p.kind is p.KEYWORD_ONLY
@@ -196,8 +203,9 @@ def make_batch_solver(
         one program that stores lanes last and lets each lane step on its own (:mod:`._rosenbrock_lanes`);
         ``"map"``: chunks of ``chunk`` lanes, each one compiled program solving its lanes one after another
         (``lax.map``); chunks of both run ``threads`` at a time. ``"auto"`` (default): on an accelerator vmap; on
-        CPU the first chunk is solved by lanes (vmap where lanes does not apply) and timed while four lanes are
-        timed as single solves, and the other chunks go lanes or mapped, whichever costs less per lane.
+        CPU mapped chunks above ``AUTO_LANES_MAX_SPECIES`` species; up to it the first chunk is solved by lanes and
+        timed while four lanes are timed as single solves, and the other chunks go lanes or mapped, whichever costs
+        less per lane.
     chunk
         Lanes per chunk in ``"lanes"``, ``"map"`` and ``"auto"`` modes (the last chunk is padded by repeating a lane).
     threads
@@ -264,15 +272,15 @@ def make_batch_solver(
     def lanes_program():
         return _lanes_program(system, settings["solver"], settings["rtol"], settings["atol"], settings["max_steps"])
 
-    programs = {"lanes": lanes_program, "vmap": lambda: vrun, "map": lambda: mrun}
+    programs = {"lanes": lanes_program, "map": lambda: mrun}
 
     def first_choice(n_species: int) -> str:
-        fits_lanes = settings["solver"] in FORWARD_ONLY and n_species <= _UNROLLED_LU_MAX
-        if mode == "lanes" and not fits_lanes:
+        if mode == "lanes" and n_species > _UNROLLED_LU_MAX:
             raise InvalidInput("mode", f"lanes handles up to {_UNROLLED_LU_MAX} species, the model has {n_species}")
         if mode == "map":
             return "map"
-        return "lanes" if fits_lanes else "vmap"
+        auto_lanes = settings["solver"] in FORWARD_ONLY and n_species <= AUTO_LANES_MAX_SPECIES
+        return "lanes" if mode == "lanes" or auto_lanes else "map"
 
     def solve_chunk(compiled, x0s, ks, ts, lo: int) -> tuple[np.ndarray, np.ndarray, float]:
         idx = np.minimum(np.arange(lo, lo + chunk), len(x0s) - 1)  # pad the last chunk by repeating its last lane
@@ -291,7 +299,8 @@ def make_batch_solver(
     def batch(x0s: jax.Array, ks: jax.Array, ts: jax.Array) -> tuple[jax.Array, jax.Array]:
         x0s, ks, ts = np.asarray(x0s, dtype=float), np.asarray(ks, dtype=float), jnp.asarray(ts)
         n = x0s.shape[0]
-        choice = [executable(first_choice(x0s.shape[1]), x0s, ks, ts)]
+        first = first_choice(x0s.shape[1])
+        choice = [executable(first, x0s, ks, ts)]
         chunks = iter(range(0, n, chunk))
         lock = threading.Lock()
         done: dict[int, tuple] = {}
@@ -306,7 +315,7 @@ def make_batch_solver(
 
         workers = max(1, min(n_threads, -(-n // chunk)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            if mode == "auto" and n > 2 * chunk:
+            if mode == "auto" and first == "lanes" and n > 2 * chunk:
                 # This thread solves the first chunk by the first choice, timed, while a pool thread times a few
                 # lanes of the second as single solves (a mapped chunk costs about `chunk` of them) and then joins
                 # the work; the chunks taken after the decision go the cheaper way.

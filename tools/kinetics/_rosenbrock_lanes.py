@@ -29,8 +29,10 @@ Together, in chunks of 64 lanes: 0.40 ms per lane against 1.24 ms for one solve,
 (2.5 against 0.7 µs per pass of a small test loop at 64 lanes).
 
 The LU, the stages and the solves are written out as array operations over the state's entries, so compile time
-grows with the model (BIOMD0000000010: 6–11 s cold); :func:`._ode.make_batch_solver` uses this program up to 24
-species, as the single solver unrolls its LU.
+grows with the model (BIOMD0000000010: 6–11 s cold), and above ~10 species XLA:CPU's code for it swings with the
+chunk size (12 species: 3.4× a single solve per lane in chunks of 16, 0.86× in chunks of 32; 20 species: 0.44×).
+:func:`._ode.make_batch_solver` therefore picks it by itself up to ``AUTO_LANES_MAX_SPECIES`` species and on
+request up to 24 (as the single solver unrolls its LU).
 
 The step, error norm and step-size controller are those of :mod:`._rosenbrock`, so a lane takes the same steps as
 its single solve, up to round-off of the different LU.
@@ -66,6 +68,9 @@ def lu_rows(w: jax.Array, tolerance: float = PIVOT_TOLERANCE) -> tuple[list[jax.
         for i in range(k + 1, n):
             factor = rows[i][k] * inv_pivot
             rows[i] = jnp.concatenate([rows[i][:k], factor[None], rows[i][k + 1 :] - factor[None] * pivot[k + 1 :]])
+        # Materialise the rows after each pivot: fused across pivots, XLA recomputed every factor for each entry it
+        # updates (8 × 8: 50 against 37 ns per lane; 20 × 20: 2.6 against 1.25 µs and 5.8 against 1.8 s to compile).
+        rows, safe = jax.lax.optimization_barrier((rows, safe))
     return rows, safe
 
 
