@@ -14,10 +14,10 @@ setting that is at least as accurate. Every section asserts agreement, so a fast
    t = 0…4000 s) and BIOMD0000000009 (Huang–Ferrell 1996 MAPK cascade, 22 species, t = 0…100 s), 101 outputs;
    error relative to each species' range. SciPy LSODA gets labwright's jitted right-hand side and Jacobian.
 3. **Batch of 1,000 parameter sets** on BIOMD0000000010 (V1 of J0 and V10 of J9 log-uniform ×/÷ 1.5, seeded):
-   labwright's batch solver (``make_batch_solver`` in auto mode: on CPU chunks of 64 lanes, vmapped or mapped in one
-   program, whichever a timed probe finds faster, over a thread per core), the same lanes in one vmap, a Python
-   loop of labwright's jitted single solves, and a loop of libRoadRunner simulations; the batch ratios against both
-   loops are printed.
+   labwright's batch solver (``make_batch_solver`` in auto mode: on CPU chunks of 64 lanes solved by the lanes-last
+   program of ``kinetics/_rosenbrock_lanes.py`` unless a timed probe finds single solves cheaper per lane, over a
+   thread per core), the same lanes in one vmap, a Python loop of labwright's jitted single solves, and a loop of
+   libRoadRunner simulations; the batch ratios against both loops are printed.
 4. **PdPC dose–response, 200 signal values**: the vmapped relax-and-Newton sweep vs per-point solves and SciPy.
 5. **SSA**: 2A ⇌ B, B → C at Ω = 1000 (A0 = 1000 molecules) over 5 s: labwright's JAX direct method vs
    GillesPy2's C++ SSA (``SSACSolver``, compiled with g++ at first use; GPL-3, so a peer installed by hand with
@@ -43,9 +43,16 @@ whole-loop compilation (``tools/_runtime.py``, :mod:`labwright.tools.kinetics._r
 * Batch of 1,000 sets of BIOMD0000000010: the auto batch (mapped chunks on 2 threads) 0.69 s, one vmap 2.22 s, a
   loop of our single solves 1.08 s, a libRoadRunner loop 1.24 s: 1.80× the libRoadRunner loop (target ≥ 10×).
 * SSA of 1,000 trajectories: 0.048 s (21,000/s) against GillesPy2's 0.217 s (4,600/s): 4.56× (target 10×).
-  After SplitMix64 random numbers, lanes-last chunks of 64 and a thread per core (2026-12-05, same machine,
-  ``--skip stiff sbml batch pdpc --repeat 7``): 0.015 s (68,000/s) on 2 threads, 0.024 s (42,000/s) on one,
-  against GillesPy2's 0.203 s (4,900/s): 13.8× (8.6× on one thread; GillesPy2's SSACSolver uses one).
+
+Measured 2026-12-05 on the same machine (load ~0.9, same flags), after the lanes-last batch program and the SSA's
+SplitMix64 streams, lanes-last chunks and threads: single solves as above (20 species: 0.81×, 0.76×, 0.40×;
+BIOMD0000000010 1.27×, 0.87×, 0.65×; BIOMD0000000009 0.70×, 0.40×, 0.17× libRoadRunner at matched accuracy);
+
+* batch of 1,000 sets of BIOMD0000000010: auto batch 0.22–0.31 s over runs (lanes-last chunks on 2 threads; one
+  thread 0.42 s), one vmap 2.17 s, a loop of our single solves 1.05 s, a libRoadRunner loop 1.08–1.13 s:
+  3.7–4.9× the libRoadRunner loop (target ≥ 10×), max |Δ| to the single solves 1.9e-11 nM;
+* SSA of 1,000 trajectories: 0.015–0.016 s (63,000–68,000/s) on 2 threads, 0.024–0.025 s on one, against
+  GillesPy2's 0.203–0.214 s (4,700–4,900/s): 13.4–13.8× (8.6–8.7× on one thread; GillesPy2's SSACSolver uses one).
 * Before this round's changes, same machine and day: Rodas4 single solves 14.6 ms (BIOMD0000000010), 11.6 ms
   (BIOMD0000000009), 21 ms (20 species) at rtol 1e-6, i.e. 0.03–0.2× libRoadRunner at matched accuracy; batch
   0.52× a libRoadRunner loop (quiet 16-core host); SSA 2.85×.
@@ -57,9 +64,12 @@ Where labwright loses: per warm solve at matched accuracy libRoadRunner (LLVM-co
 everywhere except BIOMD0000000010 at loose tolerance, most at tight tolerances and on the 22-species model. Step
 counts are not the reason (CVODE 886 steps on BIOMD0000000010 at rtol 1e-6, Rodas4 889); a step is: CVODE reuses
 its Jacobian and LU over many steps (0.6–1.4 µs per step), while a Rosenbrock step needs a fresh Jacobian and LU
-(1.2 µs at 8 species, ~8 µs at 20–22 where the LU dominates). On CPU the batch gains only what two threads give,
-because per-lane work does not vectorise across lanes in XLA:CPU (vmap 2.2 ms per lane against 1.1 ms single); the
-batch and SSA targets are met on an accelerator only.
+(1.2 µs at 8 species, ~8 µs at 20–22 where the LU dominates). The CPU batch is 3.7–4.9× a libRoadRunner loop, not
+10×: the lanes-last program does a lane's step in ~0.43 µs against ~1.2 µs for a single solve (2.6×; vmap puts
+lanes first and does not vectorise across them), and two threads give the rest; a lane step is still ~3,000 flops
+of Jacobian, LU and six triangular solves that XLA:CPU runs at a few GFLOP/s. Above 10 species the lanes-last code
+was no faster than single solves (:mod:`labwright.tools.kinetics._ode`, ``AUTO_LANES_MAX_SPECIES``). The SSA target
+is met on the CPU (two threads; one thread gives 8.7×).
 """
 
 from __future__ import annotations
