@@ -112,3 +112,19 @@ def test_a_lane_that_runs_out_of_passes_fails_alone():
     np.testing.assert_array_equal(np.asarray(ok), [False, True])
     single = make_ode_solver(system, solver="Rodas4", rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(np.asarray(ys[1]), np.asarray(single(x0s[1], ks[1], ts)[0]), rtol=1e-9, atol=1e-14)
+
+
+def test_a_lane_with_nan_constants_fails_without_harming_the_others():
+    # Hostile input inside a batch: one lane's rate constant is NaN. Its steps are never finite, its step size
+    # collapses and it stops with ok False; the other lanes still equal their single solves.
+    system = compile_network(parse_network(["A <-> B; kf=2, kr=1", "B -> C; kf=0.5"]))
+    ks = np.tile(system.k, (4, 1)) * np.array([[1.0], [2.0], [0.5], [1.0]])
+    ks[3, 0] = np.nan
+    x0s = jnp.tile(jnp.array([1.0, 0.0, 0.0]), (4, 1))
+    ts = jnp.linspace(0.0, 4.0, 5)
+    ys, ok = jax.jit(lanes_solver(system.rhs, rtol=1e-8, atol=1e-12, max_steps=10_000))(x0s, jnp.asarray(ks), ts)
+    np.testing.assert_array_equal(np.asarray(ok), [True, True, True, False])
+    single = make_ode_solver(system, solver="Rodas4", rtol=1e-8, atol=1e-12)
+    for lane in range(3):
+        expected = np.asarray(single(x0s[lane], jnp.asarray(ks[lane]), ts)[0])
+        np.testing.assert_allclose(np.asarray(ys[lane]), expected, rtol=1e-9, atol=1e-14)
