@@ -128,3 +128,37 @@ def test_a_lane_with_nan_constants_fails_without_harming_the_others():
     for lane in range(3):
         expected = np.asarray(single(x0s[lane], jnp.asarray(ks[lane]), ts)[0])
         np.testing.assert_allclose(np.asarray(ys[lane]), expected, rtol=1e-9, atol=1e-14)
+
+
+def test_the_lane_loop_compiles_into_one_function_on_cpu():
+    # The speed of the lanes-last program rests on XLA:CPU compiling its step loop whole (tools/_runtime.py raises
+    # the byte threshold). A regression would not change any number, only the speed, so check the compiled program.
+    from labwright.tools.kinetics._rosenbrock_lanes import LANES_COMPILER_OPTIONS
+
+    if jax.default_backend() != "cpu":
+        pytest.skip("an XLA:CPU property")
+    system = compile_network(parse_network(["A <-> B; kf=2, kr=1", "B -> C; kf=0.5"]))
+    run = jax.jit(
+        lanes_solver(system.rhs, rtol=1e-8, atol=1e-12, max_steps=1000), compiler_options=LANES_COMPILER_OPTIONS
+    )
+    x0s, ks = jnp.tile(jnp.array([1.0, 0.0, 0.0]), (64, 1)), jnp.tile(jnp.asarray(system.k), (64, 1))
+    assert "xla_cpu_small_call" in run.lower(x0s, ks, jnp.linspace(0.0, 1.0, 3)).compile().as_text()
+
+
+def test_the_lanes_compiler_options_keep_reductions_out_of_ynnpack():
+    # A (8, 8, 64) reduction (32 KiB, the size of a BIOMD0000000010 Jacobian in a 64-lane chunk) goes to a YNNPACK
+    # library fusion by default, which would split the step loop into dispatched kernels; LANES_COMPILER_OPTIONS
+    # keeps it in XLA's own code.
+    from labwright.tools.kinetics._rosenbrock_lanes import LANES_COMPILER_OPTIONS
+
+    if jax.default_backend() != "cpu":
+        pytest.skip("an XLA:CPU property")
+
+    def loop(y):
+        return jax.lax.fori_loop(0, 3, lambda i, y: y - 1e-3 * jnp.sum(y[:, None, :] * y[None, :, :], axis=1), y)
+
+    y = jnp.ones((8, 64))
+    default = jax.jit(loop).lower(y).compile().as_text()
+    if "ynn_fusion" not in default:
+        pytest.skip("this XLA does not use YNNPACK fusions")
+    assert "ynn_fusion" not in jax.jit(loop, compiler_options=LANES_COMPILER_OPTIONS).lower(y).compile().as_text()
