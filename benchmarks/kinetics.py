@@ -61,7 +61,8 @@ SplitMix64 streams, lanes-last chunks and threads; labwright's settings in half 
   thread 0.42 s), one vmap 2.17 s, a loop of our single solves 1.05 s, a libRoadRunner loop 1.08–1.13 s:
   3.7–4.9× the libRoadRunner loop (target ≥ 10×), max |Δ| to the single solves 1.9e-11 nM;
 * SSA of 1,000 trajectories: 0.015–0.016 s (63,000–68,000/s) on 2 threads, 0.024–0.025 s on one, against
-  GillesPy2's 0.203–0.214 s (4,700–4,900/s): 13.4–13.8× (8.6–8.7× on one thread; GillesPy2's SSACSolver uses one).
+  GillesPy2's 0.203–0.214 s (4,700–4,900/s): 13.4–13.8× (8.6–8.7× on one thread; GillesPy2's SSACSolver uses
+  one).
 
 Where labwright loses: per warm solve at matched accuracy libRoadRunner (LLVM-compiled model, CVODE in C) is faster
 at its rtol 1e-8 and 1e-10 on every model and on the 22-species model at every tolerance; labwright is faster only
