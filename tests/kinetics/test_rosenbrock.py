@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from labwright.tools.kinetics import compile_network, make_ode_solver, parse_network
-from labwright.tools.kinetics._rosenbrock import _UNROLLED_LU_MAX, _inverse, _lu_factor
+from labwright.tools.kinetics._rosenbrock import _UNROLLED_LU_MAX, _gauss_jordan, _inverse
 
 
 def _matrices():
@@ -29,19 +29,29 @@ def _matrices():
 
 
 @pytest.mark.parametrize("name,m", list(_matrices()), ids=lambda v: v if isinstance(v, str) else "")
-def test_unrolled_lu_and_inverse_match_numpy(name, m):
-    # Partial pivoting: P m = L U with |L| <= 1; the inverse agrees with NumPy's (LAPACK) to the backward-stable
-    # bound, tolerance ~ n · eps · cond(m).
-    lu, perm = (np.asarray(a) for a in jax.jit(_lu_factor)(jnp.asarray(m)))
+def test_unrolled_inverse_matches_numpy(name, m):
+    # Gauss–Jordan with partial pivoting, and the solver's inverse (without exchanges where the threshold test
+    # passes, pivoted otherwise), agree with NumPy's (LAPACK) to the backward-stable bound, ~ n · eps · cond(m).
     n = m.shape[0]
-    lower = np.tril(lu, -1) + np.eye(n)
-    upper = np.triu(lu)
-    assert sorted(perm.tolist()) == list(range(n))
-    assert np.all(np.abs(np.tril(lu, -1)) <= 1.0 + 1e-15)
-    np.testing.assert_allclose(lower @ upper, m[perm], atol=1e-12 * np.abs(m).max())
+    expected = np.linalg.inv(m)
+    tol = 50 * n * np.finfo(float).eps * np.linalg.cond(m) * np.abs(expected).max()
+    pivoted, _ = jax.jit(lambda a: _gauss_jordan(a, pivoting=True))(jnp.asarray(m))
+    np.testing.assert_allclose(np.asarray(pivoted), expected, rtol=0, atol=tol)
     inv = np.asarray(jax.jit(lambda a: _inverse(a, True))(jnp.asarray(m)))
-    tol = 50 * n * np.finfo(float).eps * np.linalg.cond(m)
-    np.testing.assert_allclose(inv, np.linalg.inv(m), rtol=0, atol=tol * np.abs(np.linalg.inv(m)).max())
+    np.testing.assert_allclose(inv, expected, rtol=0, atol=tol)
+
+
+def test_gauss_jordan_skips_row_exchanges_only_where_the_pivots_pass_the_threshold_test():
+    # A diagonally dominant matrix (every |a_kk| > 0.1 max_{i>k} |a_ik| at every stage) is inverted without exchanges,
+    # to round-off; a tiny (0, 0) pivot (1e-12 against 5.0 below it) fails the test, and _inverse then pivots.
+    rng = np.random.default_rng(4)
+    dominant = rng.normal(size=(10, 10)) + 10.0 * np.eye(10)
+    inverse, safe = jax.jit(_gauss_jordan)(jnp.asarray(dominant))
+    assert bool(safe)
+    np.testing.assert_allclose(np.asarray(inverse) @ dominant, np.eye(10), atol=1e-13)
+    tiny = dict(_matrices())["pivots"]
+    assert not bool(jax.jit(_gauss_jordan)(jnp.asarray(tiny))[1])
+    np.testing.assert_allclose(np.asarray(_inverse(jnp.asarray(tiny), True)) @ tiny, np.eye(8), atol=1e-9)
 
 
 def test_large_systems_fall_back_to_lapack():
