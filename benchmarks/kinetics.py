@@ -54,9 +54,12 @@ whole-loop compilation (``tools/_runtime.py``, :mod:`labwright.tools.kinetics._r
 Measured 2026-12-05 on the same machine (load ~0.9, same flags), after the lanes-last batch program and the SSA's
 SplitMix64 streams, lanes-last chunks and threads; labwright's settings in half decades (``ROSENBROCK_SETTINGS``):
 
-* single solves at matched accuracy against libRoadRunner at its rtol 1e-6 / 1e-8 / 1e-10: 20 species 1.24× (Rodas4
-  rtol 3e-5: 1.22 ms at error 7.2e-7 against 1.52 ms at 1.3e-6), 0.87×, 0.52×; BIOMD0000000010 1.57× (0.73 against
-  1.14 ms), 0.83×, 0.67×; BIOMD0000000009 0.76×, 0.49×, 0.16×. LSODA 12–39×, BDF 43× slower than labwright;
+* single solves at matched accuracy against libRoadRunner at its rtol 1e-6 / 1e-8 / 1e-10, with the old LU:
+  20 species 1.24×, 0.87×, 0.52×; BIOMD0000000010 1.57×, 0.83×, 0.67×; BIOMD0000000009 0.76×, 0.49×, 0.16×;
+* the same after the Gauss–Jordan inverse without row exchanges (:func:`labwright.tools.kinetics._rosenbrock.
+  _inverse`): 20 species 1.60× (Rodas4 rtol 3e-5: 1.01 ms at error 7.2e-7 against 1.61 ms at 1.3e-6), 1.02×
+  (Rodas5P rtol 1e-6: 1.55 ms at 3.2e-9 against 1.58 ms at 6.4e-9), 0.71×; BIOMD0000000010 1.94×, 0.90×, 0.69×;
+  BIOMD0000000009 0.96×, 0.73×, 0.23×. LSODA 16–48× and BDF 63× slower than labwright;
 * batch of 1,000 sets of BIOMD0000000010: auto batch 0.22–0.31 s over runs (lanes-last chunks on 2 threads; one
   thread 0.42 s), one vmap 2.17 s, a loop of our single solves 1.05 s, a libRoadRunner loop 1.08–1.13 s:
   3.7–4.9× the libRoadRunner loop (target ≥ 10×), max |Δ| to the single solves 1.9e-11 nM;
@@ -65,12 +68,12 @@ SplitMix64 streams, lanes-last chunks and threads; labwright's settings in half 
   one).
 
 Where labwright loses: per warm solve at matched accuracy libRoadRunner (LLVM-compiled model, CVODE in C) is faster
-at its rtol 1e-8 and 1e-10 on every model and on the 22-species model at every tolerance; labwright is faster only
-at the loosest (20 species, BIOMD0000000010). Step counts are not the reason (CVODE 886 steps on BIOMD0000000010
+at its rtol 1e-10 on every model, at 1e-8 on both BioModels (0.73–0.90×) and on the 22-species model at every
+tolerance; labwright is faster at the loosest tolerance on the 20-species network and BIOMD0000000010 and level
+(1.02×) at 1e-8 on the 20-species network. Step counts are not the reason (CVODE 886 steps on BIOMD0000000010
 at rtol 1e-6, Rodas4 889); a step is: CVODE reuses its Jacobian and LU over many steps (0.6–1.4 µs per step), while
-a Rosenbrock step needs a fresh Jacobian and LU (1.2 µs at 8 species, ~8 µs at 20–22 where the LU dominates). The
-CPU batch is 3.7–4.9× a libRoadRunner loop, not
-10×: the lanes-last program does a lane's step in ~0.43 µs against ~1.2 µs for a single solve (2.6×; vmap puts
+a Rosenbrock step needs a fresh Jacobian and inverse (1.2 µs at 8 species, ~2.7 µs at 20–22 where the inverse, 2 µs,
+dominates). The CPU batch is 3.7–4.9× a libRoadRunner loop, not 10×: the lanes-last program does a lane's step in ~0.43 µs against ~1.2 µs for a single solve (2.6×; vmap puts
 lanes first and does not vectorise across them), and two threads give the rest; a lane step is still ~3,000 flops
 of Jacobian, LU and six triangular solves that XLA:CPU runs at a few GFLOP/s. Above 10 species the lanes-last code
 was no faster than single solves (:mod:`labwright.tools.kinetics._ode`, ``AUTO_LANES_MAX_SPECIES``). The SSA target
