@@ -25,7 +25,9 @@ Measured 2026-12-04 on one H200 (jax 0.11.2 CUDA, float64; medians of 3 warm cal
   (3,500 sets/s): lanes differ more in step counts here and each step is a 20×20 LU per lane.
 * SSA (~1,550 events per run): 1,000 runs 0.017 s (58,800 trajectories/s), 10,000 runs 0.019 s (521,000/s),
   100,000 runs 0.077 s (1.3 million/s, 2.0e9 events/s). On the 16 host cores 7,500–7,700/s; GillesPy2's C++ SSA
-  on the 2-core development machine 1,200–4,500/s (``kinetics.py`` [5]).
+  on the 2-core development machine 1,200–4,500/s (``kinetics.py`` [5]). Measured with ``jax.random`` (threefry)
+  and the runs vmapped; the SSA now draws SplitMix64 streams with the runs stored lanes-last (same law, not
+  re-measured on an accelerator since).
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ def bench_stiff_batch(sizes, repeat: int) -> None:
 def bench_ssa(sizes, repeat: int) -> None:
     system, n0, c, ts, omega = ssa_problem()
     ssa = make_ssa(system)
-    print(f"\n[3] SSA: 2A ⇌ B, B → C, Ω = {omega:g}, A0 = {n0[0]:g} molecules, t = 0…{ts[-1]:g} s (vmap over runs)")
+    print(f"\n[3] SSA: 2A ⇌ B, B → C, Ω = {omega:g}, A0 = {n0[0]:g} molecules, t = 0…{ts[-1]:g} s (all runs in one call)")
     print(
         f"    {'runs':>7s} {'first call':>11s} {'warm median':>12s} {'trajectories/s':>15s} {'events/run':>11s} "
         f"{'events/s':>12s}  mean copy numbers at t_end"
