@@ -125,7 +125,9 @@ def bench_stiff_batch(sizes, repeat: int) -> None:
 def bench_ssa(sizes, repeat: int) -> None:
     system, n0, c, ts, omega = ssa_problem()
     ssa = make_ssa(system)
-    print(f"\n[3] SSA: 2A ⇌ B, B → C, Ω = {omega:g}, A0 = {n0[0]:g} molecules, t = 0…{ts[-1]:g} s (all runs in one call)")
+    print(
+        f"\n[3] SSA: 2A ⇌ B, B → C, Ω = {omega:g}, A0 = {n0[0]:g} molecules, t = 0…{ts[-1]:g} s (all runs in one call)"
+    )
     print(
         f"    {'runs':>7s} {'first call':>11s} {'warm median':>12s} {'trajectories/s':>15s} {'events/run':>11s} "
         f"{'events/s':>12s}  mean copy numbers at t_end"
