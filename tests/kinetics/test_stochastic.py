@@ -72,10 +72,11 @@ def test_ssa_mean_follows_ode_at_large_copy_numbers():
 
 @pytest.mark.parametrize("block", [1, 7])
 def test_ssa_law_is_independent_of_the_random_block_size(block):
-    # Random numbers are drawn in blocks of events; the block size changes the stream, never the law. A pure death
-    # process X -> 0 (rate 1/s, 50 molecules) at t = 0.5 s is Binomial(50, e^{-0.5}) exactly (independent decays);
-    # 2000 runs per block size, chi-square against the binomial pmf (p > 0.001), and the event count of every run
-    # equals the number of molecules that decayed.
+    # Random numbers are drawn in blocks of events from each trajectory's own stream, so the block size changes
+    # neither the law nor the paths. A pure death process X -> 0 (rate 1/s, 50 molecules) at t = 0.5 s is
+    # Binomial(50, e^{-0.5}) exactly (independent decays); 2000 runs per block size, chi-square against the binomial
+    # pmf (p > 0.001), the event count of every run equals the number of molecules that decayed, and the runs equal
+    # those drawn in blocks of 64.
     import jax
     from labwright.tools.kinetics._ssa import make_ssa
 
@@ -90,6 +91,8 @@ def test_ssa_law_is_independent_of_the_random_block_size(block):
     assert pval > 1e-3, (chi2, pval)
     # Events fired before 0.5 s = decays seen at 0.5 s, plus the one draw that crosses t_end (counted as an event).
     np.testing.assert_array_equal(np.asarray(events) - 1, 50 - left)
+    default = make_ssa(system, block=64)(keys, np.array([50.0]), np.array([1.0]), np.array([0.0, 0.5]))
+    np.testing.assert_array_equal(np.asarray(default[0]), np.asarray(counts))
 
 
 def test_ssa_event_limit_is_exact_and_reported():

@@ -110,7 +110,8 @@ def make_ssa(
     max_events
         Event limit per trajectory (guards against runaway open systems).
     block
-        Events fired per draw of random numbers (see the module notes); any value ≥ 1 gives the same law.
+        Events fired per draw of random numbers (see the module notes); any value ≥ 1 gives the same paths, as
+        each trajectory reads its own stream in order.
     chunk
         CPU only: trajectories per compiled call (each call runs until its slowest trajectory is done).
     threads
