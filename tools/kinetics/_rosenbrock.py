@@ -178,6 +178,10 @@ TABLEAUS = {"Rodas4": RODAS4, "Rodas5P": RODAS5P}
 # compile quickly, so LAPACK does the factorisation.
 _UNROLLED_LU_MAX = 24
 
+# τ of the threshold pivoting test |a_kk| ≥ τ · max_{i>k} |a_ik| that lets an elimination skip row exchanges
+# (UMFPACK's default relative pivot tolerance; :func:`_gauss_jordan`, :mod:`._rosenbrock_lanes`).
+PIVOT_TOLERANCE = 0.1
+
 
 def _inverse(m: jax.Array, unrolled: bool) -> jax.Array:
     """m⁻¹ for an (n, n) matrix by Gauss–Jordan elimination (``unrolled``), without row exchanges where every pivot
@@ -194,7 +198,9 @@ def _inverse(m: jax.Array, unrolled: bool) -> jax.Array:
     return jax.lax.cond(safe, lambda: inverse, lambda: _gauss_jordan(m, pivoting=True)[0])
 
 
-def _gauss_jordan(m: jax.Array, pivoting: bool = False, tolerance: float = 0.1) -> tuple[jax.Array, jax.Array]:
+def _gauss_jordan(
+    m: jax.Array, pivoting: bool = False, tolerance: float = PIVOT_TOLERANCE
+) -> tuple[jax.Array, jax.Array]:
     """(m⁻¹ by Gauss–Jordan elimination, whether every pivot passed the threshold test).
 
     Without ``pivoting`` the rows stay in place and each pivot is tested as in threshold partial pivoting,

@@ -45,11 +45,10 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from ._rosenbrock import TABLEAUS, controller, error_norm, initial_step, stage_sum, step_alive
+from ._rosenbrock import PIVOT_TOLERANCE, TABLEAUS, controller, error_norm, initial_step, stage_sum, step_alive
 
-__all__ = ["lanes_solver", "PIVOT_TOLERANCE", "LANES_COMPILER_OPTIONS"]
+__all__ = ["lanes_solver", "LANES_COMPILER_OPTIONS"]
 
-PIVOT_TOLERANCE = 0.1
 # Keep reductions in XLA's own code so the loop stays one compiled function (module notes).
 LANES_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
