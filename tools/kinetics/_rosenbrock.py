@@ -188,8 +188,8 @@ def _inverse(m: jax.Array, unrolled: bool) -> jax.Array:
     passes the threshold test and with partial pivoting otherwise; by LAPACK if not ``unrolled``.
 
     A 20 × 20 inverse (2-core machine, in a loop compiled whole): 2.6 µs without exchanges (2.0 µs elimination, the
-    rest the test), 3.6 µs with partial pivoting, 2.9–4.3 µs by the pivoted LU and substitution this module used
-    before (8 × 8: 0.37, 0.58, 0.36–0.40 µs); the pivot search and the row swaps by dynamic slices are what costs.
+    rest the test), 3.6 µs with partial pivoting, 4.3 µs by the pivoted LU and substitution this module used before
+    (8 × 8: 0.37, 0.58, 0.40 µs); the pivot search and the row swaps by dynamic slices are what costs.
     """
     n = m.shape[0]
     if not unrolled or n > _UNROLLED_LU_MAX:
