@@ -57,9 +57,9 @@ SplitMix64 streams, lanes-last chunks and threads; labwright's settings in half 
 * single solves at matched accuracy against libRoadRunner at its rtol 1e-6 / 1e-8 / 1e-10, with the old LU:
   20 species 1.24×, 0.87×, 0.52×; BIOMD0000000010 1.57×, 0.83×, 0.67×; BIOMD0000000009 0.76×, 0.49×, 0.16×;
 * the same after the Gauss–Jordan inverse without row exchanges (:func:`labwright.tools.kinetics._rosenbrock.
-  _inverse`): 20 species 1.60× (Rodas4 rtol 3e-5: 1.01 ms at error 7.2e-7 against 1.61 ms at 1.3e-6), 1.02×
-  (Rodas5P rtol 1e-6: 1.55 ms at 3.2e-9 against 1.58 ms at 6.4e-9), 0.71×; BIOMD0000000010 1.94×, 0.90×, 0.69×;
-  BIOMD0000000009 0.96×, 0.73×, 0.23×. LSODA 16–48× and BDF 63× slower than labwright;
+  _inverse`): 20 species 1.58× (Rodas4 rtol 3e-5: 0.90 ms at error 7.2e-7 against 1.43 ms at 1.3e-6), 1.08×
+  (Rodas5P rtol 1e-6: 1.30 ms at 3.2e-9 against 1.40 ms at 6.4e-9), 0.76×; BIOMD0000000010 1.72×, 0.90×, 0.73×;
+  BIOMD0000000009 1.00×, 0.82×, 0.25× (runs differ by ~10 %). LSODA 17–41× and BDF 61× slower than labwright;
 * batch of 1,000 sets of BIOMD0000000010: auto batch 0.22–0.31 s over runs (lanes-last chunks on 2 threads; one
   thread 0.42 s), one vmap 2.17 s, a loop of our single solves 1.05 s, a libRoadRunner loop 1.08–1.13 s:
   3.7–4.9× the libRoadRunner loop (target ≥ 10×), max |Δ| to the single solves 1.9e-11 nM;
@@ -68,8 +68,8 @@ SplitMix64 streams, lanes-last chunks and threads; labwright's settings in half 
   one).
 
 Where labwright loses: per warm solve at matched accuracy libRoadRunner (LLVM-compiled model, CVODE in C) is faster at
-its rtol 1e-10 on every model, at 1e-8 on both BioModels (0.73–0.90×) and on the 22-species model at every tolerance;
-labwright is faster at the loosest tolerance on the 20-species network and BIOMD0000000010 and level (1.02×) at 1e-8 on
+its rtol 1e-10 on every model, at 1e-8 on both BioModels (0.82–0.90×) and on the 22-species model at every tolerance;
+labwright is faster at the loosest tolerance on the 20-species network and BIOMD0000000010 and level (1.08×) at 1e-8 on
 the 20-species network. Step counts are not the reason (CVODE 886 steps on BIOMD0000000010 at rtol 1e-6, Rodas4 889); a
 step is: CVODE reuses its Jacobian and LU over many steps (0.6–1.4 µs per step), while a Rosenbrock step needs a fresh
 Jacobian and inverse (1.2 µs at 8 species, ~2.7 µs at 20–22 where the inverse, 2 µs, dominates). The CPU batch is
