@@ -68,12 +68,12 @@ SplitMix64 streams, lanes-last chunks and threads; labwright's settings in half 
   one).
 
 Where labwright loses: per warm solve at matched accuracy libRoadRunner (LLVM-compiled model, CVODE in C) is faster at
-its rtol 1e-10 on every model, at 1e-8 on both BioModels (0.82–0.90×) and on the 22-species model at every tolerance;
-labwright is faster at the loosest tolerance on the 20-species network and BIOMD0000000010 and level (1.08×) at 1e-8 on
-the 20-species network. Step counts are not the reason (CVODE 886 steps on BIOMD0000000010 at rtol 1e-6, Rodas4 889); a
-step is: CVODE reuses its Jacobian and LU over many steps (0.6–1.4 µs per step), while a Rosenbrock step needs a fresh
-Jacobian and inverse (1.2 µs at 8 species, ~2.7 µs at 20–22 where the inverse, 2 µs, dominates). The CPU batch is
-3.7–4.9× a libRoadRunner loop, not 10×: the lanes-last program does a lane's step in ~0.43 µs against ~1.2 µs for a
+its rtol 1e-10 on every model, and at 1e-8 on both BioModels (0.82–0.90×); labwright is faster at the loosest tolerance
+on the 20-species network and BIOMD0000000010, and level on BIOMD0000000009 there (1.00×) and on the 20-species network
+at 1e-8 (1.08×). Step counts are not the reason (CVODE 886 steps on BIOMD0000000010 at rtol 1e-6, Rodas4 889); a step
+is: CVODE reuses its Jacobian and LU over many steps (0.6–1.4 µs per step), while a Rosenbrock step needs a fresh
+Jacobian and inverse (~1 µs at 8 species; at 20–22 species the inverse of I/(hγ) − J alone takes ~2.6 µs). The CPU batch
+is 3.7–4.9× a libRoadRunner loop, not 10×: the lanes-last program does a lane's step in ~0.43 µs against ~1.2 µs for a
 single solve (2.6×; vmap puts lanes first and does not vectorise across them), and two threads give the rest; a lane
 step is still ~3,000 flops of Jacobian, LU and six triangular solves that XLA:CPU runs at a few GFLOP/s. Above 10
 species the lanes-last code was no faster than single solves (:mod:`labwright.tools.kinetics._ode`,
