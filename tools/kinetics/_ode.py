@@ -108,14 +108,14 @@ def make_ode_solver(
     """
     _refuse_events(system)
     lanes = bool(lanes) and solver in FORWARD_ONLY
-    key = (system.key(), solver, float(rtol), float(atol), int(max_steps), lanes)
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    if solver in FORWARD_ONLY:
-        run = rosenbrock_solver(system.rhs, rtol=rtol, atol=atol, max_steps=max_steps, lanes=lanes, method=solver)
-        return _remember(key, jax.jit(run))
-    return _remember(key, _diffrax_solver(system, solver, rtol, atol, max_steps))
+
+    def build() -> Callable:
+        if solver in FORWARD_ONLY:
+            run = rosenbrock_solver(system.rhs, rtol=rtol, atol=atol, max_steps=max_steps, lanes=lanes, method=solver)
+            return jax.jit(run)
+        return _diffrax_solver(system, solver, rtol, atol, max_steps)
+
+    return _cached((system.key(), solver, float(rtol), float(atol), int(max_steps), lanes), build)
 
 
 def _diffrax_solver(system, solver: str, rtol: float, atol: float, max_steps: int) -> Callable:
@@ -157,8 +157,12 @@ def _refuse_events(system) -> None:
         )
 
 
-def _remember(key: tuple, run: Callable) -> Callable:
-    _CACHE[key] = run
+def _cached(key: tuple, build: Callable[[], Callable]) -> Callable:
+    """The program under ``key`` in the bounded cache, built by ``build()`` on a miss (least recently used dropped)."""
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    _CACHE[key] = run = build()
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return run
@@ -179,13 +183,12 @@ _SOLVER_DEFAULTS = {
 
 def _lanes_program(system, solver: str, rtol: float, atol: float, max_steps: int) -> Callable:
     """The jitted lanes-last Rosenbrock program of :mod:`._rosenbrock_lanes`: ``(x0s (L, n), ks, ts) -> (ys, ok)``."""
-    key = (system.key(), solver, float(rtol), float(atol), int(max_steps), "lanes-last")
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    run = lanes_solver(system.rhs, rtol=rtol, atol=atol, max_steps=max_steps, method=solver)
-    options = LANES_COMPILER_OPTIONS if jax.default_backend() == "cpu" else None
-    return _remember(key, jax.jit(run, compiler_options=options))
+
+    def build() -> Callable:
+        run = lanes_solver(system.rhs, rtol=rtol, atol=atol, max_steps=max_steps, method=solver)
+        return jax.jit(run, compiler_options=LANES_COMPILER_OPTIONS if jax.default_backend() == "cpu" else None)
+
+    return _cached((system.key(), solver, float(rtol), float(atol), int(max_steps), "lanes-last"), build)
 
 
 def make_batch_solver(
@@ -245,12 +248,10 @@ def make_batch_solver(
         raise InvalidInput("mode", f"lanes needs solver Rodas4 or Rodas5P, not {settings['solver']!r}")
     n_threads = threads or cpu_threads()
     run = make_ode_solver(system, **options)
-    vrun = jax.jit(jax.vmap(make_ode_solver(system, lanes=True, **options), in_axes=(0, 0, None)))
-    mrun = jax.jit(lambda x0s, ks, ts: jax.lax.map(lambda lane: run(lane[0], lane[1], ts), (x0s, ks)))
     if mode == "auto" and jax.default_backend() != "cpu":
         mode = "vmap"
     if mode == "vmap":
-        return vrun
+        return jax.jit(jax.vmap(make_ode_solver(system, lanes=True, **options), in_axes=(0, 0, None)))
     if mode == "loop":
 
         def loop(x0s, ks, ts):
@@ -265,14 +266,14 @@ def make_batch_solver(
     def executable(name: str, x0s: np.ndarray, ks: np.ndarray, ts: jax.Array) -> Callable:
         key = (name, x0s.shape[1:], ks.shape[1:], ts.shape)
         if key not in compiled_for:
+            if name == "lanes":
+                solver, rtol, atol, max_steps = (settings[k] for k in ("solver", "rtol", "atol", "max_steps"))
+                program = _lanes_program(system, solver, rtol, atol, max_steps)
+            else:  # "map": one program solving its lanes one after another
+                program = jax.jit(lambda x0s, ks, ts: jax.lax.map(lambda lane: run(lane[0], lane[1], ts), (x0s, ks)))
             pad = np.zeros(chunk, dtype=np.int64)
-            compiled_for[key] = programs[name]().lower(x0s[pad], ks[pad], ts).compile()
+            compiled_for[key] = program.lower(x0s[pad], ks[pad], ts).compile()
         return compiled_for[key]
-
-    def lanes_program():
-        return _lanes_program(system, settings["solver"], settings["rtol"], settings["atol"], settings["max_steps"])
-
-    programs = {"lanes": lanes_program, "map": lambda: mrun}
 
     def first_choice(n_species: int) -> str:
         if mode == "lanes" and n_species > _UNROLLED_LU_MAX:

@@ -295,6 +295,32 @@ def controller(
     return accept, jnp.where(accept & lands & (h_eff < h), jnp.maximum(h_next, h), h_next)
 
 
+def attempt_step(
+    tab: Tableau,
+    step: Callable,
+    t: jax.Array,
+    y: jax.Array,
+    h: jax.Array,
+    target: jax.Array,
+    rtol: float,
+    atol: float,
+    stepping: jax.Array | bool = True,
+) -> tuple:
+    """One step towards ``target``, cut short to land on it: (t, y, h_next, accepted, landed).
+
+    ``step(h_eff) -> (y₁, error estimate)``. Shapes as the state's (:func:`stage_sum`); for lanes, those not
+    ``stepping`` take a unit step whose result is dropped, and are never accepted.
+    """
+    lands = t + h >= target - 1e-12 * jnp.abs(target)
+    h_eff = jnp.where(stepping, jnp.where(lands, target - t, h), 1.0)
+    y1, err = step(h_eff)
+    finite = jnp.all(jnp.isfinite(y1), axis=0)
+    accept, h_next = controller(tab, error_norm(err, y, y1, rtol, atol), finite, lands, h_eff, h)
+    accept = accept & stepping
+    t_new = jnp.where(accept, jnp.where(lands, target, t + h_eff), t)
+    return t_new, jnp.where(accept[None], y1, y), h_next, accept, accept & lands
+
+
 def rosenbrock_solver(
     rhs: Callable,
     *,
@@ -335,13 +361,9 @@ def rosenbrock_solver(
     tab = TABLEAUS[method]
 
     def attempt(t, y, h, target, args):
-        """One step towards ``target`` (cut short to land on it): the new (t, y, h), accepted, and landed."""
-        lands = t + h >= target - 1e-12 * jnp.abs(target)
-        h_eff = jnp.where(lands, target - t, h)
-        y1, err = _stages(tab, rhs, t, y, h_eff, args, unrolled=not lanes)
-        accept, h_next = controller(tab, error_norm(err, y, y1, rtol, atol), jnp.all(jnp.isfinite(y1)), lands, h_eff, h)
-        t_new = jnp.where(accept, jnp.where(lands, target, t + h_eff), t)
-        return t_new, jnp.where(accept, y1, y), h_next, accept, accept & lands
+        return attempt_step(
+            tab, lambda h_eff: _stages(tab, rhs, t, y, h_eff, args, not lanes), t, y, h, target, rtol, atol
+        )
 
     def start(y0, args, ts):
         return initial_step(rhs(ts[0], y0, args), y0, ts[-1] - ts[0], rtol, atol)

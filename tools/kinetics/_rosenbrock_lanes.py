@@ -45,7 +45,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from ._rosenbrock import PIVOT_TOLERANCE, TABLEAUS, controller, error_norm, initial_step, stage_sum, step_alive
+from ._rosenbrock import PIVOT_TOLERANCE, TABLEAUS, attempt_step, initial_step, stage_sum, step_alive
 
 __all__ = ["lanes_solver", "LANES_COMPILER_OPTIONS"]
 
@@ -211,16 +211,10 @@ def lanes_solver(
             # An output time already reached (repeated times, as where an SBML event splits the span) is copied.
             reached = active & (target <= t)
             stepping = active & ~reached
-            lands = t + h >= target - 1e-12 * jnp.abs(target)
-            h_eff = jnp.where(stepping, jnp.where(lands, target - t, h), 1.0)
-            y1, err = step(t, y, h_eff, args, stepping)
-            accept, h_next = controller(
-                tab, error_norm(err, y, y1, rtol, atol), jnp.all(jnp.isfinite(y1), axis=0), lands, h_eff, h
+            t, y, h_next, accept, landed = attempt_step(
+                tab, lambda h_eff: step(t, y, h_eff, args, stepping), t, y, h, target, rtol, atol, stepping
             )
-            accept = accept & stepping
-            hit = (accept & lands) | reached
-            t = jnp.where(accept, jnp.where(lands, target, t + h_eff), t)
-            y = jnp.where(accept[None], y1, y)
+            hit = landed | reached
             alive = alive & (~stepping | step_alive(t, h_next))
             slots_y = jnp.where((slot & hit[None])[:, None, :], y[None], slots_y)
             next_out = next_out + hit.astype(next_out.dtype)
