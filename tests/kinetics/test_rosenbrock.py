@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from labwright.tools.kinetics import compile_network, make_ode_solver, parse_network
-from labwright.tools.kinetics._rosenbrock import _UNROLLED_LU_MAX, _gauss_jordan, _inverse
+from labwright.tools.kinetics._rosenbrock import _UNROLLED_LU_MAX, _gauss_jordan, _gauss_jordan_in_place, _inverse
 
 
 def _matrices():
@@ -52,6 +52,19 @@ def test_gauss_jordan_skips_row_exchanges_only_where_the_pivots_pass_the_thresho
     tiny = dict(_matrices())["pivots"]
     assert not bool(jax.jit(_gauss_jordan)(jnp.asarray(tiny))[1])
     np.testing.assert_allclose(np.asarray(_inverse(jnp.asarray(tiny), True)) @ tiny, np.eye(8), atol=1e-9)
+
+
+def test_in_place_elimination_keeps_full_precision_with_large_pivots_and_tests_as_the_augmented_one():
+    # I/(hγ) − J at a tiny step (1/(hγ) = 1e8 against entries of 1): every entry of the inverse, the ~1e-8 diagonal
+    # and the ~1e-16 off-diagonal ones alike, to ~10 ulp relative; folding row and column k into one rank-1 update
+    # would lose a factor 1/(hγ)² there (module notes). The threshold test decides as the [m | I] elimination's.
+    rng = np.random.default_rng(8)
+    m = 1e8 * np.eye(12) - rng.normal(size=(12, 12))
+    inverse, safe = jax.jit(_gauss_jordan_in_place)(jnp.asarray(m))
+    np.testing.assert_allclose(np.asarray(inverse), np.linalg.inv(m), rtol=1e-14, atol=0)
+    assert bool(safe)
+    for name, a in _matrices():
+        assert bool(jax.jit(_gauss_jordan_in_place)(jnp.asarray(a))[1]) == bool(jax.jit(_gauss_jordan)(jnp.asarray(a))[1]), name
 
 
 def test_large_systems_fall_back_to_lapack():
