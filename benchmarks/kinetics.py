@@ -9,8 +9,8 @@ setting that is at least as accurate. Every section asserts agreement, so a fast
 1. **20-species stiff network** (isomerisation chains A1…A10 and D1…D10, dimerisations 2 Ai ⇌ Di, one irreversible
    exchange; 57 directed reactions with constants log-uniform in 1e-2…1e4 (seeded), time scales over ~7 decades),
    t = 0…1000 s at 41 log-spaced outputs. libRoadRunner reads the network through ``network_to_sbml``.
-   labwright runs Rodas4 at rtol 1e-4…1e-7 and Rodas5P at 3e-6…1e-9, in half decades where the peers' accuracies
-   fall (``ROSENBROCK_SETTINGS``), atol = rtol × 1e-4.
+   labwright runs Rodas4 at rtol 1e-4…1e-7, Rodas5P at 3e-6…1e-9 and the NDF at 1e-6…3e-11, in half decades where
+   the peers' accuracies fall (``SOLVER_SETTINGS``), atol = rtol × 1e-4.
 2. **Curated BioModels** (``examples/data/sbml``): BIOMD0000000010 (Kholodenko 2000 MAPK oscillator, 8 species,
    t = 0…4000 s) and BIOMD0000000009 (Huang–Ferrell 1996 MAPK cascade, 22 species, t = 0…100 s), 101 outputs;
    error relative to each species' range. SciPy LSODA gets labwright's jitted right-hand side and Jacobian.
@@ -52,7 +52,7 @@ whole-loop compilation (``tools/_runtime.py``, :mod:`labwright.tools.kinetics._r
   0.265 s (55×); SSA 58,800 trajectories/s at 1,000 runs and 1.3 million/s at 100,000 (13–49× GillesPy2).
 
 Measured 2026-12-05 on the same machine (load ~0.9, same flags), after the lanes-last batch program and the SSA's
-SplitMix64 streams, lanes-last chunks and threads; labwright's settings in half decades (``ROSENBROCK_SETTINGS``):
+SplitMix64 streams, lanes-last chunks and threads; labwright's settings in half decades (``SOLVER_SETTINGS``):
 
 * single solves at matched accuracy against libRoadRunner at its rtol 1e-6 / 1e-8 / 1e-10, with the old LU:
   20 species 1.24×, 0.87×, 0.52×; BIOMD0000000010 1.57×, 0.83×, 0.67×; BIOMD0000000009 0.76×, 0.49×, 0.16×;
@@ -67,12 +67,26 @@ SplitMix64 streams, lanes-last chunks and threads; labwright's settings in half 
   GillesPy2's 0.203–0.214 s (4,700–4,900/s): 13.4–13.8× (8.6–8.7× on one thread; GillesPy2's SSACSolver uses
   one).
 
-Where labwright loses: per warm solve at matched accuracy libRoadRunner (LLVM-compiled model, CVODE in C) is faster at
-its rtol 1e-10 on every model, and at 1e-8 on both BioModels (0.82–0.90×); labwright is faster at the loosest tolerance
-on the 20-species network and BIOMD0000000010, and level on BIOMD0000000009 there (1.00×) and on the 20-species network
-at 1e-8 (1.08×). Step counts are not the reason (CVODE 886 steps on BIOMD0000000010 at rtol 1e-6, Rodas4 889); a step
-is: CVODE reuses its Jacobian and LU over many steps (0.6–1.4 µs per step), while a Rosenbrock step needs a fresh
-Jacobian and inverse (~1 µs at 8 species; at 20–22 species the inverse of I/(hγ) − J alone takes ~2.6 µs). The CPU batch
+Measured 2026-12-05, later (same machine, load ~0.5, ``--repeat 7``), after the in-place Gauss–Jordan inverse and with
+the NDF solver (:mod:`labwright.tools.kinetics._bdf`, variable-order multistep reusing its Jacobian and inverse) among
+labwright's settings:
+
+* 20 species: NDF 0.89 ms at error 4.1e-7, 1.31 ms at 1.1e-8, 2.50 ms at 1.0e-10; libRoadRunner 1.72 / 1.59 /
+  2.50 ms at 1.3e-6 / 6.4e-9 / 1.9e-10. Matched accuracy **1.94×** (NDF), **1.14×** (Rodas5P rtol 1e-6) and
+  **1.00×** (NDF rtol 3e-11) libRoadRunner at its rtol 1e-6 / 1e-8 / 1e-10;
+* BIOMD0000000010: **1.62×** (Rodas4), **1.00×** (Rodas5P), 0.81× (Rodas5P rtol 1e-9: 2.78 ms at 2.2e-9 against
+  2.24 ms at 8.1e-9; NDF 3.45 ms at 6.4e-9);
+* BIOMD0000000009 (22 species): NDF 1.03 ms (1.7e-6), 1.33 ms (3.9e-8), 2.12 ms (7.7e-10) against libRoadRunner
+  1.52 / 1.85 / 2.71 ms: **1.47×, 1.39×, 1.28×** (Rodas5P needed 10.6 ms for 4.3e-10). The NDF took 1,209 steps there
+  at rtol 1e-10 (CVODE ~1,900), with 41 Jacobians and 249 inverses.
+
+Where labwright loses: per warm solve at matched accuracy, libRoadRunner (LLVM-compiled model, CVODE in C) is faster
+only on the smallest model at its tightest tolerance (BIOMD0000000010, 8 species, rtol 1e-10: 0.81×), and level at its
+rtol 1e-8 (1.00×). There the inverse is cheap (0.3 µs), so the Rosenbrock steps win over the NDF's, whose ~0.8 µs
+per attempt is XLA:CPU bookkeeping (conditionals, the difference table) more than arithmetic, and the NDF needs more
+steps (4,355 against CVODE's ~3,500). A looser Newton tolerance (CVODE's and ode15s's 0.03–0.33 of the error
+tolerance) made BIOMD0000000010 reach 1.9 ms but let a stale Jacobian through on BIOMD0000000009 (50× the steps), so
+the NDF keeps SciPy's. The CPU batch
 is 3.7–4.9× a libRoadRunner loop, not 10×: the lanes-last program does a lane's step in ~0.43 µs against ~1.2 µs for a
 single solve (2.6×; vmap puts lanes first and does not vectorise across them), and two threads give the rest; a lane
 step is still ~3,000 flops of Jacobian, LU and six triangular solves that XLA:CPU runs at a few GFLOP/s. Above 10
@@ -123,8 +137,9 @@ from labwright.tools.kinetics._ssa import make_ssa
 from scipy.integrate import solve_ivp
 
 RTOL, ATOL = 1e-6, 1e-10
-# labwright's settings in the accuracy tables: Rodas4 for loose tolerances, Rodas5P (order 5) for tight ones.
-ROSENBROCK_SETTINGS = (
+# labwright's settings in the accuracy tables: Rodas4 for loose tolerances, Rodas5P (order 5) and the NDF for tight
+# ones.
+SOLVER_SETTINGS = (
     ("Rodas4", 1e-4),
     ("Rodas4", 3e-5),
     ("Rodas4", 1e-5),
@@ -137,6 +152,15 @@ ROSENBROCK_SETTINGS = (
     ("Rodas5P", 3e-8),
     ("Rodas5P", 1e-8),
     ("Rodas5P", 1e-9),
+    # The multistep NDF reuses its Jacobian and inverse (kinetics/_bdf.py): cheaper steps where n³ work dominates.
+    ("NDF", 1e-6),
+    ("NDF", 1e-7),
+    ("NDF", 1e-8),
+    ("NDF", 3e-9),
+    ("NDF", 1e-9),
+    ("NDF", 3e-10),
+    ("NDF", 1e-10),
+    ("NDF", 3e-11),
 )
 
 
@@ -240,7 +264,7 @@ def bench_stiff(repeat: int) -> None:
     )
     args = (jnp.asarray(x0), jnp.asarray(system.k), jnp.asarray(ts))
     contenders = {}
-    for solver, rtol in (*ROSENBROCK_SETTINGS, ("Kvaerno5", 1e-6)):
+    for solver, rtol in (*SOLVER_SETTINGS, ("Kvaerno5", 1e-6)):
         run = make_ode_solver(system, solver=solver, rtol=rtol, atol=rtol * 1e-4)
         name = f"labwright {solver} rtol {rtol:g}"
         print(f"    compile {name}: {warm(lambda run=run: block(run(*args))):.1f} s")
@@ -277,7 +301,7 @@ def bench_sbml_model(model_id: str, t_end: float, repeat: int) -> None:
     keep = jnp.full(len(model.state), jnp.nan)
     tj = jnp.asarray(ts)
     contenders = {}
-    for solver, rtol in ROSENBROCK_SETTINGS:
+    for solver, rtol in SOLVER_SETTINGS:
         solve = make_sbml_solver(model, solver=solver, rtol=rtol, atol=rtol * 1e-4 * a_scale)
         name = f"labwright {solver} rtol {rtol:g}"
         print(f"    compile {name}: {warm(lambda s=solve: block(s(p, keep, tj))):.1f} s")

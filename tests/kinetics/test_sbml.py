@@ -48,8 +48,11 @@ def assert_close_per_species(ours: np.ndarray, ref: np.ndarray, rel: float) -> N
         # Kholodenko 2000: MAPK cascade, Michaelis-Menten laws with feedback inhibition
         ("BIOMD0000000010", 4000.0, "Kvaerno5"),
         ("BIOMD0000000010", 4000.0, "Rodas4"),
+        ("BIOMD0000000010", 4000.0, "NDF"),
         ("BIOMD0000000003", 100.0, "Rodas4"),  # Goldbeter 1991 mitotic oscillator: assignment rules for parameters
+        ("BIOMD0000000003", 100.0, "NDF"),
         pytest.param("BIOMD0000000009", 100.0, "Kvaerno5", marks=pytest.mark.slow),  # Huang-Ferrell 1996: 22 species
+        ("BIOMD0000000009", 100.0, "NDF"),
     ],
 )
 def test_curated_biomodels_match_libroadrunner(model_id, t_end, solver):
@@ -238,7 +241,7 @@ def _stimulus_model(events) -> str:
     ],
     ids=["stimulus", "at-start", "simultaneous", "beyond-end"],
 )
-@pytest.mark.parametrize("solver", ["Kvaerno5", "Rodas4"])
+@pytest.mark.parametrize("solver", ["Kvaerno5", "Rodas4", "NDF"])
 def test_time_triggered_events_match_libroadrunner(events, solver):
     # libRoadRunner applies the same SBML event semantics; an output at a firing time reports the state after it.
     sbml = _stimulus_model(events)

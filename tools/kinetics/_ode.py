@@ -32,6 +32,7 @@ import optimistix as optx
 
 from ...errors import InvalidInput, SimulationFailed
 from .._runtime import cpu_threads
+from ._bdf import ndf_solver
 from ._massaction import MassActionSystem
 from ._rosenbrock import _UNROLLED_LU_MAX, rosenbrock_solver
 from ._rosenbrock_lanes import LANES_COMPILER_OPTIONS, lanes_solver
@@ -45,8 +46,9 @@ SOLVERS: dict[str, type[dfx.AbstractSolver]] = {
 }
 
 
-# Hand-written solvers (not diffrax): forward solves and forward-mode AD only (see :mod:`._rosenbrock`).
-FORWARD_ONLY = ("Rodas4", "Rodas5P")
+# Hand-written solvers (not diffrax): forward solves and forward-mode AD only (:mod:`._rosenbrock`, :mod:`._bdf`).
+ROSENBROCK = ("Rodas4", "Rodas5P")
+FORWARD_ONLY = (*ROSENBROCK, "NDF")
 
 
 def build_solver(name: str, rtol: float, atol: float) -> dfx.AbstractSolver:
@@ -80,9 +82,10 @@ def make_ode_solver(
     system
         Compiled network.
     solver
-        ``"Kvaerno5"`` (default, stiff), ``"Kvaerno3"``, ``"Tsit5"`` (non-stiff), or ``"Rodas4"`` / ``"Rodas5P"``
-        (stiff Rosenbrock, :mod:`._rosenbrock`: the fastest forward solvers here, Rodas5P at tight tolerances, but
-        no reverse-mode gradients).
+        ``"Kvaerno5"`` (default, stiff), ``"Kvaerno3"``, ``"Tsit5"`` (non-stiff), ``"Rodas4"`` / ``"Rodas5P"``
+        (stiff Rosenbrock, :mod:`._rosenbrock`: the fastest forward solvers here on small networks, Rodas5P at tight
+        tolerances) or ``"NDF"`` (variable-order multistep with Jacobian and inverse reuse, :mod:`._bdf`: the fastest
+        at tight tolerances on networks of ~20 species and more). The last three have no reverse-mode gradients.
     rtol, atol
         Relative and absolute (mol/m³) tolerances of the step-size controller.
     max_steps
@@ -107,10 +110,12 @@ def make_ode_solver(
     calls was 4–7× faster than vmap on 2 CPU cores).
     """
     _refuse_events(system)
-    lanes = bool(lanes) and solver in FORWARD_ONLY
+    lanes = bool(lanes) and solver in ROSENBROCK
 
     def build() -> Callable:
-        if solver in FORWARD_ONLY:
+        if solver == "NDF":
+            return jax.jit(ndf_solver(system.rhs, rtol=rtol, atol=atol, max_steps=max_steps))
+        if solver in ROSENBROCK:
             run = rosenbrock_solver(system.rhs, rtol=rtol, atol=atol, max_steps=max_steps, lanes=lanes, method=solver)
             return jax.jit(run)
         return _diffrax_solver(system, solver, rtol, atol, max_steps)
@@ -244,7 +249,7 @@ def make_batch_solver(
     if threads is not None and threads < 1:
         raise InvalidInput("threads", f"must be >= 1, got {threads}")
     settings = {**_SOLVER_DEFAULTS, **options}
-    if mode == "lanes" and settings["solver"] not in FORWARD_ONLY:
+    if mode == "lanes" and settings["solver"] not in ROSENBROCK:
         raise InvalidInput("mode", f"lanes needs solver Rodas4 or Rodas5P, not {settings['solver']!r}")
     n_threads = threads or cpu_threads()
     run = make_ode_solver(system, **options)
@@ -280,7 +285,7 @@ def make_batch_solver(
             raise InvalidInput("mode", f"lanes handles up to {_UNROLLED_LU_MAX} species, the model has {n_species}")
         if mode == "map":
             return "map"
-        auto_lanes = settings["solver"] in FORWARD_ONLY and n_species <= AUTO_LANES_MAX_SPECIES
+        auto_lanes = settings["solver"] in ROSENBROCK and n_species <= AUTO_LANES_MAX_SPECIES
         return "lanes" if mode == "lanes" or auto_lanes else "map"
 
     def solve_chunk(compiled, x0s, ks, ts, lo: int) -> tuple[np.ndarray, np.ndarray, float]:

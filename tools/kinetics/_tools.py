@@ -133,7 +133,7 @@ def _laws(net: ReactionNetwork, x0: np.ndarray) -> dict[str, float]:
 
 
 # ---- simulate_network ---------------------------------------------------------------------------------------------
-SolverName = Literal["Kvaerno5", "Kvaerno3", "Tsit5", "Rodas4", "Rodas5P"]
+SolverName = Literal["Kvaerno5", "Kvaerno3", "Tsit5", "Rodas4", "Rodas5P", "NDF"]
 
 
 def time_course_fields() -> dict:
@@ -144,7 +144,8 @@ def time_course_fields() -> dict:
         "solver": Field(
             default="Kvaerno5",
             description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5: non-stiff explicit; Rodas4 / Rodas5P: stiff "
-            "Rosenbrock, the fastest for forward simulation (Rodas5P at tight tolerances).",
+            "Rosenbrock, the fastest for forward simulation of small networks (Rodas5P at tight tolerances); NDF: "
+            "variable-order multistep reusing its Jacobian, the fastest at tight tolerances from ~20 species.",
         ),
         # A relative tolerance above 10 % is no longer a solution of the ODE.
         "rtol": Field(default=1e-8, le=0.1, description="Relative tolerance."),
