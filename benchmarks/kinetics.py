@@ -151,6 +151,7 @@ SOLVER_SETTINGS = (
     ("Rodas5P", 1e-7),
     ("Rodas5P", 3e-8),
     ("Rodas5P", 1e-8),
+    ("Rodas5P", 3e-9),
     ("Rodas5P", 1e-9),
     # The multistep NDF reuses its Jacobian and inverse (kinetics/_bdf.py): cheaper steps where n³ work dominates.
     ("NDF", 1e-6),

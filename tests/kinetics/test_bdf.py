@@ -116,3 +116,28 @@ def test_repeated_output_times_and_an_empty_span():
     ys, ok = run(jnp.array([2.0]), jnp.asarray(0.7), jnp.array([4.0, 4.0]))
     assert bool(ok)
     np.testing.assert_allclose(np.asarray(ys[:, 0]), 2.0)
+
+
+def test_robertson_over_seventeen_decades():
+    # ROBER to t = 1e11 (Test Set for IVP Solvers, Mazzia & Magherini, Bari 2008: y(1e11) = 2.0833401497e-8,
+    # 8.3333607703e-14, 0.99999997917). Outputs log-spaced from 1e-6 s: the NDF steps up to ~1e10 s and reads each
+    # output off its polynomial. Global error within 50 × (atol + rtol·|y|) of a Radau reference at rtol 1e-12
+    # (measured 7 and 16 at rtol 1e-6 and 1e-8; local control, so the global error may exceed the tolerance), and
+    # A + B + C = 1 to 1e-12.
+    system = compile_network(parse_network(["A -> B; kf=0.04", "2 B -> B + C; kf=3e7", "B + C -> A + C; kf=1e4"]))
+    x0, ts = np.array([1.0, 0.0, 0.0]), np.concatenate([[0.0], np.logspace(-6, 11, 35)])
+    k = jnp.asarray(system.k)
+    f = jax.jit(lambda t, x: system.rhs(t, x, k))
+    jac = jax.jit(jax.jacfwd(lambda x: system.rhs(0.0, x, k)))
+    ref = solve_ivp(
+        lambda t, x: np.asarray(f(t, x)), (0.0, 1e11), x0, "Radau", t_eval=ts, rtol=1e-12, atol=1e-22,
+        jac=lambda t, x: np.asarray(jac(x)),
+    ).y.T  # fmt: skip
+    np.testing.assert_allclose(ref[-1], [2.0833401497e-8, 8.3333607703e-14, 0.99999997917], rtol=1e-6)
+    for rtol in (1e-6, 1e-8):
+        atol = rtol * 1e-6
+        ys, ok = make_ode_solver(system, solver="NDF", rtol=rtol, atol=atol)(jnp.asarray(x0), k, jnp.asarray(ts))
+        ys = np.asarray(ys)
+        assert bool(ok)
+        assert np.max(np.abs(ys - ref) / (atol + rtol * np.abs(ref))) < 50
+        np.testing.assert_allclose(ys.sum(axis=1), 1.0, atol=1e-12)

@@ -181,8 +181,12 @@ def test_rodas4_second_order_decay_and_forward_mode_sensitivity():
     np.testing.assert_allclose(np.asarray(sens), -2 * 0.25 * ts / (1 + 3.0 * ts) ** 2, rtol=1e-6, atol=1e-12)
 
 
-@pytest.mark.parametrize("mode", ["loop", "vmap", "lanes", "map", "auto"])
-def test_batch_solves_equal_a_loop_of_single_solves(mode):
+@pytest.mark.parametrize(
+    "mode,solver",
+    [("loop", "Rodas4"), ("vmap", "Rodas4"), ("lanes", "Rodas4"), ("map", "Rodas4"), ("auto", "Rodas4"),
+     ("vmap", "NDF"), ("auto", "NDF")],
+)  # fmt: skip
+def test_batch_solves_equal_a_loop_of_single_solves(mode, solver):
     # Lanes differ in initial state *and* constants, so their adaptive step sequences differ; each lane of a batch
     # must reproduce its own single solve (loop: the same program per lane, so exactly; vmap: batched
     # linear algebra rounds differently, and the lock-step loop only masks finished lanes).
@@ -194,9 +198,10 @@ def test_batch_solves_equal_a_loop_of_single_solves(mode):
     ts = jnp.linspace(0.0, 5.0, 6)
     # chunk = 2: auto solves lanes 0-1 lanes-last, timed against single solves of lanes 2-5 (the probe), and the
     # rest, lane 10 in a padded chunk, the cheaper way on two threads.
-    batch = make_batch_solver(system, mode=mode, chunk=2, threads=2, solver="Rodas4", rtol=1e-8, atol=1e-12)
+    # (The NDF has no lanes program: under vmap its conds run as selects, and auto maps it in chunks.)
+    batch = make_batch_solver(system, mode=mode, chunk=2, threads=2, solver=solver, rtol=1e-8, atol=1e-12)
     ys, ok = batch(jnp.asarray(x0s), jnp.asarray(ks), ts)
-    single = make_ode_solver(system, solver="Rodas4", rtol=1e-8, atol=1e-12)
+    single = make_ode_solver(system, solver=solver, rtol=1e-8, atol=1e-12)
     loop = np.stack([np.asarray(single(jnp.asarray(x), jnp.asarray(k), ts)[0]) for x, k in zip(x0s, ks)])
     assert bool(np.all(np.asarray(ok)))
     np.testing.assert_allclose(np.asarray(ys), loop, rtol=1e-9, atol=1e-14)
@@ -209,6 +214,7 @@ def test_batch_solves_equal_a_loop_of_single_solves(mode):
         ({"chunk": 0}, "chunk"),
         ({"threads": 0}, "threads"),
         ({"mode": "lanes", "solver": "Kvaerno5"}, "mode"),
+        ({"mode": "lanes", "solver": "NDF"}, "mode"),
     ],
 )
 def test_batch_solver_options_are_checked(kwargs, field):
