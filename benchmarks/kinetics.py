@@ -68,28 +68,27 @@ SplitMix64 streams, lanes-last chunks and threads; labwright's settings in half 
   one).
 
 Measured 2026-12-05, later (same machine, load ~0.5, ``--repeat 7``), after the in-place Gauss–Jordan inverse and with
-the NDF solver (:mod:`labwright.tools.kinetics._bdf`, variable-order multistep reusing its Jacobian and inverse) among
-labwright's settings:
+the NDF solver (:mod:`labwright.tools.kinetics._bdf`: variable-order multistep reusing its Jacobian and inverse,
+Jacobian refreshed as CVODE does) among labwright's settings; ratios are libRoadRunner's time over the fastest
+labwright setting at least as accurate, at its rtol 1e-6 / 1e-8 / 1e-10:
 
-* 20 species: NDF 0.89 ms at error 4.1e-7, 1.31 ms at 1.1e-8, 2.50 ms at 1.0e-10; libRoadRunner 1.72 / 1.59 /
-  2.50 ms at 1.3e-6 / 6.4e-9 / 1.9e-10. Matched accuracy **1.94×** (NDF), **1.14×** (Rodas5P rtol 1e-6) and
-  **1.00×** (NDF rtol 3e-11) libRoadRunner at its rtol 1e-6 / 1e-8 / 1e-10;
-* BIOMD0000000010: **1.62×** (Rodas4), **1.00×** (Rodas5P), 0.81× (Rodas5P rtol 1e-9: 2.78 ms at 2.2e-9 against
-  2.24 ms at 8.1e-9; NDF 3.45 ms at 6.4e-9);
-* BIOMD0000000009 (22 species): NDF 1.03 ms (1.7e-6), 1.33 ms (3.9e-8), 2.12 ms (7.7e-10) against libRoadRunner
-  1.52 / 1.85 / 2.71 ms: **1.47×, 1.39×, 1.28×** (Rodas5P needed 10.6 ms for 4.3e-10). The NDF took 1,209 steps there
-  at rtol 1e-10 (CVODE ~1,900), with 41 Jacobians and 249 inverses.
+* 20 species: **2.12× / 1.18× / 1.20×** (NDF 0.84 ms at 4.0e-7 against 1.77 ms at 1.3e-6; Rodas5P rtol 1e-6
+  1.29 ms at 3.2e-9 against 1.52 ms at 6.4e-9; NDF rtol 3e-11 2.03 ms at 1.2e-10 against 2.45 ms at 1.9e-10);
+* BIOMD0000000010: **1.92× / 1.17× / 1.21×** (Rodas4 0.56 ms at 1.1e-5 against 1.07 ms at 1.9e-5; NDF 1.02 ms at
+  3.1e-7 against 1.19 ms at 3.3e-7; NDF 1.63 ms at 7.7e-9 against 1.98 ms at 8.1e-9);
+* BIOMD0000000009 (22 species): **1.55× / 1.61× / 1.41×** (NDF 1.05 / 1.23 / 1.96 ms at 1.3e-6 / 5.6e-8 / 6.6e-10
+  against 1.63 / 1.98 / 2.75 ms at 4.8e-6 / 9.8e-8 / 1.6e-9; Rodas5P needed 10.6 ms for 4.3e-10). Before the NDF
+  these were 1.00× / 0.82× / 0.25×;
+* LSODA 27–50× and BDF 61× slower than labwright.
 
-Where labwright loses: per warm solve at matched accuracy, libRoadRunner (LLVM-compiled model, CVODE in C) is faster
-only on the smallest model at its tightest tolerance (BIOMD0000000010, 8 species, rtol 1e-10: 0.81×), and level at its
-rtol 1e-8 (1.00×). There the inverse is cheap (0.3 µs), so the Rosenbrock steps win over the NDF's, whose ~0.8 µs
-per attempt is XLA:CPU bookkeeping (conditionals, the difference table) more than arithmetic, and the NDF needs more
-steps (4,355 against CVODE's ~3,500). A looser Newton tolerance (CVODE's and ode15s's 0.03–0.33 of the error
-tolerance) made BIOMD0000000010 reach 1.9 ms but let a stale Jacobian through on BIOMD0000000009 (50× the steps), so
-the NDF keeps SciPy's. The CPU batch
-is 3.7–4.9× a libRoadRunner loop, not 10×: the lanes-last program does a lane's step in ~0.43 µs against ~1.2 µs for a
-single solve (2.6×; vmap puts lanes first and does not vectorise across them), and two threads give the rest; a lane
-step is still ~3,000 flops of Jacobian, LU and six triangular solves that XLA:CPU runs at a few GFLOP/s. Above 10
+Where labwright loses: the CPU batch (below). Per warm solve, nowhere at matched accuracy in these runs (runs differ by
+~10 %, so the closest, 1.17–1.21×, could fall to parity on a busier machine). An NDF attempt costs 0.5 µs on the
+8-species BIOMD0000000010 and 1.1–1.7 µs at 20–22 species, against CVODE's 0.6–1.4 µs per step; the NDF takes about
+CVODE's number of steps (3,673 against ~3,500 on BIOMD0000000010 at 1e-10; 1,055 against ~1,900 on BIOMD0000000009). The
+NDF's global error per rtol is a little larger than CVODE's, which the matched-accuracy table accounts for. The CPU
+batch is 3.7–4.9× a libRoadRunner loop, not 10×: the lanes-last program does a lane's step in ~0.43 µs against ~1.2 µs
+for a single solve (2.6×; vmap puts lanes first and does not vectorise across them), and two threads give the rest; a
+lane step is still ~3,000 flops of Jacobian, LU and six triangular solves that XLA:CPU runs at a few GFLOP/s. Above 10
 species the lanes-last code was no faster than single solves (:mod:`labwright.tools.kinetics._ode`,
 ``AUTO_LANES_MAX_SPECIES``). The SSA target is met on the CPU (two threads; one thread gives 8.7×).
 """

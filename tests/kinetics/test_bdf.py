@@ -73,7 +73,7 @@ def test_second_order_decay_and_forward_mode_sensitivity():
 
 def test_jacobian_and_inverse_are_reused_and_the_loop_compiles_whole():
     # The point of the method: on a stiff network at rtol 1e-10 far fewer Jacobians and inverses than steps
-    # (measured on the benchmark's 20-species network: 1,791 steps, 21 Jacobians, 321 inverses). And no matrix
+    # (measured on the benchmark's 20-species network: 1,517 steps, 32 Jacobians, 273 inverses). And no matrix
     # product, LAPACK call or nested loop keeps XLA:CPU from compiling an output interval into one function.
     import sys
     from pathlib import Path
@@ -122,7 +122,7 @@ def test_robertson_over_seventeen_decades():
     # ROBER to t = 1e11 (Test Set for IVP Solvers, Mazzia & Magherini, Bari 2008: y(1e11) = 2.0833401497e-8,
     # 8.3333607703e-14, 0.99999997917). Outputs log-spaced from 1e-6 s: the NDF steps up to ~1e10 s and reads each
     # output off its polynomial. Global error within 50 × (atol + rtol·|y|) of a Radau reference at rtol 1e-12
-    # (measured 7 and 16 at rtol 1e-6 and 1e-8; local control, so the global error may exceed the tolerance), and
+    # (measured 8 and 28 at rtol 1e-6 and 1e-8; local control, so the global error may exceed the tolerance), and
     # A + B + C = 1 to 1e-12.
     system = compile_network(parse_network(["A -> B; kf=0.04", "2 B -> B + C; kf=3e7", "B + C -> A + C; kf=1e4"]))
     x0, ts = np.array([1.0, 0.0, 0.0]), np.concatenate([[0.0], np.logspace(-6, 11, 35)])

@@ -3,9 +3,9 @@
 Why next to the Rosenbrock solvers: a Rosenbrock step needs a fresh Jacobian and a fresh inverse of I/(hγ) − J, n³
 work per step, and at tight tolerances the steps are many (BIOMD0000000009, 22 species, rtol 1e-9: 2,400 steps of
 ~3.5 µs, ~3 µs of it the inverse). A multistep method solves its implicit equation by a simplified Newton iteration
-whose matrix I − (h/α_k) J may be old: it is rebuilt only when h or the order changed, and the Jacobian only when
-Newton fails to converge with an old one. Between those, a step costs a few right-hand sides and matrix-vector
-products (what CVODE, inside libRoadRunner, does).
+whose matrix I − (h/α_k) J may be old: it is rebuilt only when h or the order changed, and the Jacobian when Newton
+fails with an old one, after an error-test failure, or every 50 steps. Between those, a step costs a right-hand side
+or two and as many matrix-vector products (what CVODE, inside libRoadRunner, does).
 
 Method: the numerical differentiation formulas (NDF) of orders 1–5 of Klopfenstein as modified by Shampine & Reichelt
 (*The MATLAB ODE suite*, SIAM J. Sci. Comput. 18, 1997, §2; ``ode15s``): BDF with a correction κ_k γ_k (y_{n+1} −
@@ -15,15 +15,18 @@ form: after a change of h by a factor r the differences are re-expressed on the 
 stays fixed for at least k + 1 steps before it may change again; then the order moves by at most one, to whichever
 of k − 1, k, k + 1 allows the largest step. Error estimate (k + 1)⁻¹ + κ_k γ_k times the Newton correction; outputs
 come from the interpolating polynomial of the differences (no step lands on an output time). SciPy's ``BDF`` (the
-same formulas) was read for the bookkeeping; constants as in the paper. One change from SciPy: the Newton iteration
-may stop after its first correction, judged with the contraction factor measured on earlier steps (smoothed as CVODE
-does, reset with each new Jacobian), where SciPy always takes two; BIOMD0000000009 at rtol 1e-10 took 2.1 instead of
-2.6 ms.
+same formulas) was read for the bookkeeping; constants as in the paper. Where this differs from SciPy, it follows
+CVODE (Hindmarsh et al., ACM TOMS 31, 2005), measured on ``benchmarks/kinetics.py``'s models:
 
-Measured (2-core machine, warm, ``benchmarks/kinetics.py``): BIOMD0000000009 at rtol 1e-10, 1,209 steps with 41
-Jacobians and 249 inverses, 2.1 ms against Rodas5P's 10.6 ms and libRoadRunner's 2.7 ms at equal accuracy; on the
-8-species BIOMD0000000010, where an inverse costs 0.3 µs, Rosenbrock steps stay cheaper (~0.8 µs per NDF attempt,
-mostly bookkeeping).
+- the Newton iteration may stop after its first correction, judged with the contraction factor measured on earlier
+  steps (smoothed as CVODE does, reset with each new Jacobian), where SciPy always takes two;
+- the Jacobian is also replaced every ``JACOBIAN_MAX_AGE`` accepted steps and after an error-test failure under an
+  old one, so the Newton tolerance can stay at 0.03 of the error tolerance (SciPy tightens it to √rtol). Without
+  these refreshes a loose tolerance let a stale Jacobian through: BIOMD0000000009 took 50× the steps.
+
+Together they took BIOMD0000000010 at rtol 1e-10 from 3.6 to 1.8 ms (0.49 µs per attempt; 3,673 steps with 106
+Jacobians and 673 inverses) and BIOMD0000000009 from 2.6 to 1.7 ms (1,055 steps, 24 Jacobians, 200 inverses;
+Rodas5P needs 10.6 ms for that accuracy), at the same or slightly larger errors.
 
 XLA:CPU compiles the step loop into one function only if it holds no matrix-matrix ``dot``, LAPACK call or scatter
 (its small-loop pass excludes them; ``tools/_runtime.py``): with the two 6 × 6 products of a step change written as
@@ -44,6 +47,7 @@ from ._rosenbrock import _inverse, initial_step
 
 MAX_ORDER = 5
 NEWTON_MAX_ITERATIONS = 4
+JACOBIAN_MAX_AGE = 50  # accepted steps (CVODE's MSBJ)
 MIN_FACTOR, MAX_FACTOR = 0.2, 10.0
 
 # Shampine & Reichelt (1997), Table 1: κ_k of the NDFs; γ_k = Σ_{j≤k} 1/j, α_k = (1 − κ_k) γ_k.
@@ -131,9 +135,10 @@ def ndf_solver(
         ``y0`` (n,), ``args`` (any pytree), ``ts`` (n_t,) increasing with ``ts[0]`` the start time -> ``ys`` (n_t, n)
         and ``ok`` (bool scalar).
     """
-    # Newton stops when the distance to the root is below this, in units of the error tolerance (SciPy's choice;
-    # looser ones, 0.03–0.33 as in CVODE and ode15s, let a stale Jacobian pass and cost BIOMD0000000009 50× the steps).
-    newton_tol = max(10 * np.finfo(float).eps / rtol, min(0.03, rtol**0.5))
+    # Newton stops when the distance to the root is below this, in units of the error tolerance: SciPy's value at
+    # loose tolerances (it tightens it to √rtol below rtol 1e-3; with the Jacobian kept fresh below, that bought no
+    # accuracy and cost 1.5–2× the time at rtol 1e-10).
+    newton_tol = max(10 * np.finfo(float).eps / rtol, 0.03)
 
     def jacobian(t, y, args):
         return jax.jacfwd(lambda yy: rhs(t, yy, args))(y)
@@ -181,7 +186,8 @@ def ndf_solver(
         counters = jnp.zeros(4, dtype=int)  # attempts, rejections, Jacobians, inverses
         state = dict(
             t=t0, h=h0, d=d0, order=jnp.asarray(1), equal=jnp.asarray(0), jac=jacobian(t0, y0, args),
-            jac_fresh=jnp.asarray(True), rate=jnp.asarray(1.0), inverse=eye, c_inverse=jnp.asarray(jnp.nan),
+            jac_fresh=jnp.asarray(True), age=jnp.asarray(0), redo=jnp.asarray(False), rate=jnp.asarray(1.0),
+            inverse=eye, c_inverse=jnp.asarray(jnp.nan),
             counters=counters.at[2].add(1), healthy=jnp.asarray(True),
         )  # fmt: skip
 
@@ -194,10 +200,16 @@ def ndf_solver(
             equal = jnp.where(past, 0, equal)
             h, t_new = h_new, jnp.where(past, t_end, t + h_new)
 
+            # A Jacobian JACOBIAN_MAX_AGE accepted steps old, or one under which the last step failed the error test,
+            # is replaced before the step (CVODE's rules): an old one can still let Newton converge, slowly and to a
+            # worse point, which the carried contraction factor would not notice.
+            aged = (s["age"] >= JACOBIAN_MAX_AGE) | s["redo"]
+            jac_now = jax.lax.cond(aged, lambda: jacobian(t, d[0], args), lambda: s["jac"])
+            fresh = s["jac_fresh"] | aged
             alpha = _pick(ALPHA, order)
             c = h / alpha
-            stale = c != s["c_inverse"]
-            inverse = jax.lax.cond(stale, lambda: _inverse(eye - c * s["jac"], True), lambda: s["inverse"])
+            stale = (c != s["c_inverse"]) | aged
+            inverse = jax.lax.cond(stale, lambda: _inverse(eye - c * jac_now, True), lambda: s["inverse"])
             rows = np.arange(_ROWS)
             y_predict = jnp.where((rows <= order)[:, None], d, 0.0).sum(axis=0)
             weights = jnp.where((rows >= 1) & (rows <= order), np.pad(GAMMA, (0, _ROWS - GAMMA.size)), 0.0)
@@ -206,9 +218,9 @@ def ndf_solver(
             converged, iterations, y_new, dy, rate = newton(t_new, y_predict, psi, c, inverse, scale, s["rate"], args)
 
             # Newton failed: first with an old Jacobian take a fresh one at this step; with a fresh one halve h.
-            refresh = ~converged & ~s["jac_fresh"]
-            jac = jax.lax.cond(refresh, lambda: jacobian(t_new, y_predict, args), lambda: s["jac"])
-            halve = ~converged & s["jac_fresh"]
+            refresh = ~converged & ~fresh
+            jac = jax.lax.cond(refresh, lambda: jacobian(t_new, y_predict, args), lambda: jac_now)
+            halve = ~converged & fresh
 
             safety = 0.9 * (2 * NEWTON_MAX_ITERATIONS + 1) / (2 * NEWTON_MAX_ITERATIONS + iterations)
             scale = atol + rtol * jnp.abs(y_new)
@@ -241,12 +253,14 @@ def ndf_solver(
             d_next = jnp.where(accept, d_acc, d)
             d_next = jax.lax.cond(factor != 1.0, lambda: _change_step(d_next, new_order, factor), lambda: d_next)
             h_next = h * factor
-            counters = s["counters"] + jnp.stack([1, reject | halve, refresh, stale]).astype(int)
+            counters = s["counters"] + jnp.stack([1, reject | halve, refresh | aged, stale]).astype(int)
+            new_jacobian = refresh | aged
             return dict(
                 t=jnp.where(accept, t_new, t), h=h_next, d=d_next, order=new_order,
                 equal=jnp.where(factor != 1.0, 0, jnp.where(accept, equal_acc, equal)), jac=jac,
-                jac_fresh=jnp.where(accept, False, s["jac_fresh"] | refresh), inverse=inverse,
-                c_inverse=jnp.where(refresh, jnp.nan, c), rate=jnp.where(refresh, 1.0, rate), counters=counters,
+                jac_fresh=jnp.where(accept, False, fresh | refresh), inverse=inverse,
+                age=jnp.where(new_jacobian, 0, s["age"] + accept.astype(int)), redo=reject & ~fresh,
+                c_inverse=jnp.where(refresh, jnp.nan, c), rate=jnp.where(new_jacobian, 1.0, rate), counters=counters,
                 healthy=(h_next > 1e-14 * jnp.maximum(jnp.abs(t), 1.0)) & jnp.isfinite(h_next),
             )  # fmt: skip
 

@@ -85,7 +85,7 @@ def make_ode_solver(
         ``"Kvaerno5"`` (default, stiff), ``"Kvaerno3"``, ``"Tsit5"`` (non-stiff), ``"Rodas4"`` / ``"Rodas5P"``
         (stiff Rosenbrock, :mod:`._rosenbrock`: the fastest forward solvers here on small networks, Rodas5P at tight
         tolerances) or ``"NDF"`` (variable-order multistep with Jacobian and inverse reuse, :mod:`._bdf`: the fastest
-        at tight tolerances on networks of ~20 species and more). The last three have no reverse-mode gradients.
+        at tight tolerances, and at any tolerance from ~20 species). The last three have no reverse-mode gradients.
     rtol, atol
         Relative and absolute (mol/m³) tolerances of the step-size controller.
     max_steps

@@ -145,7 +145,7 @@ def time_course_fields() -> dict:
             default="Kvaerno5",
             description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5: non-stiff explicit; Rodas4 / Rodas5P: stiff "
             "Rosenbrock, the fastest for forward simulation of small networks (Rodas5P at tight tolerances); NDF: "
-            "variable-order multistep reusing its Jacobian, the fastest at tight tolerances from ~20 species.",
+            "variable-order multistep reusing its Jacobian, the fastest at tight tolerances and from ~20 species.",
         ),
         # A relative tolerance above 10 % is no longer a solution of the ODE.
         "rtol": Field(default=1e-8, le=0.1, description="Relative tolerance."),
