@@ -127,12 +127,14 @@ def test_robertson_over_seventeen_decades():
     system = compile_network(parse_network(["A -> B; kf=0.04", "2 B -> B + C; kf=3e7", "B + C -> A + C; kf=1e4"]))
     x0, ts = np.array([1.0, 0.0, 0.0]), np.concatenate([[0.0], np.logspace(-6, 11, 35)])
     k = jnp.asarray(system.k)
-    f = jax.jit(lambda t, x: system.rhs(t, x, k))
-    jac = jax.jit(jax.jacfwd(lambda x: system.rhs(0.0, x, k)))
-    ref = solve_ivp(
-        lambda t, x: np.asarray(f(t, x)), (0.0, 1e11), x0, "Radau", t_eval=ts, rtol=1e-12, atol=1e-22,
-        jac=lambda t, x: np.asarray(jac(x)),
-    ).y.T  # fmt: skip
+
+    def rober(t, y):  # the textbook equations, in NumPy: an independent reference
+        return [-0.04 * y[0] + 1e4 * y[1] * y[2], 0.04 * y[0] - 1e4 * y[1] * y[2] - 3e7 * y[1] ** 2, 3e7 * y[1] ** 2]
+
+    def rober_jac(t, y):
+        return [[-0.04, 1e4 * y[2], 1e4 * y[1]], [0.04, -1e4 * y[2] - 6e7 * y[1], -1e4 * y[1]], [0.0, 6e7 * y[1], 0.0]]
+
+    ref = solve_ivp(rober, (0.0, 1e11), x0, "Radau", t_eval=ts, rtol=1e-12, atol=1e-22, jac=rober_jac).y.T
     np.testing.assert_allclose(ref[-1], [2.0833401497e-8, 8.3333607703e-14, 0.99999997917], rtol=1e-6)
     for rtol in (1e-6, 1e-8):
         atol = rtol * 1e-6
