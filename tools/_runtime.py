@@ -18,10 +18,13 @@
   when JAX starts its CPU backend), one warm solve of BIOMD0000000010 took 1.06 ms instead of 4.6 ms, BIOMD0000000009
   3.3 instead of 18.5 ms and the 20-species network 4.3 instead of 46 ms (``benchmarks/kinetics.py``). Loops holding
   a LAPACK call, scatter or sort are never compiled whole (hence Rodas4's own LU, ``kinetics/_rosenbrock.py``).
-  ``xla_backend_extra_options`` already in ``XLA_FLAGS`` is left alone (the user's choice wins).
+  ``xla_backend_extra_options`` already in ``XLA_FLAGS`` is left alone (the user's choice wins). Imported after JAX
+  started (a notebook's ``import jax`` first), it is too late and cannot be set per compilation, so a RuntimeWarning
+  says how to fix it.
 """
 
 import os
+import warnings
 
 import jax
 
@@ -31,11 +34,32 @@ _CACHE_MIN_COMPILE_S = 0.2
 _WHOLE_LOOP_BYTES = 1 << 22
 
 
+def _jax_already_running() -> bool:
+    """Whether JAX started its backends before this module was imported (private JAX API: any failure reads False)."""
+    try:
+        from jax._src import xla_bridge
+
+        return bool(xla_bridge.backends_are_initialized())
+    except Exception:
+        return False
+
+
 def _compile_small_loops_whole() -> None:
     flags = os.environ.get("XLA_FLAGS", "")
     if "xla_backend_extra_options" not in flags:
         option = f"--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold={_WHOLE_LOOP_BYTES}"
         os.environ["XLA_FLAGS"] = f"{flags} {option}".strip()
+        if _jax_already_running():
+            # Too late for this process: XLA read its flags when the backend started, and the option cannot be
+            # passed per compilation (``compiler_options`` rejects this map-valued field). Say so rather than run
+            # every stiff solve 4–10× slower in silence (an NDF solve of a 4-species network: 1.1 ms against 0.3).
+            warnings.warn(
+                "labwright was imported after JAX started, so XLA:CPU will not compile solver loops into one function "
+                "and stiff kinetics and CV simulations run several times slower; import labwright before running any "
+                f"JAX code, or start Python with XLA_FLAGS='{option}'",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
 
 _compile_small_loops_whole()

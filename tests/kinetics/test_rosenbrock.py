@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -121,12 +122,31 @@ def test_runtime_adds_the_loop_threshold_unless_backend_options_are_set(monkeypa
     from labwright.tools import _runtime
 
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
-    _runtime._compile_small_loops_whole()
+    # With JAX running (started here, whatever ran before), the option comes too late, and the user is told so.
+    jnp.zeros(1).block_until_ready()
+    with pytest.warns(RuntimeWarning, match="imported after JAX started"):
+        _runtime._compile_small_loops_whole()
     flags = os.environ["XLA_FLAGS"].split()
     assert flags[0] == "--xla_cpu_enable_fast_math=false"
     assert f"--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold={_runtime._WHOLE_LOOP_BYTES}" in flags
     # The user's own backend options win, untouched.
     mine = "--xla_backend_extra_options=some_llvm_flag=1"
     monkeypatch.setenv("XLA_FLAGS", mine)
-    _runtime._compile_small_loops_whole()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and without a warning: nothing was attempted
+        _runtime._compile_small_loops_whole()
     assert os.environ["XLA_FLAGS"] == mine
+
+
+def test_importing_labwright_after_jax_started_warns_and_before_does_not():
+    # Fresh interpreters: JAX run first, then labwright's kinetics (the notebook order), against labwright first.
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    late = "import jax.numpy as jnp; jnp.zeros(1).block_until_ready(); import labwright.tools.kinetics"
+    early = "import labwright.tools.kinetics; import jax.numpy as jnp; jnp.zeros(1).block_until_ready()"
+    for code, warned in ((late, True), (early, False)):
+        out = subprocess.run([sys.executable, "-W", "always", "-c", code], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert ("imported after JAX started" in out.stderr) == warned, out.stderr
