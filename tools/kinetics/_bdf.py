@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._rosenbrock import _inverse, initial_step
+from ._rosenbrock import _inverse, initial_step, step_alive
 
 MAX_ORDER = 5
 NEWTON_MAX_ITERATIONS = 4
@@ -261,7 +261,7 @@ def ndf_solver(
                 jac_fresh=jnp.where(accept, False, fresh | refresh), inverse=inverse,
                 age=jnp.where(new_jacobian, 0, s["age"] + accept.astype(int)), redo=reject & ~fresh,
                 c_inverse=jnp.where(refresh, jnp.nan, c), rate=jnp.where(new_jacobian, 1.0, rate), counters=counters,
-                healthy=(h_next > 1e-14 * jnp.maximum(jnp.abs(t), 1.0)) & jnp.isfinite(h_next),
+                healthy=step_alive(t, h_next) & jnp.isfinite(h_next),
             )  # fmt: skip
 
         # One while loop per output interval inside a scan, carrying no output array (so XLA:CPU compiles it whole,
