@@ -282,12 +282,13 @@ def stage_sum(
     (then h is (L,) and broadcasts over the state's first axis).
     """
     ks: list[jax.Array] = []
+    inv_h = 1.0 / h  # one division per step, not one per stage coefficient
     for i in range(tab.stages):
         if i == 0:
             rhs = fy
         else:
             yi = y + sum(tab.a[i, j] * ks[j] for j in range(i) if tab.a[i, j] != 0.0)
-            rhs = f_at(tab.c[i], yi) + sum((tab.C[i, j] / h) * ks[j] for j in range(i))
+            rhs = f_at(tab.c[i], yi) + sum((tab.C[i, j] * inv_h) * ks[j] for j in range(i))
         if tab.d[i] != 0.0:
             rhs = rhs + (h * tab.d[i]) * dfdt
         ks.append(solve(rhs))
