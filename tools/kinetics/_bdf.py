@@ -44,6 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._rosenbrock import _inverse, initial_step, step_alive
+from ._sparsity import compressed_jacobian, dense_rows
 
 MAX_ORDER = 5
 NEWTON_MAX_ITERATIONS = 4
@@ -141,7 +142,8 @@ def ndf_solver(
     newton_tol = max(10 * np.finfo(float).eps / rtol, 0.03)
 
     def jacobian(t, y, args):
-        return jax.jacfwd(lambda yy: rhs(t, yy, args))(y)
+        _, entries = compressed_jacobian(lambda yy, tt, aa: rhs(tt, yy, aa), y, t, args)
+        return dense_rows(entries(y, (t, args)), y[0])
 
     def newton(t_new, y_predict, psi, c, inverse, scale, rate, args):
         """Simplified Newton on y − c f(t, y) − ψ = 0 from y_predict, ``rate`` the contraction factor the last steps

@@ -3,7 +3,8 @@
 Why a hand-written solver next to diffrax: an ESDIRK method (Kvaerno5) solves a nonlinear system per stage by Newton
 iteration with a fresh Jacobian and LU each time, inside nested loops whose bookkeeping dominates on small networks
 (2–4× slower than LSODA on the 20-species benchmark network). A Rosenbrock method is linearly implicit: one
-Jacobian (``jax.jacfwd``; f and ∂f/∂t from one ``jax.jvp`` in t) and one LU factorisation per step, no iteration and
+Jacobian (compressed forward mode over its structural pattern, :mod:`._sparsity`; f and ∂f/∂t from one ``jax.jvp``
+in t) and one LU factorisation per step, no iteration and
 no branches, so a step is a short straight-line XLA program and ``vmap`` over lanes wastes nothing on divergent Newton
 iterations.
 
@@ -22,7 +23,7 @@ choices here follow from measurements on BIOMD0000000010 (8 species, 2-core mach
 - under ``jax.vmap`` (``lanes=True``, the accelerator batch of :func:`._ode.make_batch_solver`) the one-loop layout
   with the output array and LAPACK is faster (1,000 parameter sets: 2.2 s against 2.9 s with the own LU and 4.5 s
   with per-interval loops, which make every lane wait at every output time for the slowest). Batches on CPU use
-  :mod:`._rosenbrock_lanes` instead (lanes stored last, 0.4 ms per lane). For single solves, the LU as a
+  :mod:`._rosenbrock_lanes` instead (lanes stored last, 0.3 ms per lane). For single solves, the LU as a
   ``fori_loop`` over pivots (full-size masked updates) compiled in 2.7 s instead of 6.7 s on the 20-species network
   but solved 1.5× slower (4.5 against 3.0 ms), so the pivots stay written out; the LU unrolled to scalars compiled
   too slowly (1.5 s at n = 8, 14 s at n = 12).
@@ -51,6 +52,8 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
+
+from ._sparsity import compressed_jacobian, dense_rows
 
 __all__ = ["rosenbrock_solver", "TABLEAUS", "Tableau"]
 
@@ -263,10 +266,12 @@ def _stages(
 ) -> tuple[jax.Array, jax.Array]:
     """One step of size h: (y₁, error estimate)."""
     n = y.shape[0]
-    # ∂f/∂y by forward mode over n tangents, f and ∂f/∂t by one more forward pass in t. One jacfwd over both
-    # arguments (n + 1 tangents, f as its auxiliary output) compiled to a program 6× slower on XLA:CPU (2.2 against
-    # 0.34 µs for BIOMD0000000010), as it assembles the mixed tangents from pieces instead of one fused loop.
-    jac = jax.jacfwd(lambda yy: f(t, yy, args))(y)
+    # ∂f/∂y by forward mode over groups of columns that share no row (dense jacfwd evaluated all n² entries in full:
+    # a Rodas4 solve of BIOMD0000000010 took 0.84 against 0.63 ms), f and ∂f/∂t by one more forward pass in t. One
+    # jacfwd over both arguments (n + 1 tangents, f as its auxiliary output) compiled to a program 6× slower on
+    # XLA:CPU (2.2 against 0.34 µs for BIOMD0000000010), as it assembles the mixed tangents from pieces.
+    _, entries = compressed_jacobian(lambda yy, tt, aa: f(tt, yy, aa), y, t, args)
+    jac = dense_rows(entries(y, (t, args)), y[0])
     fy, dfdt = jax.jvp(lambda tt: f(tt, y, args), (t,), (jnp.ones_like(t),))
     # One inverse per step (Gauss–Jordan): the stage solves become matrix-vector products.
     inverse = _inverse(jnp.eye(n, dtype=y.dtype) / (h * tab.gamma) - jac, unrolled)

@@ -4,7 +4,7 @@
 sits in a short row of its own and XLA:CPU gains nothing from batching: 2.2 µs per lane and step for 1,000 lanes of
 BIOMD0000000010 against 1.2 µs for one solve. Here the state is (n, L) and the Jacobian (n, n, L), so each
 arithmetic operation is one vector operation over L lanes, and the lane loop is one ``lax.while_loop`` compiled whole
-(``tools/_runtime.py``). Three choices make that pay, measured on BIOMD0000000010 (8 species, 32 lanes, 2-core
+(``tools/_runtime.py``). Four choices make that pay, measured on BIOMD0000000010 (8 species, 32–64 lanes, 2-core
 machine, warm):
 
 - **LU without row exchanges when it is safe.** Partial pivoting per lane needs a data-dependent row swap, which
@@ -15,6 +15,11 @@ machine, warm):
   Matrices*, 2nd ed., OUP 2017, §5.4: element growth is bounded by (1 + 1/τ) per step, as 2 is for partial
   pivoting). If any lane fails the test, the chunk's LU is recomputed with partial pivoting (``lax.cond``, a
   ``fori_loop`` over columns: slow but compact), and the right-hand sides are permuted before each solve.
+- **Only the structural nonzeros.** The Jacobian's pattern is read from the right-hand side's jaxpr and its columns
+  are pushed in groups that share no row (:mod:`._sparsity`: 4 tangents instead of 8, 26 entries instead of 64);
+  the LU and the solves skip, at trace time, every operation on an entry that is zero in W = I/(hγ) − J and in its
+  fill-in. Dense ``jacfwd`` evaluated each of the n² entries in full (a 99-operation expression per entry): 0.43
+  against 0.30 ms per lane in chunks of 64.
 - **Triangular solves per stage** (2n² flops, as the matrix–vector product with an inverse is) instead of forming
   the inverse (2n³ more): 200 against 440 ns per lane and step for the linear algebra of a Rodas4 step.
 - **Lanes do not wait for each other at output times.** Each lane steps towards its own next output time; outputs
@@ -22,9 +27,12 @@ machine, warm):
   lane at most ``ring`` outputs ahead of the slowest waits. Lock-step per output interval took 1,517 loop passes for
   32 lanes that need ~890 steps each; with a ring of 4, 957 passes.
 
-Together, in chunks of 64 lanes: 0.40 ms per lane against 1.24 ms for one solve, and the same results to 2e-11
-(``benchmarks/kinetics.py`` [3]). Chunks of 16, 32, 64 and 128 lanes took 0.48, 0.44, 0.40 and 0.82 ms per lane
-(at 128 XLA compiles the loop differently). XLA's YNNPACK reduction fusion, which takes over reductions of more than
+Together, in chunks of 64 lanes: 0.30 ms per lane against 0.63 ms for one solve, and the same results to 2e-11
+(``benchmarks/kinetics.py`` [3]). Chunks of 32, 64, 96 and 128 lanes took 0.33, 0.29, 0.29 and 0.66 ms per lane
+(at 128 XLA compiles the loop differently). Tried and dropped (slower or no faster): reciprocal pivots
+instead of divisions in the solves; x ** y as exp(y · log x) with a vectorised logarithm instead of libm's ``pow``
+(a Hill exponent is a quarter of the profile, but XLA duplicated the series into every consumer); exp/log in the
+step-size controller. XLA's YNNPACK reduction fusion, which takes over reductions of more than
 32 KiB, is switched off for this program: a library call in the loop splits it into separately dispatched kernels
 (2.5 against 0.7 µs per pass of a small test loop at 64 lanes).
 
@@ -47,7 +55,7 @@ import jax
 import jax.numpy as jnp
 
 from ._rosenbrock import PIVOT_TOLERANCE, TABLEAUS, attempt_step, initial_step, stage_sum, step_alive
-from ._sparsity import compressed_jacobian
+from ._sparsity import compressed_jacobian, dense_rows
 
 __all__ = ["lanes_solver", "LANES_COMPILER_OPTIONS"]
 
@@ -84,12 +92,6 @@ def lu_rows(w: Rows, tolerance: float = PIVOT_TOLERANCE) -> tuple[Rows, jax.Arra
         # updates (8 × 8: 50 against 37 ns per lane; 20 × 20: 2.6 against 1.25 µs and 5.8 against 1.8 s to compile).
         rows, safe = jax.lax.optimization_barrier((rows, safe))
     return rows, jnp.ones(rows[0][0].shape, dtype=bool) if safe is None else safe
-
-
-def dense(rows: Rows) -> jax.Array:
-    """The (n, n, L) array of a row list (zeros where None)."""
-    like = next(e for row in rows for e in row if e is not None)
-    return jnp.stack([jnp.stack([jnp.zeros_like(like) if e is None else e for e in row]) for row in rows])
 
 
 def lu_rows_pivoted(w: jax.Array) -> tuple[list[jax.Array], jax.Array]:
@@ -212,7 +214,7 @@ def lanes_solver(
         return jax.lax.cond(
             jnp.all(safe | ~stepping),
             lambda: stages(lambda r: solve_rows(rows, r)),
-            lambda: stages(_pivoted_solver(dense(w))),
+            lambda: stages(_pivoted_solver(dense_rows(w, y[0]))),
         )
 
     def run(y0s: jax.Array, args, ts: jax.Array) -> tuple:

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.extend import core as jcore
 
-__all__ = ["jacobian_pattern", "column_groups", "compressed_jacobian"]
+__all__ = ["jacobian_pattern", "column_groups", "compressed_jacobian", "dense_rows"]
 
 _ELEMENTWISE = frozenset(
     "abs acos acosh add and asin asinh atan atan2 atanh cbrt ceil clamp convert_element_type copy copy_p cos cosh "
@@ -198,13 +198,14 @@ def _eval_entrywise(closed, entries: list, rest: list) -> list:
 def compressed_jacobian(
     f: Callable, y: jax.Array, *args
 ) -> tuple[np.ndarray, Callable[[jax.Array, tuple], list[list[jax.Array | None]]]]:
-    """The pattern of ∂f/∂y and ``jac(y, args) -> rows`` for lanes stored last: ``rows[i][j]`` the (L,) entries of
-    ∂f_i/∂y_j where the pattern has them, None elsewhere, by one ``jax.jvp`` per group of :func:`column_groups`.
+    """The pattern of ∂f/∂y and ``jac(y, args) -> rows``: ``rows[i][j]`` the entry ∂f_i/∂y_j where the pattern has
+    it, None elsewhere, by one ``jax.jvp`` per group of :func:`column_groups`.
 
     ``f(y, *args)`` is one lane's function, y (n,) -> (m,), given here by example (arrays or ``ShapeDtypeStruct``).
-    ``jac`` takes y (n, L) and ``args`` with a leading lane axis. Within a group only the group's entries of y carry
-    tangents (the others enter as constants, :func:`_eval_entrywise`), so each jvp computes just the derivatives of
-    the rates that depend on them.
+    ``jac`` takes y (n,) and ``args`` as f does (entries are scalars), or lanes stored last: y (n, L) and ``args``
+    with a leading lane axis (entries (L,)). Within a group only the group's entries of y carry tangents (the others
+    enter as constants, :func:`_eval_entrywise`), so each jvp computes just the derivatives of the rates that depend
+    on them.
     """
     pattern = jacobian_pattern(f, y, *args)
     groups = column_groups(pattern)
@@ -217,7 +218,7 @@ def compressed_jacobian(
     def jac(y: jax.Array, args: tuple) -> list[list[jax.Array | None]]:
         n = y.shape[0]
         flat_args = jax.tree.leaves(args)
-        mapped = jax.vmap(lanes, in_axes=([0] * n, [0] * len(flat_args)), out_axes=1)
+        mapped = jax.vmap(lanes, in_axes=([0] * n, [0] * len(flat_args)), out_axes=1) if y.ndim == 2 else lanes
         rows: list[list[jax.Array | None]] = [[None] * n for _ in range(pattern.shape[0])]
         for group in groups:
 
@@ -235,3 +236,10 @@ def compressed_jacobian(
         return rows
 
     return pattern, jac
+
+
+def dense_rows(rows: list[list[jax.Array | None]], like: jax.Array) -> jax.Array:
+    """Nested rows of entries (None where zero) as one array (m, n) + ``like.shape``; ``like`` is an entry-shaped
+    array (a scalar for one solve, (L,) for lanes stored last)."""
+    zero = jnp.zeros_like(like)
+    return jnp.stack([jnp.stack([zero if e is None else e for e in row]) for row in rows])
