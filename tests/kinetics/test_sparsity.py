@@ -128,8 +128,8 @@ def test_compressed_jacobian_equals_dense_forward_mode(name):
     ys = jnp.asarray(rng.uniform(0.05, 2.0, (5, x0.shape[0])) * (1.0 + np.asarray(x0)))
     qs = q[None, :] * jnp.asarray(2.0 ** rng.uniform(-1, 1, (5, q.shape[0])))
     reference = np.stack([np.asarray(jax.jacfwd(model.rhs, argnums=1)(t, y, qq)) for y, qq in zip(ys, qs)])
-    single = np.stack([np.asarray(dense_rows(jac(y, (t, qq)), y[0])) for y, qq in zip(ys, qs)])
-    lanes = np.moveaxis(np.asarray(dense_rows(jac(ys.T, (jnp.zeros(5), qs)), ys.T[0])), -1, 0)
+    single = np.stack([np.asarray(dense_rows(jac(y, (t, qq)), y)) for y, qq in zip(ys, qs)])
+    lanes = np.moveaxis(np.asarray(dense_rows(jac(ys.T, (jnp.zeros(5), qs)), ys.T)), -1, 0)
     for got in (single, lanes):
         np.testing.assert_allclose(got, reference, rtol=1e-13, atol=1e-13 * np.abs(reference).max())
         assert np.all(got[:, ~pattern] == 0.0)

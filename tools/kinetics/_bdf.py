@@ -143,7 +143,7 @@ def ndf_solver(
 
     def jacobian(t, y, args):
         _, entries = compressed_jacobian(lambda yy, tt, aa: rhs(tt, yy, aa), y, t, args)
-        return dense_rows(entries(y, (t, args)), y[0])
+        return dense_rows(entries(y, (t, args)), y)
 
     def newton(t_new, y_predict, psi, c, inverse, scale, rate, args):
         """Simplified Newton on y − c f(t, y) − ψ = 0 from y_predict, ``rate`` the contraction factor the last steps

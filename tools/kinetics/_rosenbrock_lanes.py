@@ -214,7 +214,7 @@ def lanes_solver(
         return jax.lax.cond(
             jnp.all(safe | ~stepping),
             lambda: stages(lambda r: solve_rows(rows, r)),
-            lambda: stages(_pivoted_solver(dense_rows(w, y[0]))),
+            lambda: stages(_pivoted_solver(dense_rows(w, y))),
         )
 
     def run(y0s: jax.Array, args, ts: jax.Array) -> tuple:

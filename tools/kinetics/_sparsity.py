@@ -238,8 +238,10 @@ def compressed_jacobian(
     return pattern, jac
 
 
-def dense_rows(rows: list[list[jax.Array | None]], like: jax.Array) -> jax.Array:
-    """Nested rows of entries (None where zero) as one array (m, n) + ``like.shape``; ``like`` is an entry-shaped
-    array (a scalar for one solve, (L,) for lanes stored last)."""
-    zero = jnp.zeros_like(like)
+def dense_rows(rows: list[list[jax.Array | None]], y: jax.Array) -> jax.Array:
+    """Nested rows of entries (None where zero) as one array, (m, n) + ``y.shape[1:]``: ``y`` is the state the rows
+    belong to, (n,) for one solve or (n, L) for lanes stored last."""
+    zero = jnp.zeros(y.shape[1:], y.dtype)
+    if not rows or not rows[0]:
+        return jnp.zeros((len(rows), y.shape[0]) + y.shape[1:], y.dtype)
     return jnp.stack([jnp.stack([zero if e is None else e for e in row]) for row in rows])
