@@ -10,7 +10,8 @@ state entries it depends on, propagated equation by equation. Rules are exact fo
 of (elementwise arithmetic, broadcasts, slices, concatenation, reductions) and conservative for the rest (every
 output element depends on every input), so a structural zero is never claimed where a derivative can be nonzero.
 Columns that share no row are then pushed as one tangent (Curtis, Powell & Reid, *J. Inst. Math. Appl.* 13, 117,
-1974; greedy colouring, largest column first): BIOMD0000000010 needs 3 tangents instead of 8.
+1974; greedy colouring, largest column first): BIOMD0000000010 needs 4 tangents instead of 8, BIOMD0000000009
+(22 species) 8 instead of 22.
 """
 
 from __future__ import annotations
