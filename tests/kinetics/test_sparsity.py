@@ -133,3 +133,49 @@ def test_compressed_jacobian_equals_dense_forward_mode(name):
     for got in (single, lanes):
         np.testing.assert_allclose(got, reference, rtol=1e-13, atol=1e-13 * np.abs(reference).max())
         assert np.all(got[:, ~pattern] == 0.0)
+
+
+def test_programs_with_control_flow_callbacks_and_whole_vector_use_still_differentiate_exactly():
+    # A right-hand side that a reader of rate laws would not expect: a cond on the state, a fori_loop, a host callback
+    # (with its own derivative rule) and a matrix product of the whole vector. Rules for these are conservative (dense
+    # rows); the compressed Jacobian must still equal jax.jacfwd exactly, in one solve's layout and lanes last.
+    a = jnp.asarray(np.random.default_rng(4).normal(size=(4, 4)))
+
+    @jax.custom_jvp
+    def host_square(v):
+        shape = jax.ShapeDtypeStruct(v.shape, v.dtype)
+        return jax.pure_callback(lambda u: np.asarray(u) ** 2, shape, v, vmap_method="sequential")
+
+    host_square.defjvps(lambda g, ans, v: 2.0 * v * g)  # callbacks have no derivative of their own
+
+    def f(y, k):
+        branch = jax.lax.cond(y[0] > 0, lambda: y[1] * k, lambda: -y[2])
+        looped = jax.lax.fori_loop(0, 3, lambda i, c: c * y[3] + 1.0, 1.0)
+        return jnp.stack([branch, looped, host_square(y[1]), (a @ y)[0]])
+
+    y = jnp.asarray([0.5, -1.2, 2.0, 0.7])
+    k = jnp.asarray(3.0)
+    pattern, jac = compressed_jacobian(f, y, k)
+    reference = np.asarray(jax.jacfwd(f)(y, k))
+    np.testing.assert_allclose(np.asarray(dense_rows(jac(y, (k,)), y)), reference, rtol=1e-14, atol=1e-14)
+    ys = jnp.stack([y, -y, 2 * y], axis=1)  # (n, L)
+    ks = jnp.asarray([3.0, 1.0, -2.0])
+    lanes = np.moveaxis(np.asarray(dense_rows(jac(ys, (ks,)), ys)), -1, 0)
+    for lane in range(3):
+        expected = np.asarray(jax.jacfwd(f)(ys[:, lane], ks[lane]))
+        np.testing.assert_allclose(lanes[lane], expected, rtol=1e-14, atol=1e-14)
+    assert pattern[1].all()  # the loop body slices y itself: the conservative rule gives the whole row
+
+
+def test_a_loop_is_not_read_as_one_pass_of_its_body():
+    # Rotating a three-entry carry twice sends y2 to the first output; one pass of the body would say y1, and the
+    # Jacobian would then miss its only nonzero entry in that row. Loops take the conservative rule.
+    def f(y):
+        a, b, c = jax.lax.fori_loop(0, 2, lambda i, s: (s[1], s[2], s[0]), (y[0], y[1], y[2]))
+        return jnp.stack([a, b, c])
+
+    y = jnp.asarray([1.0, 2.0, 3.0])
+    pattern, jac = compressed_jacobian(f, y)
+    reference = np.asarray(jax.jacfwd(f)(y))
+    assert not np.any((reference != 0) & ~pattern)
+    np.testing.assert_array_equal(np.asarray(dense_rows(jac(y, ()), y)), reference)

@@ -57,8 +57,18 @@ def _static_starts(eqn, first: int) -> list[int] | None:
     return None
 
 
+# Primitives that run a sub-jaxpr once on exactly their operands. Loops (while, scan) also hold a body whose inputs
+# can line up with the operands, but one pass of it misses dependencies carried across iterations (a rotation of the
+# carry), so they, like cond, take the conservative rule.
+_CALLS = frozenset(
+    "jit pjit closed_call core_call custom_jvp_call custom_vjp_call custom_vjp_call_jaxpr checkpoint remat".split()
+)
+
+
 def _subjaxpr(eqn):
-    """The closed jaxpr a call-like equation runs on its operands, or None."""
+    """The jaxpr a call-like equation runs once on its operands, or None."""
+    if eqn.primitive.name not in _CALLS:
+        return None
     for value in eqn.params.values():
         jaxpr = getattr(value, "jaxpr", value)
         if isinstance(jaxpr, jcore.Jaxpr) and len(jaxpr.invars) == len(eqn.invars):
