@@ -69,10 +69,11 @@ def test_sbml_patterns_contain_every_nonzero_derivative(name):
 
 
 def test_rules_for_nested_calls_selects_and_unknown_primitives():
-    # f0 = y0·y1 through a nested jit and a custom_jvp (softplus): exact; f1 = where(y2 > 0, y3, y0): the predicate
-    # counts (conservative, never wrong); f2 = (A @ y)[2] with A's row 2 = e_4: a dot is taken as dense (every
-    # input); f3 = y[i] with i traced: a dynamic index is dense; f4 = cumsum: unknown to the rules, hence dense.
-    # Each row must contain the numeric support.
+    # f0 = softplus(y0·y1) in a nested jit: read through the jit, and the custom_jvp softplus depends on all of its
+    # operand, which is y0·y1 only; f1 = where(y2 > 0, y3, y0): the predicate counts (conservative, never wrong);
+    # f2 = (A @ y)[2] with A's row 2 = e_4: a dot is taken as dense (every input); f3 = y[i] with i traced: a
+    # dynamic index is dense; f4 = cumsum: unknown to the rules, hence dense. Each row must contain the numeric
+    # support.
     a = jnp.eye(5)
 
     def f(y, i):

@@ -57,12 +57,11 @@ def _static_starts(eqn, first: int) -> list[int] | None:
     return None
 
 
-# Primitives that run a sub-jaxpr once on exactly their operands. Loops (while, scan) also hold a body whose inputs
-# can line up with the operands, but one pass of it misses dependencies carried across iterations (a rotation of the
-# carry), so they, like cond, take the conservative rule.
-_CALLS = frozenset(
-    "jit pjit closed_call core_call custom_jvp_call custom_vjp_call custom_vjp_call_jaxpr checkpoint remat".split()
-)
+# Primitives that run a sub-jaxpr once on exactly their operands and are differentiated through it. Loops (while,
+# scan) also hold a body whose inputs can line up with the operands, but one pass of it misses dependencies carried
+# across iterations (a rotation of the carry); a custom_jvp/custom_vjp function is differentiated by its own rule,
+# which need not follow its primal. Those, like cond, take the conservative rule.
+_CALLS = frozenset("jit pjit closed_call core_call checkpoint remat".split())
 
 
 def _subjaxpr(eqn):
@@ -120,7 +119,7 @@ def _propagate(jaxpr, in_deps: list[np.ndarray], n: int) -> list[np.ndarray]:
             outs = [np.stack(ins, axis=p["axis"])]
         elif name in _REDUCTIONS:
             outs = [ins[0].any(axis=tuple(p["axes"]))]
-        elif name in ("iota", "rng_bit_generator") or not eqn.invars:
+        elif not eqn.invars:  # iota, constants
             outs = [np.zeros(tuple(v.aval.shape) + (n,), dtype=bool) for v in eqn.outvars]
         elif (sub := _subjaxpr(eqn)) is not None:
             outs = _propagate(sub, ins, n)
