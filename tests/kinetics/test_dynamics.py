@@ -209,6 +209,33 @@ def test_batch_solves_equal_a_loop_of_single_solves(mode, solver):
     np.testing.assert_allclose(np.asarray(ys), loop, rtol=1e-9, atol=1e-14)
 
 
+@pytest.mark.parametrize("mode", ["lanes", "map"])
+def test_folded_constants_give_each_lane_its_single_solve(mode):
+    # fold_constants: columns of ks equal in every lane are compiled in. Three cases in one batch solver: every
+    # constant shared (only the initial states differ: all columns folded), one constant varied, and a NaN in an
+    # otherwise shared column (NaN never equals itself, so that column stays an input; its lane fails alone).
+    system = compile_network(parse_network(MM_RECYCLE))
+    rng = np.random.default_rng(8)
+    n = 5
+    x0s = np.column_stack([np.full(n, E_T), rng.uniform(0.2, 1.0, n), np.zeros(n), np.zeros(n)])
+    ts = jnp.linspace(0.0, 5.0, 6)
+    options = {"solver": "Rodas4", "rtol": 1e-8, "atol": 1e-12}
+    batch = make_batch_solver(system, mode=mode, chunk=2, threads=2, fold_constants=True, **options)
+    single = make_ode_solver(system, **options)
+    shared = np.repeat(system.k[None, :], n, axis=0)
+    varied = shared.copy()
+    varied[:, 1] *= 10 ** rng.uniform(-0.5, 0.5, n)
+    poisoned = shared.copy()
+    poisoned[3, 2] = np.nan
+    for ks in (shared, varied, poisoned):
+        ys, ok = batch(jnp.asarray(x0s), jnp.asarray(ks), ts)
+        fine = np.isfinite(ks).all(axis=1)
+        np.testing.assert_array_equal(np.asarray(ok), fine)
+        for lane in np.flatnonzero(fine):
+            expected = np.asarray(single(jnp.asarray(x0s[lane]), jnp.asarray(ks[lane]), ts)[0])
+            np.testing.assert_allclose(np.asarray(ys[lane]), expected, rtol=1e-9, atol=1e-14)
+
+
 @pytest.mark.parametrize(
     "kwargs,field",
     [

@@ -392,23 +392,28 @@ def test_sbml_tools(tmp_path):
     assert err.value.field == "initial.Q"
 
 
-def test_a_batch_of_an_imported_biomodel_equals_its_single_solves():
+@pytest.mark.parametrize("fold", [False, True])
+def test_a_batch_of_an_imported_biomodel_equals_its_single_solves(fold):
     # BIOMD0000000010 (Kholodenko 2000, 8 species) over 7 parameter sets (V1 of J0 and V10 of J9 ×/÷ 1.5, as in
     # benchmarks/kinetics.py [3]): the auto batch (chunks of 2 on 2 threads: the lanes-last program, probed against
     # single solves) returns every lane's own single Rodas4 solve, to round-off of the different LU (1e-9 relative).
+    # With the 21 parameters that every lane shares folded in as constants, the same; and a second call whose shared
+    # Hill exponent J0.n is 2 instead of 1 gets a program of its own, not the first one's.
     from labwright.tools.kinetics import make_batch_solver, make_ode_solver
 
     model = read_sbml(SBML_DIR / "BIOMD0000000010.xml")
     idx = [model.parameter_index(name) for name in ("J0.V1", "J9.V10")]
     p_sets = np.repeat(model.parameter_values[None, :], 7, axis=0)
     p_sets[:, idx] *= 1.5 ** np.random.default_rng(5).uniform(-1.0, 1.0, size=(7, 2))
-    x0s, qs = jax.vmap(model.prepare)(jnp.asarray(p_sets))
     ts = jnp.linspace(0.0, 2000.0, 21)
     options = {"solver": "Rodas4", "rtol": 1e-6, "atol": 3e-8}
-    ys, ok = make_batch_solver(model, chunk=2, threads=2, **options)(x0s, qs, ts)
+    batch = make_batch_solver(model, chunk=2, threads=2, fold_constants=fold, **options)
     single = make_ode_solver(model, **options)
-    loop = np.stack([np.asarray(single(x, q, ts)[0]) for x, q in zip(x0s, qs)])
-    assert bool(np.all(np.asarray(ok)))
-    np.testing.assert_allclose(np.asarray(ys), loop, rtol=1e-9, atol=1e-9)
-    # The lanes differ: the parameter sets change the oscillation.
+    for n_hill in (1.0, 2.0) if fold else (1.0,):
+        p_sets[:, model.parameter_index("J0.n")] = n_hill
+        x0s, qs = jax.vmap(model.prepare)(jnp.asarray(p_sets))
+        ys, ok = batch(x0s, qs, ts)
+        loop = np.stack([np.asarray(single(x, q, ts)[0]) for x, q in zip(x0s, qs)])
+        assert bool(np.all(np.asarray(ok)))
+        np.testing.assert_allclose(np.asarray(ys), loop, rtol=1e-9, atol=1e-9)
     assert np.ptp(loop[:, -1, :], axis=0).max() > 1.0
