@@ -8,8 +8,10 @@ its folder (:mod:`labwright.tools._runstore`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -62,13 +64,22 @@ def store_location(path: str | None) -> str | Path | None:
     return check_output_file(user_path(path, field="store_path"), field="store_path")
 
 
-def _open(path: str | None, *, readonly: bool = False) -> KnowledgeStore:
+@contextlib.contextmanager
+def _open(path: str | None, *, readonly: bool = False) -> Iterator[KnowledgeStore]:
+    """The store at ``path``, open for the ``with`` block and closed after it. An OS error while opening or using it
+    (a folder, a device, an unwritable place, or a folder on the path renamed away meanwhile) is an error naming
+    ``store_path``, never a bare ``FileNotFoundError``."""
     where = store_location(path)
+    shown = where if where is not None else "the default knowledge store"
     try:
-        return open_store(where, readonly=readonly)
-    except OSError as err:  # a folder, a device, an unwritable place
-        shown = where if where is not None else "the default knowledge store"
+        store = open_store(where, readonly=readonly)
+    except OSError as err:
         raise InvalidInput("store_path", f"cannot open a knowledge store at {shown}: {err}") from None
+    with store:
+        try:
+            yield store
+        except OSError as err:
+            raise InvalidInput("store_path", f"the knowledge store at {shown} failed while in use: {err}") from None
 
 
 def _within_edges(store: KnowledgeStore, s: int) -> int:

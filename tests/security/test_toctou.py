@@ -238,3 +238,27 @@ def test_a_folder_swapped_for_a_symlink_never_lets_a_store_open_escape(places):
         assert o.ok or "'store_path'" in o.message, o.message
         if o.ok and "nodes" in (o.result or {}):  # a read of the outside store would count its nanoceria nodes
             assert o.result["nodes"] < 1000
+
+
+def test_a_store_folder_renamed_away_while_in_use_is_an_error_naming_store_path(tmp_path, monkeypatch):
+    # The race the swap test above once lost in CI: Python's os.path.realpath (non-strict) lstat()s a folder, sees a
+    # symlink, and its readlink() then finds the name gone (renamed away meanwhile): a bare FileNotFoundError from
+    # inside kg_stats. Made deterministic here by a readlink that always finds the name gone; the tool must answer
+    # with an error naming store_path, as for any other unusable store.
+    from labwright.knowledge import _store
+
+    store = tmp_path / "kg.sqlite"
+    labwright.call_tool(
+        "kg_ingest_text", {"text": "AKT1 inhibits FOXO3.", "document_id": "a", "store_path": str(store)}
+    )
+    _store._INDEX_CACHE.clear()
+    link = tmp_path / "moved"
+    link.symlink_to(tmp_path)
+
+    def gone(path, *args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
+
+    monkeypatch.setattr(os, "readlink", gone)
+    with pytest.raises(InvalidInput) as err:
+        labwright.call_tool("kg_stats", {"store_path": str(link / "kg.sqlite")})
+    assert err.value.field == "store_path"
