@@ -162,14 +162,16 @@ def _refuse_events(system) -> None:
         )
 
 
-def _cached(key: tuple, build: Callable[[], Callable]) -> Callable:
-    """The program under ``key`` in the bounded cache, built by ``build()`` on a miss (least recently used dropped)."""
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    _CACHE[key] = run = build()
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+def _cached(key: tuple, build: Callable[[], Callable], cache: OrderedDict | None = None) -> Callable:
+    """The program under ``key`` in a bounded cache (default the module's), built by ``build()`` on a miss (least
+    recently used dropped)."""
+    cache = _CACHE if cache is None else cache
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    cache[key] = run = build()
+    if len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
     return run
 
 
@@ -309,11 +311,12 @@ def make_batch_solver(
 
         return loop
 
-    compiled_for: dict[tuple, Callable] = {}  # (program name, lane shapes) -> executable, compiled once
+    # (program name, system, lane shapes) -> executable, compiled once; bounded, as folded constants make one program
+    # per set of shared values
+    compiled_for: OrderedDict[tuple, Callable] = OrderedDict()
 
     def executable(name: str, lanes_of, x0s: np.ndarray, ks: np.ndarray, ts: jax.Array) -> Callable:
-        key = (name, lanes_of.key(), x0s.shape[1:], ks.shape[1:], ts.shape)
-        if key not in compiled_for:
+        def build() -> Callable:
             if name == "lanes":
                 solver, rtol, atol, max_steps = (settings[k] for k in ("solver", "rtol", "atol", "max_steps"))
                 program = _lanes_program(lanes_of, solver, rtol, atol, max_steps)
@@ -321,10 +324,9 @@ def make_batch_solver(
                 one = make_ode_solver(lanes_of, **options)
                 program = jax.jit(lambda x0s, ks, ts: jax.lax.map(lambda lane: one(lane[0], lane[1], ts), (x0s, ks)))
             pad = np.zeros(chunk, dtype=np.int64)
-            compiled_for[key] = program.lower(x0s[pad], ks[pad], ts).compile()
-            if len(compiled_for) > _CACHE_SIZE:  # folded constants make one program per set of values
-                compiled_for.pop(next(iter(compiled_for)))
-        return compiled_for[key]
+            return program.lower(x0s[pad], ks[pad], ts).compile()
+
+        return _cached((name, lanes_of.key(), x0s.shape[1:], ks.shape[1:], ts.shape), build, compiled_for)
 
     def first_choice(n_species: int) -> str:
         if mode == "lanes" and n_species > _UNROLLED_LU_MAX:

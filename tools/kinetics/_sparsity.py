@@ -135,8 +135,12 @@ def jacobian_pattern(f: Callable, y: jax.Array, *args) -> np.ndarray:
 
     ``f(y, *args)`` returns an (m,) array; ``y`` (n,) and ``args`` may be arrays or ``jax.ShapeDtypeStruct``.
     """
-    n = int(np.shape(y)[0])
-    closed = jax.make_jaxpr(f)(y, *args)
+    return _pattern_of(jax.make_jaxpr(f)(y, *args))
+
+
+def _pattern_of(closed) -> np.ndarray:
+    """:func:`jacobian_pattern` of a traced ``f(y, *args)``."""
+    n = int(closed.jaxpr.invars[0].aval.shape[0])
     leaves = [np.zeros(tuple(v.aval.shape) + (n,), dtype=bool) for v in closed.jaxpr.invars]
     leaves[0] = np.eye(n, dtype=bool)  # y is the first flattened input
     (out,) = _propagate(closed.jaxpr, leaves, n)
@@ -217,9 +221,9 @@ def compressed_jacobian(
     enter as constants, :func:`_eval_entrywise`), so each jvp computes just the derivatives of the rates that depend
     on them.
     """
-    pattern = jacobian_pattern(f, y, *args)
+    closed = jax.make_jaxpr(f)(y, *args)  # traced once: read for the pattern, then evaluated entry by entry
+    pattern = _pattern_of(closed)
     groups = column_groups(pattern)
-    closed = jax.make_jaxpr(f)(y, *args)
 
     def lanes(entries: list, flat_args: list) -> jax.Array:
         (out,) = _eval_entrywise(closed, entries, flat_args)
