@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/labwright run examples/workflows/redox_kinetics.yaml --approve all --no-input
 
+# Test files go to TEST_JOBS worker processes (pytest-xdist; default the cores, at most 4), each file whole on one.
+TEST_JOBS ?= $(shell n=$$(nproc); echo $$(( n < 4 ? n : 4 )))
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_JOBS) --dist loadfile
 
 # Property-based fuzzing of every registered tool (not part of `make test`, which runs 200 examples per tool):
 # FUZZ_EXAMPLES calls per tool, a table of outcomes and the slowest call in fuzz-report.md and on stdout.

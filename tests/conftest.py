@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
+
 import pytest
+
+# JAX's persistent compilation cache for this test session, shared by its worker processes and every labwright
+# process a test starts: set before labwright is imported, so tools/_runtime.py leaves it alone instead of writing
+# into the developer's own LABWRIGHT_HOME (the per-test homes below come too late for that import-time setting).
+# The first pytest process creates it (xdist's workers inherit it) and removes it at exit.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    _cache = tempfile.mkdtemp(prefix="labwright-test-jax-cache-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _cache
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

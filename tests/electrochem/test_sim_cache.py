@@ -22,8 +22,10 @@ print(float(cv_current(ECParams(), E, t[1], grid=GridSpec(h0=0.02, gamma=1.3), u
 
 
 def _run(home, **env):
+    # Without the test session's shared cache folder (tests/conftest.py), so that labwright picks its own.
+    inherited = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
     out = subprocess.run(
-        [sys.executable, "-c", CHILD], env={**os.environ, "LABWRIGHT_HOME": str(home), **env},
+        [sys.executable, "-c", CHILD], env={**inherited, "LABWRIGHT_HOME": str(home), **env},
         capture_output=True, text=True, timeout=300, check=True,
     )  # fmt: skip
     return float(out.stdout.strip().splitlines()[-1])
