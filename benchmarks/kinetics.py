@@ -16,7 +16,7 @@ setting that is at least as accurate. Every section asserts agreement, so a fast
    error relative to each species' range. SciPy LSODA gets labwright's jitted right-hand side and Jacobian.
 3. **Batch of 1,000 parameter sets** on BIOMD0000000010 (V1 of J0 and V10 of J9 log-uniform ×/÷ 1.5, seeded):
    (a) labwright's batch solver (``make_batch_solver`` in auto mode: on CPU chunks of 64 lanes solved by the
-   lanes-last program of ``kinetics/_rosenbrock_lanes.py`` unless a timed probe finds single solves cheaper per
+   lanes-last program of ``kinetics/_lanes.py`` unless a timed probe finds single solves cheaper per
    lane, over a thread per core) against the same lanes in one vmap and a Python loop of labwright's jitted single
    solves, with and without ``fold_constants`` (the 21 parameters every set shares compiled in); (b) a
    matched-accuracy table like [2]: folded batches at the settings of ``BATCH_SETTINGS`` against loops of

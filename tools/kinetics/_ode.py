@@ -33,22 +33,25 @@ import optimistix as optx
 from ...errors import InvalidInput, SimulationFailed
 from .._runtime import cpu_threads
 from ._bdf import ndf_solver
+from ._explicit import EXPLICIT
+from ._lanes import LANES_COMPILER_OPTIONS, lanes_solver
 from ._massaction import MassActionSystem
 from ._rosenbrock import _UNROLLED_LU_MAX, rosenbrock_solver
-from ._rosenbrock_lanes import LANES_COMPILER_OPTIONS, lanes_solver
 
 __all__ = ["SOLVERS", "FORWARD_ONLY", "build_solver", "make_ode_solver", "make_batch_solver", "solve_ode"]
 
 SOLVERS: dict[str, type[dfx.AbstractSolver]] = {
     "Kvaerno5": dfx.Kvaerno5,
     "Kvaerno3": dfx.Kvaerno3,
-    "Tsit5": dfx.Tsit5,
+    **EXPLICIT,  # Tsit5, Dopri5, Dopri8: non-stiff models
 }
 
 
 # Hand-written solvers (not diffrax): forward solves and forward-mode AD only (:mod:`._rosenbrock`, :mod:`._bdf`).
 ROSENBROCK = ("Rodas4", "Rodas5P")
 FORWARD_ONLY = (*ROSENBROCK, "NDF")
+# Methods the lanes-last batch program (:mod:`._lanes`) runs.
+LANE_METHODS = (*ROSENBROCK, *EXPLICIT)
 
 
 def build_solver(name: str, rtol: float, atol: float) -> dfx.AbstractSolver:
@@ -82,7 +85,8 @@ def make_ode_solver(
     system
         Compiled network.
     solver
-        ``"Kvaerno5"`` (default, stiff), ``"Kvaerno3"``, ``"Tsit5"`` (non-stiff), ``"Rodas4"`` / ``"Rodas5P"``
+        ``"Kvaerno5"`` (default, stiff), ``"Kvaerno3"``, ``"Tsit5"`` / ``"Dopri5"`` / ``"Dopri8"`` (explicit, for
+        non-stiff models; Dopri8 at tight tolerances), ``"Rodas4"`` / ``"Rodas5P"``
         (stiff Rosenbrock, :mod:`._rosenbrock`: the fastest forward solvers here on small networks, Rodas5P at tight
         tolerances) or ``"NDF"`` (variable-order multistep with Jacobian and inverse reuse, :mod:`._bdf`: the fastest
         at tight tolerances, and at any tolerance from ~20 species). The last three have no reverse-mode gradients.
@@ -189,7 +193,7 @@ _SOLVER_DEFAULTS = {
 
 
 def _lanes_program(system, solver: str, rtol: float, atol: float, max_steps: int) -> Callable:
-    """The jitted lanes-last Rosenbrock program of :mod:`._rosenbrock_lanes`: ``(x0s (L, n), ks, ts) -> (ys, ok)``."""
+    """The jitted lanes-last program of :mod:`._lanes`: ``(x0s (L, n), ks, ts) -> (ys, ok)``."""
 
     def build() -> Callable:
         run = lanes_solver(system.rhs, rtol=rtol, atol=atol, max_steps=max_steps, method=solver)
@@ -245,8 +249,9 @@ def make_batch_solver(
         Compiled network (or any system with ``rhs(t, y, args)`` and ``key()``, e.g. an SBML model).
     mode
         ``"loop"``: the jitted single solver called lane by lane from Python; ``"vmap"``: all lanes in lock-step in
-        one jitted call; ``"lanes"`` (Rodas4/Rodas5P, up to 24 species): chunks of ``chunk`` lanes, each solved by
-        one program that stores lanes last and lets each lane step on its own (:mod:`._rosenbrock_lanes`);
+        one jitted call; ``"lanes"`` (Rodas4/Rodas5P up to 24 species, or an explicit method: Tsit5, Dopri5,
+        Dopri8): chunks of ``chunk`` lanes, each solved by one program that stores lanes last and lets each lane
+        step on its own (:mod:`._lanes`);
         ``"map"``: chunks of ``chunk`` lanes, each one compiled program solving its lanes one after another
         (``lax.map``); chunks of both run ``threads`` at a time. ``"auto"`` (default): on an accelerator vmap; on
         CPU mapped chunks above ``AUTO_LANES_MAX_SPECIES`` species; up to it the first chunk is solved by lanes and
@@ -278,7 +283,7 @@ def make_batch_solver(
     chunks 1.08 s and lanes-last chunks 0.40 s on one thread). ``vmap`` puts the lane
     axis first, so XLA:CPU does each lane's arithmetic in short rows of its own and every lane waits for the
     slowest; the lanes-last program does each operation once over all lanes of a chunk and lets lanes run ahead
-    (:mod:`._rosenbrock_lanes`). Lanes pays for the lanes that finish early (they wait for the slowest, at most a
+    (:mod:`._lanes`). Lanes pays for the lanes that finish early (they wait for the slowest, at most a
     few outputs ahead), so with step counts that spread more than ~3-fold within a chunk mapped chunks win, hence
     the timed choice in ``"auto"`` (compile time excluded). The probe costs four single solves on a second thread
     while the first chunk is solved; timing a whole mapped chunk instead cost 25 % of the batch.
@@ -294,8 +299,8 @@ def make_batch_solver(
     if threads is not None and threads < 1:
         raise InvalidInput("threads", f"must be >= 1, got {threads}")
     settings = {**_SOLVER_DEFAULTS, **options}
-    if mode == "lanes" and settings["solver"] not in ROSENBROCK:
-        raise InvalidInput("mode", f"lanes needs solver Rodas4 or Rodas5P, not {settings['solver']!r}")
+    if mode == "lanes" and settings["solver"] not in LANE_METHODS:
+        raise InvalidInput("mode", f"lanes needs solver {', '.join(LANE_METHODS)}, not {settings['solver']!r}")
     n_threads = threads or cpu_threads()
     run = make_ode_solver(system, **options)
     if mode == "auto" and jax.default_backend() != "cpu":
@@ -329,11 +334,11 @@ def make_batch_solver(
         return _cached((name, lanes_of.key(), x0s.shape[1:], ks.shape[1:], ts.shape), build, compiled_for)
 
     def first_choice(n_species: int) -> str:
-        if mode == "lanes" and n_species > _UNROLLED_LU_MAX:
+        if mode == "lanes" and settings["solver"] in ROSENBROCK and n_species > _UNROLLED_LU_MAX:
             raise InvalidInput("mode", f"lanes handles up to {_UNROLLED_LU_MAX} species, the model has {n_species}")
         if mode == "map":
             return "map"
-        auto_lanes = settings["solver"] in ROSENBROCK and n_species <= AUTO_LANES_MAX_SPECIES
+        auto_lanes = settings["solver"] in LANE_METHODS and n_species <= AUTO_LANES_MAX_SPECIES
         return "lanes" if mode == "lanes" or auto_lanes else "map"
 
     def solve_chunk(compiled, x0s, ks, ts, lo: int) -> tuple[np.ndarray, np.ndarray, float]:

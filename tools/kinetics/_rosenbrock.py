@@ -23,7 +23,7 @@ choices here follow from measurements on BIOMD0000000010 (8 species, 2-core mach
 - under ``jax.vmap`` (``lanes=True``, the accelerator batch of :func:`._ode.make_batch_solver`) the one-loop layout
   with the output array and LAPACK is faster (1,000 parameter sets: 2.2 s against 2.9 s with the own LU and 4.5 s
   with per-interval loops, which make every lane wait at every output time for the slowest). Batches on CPU use
-  :mod:`._rosenbrock_lanes` instead (lanes stored last, 0.3 ms per lane). For single solves, the LU as a
+  :mod:`._lanes` instead (lanes stored last, 0.3 ms per lane). For single solves, the LU as a
   ``fori_loop`` over pivots (full-size masked updates) compiled in 2.7 s instead of 6.7 s on the 20-species network
   but solved 1.5× slower (4.5 against 3.0 ms), so the pivots stay written out; the LU unrolled to scalars compiled
   too slowly (1.5 s at n = 8, 14 s at n = 12).
@@ -182,7 +182,7 @@ TABLEAUS = {"Rodas4": RODAS4, "Rodas5P": RODAS5P}
 _UNROLLED_LU_MAX = 24
 
 # τ of the threshold pivoting test |a_kk| ≥ τ · max_{i>k} |a_ik| that lets an elimination skip row exchanges
-# (UMFPACK's default relative pivot tolerance; :func:`_gauss_jordan`, :mod:`._rosenbrock_lanes`).
+# (UMFPACK's default relative pivot tolerance; :func:`_gauss_jordan`, :mod:`._lanes`).
 PIVOT_TOLERANCE = 0.1
 
 
@@ -343,19 +343,21 @@ def attempt_step(
     atol: float,
     stepping: jax.Array | bool = True,
 ) -> tuple:
-    """One step towards ``target``, cut short to land on it: (t, y, h_next, accepted, landed).
+    """One step towards ``target``, cut short to land on it: (t, y, h_next, accepted, landed, extra).
 
-    ``step(h_eff) -> (y₁, error estimate)``. Shapes as the state's (:func:`stage_sum`); for lanes, those not
-    ``stepping`` take a unit step whose result is dropped, and are never accepted.
+    ``step(h_eff) -> (y₁, error estimate, *extra)``; ``extra`` (a tuple, as the step returned it) holds what else
+    the step computed at y₁, e.g. an explicit method's f(y₁). Shapes as the state's (:func:`stage_sum`); for lanes,
+    those not ``stepping`` take a unit step whose result is dropped, and are never accepted. ``tab`` needs only
+    ``exponent``.
     """
     lands = t + h >= target - 1e-12 * jnp.abs(target)
     h_eff = jnp.where(stepping, jnp.where(lands, target - t, h), 1.0)
-    y1, err = step(h_eff)
+    y1, err, *extra = step(h_eff)
     finite = jnp.all(jnp.isfinite(y1), axis=0)
     accept, h_next = controller(tab, error_norm(err, y, y1, rtol, atol), finite, lands, h_eff, h)
     accept = accept & stepping
     t_new = jnp.where(accept, jnp.where(lands, target, t + h_eff), t)
-    return t_new, jnp.where(accept[None], y1, y), h_next, accept, accept & lands
+    return t_new, jnp.where(accept[None], y1, y), h_next, accept, accept & lands, tuple(extra)
 
 
 def rosenbrock_solver(
@@ -415,7 +417,7 @@ def rosenbrock_solver(
 
             def body(s):
                 t, y, h, steps, _, rejected = s
-                t_new, y_new, h_next, accept, _ = attempt(t, y, h, target, args)
+                t_new, y_new, h_next, accept, _, _ = attempt(t, y, h, target, args)
                 return t_new, y_new, h_next, steps + 1, step_alive(t, h_next), rejected + (~accept)
 
             carry = jax.lax.while_loop(cond, body, carry)
@@ -440,7 +442,7 @@ def rosenbrock_solver(
             # An output time already reached (repeated, as where an SBML event splits the span) is copied, not
             # stepped to: a zero-length step would shrink h to 0 and end the loop.
             reached = target <= t
-            t_new, y_new, h_next, accept, hit = attempt(t, y, h, target, args)
+            t_new, y_new, h_next, accept, hit, _ = attempt(t, y, h, target, args)
             hit = hit | reached
             # Write row i_out in place (a select over all of ys would copy it every step, per lane under vmap).
             ys = ys.at[i_out].set(jnp.where(hit, jnp.where(reached, y, y_new), ys[i_out]))

@@ -1,4 +1,5 @@
-"""Rodas4/Rodas5P for many lanes at once, stored lanes-last: the CPU batch program of :func:`._ode.make_batch_solver`.
+"""Many lanes at once, stored lanes-last: the CPU batch program of :func:`._ode.make_batch_solver`, for Rodas4/Rodas5P
+(stiff) and explicit Runge–Kutta methods (non-stiff, :mod:`._explicit`).
 
 ``jax.vmap`` of a single solve puts the lane axis first, so every per-lane quantity (a state entry, a Jacobian entry)
 sits in a short row of its own and XLA:CPU gains nothing from batching: 2.2 µs per lane and step for 1,000 lanes of
@@ -44,7 +45,10 @@ chunk size (12 species: 3.4× a single solve per lane in chunks of 16, 0.86× in
 request up to 24 (as the single solver unrolls its LU).
 
 The step, error norm and step-size controller are those of :mod:`._rosenbrock`, so a lane takes the same steps as
-its single solve, up to round-off of the different LU.
+its single solve, up to round-off of the different LU. The explicit methods (Tsit5, Dopri5, Dopri8) run in the same
+loop with the same controller; they carry f at each lane's current point from step to step (FSAL). Their single
+solves are diffrax's, with its own controller, so there a lane and a single solve agree to the tolerance, not to
+round-off.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from ._explicit import EXPLICIT, explicit_stages, explicit_tableau
 from ._rosenbrock import PIVOT_TOLERANCE, TABLEAUS, attempt_step, initial_step, stage_sum, step_alive
 from ._sparsity import compressed_jacobian, dense_rows
 
@@ -170,8 +175,11 @@ def lanes_solver(
     ----------
     rhs
         ``f(t, y, args)`` of one lane, y (n,).
-    rtol, atol, method
+    rtol, atol
         As :func:`._rosenbrock.rosenbrock_solver`.
+    method
+        ``"Rodas4"`` or ``"Rodas5P"`` (stiff), or an explicit method of :data:`._explicit.EXPLICIT` (``"Tsit5"``,
+        ``"Dopri5"``, ``"Dopri8"``: non-stiff models, :mod:`._explicit`).
     max_steps
         Limit on passes of the lane loop (each lane attempts at most one step per pass); lanes not done by then
         get ``ok`` False.
@@ -188,9 +196,12 @@ def lanes_solver(
         ``y0s`` (L, n), ``args`` (pytree, leading axis L), ``ts`` (n_t,) increasing with ``ts[0]`` the start time
         -> ``ys`` (L, n_t, n) and ``ok`` (L,).
     """
-    tab = TABLEAUS[method]
     lane_axes = (0, 1, 0)  # t (L,), y (n, L), args with leading L
     f = jax.vmap(rhs, in_axes=lane_axes, out_axes=1)
+    if method in EXPLICIT:
+        prepare = _explicit_prepare(f, explicit_tableau(method), rtol, atol)
+        return _lane_loop(f, prepare, rtol, atol, max_steps, ring, stats)
+    tab = TABLEAUS[method]
 
     def f_and_dfdt(t, y, args):
         def one(tt, yy, aa):
@@ -218,21 +229,57 @@ def lanes_solver(
             lambda: stages(_pivoted_solver(dense_rows(w, y))),
         )
 
+    def prepare(y0, args, ts):
+        one_args = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), args)
+        _, jac = compressed_jacobian(lambda yy, tt, aa: rhs(tt, yy, aa), y0[:, 0], ts[0], one_args)
+
+        def attempt(t, y, h, target, stepping, carry):
+            step_at = lambda h_eff: step(t, y, h_eff, args, stepping, jac)  # noqa: E731
+            return attempt_step(tab, step_at, t, y, h, target, rtol, atol, stepping)[:5] + (carry,)
+
+        return attempt, ()
+
+    return _lane_loop(f, prepare, rtol, atol, max_steps, ring, stats)
+
+
+def _explicit_prepare(f: Callable, tab, rtol: float, atol: float) -> Callable:
+    """:func:`_lane_loop`'s ``prepare`` for an explicit method: the loop carries f(t, y) of each lane (FSAL)."""
+
+    def prepare(y0, args, ts):
+        def attempt(t, y, h, target, stepping, fy):
+            def step_at(h_eff):
+                return explicit_stages(tab, lambda c, yi: f(t + c * h_eff, yi, args), y, h_eff, fy)
+
+            t, y, h_next, accept, landed, (f1,) = attempt_step(tab, step_at, t, y, h, target, rtol, atol, stepping)
+            return t, y, h_next, accept, landed, jnp.where(accept[None], f1, fy)
+
+        return attempt, f(jnp.full(y0.shape[1], ts[0]), y0, args)
+
+    return prepare
+
+
+def _lane_loop(f: Callable, prepare: Callable, rtol, atol, max_steps: int, ring: int, stats: bool) -> Callable:
+    """The lane loop of :func:`lanes_solver` around one method's step.
+
+    ``prepare(y0 (n, L), args, ts) -> (attempt, carry)``, where ``attempt(t, y, h, target, stepping, carry) -> (t,
+    y, h_next, accepted, landed, carry)`` tries one step of every lane (:func:`._rosenbrock.attempt_step`) and
+    ``carry`` is whatever the method keeps from step to step.
+    """
+
     def run(y0s: jax.Array, args, ts: jax.Array) -> tuple:
         y0 = jnp.asarray(y0s, dtype=float).T
         ts = jnp.asarray(ts, dtype=float)
         (n, lanes), n_t = y0.shape, ts.shape[0]
-        one_args = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), args)
-        _, jac = compressed_jacobian(lambda yy, tt, aa: rhs(tt, yy, aa), y0[:, 0], ts[0], one_args)
+        attempt, carry = prepare(y0, args, ts)
         slots = jnp.arange(ring)[:, None]
         windows = jnp.concatenate([ts, jnp.full(ring, ts[-1])])  # so a window of `ring` targets never runs off
 
         def cond(s):
-            written, passes = s[0], s[-1]
+            written, passes = s[0], s[10]
             return (written < n_t) & (passes < max_steps)
 
         def body(s):
-            written, t, y, h, next_out, alive, slots_y, ys, attempts, rejected, passes = s
+            written, t, y, h, next_out, alive, slots_y, ys, attempts, rejected, passes, carry = s
             ahead = next_out - written  # 0 … ring: which slot this lane fills next (ring: it waits)
             slot = slots == ahead[None, :]
             target = jnp.sum(jnp.where(slot, jax.lax.dynamic_slice(windows, (written,), (ring,))[:, None], 0.0), 0)
@@ -240,9 +287,7 @@ def lanes_solver(
             # An output time already reached (repeated times, as where an SBML event splits the span) is copied.
             reached = active & (target <= t)
             stepping = active & ~reached
-            t, y, h_next, accept, landed = attempt_step(
-                tab, lambda h_eff: step(t, y, h_eff, args, stepping, jac), t, y, h, target, rtol, atol, stepping
-            )
+            t, y, h_next, accept, landed, carry = attempt(t, y, h, target, stepping, carry)
             hit = landed | reached
             alive = alive & (~stepping | step_alive(t, h_next))
             slots_y = jnp.where((slot & hit[None])[:, None, :], y[None], slots_y)
@@ -256,7 +301,7 @@ def lanes_solver(
             rejected = rejected + (stepping & ~accept).astype(rejected.dtype)
             h = jnp.where(stepping, h_next, h)
             written = written + complete.astype(written.dtype)
-            return written, t, y, h, next_out, alive, slots_y, ys, attempts, rejected, passes + 1
+            return written, t, y, h, next_out, alive, slots_y, ys, attempts, rejected, passes + 1, carry
 
         h0 = initial_step(f(jnp.full(lanes, ts[0]), y0, args), y0, ts[-1] - ts[0], rtol, atol)
         counters = jnp.zeros(lanes, dtype=int)
@@ -272,8 +317,10 @@ def lanes_solver(
             counters,
             counters,
             jnp.asarray(0),
+            carry,
         )
-        written, _, _, _, next_out, _, slots_y, ys, attempts, rejected, _ = jax.lax.while_loop(cond, body, state)
+        loop = jax.lax.while_loop(cond, body, state)
+        written, _, _, _, next_out, _, slots_y, ys, attempts, rejected, _, _ = loop
         # Stopped by the pass limit: lanes that finished still hold their last outputs in the ring.
         for j in range(ring):
             row = jnp.minimum(written + j, n_t - 1)

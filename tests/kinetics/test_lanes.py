@@ -1,4 +1,4 @@
-"""The lanes-last batch Rosenbrock program (tools/kinetics/_rosenbrock_lanes.py): linear algebra, fallback, ring."""
+"""The lanes-last batch program (tools/kinetics/_lanes.py): linear algebra, fallback, ring, explicit methods."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from labwright.tools.kinetics import compile_network, make_ode_solver, parse_network
-from labwright.tools.kinetics._rosenbrock_lanes import lanes_solver, lu_rows, lu_rows_pivoted, solve_rows
+from labwright.tools.kinetics._lanes import lanes_solver, lu_rows, lu_rows_pivoted, solve_rows
 from scipy.linalg import expm, lu_factor
 
 
@@ -133,7 +133,7 @@ def test_a_lane_with_nan_constants_fails_without_harming_the_others():
 def test_the_lane_loop_compiles_into_one_function_on_cpu():
     # The speed of the lanes-last program rests on XLA:CPU compiling its step loop whole (tools/_runtime.py raises
     # the byte threshold). A regression would not change any number, only the speed, so check the compiled program.
-    from labwright.tools.kinetics._rosenbrock_lanes import LANES_COMPILER_OPTIONS
+    from labwright.tools.kinetics._lanes import LANES_COMPILER_OPTIONS
 
     if jax.default_backend() != "cpu":
         pytest.skip("an XLA:CPU property")
@@ -149,7 +149,7 @@ def test_the_lanes_compiler_options_keep_reductions_out_of_ynnpack():
     # A (8, 8, 64) reduction (32 KiB, the size of a BIOMD0000000010 Jacobian in a 64-lane chunk) goes to a YNNPACK
     # library fusion by default, which would split the step loop into dispatched kernels; LANES_COMPILER_OPTIONS
     # keeps it in XLA's own code.
-    from labwright.tools.kinetics._rosenbrock_lanes import LANES_COMPILER_OPTIONS
+    from labwright.tools.kinetics._lanes import LANES_COMPILER_OPTIONS
 
     if jax.default_backend() != "cpu":
         pytest.skip("an XLA:CPU property")
@@ -162,3 +162,53 @@ def test_the_lanes_compiler_options_keep_reductions_out_of_ynnpack():
     if "ynn_fusion" not in default:
         pytest.skip("this XLA does not use YNNPACK fusions")
     assert "ynn_fusion" not in jax.jit(loop, compiler_options=LANES_COMPILER_OPTIONS).lower(y).compile().as_text()
+
+
+@pytest.mark.parametrize(("method", "order", "h"), [("Tsit5", 5, 0.4), ("Dopri5", 5, 0.4), ("Dopri8", 8, 1.0)])
+def test_explicit_steps_have_at_least_their_published_orders(method, order, h):
+    # One step of y' = -y from 1 (against e^(-h)) and of y' = cos t from 0 (against sin h, which tests the nodes c):
+    # a method of order p has local error O(h^(p+1)) (Hairer, Nørsett & Wanner, Solving ODEs I, §II.1), so halving
+    # h divides it by at least ~2^(p+1) (asserted to within a factor 1.6; on these simple problems some methods do
+    # better); the embedded estimate, the error of the order p - 1 method, by at least ~2^p. FSAL: the third output
+    # is f at the new point. (Dopri8 from h = 1: below 0.25 its error is round-off.)
+    from labwright.tools.kinetics._explicit import explicit_stages, explicit_tableau
+
+    tab = explicit_tableau(method)
+    problems = (  # (f(c, y) for a step of size hh from t = 0, y0, exact solution at hh)
+        (lambda hh: lambda c, yi: -yi, 1.0, lambda hh: np.exp(-hh)),
+        (lambda hh: lambda c, yi: jnp.cos(c * hh) + 0.0 * yi, 0.0, np.sin),
+    )
+    for f_for, y0, exact in problems:
+        out = []
+        for hh in (h, h / 2):
+            f_at, y = f_for(hh), jnp.full(1, y0)
+            y1, est, f1 = explicit_stages(tab, f_at, y, jnp.asarray(hh), f_at(0.0, y))
+            np.testing.assert_allclose(np.asarray(f1), np.asarray(f_at(1.0, y1)), rtol=1e-15)
+            out.append((abs(float(y1[0]) - exact(hh)), abs(float(est[0]))))
+        (e1, est1), (e2, est2) = out
+        assert e1 > 1e-15 and e1 / e2 > 2 ** (order + 1) / 1.6
+        assert est1 / est2 > 2**order / 1.6
+
+
+def test_an_explicit_lane_on_a_stiff_network_reports_failure_instead_of_an_answer():
+    # Robertson's problem: Dopri5's steps shrink to its stability limit (|h λ| ≲ 3.3 with λ ~ -1e4), so 2,000 passes
+    # cover ~1 s of 1e5; every lane must come back with ok False, and the stiff lanes (Rodas4) finish.
+    net = parse_network(["A -> B; kf=0.04", "2 B -> B + C; kf=3e7", "B + C -> A + C; kf=1e4"])
+    system = compile_network(net)
+    x0s = jnp.tile(jnp.array([1.0, 0.0, 0.0]), (3, 1))
+    ks = jnp.tile(jnp.asarray(system.k), (3, 1))
+    ts = jnp.array([0.0, 1.0, 1e5])
+    _, ok = jax.jit(lanes_solver(system.rhs, rtol=1e-6, atol=1e-10, max_steps=2000, method="Dopri5"))(x0s, ks, ts)
+    assert not np.any(np.asarray(ok))
+    _, ok = jax.jit(lanes_solver(system.rhs, rtol=1e-6, atol=1e-10, max_steps=2000, method="Rodas4"))(x0s, ks, ts)
+    assert np.all(np.asarray(ok))
+
+
+def test_batch_modes_name_the_methods_lanes_can_run():
+    from labwright.errors import InvalidInput
+    from labwright.tools.kinetics import make_batch_solver
+
+    system = compile_network(parse_network(["A <-> B; kf=1, kr=2"]))
+    with pytest.raises(InvalidInput, match="Dopri8") as err:
+        make_batch_solver(system, mode="lanes", solver="Kvaerno5")
+    assert err.value.field == "mode"
