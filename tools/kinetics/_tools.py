@@ -133,7 +133,7 @@ def _laws(net: ReactionNetwork, x0: np.ndarray) -> dict[str, float]:
 
 
 # ---- simulate_network ---------------------------------------------------------------------------------------------
-SolverName = Literal["Kvaerno5", "Kvaerno3", "Tsit5", "Rodas4", "Rodas5P", "NDF"]
+SolverName = Literal["Kvaerno5", "Kvaerno3", "Tsit5", "Dopri5", "Dopri8", "Rodas4", "Rodas5P", "NDF"]
 
 
 def time_course_fields() -> dict:
@@ -143,7 +143,8 @@ def time_course_fields() -> dict:
         "n_points": Field(default=101, ge=2, le=20_000, description="Number of equally spaced output times."),
         "solver": Field(
             default="Kvaerno5",
-            description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5: non-stiff explicit; Rodas4 / Rodas5P: stiff "
+            description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5 / Dopri5 / Dopri8: non-stiff explicit (Dopri8 at "
+            "tight tolerances; a stiff model exhausts their step limit); Rodas4 / Rodas5P: stiff "
             "Rosenbrock, the fastest for forward simulation of small networks (Rodas5P at tight tolerances); NDF: "
             "variable-order multistep reusing its Jacobian, the fastest at tight tolerances and from ~20 species.",
         ),
@@ -267,8 +268,9 @@ class FitRateConstantsInput(NetworkInput):
     sigma: dict[str, PositiveFloat] | None = Field(default=None, description="Noise level per species, mol/m³.")
     # L-BFGS converges in tens to hundreds of iterations; 5,000 bounds a fit that does not converge.
     max_iter: int = Field(default=200, ge=1, le=5000, description="L-BFGS iteration limit.")
-    solver: Literal["Kvaerno5", "Kvaerno3", "Tsit5"] = Field(
-        default="Kvaerno5", description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5: non-stiff (compiles faster)."
+    solver: Literal["Kvaerno5", "Kvaerno3", "Tsit5", "Dopri5", "Dopri8"] = Field(
+        default="Kvaerno5",
+        description="Kvaerno5/3: stiff (implicit ESDIRK); Tsit5 / Dopri5 / Dopri8: non-stiff explicit.",
     )
     plot_path: PathStr | None = Field(default=None, description="If given, write data and fit as a PNG here.")
 
