@@ -14,13 +14,17 @@ setting that is at least as accurate. Every section asserts agreement, so a fast
 2. **Curated BioModels** (``examples/data/sbml``): BIOMD0000000010 (Kholodenko 2000 MAPK oscillator, 8 species,
    t = 0…4000 s) and BIOMD0000000009 (Huang–Ferrell 1996 MAPK cascade, 22 species, t = 0…100 s), 101 outputs;
    error relative to each species' range. SciPy LSODA gets labwright's jitted right-hand side and Jacobian.
+   libRoadRunner runs CVODE with BDF (its default) and with Adams–Moulton (``stiff = False``, its choice for
+   non-stiff models); labwright's explicit Tsit5/Dopri8 (``EXPLICIT_SETTINGS``) join its stiff solvers, and a
+   setting that does not finish (a stiff model exhausts an explicit method's step limit) is left out.
 3. **Batch of 1,000 parameter sets** on BIOMD0000000010 (V1 of J0 and V10 of J9 log-uniform ×/÷ 1.5, seeded):
    (a) labwright's batch solver (``make_batch_solver`` in auto mode: on CPU chunks of 64 lanes solved by the
    lanes-last program of ``kinetics/_lanes.py`` unless a timed probe finds single solves cheaper per
    lane, over a thread per core) against the same lanes in one vmap and a Python loop of labwright's jitted single
    solves, with and without ``fold_constants`` (the 21 parameters every set shares compiled in); (b) a
    matched-accuracy table like [2]: folded batches at the settings of ``BATCH_SETTINGS`` against loops of
-   libRoadRunner simulations at rtol 1e-6 / 1e-8 / 1e-10, errors against libRoadRunner at rtol 1e-12 for every set.
+   libRoadRunner simulations (BDF and Adams) at rtol 1e-6 / 1e-8 / 1e-10, errors against libRoadRunner at rtol 1e-12
+   for every set; then the matched settings again without folding and on one thread.
 4. **PdPC dose–response, 200 signal values**: the vmapped relax-and-Newton sweep vs per-point solves and SciPy.
 5. **SSA**: 2A ⇌ B, B → C at Ω = 1000 (A0 = 1000 molecules) over 5 s: labwright's JAX direct method vs
    GillesPy2's C++ SSA (``SSACSolver``, compiled with g++ at first use; GPL-3, so a peer installed by hand with
@@ -102,20 +106,38 @@ columns that share no row pushed as one tangent, the lanes' LU and solves skippi
   1.49× / 1.44× / 1.38× (within the ~10 % run-to-run spread of the previous figures); SSA 13.3× GillesPy2 on two
   threads (in the full run the second core was busy and it fell to 8.1×, the same as one thread).
 
-Where labwright loses: the CPU batch (below). Per warm solve, nowhere at matched accuracy in these runs (runs differ by
-~10 %, so the closest, 1.17–1.21×, could fall to parity on a busier machine). An NDF attempt costs 0.5 µs on the
-8-species BIOMD0000000010 and 1.1–1.7 µs at 20–22 species, against CVODE's 0.6–1.4 µs per step; the NDF takes about
-CVODE's number of steps (3,673 against ~3,500 on BIOMD0000000010 at 1e-10; 1,055 against ~1,900 on BIOMD0000000009). The
-NDF's global error per rtol is a little larger than CVODE's, which the matched-accuracy table accounts for. The CPU
-batch reaches 10× a libRoadRunner loop only with the shared constants folded, and only at the two looser tolerances
-(11.4× and 10.2×, within the ~10 % run-to-run spread of the target); at libRoadRunner's rtol 1e-10 it is 8.0×, and
-without folding 5–6×. A lane's pass of the lanes-last program costs 250–300 ns unfolded (0.26–0.30 ms per lane of
-BIOMD0000000010 at rtol 1e-6, ~880 steps; folded 0.19 ms), and two threads halve the wall time. A perf profile of
-the unfolded loop put a quarter of it in libm's scalar ``pow`` (the Hill exponent of J0 is a parameter; XLA:CPU has
-no vectorised float64 pow or log, and exp(y log x) with a hand-vectorised logarithm came out slower): folding
-removes it when the exponent is shared. Above 10 species the lanes-last code is still no faster than single solves
+Measured 2026-12-05, fourth session (same machine, ``--repeat 7 --batch-rounds 3``), after the explicit methods in
+the lanes-last batch program (:mod:`labwright.tools.kinetics._explicit`) and with libRoadRunner's Adams–Moulton as a
+second peer setting. BIOMD0000000010 is not stiff (no Jacobian eigenvalue below −0.6 s⁻¹ over its course), so
+explicit methods suit it, as Adams does for CVODE; BIOMD0000000009 is stiff (explicit methods 27–42 ms a solve,
+Adams 87–94 ms), and there the NDF stays labwright's choice:
+
+* batch of 1,000 sets at matched accuracy, libRoadRunner's loop over labwright's batch, at its rtol 1e-6 / 1e-8 /
+  1e-10: **14.0× / 16.3× / 19.2×** against BDF and 14.2× / 17.2× / 20.6× against Adams (Tsit5 rtol 1e-6 57 ms at
+  1.5e-5 against 798 ms at 6.8e-5; Tsit5 rtol 1e-7 72 ms at 6.8e-7 against 1,177 ms at 9.5e-7; Dopri8 rtol 1e-9
+  109 ms at 1.1e-9 against 2,090 ms at 2.1e-8), with the shared constants folded on two threads. The same settings
+  unfolded: 10.4× / 11.5× / 12.8× (BDF), 10.6× / 12.2× / 13.8× (Adams); folded on one thread, as libRoadRunner's
+  loop runs: 8.1× / 9.5× / 10.5× and 8.3× / 10.0× / 11.3×. The Rosenbrock batches of the previous session are
+  unchanged (Rodas4 rtol 1e-6 126 ms, Rodas5P rtol 3e-9 274 ms);
+* per solve, BIOMD0000000010 against BDF 2.52× / 2.58× / 2.92× (Rodas4 rtol 3e-5, Tsit5 rtol 1e-6, Dopri8 rtol 1e-8
+  at 0.54 / 0.57 / 0.82 ms) and against Adams 1.45× / 1.77× / 2.07× (Adams: 0.83 ms at 7.6e-6, 1.34 ms at 1.3e-7,
+  1.78 ms at 2.6e-9); BIOMD0000000009 against BDF 1.70× / 1.52× / 1.46× (NDF), against Adams 57–72×; 20 species
+  1.85× / 1.12× / 1.12×;
+* SSA: 13.2× GillesPy2 in a run of that section alone, 10.4–12.6× after other sections, 8.8× at the end of the full
+  run (the one-thread rate fell from 36,000 to 27,000 trajectories/s there: another process on the second core).
+
+Where labwright loses: per warm solve, nowhere at matched accuracy in these runs (runs differ by ~10 %, so the
+closest, 1.12× on the 20-species network at libRoadRunner's rtol 1e-8 and 1e-10, could fall to parity on a busier
+machine). An NDF attempt costs 0.5 µs on the 8-species BIOMD0000000010 and 1.1–1.7 µs at 20–22 species, against
+CVODE's 0.6–1.4 µs per step; the NDF takes about CVODE's number of steps. The CPU batch's lead rests on the model
+being non-stiff: a stiff model needs the Rosenbrock lanes, which on this workload reach 7.6–9.3× folded in this run
+(Rodas4 rtol 3e-5 and 1e-6, Rodas5P rtol 3e-9; 8.0–11.4× in the previous one) and 5–6× unfolded, and above 10
+species those are no faster than single solves
 (:mod:`labwright.tools.kinetics._ode`, ``AUTO_LANES_MAX_SPECIES``; BIOMD0000000009 in chunks of 16: 1.6 ms per lane,
-the same as one solve, and 37 s to compile). The SSA target is met on the CPU (two threads; one thread gives 8.1×).
+the same as one solve, and 37 s to compile). A lane's pass of the Rosenbrock program costs 250–300 ns unfolded, a
+quarter of it libm's scalar ``pow`` for a Hill exponent that is a parameter (XLA:CPU has no vectorised float64 pow).
+Explicit methods do not detect stiffness: on a stiff model they run into the step limit (``ok`` False), and the
+caller chooses the solver.
 """
 
 from __future__ import annotations
