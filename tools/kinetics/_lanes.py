@@ -186,7 +186,8 @@ def lanes_solver(
     ring
         Outputs a lane may run ahead of the slowest lane (module notes).
     pivot_tolerance
-        τ of the threshold test that decides when the LU needs row exchanges (``inf``: always pivot).
+        Rosenbrock methods: τ of the threshold test that decides when the LU needs row exchanges (``inf``: always
+        pivot).
     stats
         Also return each lane's attempted and rejected steps.
 
@@ -234,7 +235,9 @@ def lanes_solver(
         _, jac = compressed_jacobian(lambda yy, tt, aa: rhs(tt, yy, aa), y0[:, 0], ts[0], one_args)
 
         def attempt(t, y, h, target, stepping, carry):
-            step_at = lambda h_eff: step(t, y, h_eff, args, stepping, jac)  # noqa: E731
+            def step_at(h_eff):
+                return step(t, y, h_eff, args, stepping, jac)
+
             return attempt_step(tab, step_at, t, y, h, target, rtol, atol, stepping)[:5] + (carry,)
 
         return attempt, ()
