@@ -16,7 +16,11 @@
   exceed 512 bytes goes through the thread pool (~0.1 µs per kernel). A Rodas4 step is 100–130 kernels, so the
   threshold decides the speed of every stiff solve: raised to ``_WHOLE_LOOP_BYTES`` (through ``XLA_FLAGS``, read
   when JAX starts its CPU backend), one warm solve of BIOMD0000000010 took 1.06 ms instead of 4.6 ms, BIOMD0000000009
-  3.3 instead of 18.5 ms and the 20-species network 4.3 instead of 46 ms (``benchmarks/kinetics.py``). Loops holding
+  3.3 instead of 18.5 ms and the 20-species network 4.3 instead of 46 ms (``benchmarks/kinetics.py``). The estimate
+  grows with the number of kernels times their buffers, so the lanes-last batch programs of bigger models passed
+  4 MiB: at 64 MiB (now) a chunk of 64 lanes of a 12-species network with Tsit5 took 1.5 instead of 6.8 ms and
+  BIOMD0000000009 with Rodas4 1.06 instead of 4.5 ms per lane; CV simulations (one, 64 and 1,024 vmapped), the
+  CV gradients, the other kinetics sections and the SSA were unchanged within noise. Loops holding
   a LAPACK call, scatter or sort are never compiled whole (hence Rodas4's own LU, ``kinetics/_rosenbrock.py``).
   ``xla_backend_extra_options`` already in ``XLA_FLAGS`` is left alone (the user's choice wins). Imported after JAX
   started (a notebook's ``import jax`` first), it is too late and cannot be set per compilation, so a RuntimeWarning
@@ -31,7 +35,7 @@ import jax
 from ..settings import get_settings
 
 _CACHE_MIN_COMPILE_S = 0.2
-_WHOLE_LOOP_BYTES = 1 << 22
+_WHOLE_LOOP_BYTES = 1 << 26
 
 
 def _jax_already_running() -> bool:

@@ -29,14 +29,15 @@ machine, warm):
   32 lanes that need ~890 steps each; with a ring of 4, 957 passes.
 
 Together, in chunks of 64 lanes: 0.30 ms per lane against 0.63 ms for one solve, and the same results to 2e-11
-(``benchmarks/kinetics.py`` [3]). Chunks of 32, 64, 96 and 128 lanes took 0.33, 0.29, 0.29 and 0.66 ms per lane
-(at 128 XLA compiles the loop differently). Tried and dropped: reciprocal pivots instead of divisions in the
-solves (9 % slower); x ** y as exp(y · log x) with the logarithm written out from ``frexp`` and a series, which XLA
-vectorises, instead of libm's scalar ``pow`` (the Hill exponent of BIOMD0000000010 is a quarter of a perf profile
-of this loop, yet the replacement was 7 % slower); exp/log or two square roots for the controller's e^(−1/4) (no
-difference). XLA's YNNPACK reduction fusion, which takes over reductions of more than 32 KiB, is switched off for
-this program: a library call in the loop splits it into separately dispatched kernels (2.5 against 0.7 µs per pass
-of a small test loop at 64 lanes).
+(``benchmarks/kinetics.py`` [3]). Chunks of 32, 64, 96 and 128 lanes took 0.33, 0.29, 0.29 and 0.66 ms per lane (at
+128 the loop's estimated traffic passed the whole-loop threshold of the time, 4 MiB, ``tools/_runtime.py``; at
+today's 64 MiB, Rodas5P takes 0.46 ms per lane in chunks of 128 as of 64). Tried and dropped: reciprocal pivots
+instead of divisions in the solves (9 % slower); x ** y as exp(y · log x) with the logarithm written out from
+``frexp`` and a series, which XLA vectorises, instead of libm's scalar ``pow`` (the Hill exponent of BIOMD0000000010
+is a quarter of a perf profile of this loop, yet the replacement was 7 % slower); exp/log or two square roots for
+the controller's e^(−1/4) (no difference). XLA's YNNPACK reduction fusion, which takes over reductions of more than
+32 KiB, is switched off for this program: a library call in the loop splits it into separately dispatched kernels
+(2.5 against 0.7 µs per pass of a small test loop at 64 lanes).
 
 The LU, the stages and the solves are written out as array operations over the state's entries, so compile time
 grows with the model (BIOMD0000000010: 6–11 s cold), and above ~10 species XLA:CPU's code for it swings with the

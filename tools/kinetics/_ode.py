@@ -182,8 +182,10 @@ def _cached(key: tuple, build: Callable[[], Callable], cache: OrderedDict | None
 # Largest model "auto" solves lanes-last. Measured per lane against single solves (64-lane chunks unless noted,
 # mass-action chains of benchmarks/kinetics.py cut to size): 8 species 3.9x (BIOMD0000000010 2.6x), 12 species 1.1x
 # (3.4x in chunks of 16, 0.86x in chunks of 32), 16 species 0.74x (1.9x in chunks of 8, 0.41x in chunks of 16),
-# 20 species 0.44-0.7x; XLA:CPU's code for the larger programs swings with the chunk size and takes 8-43 s to
-# compile, so above 10 species "auto" keeps to mapped chunks unless asked for lanes.
+# 20 species 0.44-0.7x; XLA:CPU's code for the larger programs swung with the chunk size and takes 8-43 s to
+# compile, so above 10 species "auto" keeps to mapped chunks unless asked for lanes. (Those figures predate the
+# 64 MiB whole-loop threshold of tools/_runtime.py, under which the bigger programs had run kernel by kernel:
+# BIOMD0000000009 in chunks of 64 now takes 1.06 ms per lane against 2.2 ms mapped, after 44 s of compiling.)
 AUTO_LANES_MAX_SPECIES = 10
 
 # make_ode_solver's keyword defaults (solver, rtol, atol, max_steps), for the lanes-last program of a batch.
