@@ -28,12 +28,11 @@ EXPLICIT: dict[str, type[dfx.AbstractERK]] = {"Tsit5": dfx.Tsit5, "Dopri5": dfx.
 
 @dataclass(frozen=True)
 class ExplicitTableau:
-    """Butcher tableau of an FSAL explicit method: ``a`` rows of stages 2…s, nodes ``c`` (s,), weights ``b`` and
-    error weights ``b_error`` (s,), and the step-size controller's exponent −1/order."""
+    """Butcher tableau of an FSAL explicit method: ``a`` rows of stages 2…s (the last row is the solution's weights),
+    nodes ``c`` (s,), error weights ``b_error`` (s,), and the step-size controller's exponent −1/order."""
 
     a: tuple[np.ndarray, ...]
     c: np.ndarray
-    b: np.ndarray
     b_error: np.ndarray
     exponent: float
 
@@ -47,7 +46,6 @@ def explicit_tableau(name: str) -> ExplicitTableau:
     return ExplicitTableau(
         a=tuple(np.asarray(row, dtype=float) for row in t.a_lower),
         c=np.concatenate([[0.0], np.asarray(t.c, dtype=float)]),
-        b=np.asarray(t.b_sol, dtype=float),
         b_error=np.asarray(t.b_error, dtype=float),
         exponent=-1.0 / cls().order(None),
     )

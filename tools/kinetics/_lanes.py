@@ -279,11 +279,11 @@ def _lane_loop(f: Callable, prepare: Callable, rtol, atol, max_steps: int, ring:
         windows = jnp.concatenate([ts, jnp.full(ring, ts[-1])])  # so a window of `ring` targets never runs off
 
         def cond(s):
-            written, passes = s[0], s[10]
+            written, passes = s[0], s[-1]
             return (written < n_t) & (passes < max_steps)
 
         def body(s):
-            written, t, y, h, next_out, alive, slots_y, ys, attempts, rejected, passes, carry = s
+            written, t, y, h, next_out, alive, slots_y, ys, attempts, rejected, carry, passes = s
             ahead = next_out - written  # 0 … ring: which slot this lane fills next (ring: it waits)
             slot = slots == ahead[None, :]
             target = jnp.sum(jnp.where(slot, jax.lax.dynamic_slice(windows, (written,), (ring,))[:, None], 0.0), 0)
@@ -305,7 +305,7 @@ def _lane_loop(f: Callable, prepare: Callable, rtol, atol, max_steps: int, ring:
             rejected = rejected + (stepping & ~accept).astype(rejected.dtype)
             h = jnp.where(stepping, h_next, h)
             written = written + complete.astype(written.dtype)
-            return written, t, y, h, next_out, alive, slots_y, ys, attempts, rejected, passes + 1, carry
+            return written, t, y, h, next_out, alive, slots_y, ys, attempts, rejected, carry, passes + 1
 
         h0 = initial_step(f(jnp.full(lanes, ts[0]), y0, args), y0, ts[-1] - ts[0], rtol, atol)
         counters = jnp.zeros(lanes, dtype=int)
@@ -320,8 +320,8 @@ def _lane_loop(f: Callable, prepare: Callable, rtol, atol, max_steps: int, ring:
             jnp.zeros((n_t, n, lanes), dtype=y0.dtype).at[0].set(y0),
             counters,
             counters,
-            jnp.asarray(0),
             carry,
+            jnp.asarray(0),
         )
         loop = jax.lax.while_loop(cond, body, state)
         written, _, _, _, next_out, _, slots_y, ys, attempts, rejected, _, _ = loop
